@@ -1,0 +1,1 @@
+//! Runnable Fleet examples: see `examples/`.

@@ -1,0 +1,59 @@
+//! # fleet-core
+//!
+//! The core of Fleet, a library for running fleets of small, disposable Kubernetes clusters
+//! across clouds and regions: the cluster model, the provider plugin trait, a simulated cloud
+//! and the provider conformance kit. It knows no cloud SDK and needs no network.
+//!
+//! - [`ClusterSpec`] says what one cluster should be; [`Cluster`] is what a provider reports.
+//! - [`ClusterProvider`] is the plugin trait every provider implements (EKS, AKS, GKE, Kind, or
+//!   your own); [`ClusterProviderExt`] adds helpers such as waiting for a cluster to run.
+//! - [`sim`] is a simulated cloud (not a real one) with latencies, quotas, rate limits and fault
+//!   injection, deterministic from a seed and fast under virtual time.
+//! - `conformance` (feature `conformance`) is the test kit every provider runs.
+//! - `MockClusterProvider` (feature `mock`) is a `mockall` mock of the trait.
+//!
+//! ```
+//! use std::time::Duration;
+//! use fleet_core::sim::{RegionCapacity, SimCloud};
+//! use fleet_core::*;
+//!
+//! # tokio::runtime::Builder::new_current_thread().enable_time().start_paused(true).build().unwrap().block_on(async {
+//! let region = Region::new("eu-west-1").unwrap();
+//! let cloud = SimCloud::builder(ProviderName::new("sim").unwrap())
+//!     .region(region.clone(), RegionCapacity::new(5, 50))
+//!     .build();
+//! let provider: std::sync::Arc<dyn ClusterProvider> = std::sync::Arc::new(cloud.provider(FleetName::new("demo").unwrap()));
+//!
+//! let spec = ClusterSpec::builder(ClusterId::new("web-1").unwrap(), provider.info().name.clone(), region, "1.31".parse().unwrap())
+//!     .node_pool(NodePool::new(NodePoolName::new("workers").unwrap(), SizeClass::Small, 1, 3).unwrap())
+//!     .build()
+//!     .unwrap();
+//! provider.create(&spec).await.unwrap();
+//! let cluster = provider.wait_until_running(&spec.id, WaitOptions::with_timeout(Duration::from_secs(3600))).await.unwrap();
+//! println!("{} is {} at {:?}", cluster.id, cluster.phase, cluster.endpoint);
+//! let credentials = provider.credentials(&spec.id).await.unwrap();
+//! assert_eq!(format!("{credentials:?}"), "Credentials([redacted])");
+//! provider.delete(&spec.id).await.unwrap();
+//! provider.wait_until_deleted(&spec.id, WaitOptions::with_timeout(Duration::from_secs(3600))).await.unwrap();
+//! assert!(provider.list().await.unwrap().is_empty());
+//! # });
+//! ```
+
+#![forbid(unsafe_code)]
+
+#[cfg(feature = "conformance")]
+pub mod conformance;
+mod error;
+mod model;
+mod provider;
+pub mod sim;
+mod token_bucket;
+
+pub use error::{BoxError, Error, ErrorKind, Result};
+pub use model::*;
+#[cfg(feature = "mock")]
+pub use provider::MockClusterProvider;
+pub use provider::{
+    Capabilities, ClusterProvider, ClusterProviderExt, ProviderInfo, RateLimit, RateLimits, TypicalLatency, WaitOptions,
+};
+pub use token_bucket::TokenBucket;

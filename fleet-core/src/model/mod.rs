@@ -1,0 +1,19 @@
+//! The cluster model: names, versions, what a cluster should be and what was observed.
+//!
+//! Pure data and validation: no IO, no async.
+
+mod cluster;
+mod content_hash;
+mod credentials;
+mod names;
+mod spec;
+mod tags;
+mod version;
+
+pub use cluster::{Cluster, ClusterPhase};
+pub use content_hash::content_hash;
+pub use credentials::Credentials;
+pub use names::{BlueprintVersion, ClusterId, FleetName, NameError, NodePoolName, ProviderName, Region, TeamName};
+pub use spec::{ClusterSpec, ClusterSpecBuilder, NodePool, RESERVED_LABEL_PREFIX, SizeClass};
+pub use tags::FleetTags;
+pub use version::{KubernetesVersion, VersionError};

@@ -1,0 +1,98 @@
+//! Fleet's tags: how a cluster is found again at its provider after anything, a crash included.
+
+use std::collections::BTreeMap;
+
+use super::{BlueprintVersion, ClusterId, ClusterSpec, FleetName};
+
+/// The tags every cluster Fleet creates carries: the fleet that owns it, its id and the version
+/// of the blueprint it was made from.
+///
+/// Keys and values follow the strictest cloud rules (GCP labels: lowercase letters, digits, `-`
+/// and `_`), so the same tags work on EKS, AKS, GKE and Kind.
+///
+/// ```
+/// use fleet_core::*;
+/// let tags = FleetTags {
+///     fleet: FleetName::new("prod").unwrap(),
+///     cluster_id: ClusterId::new("web-1").unwrap(),
+///     blueprint_version: BlueprintVersion::new("abc").unwrap(),
+/// };
+/// let map = tags.to_map();
+/// assert_eq!(map[FleetTags::FLEET_KEY], "prod");
+/// assert_eq!(FleetTags::from_tags(&map), Some(tags));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct FleetTags {
+    /// The owning fleet.
+    pub fleet: FleetName,
+    /// Fleet's id of the cluster.
+    pub cluster_id: ClusterId,
+    /// The blueprint version the cluster was made from.
+    pub blueprint_version: BlueprintVersion,
+}
+
+impl FleetTags {
+    /// Tag key holding the fleet name.
+    pub const FLEET_KEY: &'static str = "fleet-name";
+    /// Tag key holding the cluster id.
+    pub const CLUSTER_ID_KEY: &'static str = "fleet-cluster-id";
+    /// Tag key holding the blueprint version.
+    pub const BLUEPRINT_VERSION_KEY: &'static str = "fleet-blueprint-version";
+
+    /// The tags for a cluster of `fleet` made from `spec`.
+    pub fn for_spec(fleet: &FleetName, spec: &ClusterSpec) -> Self {
+        Self { fleet: fleet.clone(), cluster_id: spec.id.clone(), blueprint_version: spec.blueprint_version.clone() }
+    }
+
+    /// The three tags as a map.
+    pub fn to_map(&self) -> BTreeMap<String, String> {
+        BTreeMap::from([
+            (Self::FLEET_KEY.to_owned(), self.fleet.to_string()),
+            (Self::CLUSTER_ID_KEY.to_owned(), self.cluster_id.to_string()),
+            (Self::BLUEPRINT_VERSION_KEY.to_owned(), self.blueprint_version.to_string()),
+        ])
+    }
+
+    /// Every tag a provider puts on the cluster made from `spec`: the spec's labels and Fleet's
+    /// tags (spec labels cannot use Fleet's keys, see [`ClusterSpec::validate`]).
+    pub fn cluster_tags(fleet: &FleetName, spec: &ClusterSpec) -> BTreeMap<String, String> {
+        let mut tags = spec.labels.clone();
+        tags.extend(Self::for_spec(fleet, spec).to_map());
+        tags
+    }
+
+    /// Reads Fleet's tags back; `None` unless all three are present and valid.
+    pub fn from_tags(tags: &BTreeMap<String, String>) -> Option<Self> {
+        Some(Self {
+            fleet: FleetName::new(tags.get(Self::FLEET_KEY)?.as_str()).ok()?,
+            cluster_id: ClusterId::new(tags.get(Self::CLUSTER_ID_KEY)?.as_str()).ok()?,
+            blueprint_version: BlueprintVersion::new(tags.get(Self::BLUEPRINT_VERSION_KEY)?.as_str()).ok()?,
+        })
+    }
+
+    /// Whether `tags` mark a cluster that belongs to `fleet`.
+    pub fn belongs_to(tags: &BTreeMap<String, String>, fleet: &FleetName) -> bool {
+        Self::from_tags(tags).is_some_and(|found| &found.fleet == fleet)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn incomplete_or_invalid_tags_are_not_fleet_tags() {
+        let mut map = FleetTags {
+            fleet: FleetName::new("prod").unwrap(),
+            cluster_id: ClusterId::new("c").unwrap(),
+            blueprint_version: BlueprintVersion::new("1").unwrap(),
+        }
+        .to_map();
+        assert!(FleetTags::belongs_to(&map, &FleetName::new("prod").unwrap()));
+        assert!(!FleetTags::belongs_to(&map, &FleetName::new("dev").unwrap()));
+        map.insert(FleetTags::CLUSTER_ID_KEY.into(), "Not Valid".into());
+        assert_eq!(FleetTags::from_tags(&map), None);
+        map.remove(FleetTags::CLUSTER_ID_KEY);
+        assert_eq!(FleetTags::from_tags(&map), None);
+    }
+}

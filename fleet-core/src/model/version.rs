@@ -1,0 +1,160 @@
+//! Kubernetes versions: `major.minor` or `major.minor.patch`, ordered.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+/// A Kubernetes version such as `1.31` or `1.31.2` (a leading `v` is accepted when parsing).
+///
+/// Versions order numerically; a version without a patch number sorts before every patch of the
+/// same minor version (`1.31 < 1.31.0 < 1.31.2 < 1.32`).
+///
+/// ```
+/// use fleet_core::KubernetesVersion;
+/// let a: KubernetesVersion = "1.31".parse().unwrap();
+/// let b: KubernetesVersion = "v1.31.4".parse().unwrap();
+/// assert!(a < b);
+/// assert!(a.same_minor(&b));
+/// assert_eq!(b.to_string(), "1.31.4");
+/// assert!("1.x".parse::<KubernetesVersion>().is_err());
+/// ```
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct KubernetesVersion {
+    major: u32,
+    minor: u32,
+    patch: Option<u32>,
+}
+
+/// Why a string is not a Kubernetes version.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid Kubernetes version `{value}`: expected major.minor or major.minor.patch, e.g. 1.31 or 1.31.2")]
+pub struct VersionError {
+    /// The offending value, shortened to at most 64 characters.
+    pub value: String,
+}
+
+impl KubernetesVersion {
+    /// A version from its numbers.
+    pub fn new(major: u32, minor: u32, patch: Option<u32>) -> Self {
+        Self { major, minor, patch }
+    }
+
+    /// The major number (`1` for every current release).
+    pub fn major(&self) -> u32 {
+        self.major
+    }
+
+    /// The minor number.
+    pub fn minor(&self) -> u32 {
+        self.minor
+    }
+
+    /// The patch number, if one was given.
+    pub fn patch(&self) -> Option<u32> {
+        self.patch
+    }
+
+    /// The same version without its patch number.
+    pub fn without_patch(&self) -> Self {
+        Self { patch: None, ..*self }
+    }
+
+    /// Whether both versions share major and minor numbers.
+    pub fn same_minor(&self, other: &Self) -> bool {
+        self.major == other.major && self.minor == other.minor
+    }
+}
+
+impl FromStr for KubernetesVersion {
+    type Err = VersionError;
+
+    fn from_str(value: &str) -> Result<Self, VersionError> {
+        let fail = || VersionError { value: value.chars().take(64).collect() };
+        let trimmed = value.strip_prefix('v').unwrap_or(value);
+        let mut parts = trimmed.split('.');
+        let mut number = |required: bool| -> Result<Option<u32>, VersionError> {
+            match parts.next() {
+                None if !required => Ok(None),
+                None => Err(fail()),
+                Some(part) if part.is_empty() || !part.bytes().all(|b| b.is_ascii_digit()) => Err(fail()),
+                Some(part) => part.parse().map(Some).map_err(|_| fail()),
+            }
+        };
+        let major = number(true)?.ok_or_else(fail)?;
+        let minor = number(true)?.ok_or_else(fail)?;
+        let patch = number(false)?;
+        if parts.next().is_some() {
+            return Err(fail());
+        }
+        Ok(Self { major, minor, patch })
+    }
+}
+
+impl TryFrom<String> for KubernetesVersion {
+    type Error = VersionError;
+    fn try_from(value: String) -> Result<Self, VersionError> {
+        value.parse()
+    }
+}
+
+impl From<KubernetesVersion> for String {
+    fn from(version: KubernetesVersion) -> String {
+        version.to_string()
+    }
+}
+
+impl fmt::Display for KubernetesVersion {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.patch {
+            Some(patch) => write!(f, "{}.{}.{}", self.major, self.minor, patch),
+            None => write!(f, "{}.{}", self.major, self.minor),
+        }
+    }
+}
+
+impl fmt::Debug for KubernetesVersion {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "KubernetesVersion({self})")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn v(s: &str) -> KubernetesVersion {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn parses_minor_and_patch_forms() {
+        assert_eq!(v("1.31"), KubernetesVersion::new(1, 31, None));
+        assert_eq!(v("1.31.2"), KubernetesVersion::new(1, 31, Some(2)));
+        assert_eq!(v("v1.30.0"), KubernetesVersion::new(1, 30, Some(0)));
+    }
+
+    #[test]
+    fn rejects_malformed_versions() {
+        for bad in ["", "1", "1.", ".1", "1.31.", "1.31.2.3", "1.x", "1.-3", "1. 3", "+1.2", "99999999999.1"] {
+            assert!(bad.parse::<KubernetesVersion>().is_err(), "{bad:?} was accepted");
+        }
+    }
+
+    #[test]
+    fn orders_numerically() {
+        assert!(v("1.9") < v("1.10"));
+        assert!(v("1.31") < v("1.31.0"));
+        assert!(v("1.31.9") < v("1.31.10"));
+        assert!(v("1.31.10") < v("1.32"));
+    }
+
+    #[test]
+    fn round_trips_through_serde_as_a_string() {
+        let json = serde_json::to_string(&v("1.31.2")).unwrap();
+        assert_eq!(json, "\"1.31.2\"");
+        assert_eq!(serde_json::from_str::<KubernetesVersion>(&json).unwrap(), v("1.31.2"));
+        assert!(serde_json::from_str::<KubernetesVersion>("\"one\"").is_err());
+    }
+}

@@ -1,0 +1,347 @@
+//! The provider plugin trait: [`ClusterProvider`], what a provider declares about itself
+//! ([`ProviderInfo`]), and helpers built only on the trait ([`ClusterProviderExt`]).
+//!
+//! Nothing here knows any cloud: provider crates implement the trait.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use tokio::time::Instant;
+
+use crate::{Cluster, ClusterId, ClusterPhase, ClusterSpec, Credentials, Error, ProviderName, Region, Result};
+
+/// A place that runs Kubernetes clusters: a cloud's managed Kubernetes service, local Kind, or
+/// the simulated cloud ([`crate::sim::SimProvider`]).
+///
+/// One value serves one fleet (it is built with the fleet's name) and tags what it creates with
+/// [`crate::FleetTags`].
+///
+/// # Contract
+/// Every implementation, in this workspace or outside it, keeps these promises; the
+/// [conformance kit](crate::conformance) checks them.
+/// - **Asynchronous operations.** `create`, `update` and `delete` start an operation and return;
+///   [`get`](Self::get) observes its progress through the [`ClusterPhase`]s
+///   (`Pending`/`Creating` → `Running`, `Deleting` → gone).
+/// - **Idempotent create.** `create` of an id that already exists in this fleet returns the
+///   existing cluster and never makes a second one, so a retry after a lost response is safe.
+///   An id taken by a cluster outside this fleet is [`Error::AlreadyExists`].
+/// - **Idempotent delete.** `delete` of a missing or already deleting cluster is `Ok`.
+/// - **Tags.** Every cluster a provider creates carries [`crate::FleetTags::cluster_tags`], so
+///   that [`list`](Self::list) finds it again after a crash; `list` returns exactly the clusters
+///   that carry this fleet's tags, those in unreachable regions with phase
+///   [`ClusterPhase::Unreachable`] where the provider still knows them.
+/// - **Hands off.** `update`, `delete`, `credentials`, `hibernate` and `resume` refuse, with
+///   [`Error::PermissionDenied`], a cluster that does not carry this fleet's tags.
+/// - **Placement.** `create` in a region missing from [`ProviderInfo::regions`] is
+///   [`Error::InvalidSpec`].
+/// - **Missing clusters.** `get` and `credentials` of a missing cluster are [`Error::NotFound`].
+/// - **Capabilities.** An operation the provider's [`Capabilities`] do not declare returns
+///   [`Error::Unsupported`]; so does an `update` that cannot be made in place.
+/// - **Errors.** Every failure is mapped into [`Error`], transient ones retryable
+///   ([`Error::is_retryable`]), throttling as [`Error::RateLimited`] with the provider's
+///   `Retry-After`. No secret appears in an error.
+#[cfg_attr(feature = "mock", mockall::automock)]
+#[async_trait]
+pub trait ClusterProvider: Send + Sync {
+    /// What the provider is and can do.
+    fn info(&self) -> &ProviderInfo;
+
+    /// Starts creating the cluster `spec` describes, or returns it if it already exists.
+    async fn create(&self, spec: &ClusterSpec) -> Result<Cluster>;
+
+    /// Observes one cluster.
+    async fn get(&self, id: &ClusterId) -> Result<Cluster>;
+
+    /// Every cluster carrying this fleet's tags.
+    async fn list(&self) -> Result<Vec<Cluster>>;
+
+    /// Starts changing the cluster in place to match `spec` (version upgrade, node pool resize,
+    /// labels), or fails with [`Error::Unsupported`] when that needs a replacement.
+    async fn update(&self, spec: &ClusterSpec) -> Result<Cluster>;
+
+    /// Starts deleting the cluster; `Ok` when it is already gone.
+    async fn delete(&self, id: &ClusterId) -> Result<()>;
+
+    /// Credentials for the cluster's API.
+    async fn credentials(&self, id: &ClusterId) -> Result<Credentials>;
+
+    /// Scales the cluster to zero and stops it, keeping its configuration. Providers without
+    /// [`Capabilities::hibernation`] keep this default, which is [`Error::Unsupported`].
+    async fn hibernate(&self, id: &ClusterId) -> Result<Cluster> {
+        let _ = id;
+        Err(Error::Unsupported { operation: format!("hibernate on provider `{}`", self.info().name) })
+    }
+
+    /// Brings a hibernated cluster back. Default: [`Error::Unsupported`].
+    async fn resume(&self, id: &ClusterId) -> Result<Cluster> {
+        let _ = id;
+        Err(Error::Unsupported { operation: format!("resume on provider `{}`", self.info().name) })
+    }
+}
+
+/// What a provider is and can do.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct ProviderInfo {
+    /// The provider's name, as specs refer to it.
+    pub name: ProviderName,
+    /// The regions (or locations) it can place clusters in.
+    pub regions: Vec<Region>,
+    /// What it can change without replacing a cluster.
+    pub capabilities: Capabilities,
+    /// How fast its API may be called.
+    pub rate_limits: RateLimits,
+    /// How long its operations typically take.
+    pub latency: TypicalLatency,
+}
+
+impl ProviderInfo {
+    /// Info with no capabilities, conservative rate limits (1 write/s, 10 reads/s) and
+    /// 10-minute operations; refine it with the `with_*` methods.
+    ///
+    /// ```
+    /// use fleet_core::*;
+    /// let info = ProviderInfo::new(ProviderName::new("mycloud").unwrap(), vec![Region::new("north").unwrap()])
+    ///     .with_capabilities(Capabilities::default().with_node_pool_resize(true));
+    /// assert!(info.capabilities.node_pool_resize);
+    /// assert!(info.has_region(&Region::new("north").unwrap()));
+    /// ```
+    pub fn new(name: ProviderName, regions: Vec<Region>) -> Self {
+        Self {
+            name,
+            regions,
+            capabilities: Capabilities::default(),
+            rate_limits: RateLimits { reads: RateLimit::new(10.0, 20), writes: RateLimit::new(1.0, 5) },
+            latency: TypicalLatency {
+                create: Duration::from_secs(600),
+                update: Duration::from_secs(600),
+                delete: Duration::from_secs(600),
+            },
+        }
+    }
+
+    /// Sets the capabilities.
+    pub fn with_capabilities(mut self, capabilities: Capabilities) -> Self {
+        self.capabilities = capabilities;
+        self
+    }
+
+    /// Sets the API rate limits.
+    pub fn with_rate_limits(mut self, rate_limits: RateLimits) -> Self {
+        self.rate_limits = rate_limits;
+        self
+    }
+
+    /// Sets the typical latencies.
+    pub fn with_latency(mut self, latency: TypicalLatency) -> Self {
+        self.latency = latency;
+        self
+    }
+
+    /// Whether the provider can place clusters in `region`.
+    pub fn has_region(&self, region: &Region) -> bool {
+        self.regions.contains(region)
+    }
+}
+
+/// What a provider can change in place; everything else is a replacement.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub struct Capabilities {
+    /// Upgrade the Kubernetes version of a running cluster.
+    pub in_place_version_upgrade: bool,
+    /// Change a node pool's min/max counts.
+    pub node_pool_resize: bool,
+    /// Stop a cluster and start it again ([`ClusterProvider::hibernate`]).
+    pub hibernation: bool,
+}
+
+impl Capabilities {
+    /// Every capability.
+    pub fn all() -> Self {
+        Self { in_place_version_upgrade: true, node_pool_resize: true, hibernation: true }
+    }
+
+    /// Sets [`Capabilities::in_place_version_upgrade`].
+    pub fn with_in_place_version_upgrade(mut self, yes: bool) -> Self {
+        self.in_place_version_upgrade = yes;
+        self
+    }
+
+    /// Sets [`Capabilities::node_pool_resize`].
+    pub fn with_node_pool_resize(mut self, yes: bool) -> Self {
+        self.node_pool_resize = yes;
+        self
+    }
+
+    /// Sets [`Capabilities::hibernation`].
+    pub fn with_hibernation(mut self, yes: bool) -> Self {
+        self.hibernation = yes;
+        self
+    }
+}
+
+/// A token-bucket rate: a sustained rate and a burst.
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[non_exhaustive]
+pub struct RateLimit {
+    /// Calls per second, sustained.
+    pub per_second: f64,
+    /// Calls allowed at once after a quiet period.
+    pub burst: u32,
+}
+
+impl RateLimit {
+    /// A rate of `per_second` calls with bursts of `burst` (both at least a small positive
+    /// number: a zero rate would never refill).
+    pub fn new(per_second: f64, burst: u32) -> Self {
+        let per_second = if per_second.is_finite() && per_second > 0.0 { per_second } else { 0.001 };
+        Self { per_second, burst: burst.max(1) }
+    }
+}
+
+/// API rate limits, reads and writes separately.
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[non_exhaustive]
+pub struct RateLimits {
+    /// `get`, `list`, `credentials`.
+    pub reads: RateLimit,
+    /// `create`, `update`, `delete`, `hibernate`, `resume`.
+    pub writes: RateLimit,
+}
+
+impl RateLimits {
+    /// Limits for reads and writes.
+    pub fn new(reads: RateLimit, writes: RateLimit) -> Self {
+        Self { reads, writes }
+    }
+}
+
+/// How long a provider's operations typically take to complete.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct TypicalLatency {
+    /// From `create` to `Running`.
+    pub create: Duration,
+    /// From `update` to `Running`.
+    pub update: Duration,
+    /// From `delete` to gone.
+    pub delete: Duration,
+}
+
+impl TypicalLatency {
+    /// Typical latencies of create, update and delete.
+    pub fn new(create: Duration, update: Duration, delete: Duration) -> Self {
+        Self { create, update, delete }
+    }
+}
+
+/// How [`ClusterProviderExt`] polls: exponential intervals from `initial_interval` up to
+/// `max_interval`, giving up after `timeout`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct WaitOptions {
+    /// First interval between polls.
+    pub initial_interval: Duration,
+    /// Longest interval between polls.
+    pub max_interval: Duration,
+    /// When to give up.
+    pub timeout: Duration,
+}
+
+impl WaitOptions {
+    /// Polls from 1 s doubling up to 30 s, for at most `timeout`.
+    pub fn with_timeout(timeout: Duration) -> Self {
+        Self { initial_interval: Duration::from_secs(1), max_interval: Duration::from_secs(30), timeout }
+    }
+
+    /// Sets the interval bounds.
+    pub fn with_intervals(mut self, initial: Duration, max: Duration) -> Self {
+        self.initial_interval = initial.max(Duration::from_millis(1));
+        self.max_interval = max.max(self.initial_interval);
+        self
+    }
+}
+
+/// Helpers built only on [`ClusterProvider`]'s required methods, for every provider.
+#[async_trait]
+pub trait ClusterProviderExt: ClusterProvider {
+    /// Polls [`ClusterProvider::get`] until the cluster is in phase `target`.
+    ///
+    /// Retryable errors and other phases keep it polling (a `Retry-After` is waited out);
+    /// `Failed`, `Deleting` or a missing cluster (unless that is the target) and any other error
+    /// end it; so does the timeout, as [`Error::Timeout`].
+    async fn wait_for_phase(&self, id: &ClusterId, target: ClusterPhase, options: WaitOptions) -> Result<Cluster> {
+        let mut poll = Poller::new(options);
+        loop {
+            let wait = match self.get(id).await {
+                Ok(cluster) if cluster.phase == target => return Ok(cluster),
+                Ok(cluster) => match &cluster.phase {
+                    ClusterPhase::Failed { reason } => {
+                        return Err(Error::Provider {
+                            message: format!("cluster `{id}` failed: {reason}"),
+                            source: None,
+                        });
+                    }
+                    ClusterPhase::Deleted | ClusterPhase::Deleting => return Err(Error::cluster_not_found(id)),
+                    _ => None,
+                },
+                Err(err) if err.is_retryable() => err.retry_after(),
+                Err(err) => return Err(err),
+            };
+            poll.sleep(wait, || format!("cluster `{id}` to be {}", target.name())).await?;
+        }
+    }
+
+    /// Polls [`ClusterProvider::get`] until the cluster is `Running`; see
+    /// [`wait_for_phase`](Self::wait_for_phase).
+    async fn wait_until_running(&self, id: &ClusterId, options: WaitOptions) -> Result<Cluster> {
+        self.wait_for_phase(id, ClusterPhase::Running, options).await
+    }
+
+    /// Polls [`ClusterProvider::get`] until it answers [`Error::NotFound`] or the phase
+    /// `Deleted`.
+    async fn wait_until_deleted(&self, id: &ClusterId, options: WaitOptions) -> Result<()> {
+        let mut poll = Poller::new(options);
+        loop {
+            let wait = match self.get(id).await {
+                Ok(cluster) if cluster.phase == ClusterPhase::Deleted => return Ok(()),
+                Ok(_) => None,
+                Err(Error::NotFound { .. }) => return Ok(()),
+                Err(err) if err.is_retryable() => err.retry_after(),
+                Err(err) => return Err(err),
+            };
+            poll.sleep(wait, || format!("cluster `{id}` to be deleted")).await?;
+        }
+    }
+}
+
+impl<P: ClusterProvider + ?Sized> ClusterProviderExt for P {}
+
+/// The polling schedule shared by the wait helpers.
+struct Poller {
+    interval: Duration,
+    max_interval: Duration,
+    deadline: Instant,
+}
+
+impl Poller {
+    fn new(options: WaitOptions) -> Self {
+        Self {
+            interval: options.initial_interval,
+            max_interval: options.max_interval,
+            deadline: Instant::now() + options.timeout,
+        }
+    }
+
+    /// Sleeps the next interval (or `at_least`, when longer), or fails with a time-out.
+    async fn sleep(&mut self, at_least: Option<Duration>, what: impl FnOnce() -> String) -> Result<()> {
+        let wait = self.interval.max(at_least.unwrap_or_default());
+        if Instant::now() + wait > self.deadline {
+            return Err(Error::Timeout { message: format!("waiting for {}", what()) });
+        }
+        tokio::time::sleep(wait).await;
+        self.interval = (self.interval * 2).min(self.max_interval);
+        Ok(())
+    }
+}

@@ -1,0 +1,22 @@
+//! A simulated cloud, **not a real one**: [`SimCloud`] and its per-fleet [`SimProvider`].
+//!
+//! Always built (it is no test-only mock): it runs the quickstart, the benches and the chaos
+//! tests, deterministically from a seed and in virtual time under `tokio::time::pause`.
+//! Faults: failed calls ([`SimCloud::fail_next`], [`SimCloud::set_error_probability`]), lost
+//! responses ([`SimCloud::lose_next_responses`]), throttling (rate limits), region outages
+//! ([`SimCloud::fail_region`]) and whole-provider outages ([`SimCloud::fail_provider`]).
+
+mod call_log;
+mod cloud;
+mod faults;
+mod latency;
+mod provider;
+mod rng;
+mod state;
+
+pub use call_log::{CallOutcome, CallRecord, Operation};
+pub use cloud::{SimCloud, SimCloudBuilder};
+pub use faults::InjectedError;
+pub use latency::{Latency, LatencyModel};
+pub use provider::SimProvider;
+pub use state::RegionCapacity;

@@ -1,0 +1,100 @@
+//! [`SimProvider`]: one fleet's [`ClusterProvider`] on a [`SimCloud`].
+
+use async_trait::async_trait;
+
+use super::call_log::Operation;
+use super::cloud::{SimCloud, Target};
+use crate::{Cluster, ClusterId, ClusterProvider, ClusterSpec, Credentials, FleetName, ProviderInfo, Result};
+
+/// A [`ClusterProvider`] backed by a simulated cloud, **not a real one**; made by
+/// [`SimCloud::provider`]. Several fleets' providers can share one cloud, which is how tests
+/// check that a fleet sees and touches only its own clusters.
+#[derive(Debug, Clone)]
+pub struct SimProvider {
+    cloud: SimCloud,
+    fleet: FleetName,
+}
+
+impl SimProvider {
+    pub(crate) fn new(cloud: SimCloud, fleet: FleetName) -> Self {
+        Self { cloud, fleet }
+    }
+
+    /// The simulated cloud behind this provider, for fault injection and the call log.
+    pub fn cloud(&self) -> &SimCloud {
+        &self.cloud
+    }
+
+    /// The fleet this provider serves.
+    pub fn fleet(&self) -> &FleetName {
+        &self.fleet
+    }
+}
+
+#[async_trait]
+impl ClusterProvider for SimProvider {
+    fn info(&self) -> &ProviderInfo {
+        self.cloud.info()
+    }
+
+    async fn create(&self, spec: &ClusterSpec) -> Result<Cluster> {
+        let fleet = &self.fleet;
+        self.cloud
+            .call(fleet, Operation::Create, Target::Spec(spec), |state, completes_in, now| {
+                state.create(fleet, spec, completes_in, now)
+            })
+            .await
+    }
+
+    async fn get(&self, id: &ClusterId) -> Result<Cluster> {
+        self.cloud.call(&self.fleet, Operation::Get, Target::Cluster(id), |state, _, now| state.get(id, now)).await
+    }
+
+    async fn list(&self) -> Result<Vec<Cluster>> {
+        let fleet = &self.fleet;
+        self.cloud.call(fleet, Operation::List, Target::Fleet, |state, _, now| Ok(state.list(fleet, now))).await
+    }
+
+    async fn update(&self, spec: &ClusterSpec) -> Result<Cluster> {
+        let fleet = &self.fleet;
+        self.cloud
+            .call(fleet, Operation::Update, Target::Spec(spec), |state, completes_in, now| {
+                state.update(fleet, spec, completes_in, now)
+            })
+            .await
+    }
+
+    async fn delete(&self, id: &ClusterId) -> Result<()> {
+        let fleet = &self.fleet;
+        self.cloud
+            .call(fleet, Operation::Delete, Target::Cluster(id), |state, completes_in, now| {
+                state.delete(fleet, id, completes_in, now)
+            })
+            .await
+    }
+
+    async fn credentials(&self, id: &ClusterId) -> Result<Credentials> {
+        let fleet = &self.fleet;
+        self.cloud
+            .call(fleet, Operation::Credentials, Target::Cluster(id), |state, _, now| state.credentials(fleet, id, now))
+            .await
+    }
+
+    async fn hibernate(&self, id: &ClusterId) -> Result<Cluster> {
+        let fleet = &self.fleet;
+        self.cloud
+            .call(fleet, Operation::Hibernate, Target::Cluster(id), |state, completes_in, now| {
+                state.set_hibernation(fleet, id, true, completes_in, now)
+            })
+            .await
+    }
+
+    async fn resume(&self, id: &ClusterId) -> Result<Cluster> {
+        let fleet = &self.fleet;
+        self.cloud
+            .call(fleet, Operation::Resume, Target::Cluster(id), |state, completes_in, now| {
+                state.set_hibernation(fleet, id, false, completes_in, now)
+            })
+            .await
+    }
+}

@@ -1,0 +1,456 @@
+//! The simulated cloud's clusters and how they move through their life in virtual time.
+//!
+//! Phases are computed when observed, from the virtual time an operation completes: no
+//! background task runs, so a simulation is exactly as deterministic as its calls.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, SystemTime};
+
+use tokio::time::Instant;
+
+use super::rng::SimRng;
+use crate::{
+    Capabilities, Cluster, ClusterId, ClusterPhase, ClusterSpec, Error, FleetName, FleetTags, KubernetesVersion,
+    NodePool, ProviderName, Region, Result,
+};
+
+/// The simulated wall clock starts at 2026-01-01T00:00:00Z, so timestamps are reproducible.
+const SIM_EPOCH_SECS: u64 = 1_767_225_600;
+
+/// How many clusters and nodes one simulated region can hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RegionCapacity {
+    /// Clusters at most.
+    pub clusters: u32,
+    /// Nodes at most, counting each cluster's [`ClusterSpec::max_nodes`].
+    pub nodes: u64,
+}
+
+impl RegionCapacity {
+    /// A capacity of `clusters` clusters and `nodes` nodes.
+    pub fn new(clusters: u32, nodes: u64) -> Self {
+        Self { clusters, nodes }
+    }
+
+    /// Room for any simulation that fits in memory.
+    pub fn unlimited() -> Self {
+        Self { clusters: u32::MAX, nodes: u64::MAX }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct RegionState {
+    pub(crate) capacity: RegionCapacity,
+    pub(crate) down: bool,
+}
+
+/// A change in progress on a running cluster.
+#[derive(Debug, Clone)]
+enum Change {
+    Update { version: KubernetesVersion, node_pools: Vec<NodePool>, tags: BTreeMap<String, String> },
+    Hibernate,
+    Resume,
+}
+
+#[derive(Debug, Clone)]
+enum Lifecycle {
+    Creating { ready_at: Instant },
+    Running,
+    Changing { ready_at: Instant, change: Change },
+    Hibernated,
+    Deleting { gone_at: Instant },
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct SimCluster {
+    id: ClusterId,
+    pub(crate) region: Region,
+    provider_id: String,
+    tags: BTreeMap<String, String>,
+    version: KubernetesVersion,
+    node_pools: Vec<NodePool>,
+    created_at: Duration,
+    updated_at: Duration,
+    token: String,
+    lifecycle: Lifecycle,
+}
+
+impl SimCluster {
+    fn belongs_to(&self, fleet: &FleetName) -> bool {
+        FleetTags::belongs_to(&self.tags, fleet)
+    }
+
+    fn nodes(&self) -> u64 {
+        self.node_pools.iter().map(|pool| u64::from(pool.max_count.get())).sum()
+    }
+
+    /// Completes whatever finished by `now`; returns `false` once the cluster is gone.
+    fn settle(&mut self, now: Instant, start: Instant) -> bool {
+        match &mut self.lifecycle {
+            Lifecycle::Creating { ready_at } if *ready_at <= now => {
+                self.updated_at = ready_at.duration_since(start);
+                self.lifecycle = Lifecycle::Running;
+            }
+            Lifecycle::Changing { ready_at, change } if *ready_at <= now => {
+                self.updated_at = ready_at.duration_since(start);
+                self.lifecycle = match std::mem::replace(change, Change::Resume) {
+                    Change::Update { version, node_pools, tags } => {
+                        self.version = version;
+                        self.node_pools = node_pools;
+                        self.tags = tags;
+                        Lifecycle::Running
+                    }
+                    Change::Hibernate => Lifecycle::Hibernated,
+                    Change::Resume => Lifecycle::Running,
+                };
+            }
+            Lifecycle::Deleting { gone_at } if *gone_at <= now => return false,
+            _ => {}
+        }
+        true
+    }
+
+    fn phase(&self) -> ClusterPhase {
+        match self.lifecycle {
+            Lifecycle::Creating { .. } => ClusterPhase::Creating,
+            Lifecycle::Running => ClusterPhase::Running,
+            Lifecycle::Changing { .. } => ClusterPhase::Updating,
+            Lifecycle::Hibernated => ClusterPhase::Hibernated,
+            Lifecycle::Deleting { .. } => ClusterPhase::Deleting,
+        }
+    }
+
+    fn endpoint(&self, cloud: &ProviderName) -> String {
+        format!("https://{}.{}.{cloud}.sim.invalid", self.id, self.region)
+    }
+
+    fn view(&self, cloud: &ProviderName, reachable: bool) -> Cluster {
+        let epoch = SystemTime::UNIX_EPOCH + Duration::from_secs(SIM_EPOCH_SECS);
+        let phase = if reachable { self.phase() } else { ClusterPhase::Unreachable };
+        let mut cluster = Cluster::new(self.id.clone(), cloud.clone(), &self.provider_id, self.region.clone(), phase)
+            .with_kubernetes_version(self.version)
+            .with_node_pools(self.node_pools.clone())
+            .with_tags(self.tags.clone())
+            .with_timestamps(epoch + self.created_at, epoch + self.updated_at);
+        if !matches!(self.lifecycle, Lifecycle::Creating { .. }) {
+            cluster = cluster.with_endpoint(self.endpoint(cloud));
+        }
+        cluster
+    }
+}
+
+/// Everything a simulated cloud holds.
+#[derive(Debug)]
+pub(crate) struct SimState {
+    pub(crate) name: ProviderName,
+    pub(crate) capabilities: Capabilities,
+    pub(crate) start: Instant,
+    pub(crate) rng: SimRng,
+    pub(crate) regions: BTreeMap<Region, RegionState>,
+    pub(crate) clusters: BTreeMap<ClusterId, SimCluster>,
+    serial: u64,
+}
+
+impl SimState {
+    pub(crate) fn new(
+        name: ProviderName,
+        capabilities: Capabilities,
+        regions: BTreeMap<Region, RegionState>,
+        seed: u64,
+        start: Instant,
+    ) -> Self {
+        Self { name, capabilities, start, rng: SimRng::new(seed), regions, clusters: BTreeMap::new(), serial: 0 }
+    }
+
+    /// The cluster `id`, settled to `now`; `None` when missing or gone.
+    fn settled(&mut self, id: &ClusterId, now: Instant) -> Option<&mut SimCluster> {
+        let start = self.start;
+        if !self.clusters.get_mut(id)?.settle(now, start) {
+            self.clusters.remove(id);
+            return None;
+        }
+        self.clusters.get_mut(id)
+    }
+
+    /// The cluster `id`, settled, and checked to belong to `fleet`.
+    fn owned(&mut self, id: &ClusterId, fleet: &FleetName, now: Instant) -> Result<&mut SimCluster> {
+        let cluster = self.settled(id, now).ok_or_else(|| Error::cluster_not_found(id))?;
+        if !cluster.belongs_to(fleet) {
+            return Err(Error::PermissionDenied {
+                message: format!("cluster `{id}` does not belong to fleet `{fleet}`"),
+            });
+        }
+        Ok(cluster)
+    }
+
+    fn region_is_up(&self, region: &Region) -> bool {
+        self.regions.get(region).is_some_and(|state| !state.down)
+    }
+
+    /// The region a call about `id` goes to, if the cluster is known.
+    pub(crate) fn region_of(&self, id: &ClusterId) -> Option<Region> {
+        self.clusters.get(id).map(|cluster| cluster.region.clone())
+    }
+
+    fn usage(&mut self, region: &Region, now: Instant) -> (u32, u64) {
+        let start = self.start;
+        self.clusters.retain(|_, cluster| cluster.settle(now, start));
+        self.clusters
+            .values()
+            .filter(|cluster| &cluster.region == region)
+            .fold((0, 0), |(count, nodes), cluster| (count + 1, nodes + cluster.nodes()))
+    }
+
+    pub(crate) fn create(
+        &mut self,
+        fleet: &FleetName,
+        spec: &ClusterSpec,
+        completes_in: Duration,
+        now: Instant,
+    ) -> Result<Cluster> {
+        if spec.provider != self.name {
+            return Err(Error::InvalidSpec {
+                path: "provider".into(),
+                reason: format!("spec is for provider `{}`, this is `{}`", spec.provider, self.name),
+            });
+        }
+        let Some(region) = self.regions.get(&spec.region) else {
+            return Err(Error::InvalidSpec {
+                path: "region".into(),
+                reason: format!("provider `{}` has no region `{}`", self.name, spec.region),
+            });
+        };
+        let capacity = region.capacity;
+        let name = self.name.clone();
+        if let Some(region) = self.settled(&spec.id, now).map(|existing| existing.region.clone()) {
+            let reachable = self.region_is_up(&region);
+            let existing = &self.clusters[&spec.id];
+            if !existing.belongs_to(fleet) {
+                return Err(Error::AlreadyExists {
+                    resource: format!("cluster `{}` (not in fleet `{fleet}`)", spec.id),
+                });
+            }
+            if matches!(existing.lifecycle, Lifecycle::Deleting { .. }) {
+                return Err(Error::Conflict { message: format!("cluster `{}` is being deleted", spec.id) });
+            }
+            return Ok(existing.view(&name, reachable));
+        }
+        let (count, nodes) = self.usage(&spec.region, now);
+        if count >= capacity.clusters {
+            return Err(Error::QuotaExceeded {
+                message: format!("region `{}` holds at most {} clusters", spec.region, capacity.clusters),
+            });
+        }
+        if nodes.saturating_add(spec.max_nodes()) > capacity.nodes {
+            return Err(Error::QuotaExceeded {
+                message: format!(
+                    "region `{}` has {} of {} nodes left, cluster `{}` needs {}",
+                    spec.region,
+                    capacity.nodes.saturating_sub(nodes),
+                    capacity.nodes,
+                    spec.id,
+                    spec.max_nodes()
+                ),
+            });
+        }
+        self.serial += 1;
+        let elapsed = now.duration_since(self.start);
+        let mut cluster = SimCluster {
+            id: spec.id.clone(),
+            region: spec.region.clone(),
+            provider_id: format!("sim://{}/{}/{}/{}", self.name, spec.region, spec.id, self.serial),
+            tags: FleetTags::cluster_tags(fleet, spec),
+            version: spec.kubernetes_version,
+            node_pools: spec.node_pools.clone(),
+            created_at: elapsed,
+            updated_at: elapsed,
+            token: self.rng.hex(32),
+            lifecycle: Lifecycle::Creating { ready_at: now + completes_in },
+        };
+        cluster.settle(now, self.start);
+        let view = cluster.view(&name, true);
+        self.clusters.insert(spec.id.clone(), cluster);
+        Ok(view)
+    }
+
+    pub(crate) fn get(&mut self, id: &ClusterId, now: Instant) -> Result<Cluster> {
+        let name = self.name.clone();
+        let cluster = self.settled(id, now).ok_or_else(|| Error::cluster_not_found(id))?;
+        Ok(cluster.view(&name, true))
+    }
+
+    pub(crate) fn list(&mut self, fleet: &FleetName, now: Instant) -> Vec<Cluster> {
+        let start = self.start;
+        self.clusters.retain(|_, cluster| cluster.settle(now, start));
+        self.clusters
+            .values()
+            .filter(|cluster| cluster.belongs_to(fleet))
+            .map(|cluster| cluster.view(&self.name, self.region_is_up(&cluster.region)))
+            .collect()
+    }
+
+    pub(crate) fn update(
+        &mut self,
+        fleet: &FleetName,
+        spec: &ClusterSpec,
+        completes_in: Duration,
+        now: Instant,
+    ) -> Result<Cluster> {
+        let capabilities = self.capabilities;
+        let name = self.name.clone();
+        let cluster = self.owned(&spec.id, fleet, now)?;
+        if cluster.region != spec.region {
+            return Err(Error::Unsupported {
+                operation: format!("moving cluster `{}` to another region (needs a replacement)", spec.id),
+            });
+        }
+        if !matches!(cluster.lifecycle, Lifecycle::Running) {
+            return Err(Error::Conflict {
+                message: format!("cluster `{}` is {}, not running", spec.id, cluster.phase()),
+            });
+        }
+        if spec.kubernetes_version != cluster.version {
+            if spec.kubernetes_version < cluster.version {
+                return Err(Error::InvalidSpec {
+                    path: "kubernetesVersion".into(),
+                    reason: format!("cannot downgrade from {} to {}", cluster.version, spec.kubernetes_version),
+                });
+            }
+            if !capabilities.in_place_version_upgrade {
+                return Err(Error::Unsupported { operation: format!("in-place version upgrade on `{name}`") });
+            }
+        }
+        if spec.node_pools != cluster.node_pools {
+            let same_shape = spec.node_pools.len() == cluster.node_pools.len()
+                && spec.node_pools.iter().zip(&cluster.node_pools).all(|(want, have)| {
+                    want.name == have.name && want.size == have.size && want.machine_type == have.machine_type
+                });
+            if !same_shape {
+                return Err(Error::Unsupported {
+                    operation: "adding, removing or resizing the machines of node pools (needs a replacement)".into(),
+                });
+            }
+            if !capabilities.node_pool_resize {
+                return Err(Error::Unsupported { operation: format!("node pool resize on `{name}`") });
+            }
+        }
+        let tags = FleetTags::cluster_tags(fleet, spec);
+        if spec.kubernetes_version == cluster.version && spec.node_pools == cluster.node_pools && tags == cluster.tags {
+            return Ok(cluster.view(&name, true));
+        }
+        cluster.lifecycle = Lifecycle::Changing {
+            ready_at: now + completes_in,
+            change: Change::Update { version: spec.kubernetes_version, node_pools: spec.node_pools.clone(), tags },
+        };
+        Ok(cluster.view(&name, true))
+    }
+
+    /// Starts hibernating (`hibernate = true`) or resuming a cluster.
+    pub(crate) fn set_hibernation(
+        &mut self,
+        fleet: &FleetName,
+        id: &ClusterId,
+        hibernate: bool,
+        completes_in: Duration,
+        now: Instant,
+    ) -> Result<Cluster> {
+        let name = self.name.clone();
+        if !self.capabilities.hibernation {
+            let operation = if hibernate { "hibernate" } else { "resume" };
+            return Err(Error::Unsupported { operation: format!("{operation} on `{name}`") });
+        }
+        let cluster = self.owned(id, fleet, now)?;
+        match (&cluster.lifecycle, hibernate) {
+            (Lifecycle::Hibernated, true) | (Lifecycle::Running, false) => {}
+            (Lifecycle::Running, true) => {
+                cluster.lifecycle = Lifecycle::Changing { ready_at: now + completes_in, change: Change::Hibernate };
+            }
+            (Lifecycle::Hibernated, false) => {
+                cluster.lifecycle = Lifecycle::Changing { ready_at: now + completes_in, change: Change::Resume };
+            }
+            _ => {
+                return Err(Error::Conflict { message: format!("cluster `{id}` is {}", cluster.phase()) });
+            }
+        }
+        Ok(cluster.view(&name, true))
+    }
+
+    pub(crate) fn delete(
+        &mut self,
+        fleet: &FleetName,
+        id: &ClusterId,
+        completes_in: Duration,
+        now: Instant,
+    ) -> Result<()> {
+        let start = self.start;
+        let cluster = match self.owned(id, fleet, now) {
+            Err(Error::NotFound { .. }) => return Ok(()),
+            other => other?,
+        };
+        if !matches!(cluster.lifecycle, Lifecycle::Deleting { .. }) {
+            cluster.lifecycle = Lifecycle::Deleting { gone_at: now + completes_in };
+        }
+        if !cluster.settle(now, start) {
+            self.clusters.remove(id);
+        }
+        Ok(())
+    }
+
+    pub(crate) fn credentials(
+        &mut self,
+        fleet: &FleetName,
+        id: &ClusterId,
+        now: Instant,
+    ) -> Result<crate::Credentials> {
+        let name = self.name.clone();
+        let cluster = self.owned(id, fleet, now)?;
+        let serving =
+            matches!(cluster.lifecycle, Lifecycle::Running | Lifecycle::Changing { change: Change::Update { .. }, .. });
+        if !serving {
+            return Err(Error::Conflict {
+                message: format!("cluster `{id}` is {}, its API is not serving", cluster.phase()),
+            });
+        }
+        let ca = format!("-----BEGIN CERTIFICATE-----\nSIMULATED-CA-{}\n-----END CERTIFICATE-----\n", cluster.id);
+        Ok(crate::Credentials::from_token(
+            cluster.id.as_str(),
+            &cluster.endpoint(&name),
+            Some(&ca),
+            format!("sim-{}", cluster.token).into(),
+        ))
+    }
+
+    /// Adds a running cluster that Fleet did not create, with the given tags.
+    pub(crate) fn insert_unmanaged(
+        &mut self,
+        id: ClusterId,
+        region: Region,
+        version: KubernetesVersion,
+        tags: BTreeMap<String, String>,
+        now: Instant,
+    ) {
+        self.serial += 1;
+        let elapsed = now.duration_since(self.start);
+        let cluster = SimCluster {
+            provider_id: format!("sim://{}/{}/{}/{}", self.name, region, id, self.serial),
+            id: id.clone(),
+            region,
+            tags,
+            version,
+            node_pools: Vec::new(),
+            created_at: elapsed,
+            updated_at: elapsed,
+            token: self.rng.hex(32),
+            lifecycle: Lifecycle::Running,
+        };
+        self.clusters.insert(id, cluster);
+    }
+
+    /// Every cluster, any fleet's or none, settled to `now`.
+    pub(crate) fn all(&mut self, now: Instant) -> Vec<Cluster> {
+        let start = self.start;
+        self.clusters.retain(|_, cluster| cluster.settle(now, start));
+        self.clusters.values().map(|cluster| cluster.view(&self.name, self.region_is_up(&cluster.region))).collect()
+    }
+}

@@ -1,0 +1,61 @@
+//! A token bucket on tokio's clock, so that it runs in virtual time under `tokio::time::pause`.
+
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use crate::RateLimit;
+
+/// A token bucket: `burst` tokens at most, refilled at `per_second`.
+///
+/// ```
+/// use std::time::Duration;
+/// use fleet_core::{RateLimit, TokenBucket};
+/// use tokio::time::Instant;
+/// # tokio::runtime::Builder::new_current_thread().enable_time().start_paused(true).build().unwrap().block_on(async {
+/// let start = Instant::now();
+/// let mut bucket = TokenBucket::new(RateLimit::new(2.0, 1), start);
+/// assert!(bucket.try_take(start).is_ok());
+/// assert_eq!(bucket.try_take(start), Err(Duration::from_millis(500)));
+/// assert!(bucket.try_take(start + Duration::from_millis(500)).is_ok());
+/// # });
+/// ```
+#[derive(Debug, Clone)]
+pub struct TokenBucket {
+    per_second: f64,
+    burst: f64,
+    tokens: f64,
+    last: Instant,
+}
+
+impl TokenBucket {
+    /// A full bucket.
+    pub fn new(limit: RateLimit, now: Instant) -> Self {
+        let burst = f64::from(limit.burst);
+        Self { per_second: limit.per_second, burst, tokens: burst, last: now }
+    }
+
+    fn refill(&mut self, now: Instant) {
+        let elapsed = now.saturating_duration_since(self.last).as_secs_f64();
+        self.tokens = (self.tokens + elapsed * self.per_second).min(self.burst);
+        self.last = self.last.max(now);
+    }
+
+    /// Takes a token, or says how long until one is available (rounded up to the millisecond).
+    pub fn try_take(&mut self, now: Instant) -> Result<(), Duration> {
+        self.refill(now);
+        if self.tokens >= 1.0 - 1e-9 {
+            self.tokens = (self.tokens - 1.0).max(0.0);
+            Ok(())
+        } else {
+            let seconds = (1.0 - self.tokens) / self.per_second;
+            Err(Duration::from_millis((seconds * 1000.0).ceil() as u64))
+        }
+    }
+
+    /// Tokens available now.
+    pub fn available(&mut self, now: Instant) -> f64 {
+        self.refill(now);
+        self.tokens
+    }
+}
