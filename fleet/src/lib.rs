@@ -18,3 +18,8 @@
 #![forbid(unsafe_code)]
 
 pub use fleet_core::*;
+
+/// The README's code blocks, compiled as doc tests so that they cannot rot.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;

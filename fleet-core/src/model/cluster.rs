@@ -67,7 +67,7 @@ impl fmt::Display for ClusterPhase {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             ClusterPhase::Failed { reason } => write!(f, "failed: {reason}"),
-            other => f.write_str(other.name()),
+            other => f.pad(other.name()),
         }
     }
 }
