@@ -41,12 +41,14 @@
 
 #![forbid(unsafe_code)]
 
+pub mod blueprint;
 #[cfg(feature = "conformance")]
 pub mod conformance;
 mod error;
 mod model;
 mod provider;
 pub mod sim;
+mod spec_error;
 mod token_bucket;
 
 pub use error::{BoxError, Error, ErrorKind, Result};
@@ -56,4 +58,5 @@ pub use provider::MockClusterProvider;
 pub use provider::{
     Capabilities, ClusterProvider, ClusterProviderExt, ProviderInfo, RateLimit, RateLimits, TypicalLatency, WaitOptions,
 };
+pub use spec_error::{SpecError, SpecErrors};
 pub use token_bucket::TokenBucket;

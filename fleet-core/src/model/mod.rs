@@ -5,6 +5,7 @@
 mod cluster;
 mod content_hash;
 mod credentials;
+mod duration_text;
 mod names;
 mod spec;
 mod tags;
@@ -13,7 +14,8 @@ mod version;
 pub use cluster::{Cluster, ClusterPhase};
 pub use content_hash::content_hash;
 pub use credentials::Credentials;
+pub use duration_text::{format_duration, parse_duration, serde_opt_duration};
 pub use names::{BlueprintVersion, ClusterId, FleetName, NameError, NodePoolName, ProviderName, Region, TeamName};
-pub use spec::{ClusterSpec, ClusterSpecBuilder, NodePool, RESERVED_LABEL_PREFIX, SizeClass};
+pub use spec::{ClusterSpec, ClusterSpecBuilder, Network, NodePool, RESERVED_LABEL_PREFIX, SizeClass};
 pub use tags::FleetTags;
 pub use version::{KubernetesVersion, VersionError};

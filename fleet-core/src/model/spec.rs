@@ -106,6 +106,22 @@ impl NodePool {
     }
 }
 
+/// Network settings of a cluster's control plane.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[non_exhaustive]
+pub struct Network {
+    /// Whether the API server is reachable only from private networks.
+    #[serde(default)]
+    pub private_endpoint: bool,
+    /// CIDR blocks allowed to reach the API server (empty: the provider's default).
+    #[serde(default)]
+    pub allowed_cidrs: Vec<String>,
+    /// Whether Kubernetes network policies are enforced.
+    #[serde(default)]
+    pub network_policy: bool,
+}
+
 /// Label keys reserved for Fleet's own tags (see [`crate::FleetTags`]).
 pub const RESERVED_LABEL_PREFIX: &str = "fleet-";
 
@@ -150,8 +166,14 @@ pub struct ClusterSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub owner_team: Option<TeamName>,
     /// How long it may live after creation; `None` keeps it until no spec wants it.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "super::serde_opt_duration")]
     pub ttl: Option<Duration>,
+    /// Control-plane network settings.
+    #[serde(default)]
+    pub network: Network,
+    /// Whether control-plane audit logs are kept.
+    #[serde(default)]
+    pub audit_logging: bool,
     /// The version of the resolved blueprint it was made from.
     pub blueprint_version: BlueprintVersion,
 }
@@ -173,6 +195,8 @@ impl ClusterSpec {
             labels: BTreeMap::new(),
             owner_team: None,
             ttl: None,
+            network: Network::default(),
+            audit_logging: false,
             blueprint_version: None,
         }
     }
@@ -180,6 +204,12 @@ impl ClusterSpec {
     /// Total nodes the spec may use at most: the sum of every pool's `max_count`.
     pub fn max_nodes(&self) -> u64 {
         self.node_pools.iter().map(|pool| u64::from(pool.max_count.get())).sum()
+    }
+
+    /// A hash of the settings no provider changes in place and no `get` reports (network, audit
+    /// logging), carried as a tag so that a plan sees when they change.
+    pub fn fixed_settings_hash(&self) -> BlueprintVersion {
+        content_hash(&(&self.network, self.audit_logging))
     }
 
     /// Checks the invariants [`ClusterSpecBuilder::build`] checks; useful after editing fields.
@@ -239,6 +269,8 @@ pub struct ClusterSpecBuilder {
     labels: BTreeMap<String, String>,
     owner_team: Option<TeamName>,
     ttl: Option<Duration>,
+    network: Network,
+    audit_logging: bool,
     blueprint_version: Option<BlueprintVersion>,
 }
 
@@ -267,6 +299,18 @@ impl ClusterSpecBuilder {
         self
     }
 
+    /// Sets the network settings.
+    pub fn network(mut self, network: Network) -> Self {
+        self.network = network;
+        self
+    }
+
+    /// Sets whether audit logs are kept.
+    pub fn audit_logging(mut self, enabled: bool) -> Self {
+        self.audit_logging = enabled;
+        self
+    }
+
     /// Sets the blueprint version; without one, the spec's own content hash is used.
     pub fn blueprint_version(mut self, version: BlueprintVersion) -> Self {
         self.blueprint_version = Some(version);
@@ -284,6 +328,8 @@ impl ClusterSpecBuilder {
             labels: self.labels,
             owner_team: self.owner_team,
             ttl: self.ttl,
+            network: self.network,
+            audit_logging: self.audit_logging,
             blueprint_version: BlueprintVersion::new("0").unwrap_or_else(|_| unreachable!("\"0\" is valid")),
         };
         spec.validate()?;

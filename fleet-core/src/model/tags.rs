@@ -53,12 +53,25 @@ impl FleetTags {
         ])
     }
 
-    /// Every tag a provider puts on the cluster made from `spec`: the spec's labels and Fleet's
-    /// tags (spec labels cannot use Fleet's keys, see [`ClusterSpec::validate`]).
+    /// Tag key holding [`ClusterSpec::fixed_settings_hash`].
+    pub const FIXED_SETTINGS_KEY: &'static str = "fleet-fixed-settings";
+
+    /// Every tag a provider puts on the cluster made from `spec`: the spec's labels, Fleet's
+    /// tags, and the hash of its fixed settings (spec labels cannot use Fleet's keys, see
+    /// [`ClusterSpec::validate`]).
     pub fn cluster_tags(fleet: &FleetName, spec: &ClusterSpec) -> BTreeMap<String, String> {
         let mut tags = spec.labels.clone();
         tags.extend(Self::for_spec(fleet, spec).to_map());
+        tags.insert(Self::FIXED_SETTINGS_KEY.to_owned(), spec.fixed_settings_hash().to_string());
         tags
+    }
+
+    /// Labels as a spec declared them: `tags` without Fleet's own keys.
+    pub fn user_labels(tags: &BTreeMap<String, String>) -> BTreeMap<String, String> {
+        tags.iter()
+            .filter(|(key, _)| !key.starts_with(super::RESERVED_LABEL_PREFIX))
+            .map(|(key, value)| (key.clone(), value.clone()))
+            .collect()
     }
 
     /// Reads Fleet's tags back; `None` unless all three are present and valid.
