@@ -45,8 +45,10 @@ pub mod blueprint;
 #[cfg(feature = "conformance")]
 pub mod conformance;
 mod error;
+pub mod fleet;
 mod model;
 mod provider;
+pub mod repository;
 pub mod sim;
 mod spec_error;
 mod token_bucket;

@@ -1,0 +1,191 @@
+//! Self-service: [`EnvironmentRequest`]s from teams, checked against [`TeamPolicy`] quotas and
+//! guardrails.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::{ClusterId, ClusterSpec, ProviderName, Region, SizeClass, TeamName};
+
+/// A team's request for an environment: a real cluster of its own, for a while.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct EnvironmentRequest {
+    /// The environment's name, which becomes its cluster id.
+    pub name: ClusterId,
+    /// The asking team.
+    pub team: TeamName,
+    /// The blueprint to build it from.
+    pub blueprint: String,
+    /// Values of the blueprint's variables.
+    #[serde(default)]
+    pub variables: BTreeMap<String, Value>,
+    /// The provider.
+    pub provider: ProviderName,
+    /// The region.
+    pub region: Region,
+    /// A size class for every node pool, if not the blueprint's.
+    #[serde(default)]
+    pub size: Option<SizeClass>,
+    /// How long it lives.
+    #[serde(default, with = "crate::serde_opt_duration")]
+    pub ttl: Option<Duration>,
+}
+
+/// How much a team may use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct Quota {
+    /// Clusters at most.
+    pub clusters: u32,
+    /// Nodes at most (each cluster counts its pools' `maxCount`).
+    pub nodes: u64,
+}
+
+/// A team's quotas and guardrails.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct TeamPolicy {
+    /// The team.
+    pub team: TeamName,
+    /// Its quota.
+    pub quota: Quota,
+    /// Providers it may use (empty: any).
+    #[serde(default)]
+    pub allowed_providers: Vec<ProviderName>,
+    /// Regions it may use (empty: any).
+    #[serde(default)]
+    pub allowed_regions: Vec<Region>,
+    /// Size classes it may use (empty: any).
+    #[serde(default)]
+    pub allowed_sizes: Vec<SizeClass>,
+    /// Longest TTL; when set, every request must give a TTL.
+    #[serde(default, with = "crate::serde_opt_duration")]
+    pub max_ttl: Option<Duration>,
+}
+
+/// Why a request was rejected: the rule it broke and how.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
+#[error("request `{request}` of team `{team}` rejected by rule `{rule}`: {message}")]
+#[non_exhaustive]
+pub struct Rejection {
+    /// The request.
+    pub request: ClusterId,
+    /// The asking team.
+    pub team: TeamName,
+    /// The rule, e.g. `quota.clusters`, `allowedRegions`, `maxTtl`, `blueprint`.
+    pub rule: String,
+    /// What was asked and what is allowed.
+    pub message: String,
+}
+
+impl Rejection {
+    /// A rejection of `request` by `rule`.
+    pub fn new(request: &EnvironmentRequest, rule: &str, message: impl Into<String>) -> Self {
+        Self {
+            request: request.name.clone(),
+            team: request.team.clone(),
+            rule: rule.to_owned(),
+            message: message.into(),
+        }
+    }
+}
+
+/// What a team already uses: clusters and nodes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Usage {
+    /// Clusters.
+    pub clusters: u32,
+    /// Nodes.
+    pub nodes: u64,
+}
+
+impl Usage {
+    /// Adds a cluster.
+    pub fn add(&mut self, spec: &ClusterSpec) {
+        self.clusters += 1;
+        self.nodes += spec.max_nodes();
+    }
+}
+
+impl TeamPolicy {
+    /// Checks a request, whose resolved cluster is `spec`, against this policy given what the
+    /// team already uses. Returns the first rule broken.
+    pub fn check(&self, request: &EnvironmentRequest, spec: &ClusterSpec, used: Usage) -> Result<(), Rejection> {
+        let list = |items: Vec<String>| items.join(", ");
+        if !self.allowed_providers.is_empty() && !self.allowed_providers.contains(&request.provider) {
+            let allowed = list(self.allowed_providers.iter().map(ToString::to_string).collect());
+            return Err(Rejection::new(
+                request,
+                "allowedProviders",
+                format!("provider `{}` is not one of {allowed}", request.provider),
+            ));
+        }
+        if !self.allowed_regions.is_empty() && !self.allowed_regions.contains(&request.region) {
+            let allowed = list(self.allowed_regions.iter().map(ToString::to_string).collect());
+            return Err(Rejection::new(
+                request,
+                "allowedRegions",
+                format!("region `{}` is not one of {allowed}", request.region),
+            ));
+        }
+        if !self.allowed_sizes.is_empty()
+            && let Some(pool) = spec.node_pools.iter().find(|pool| !self.allowed_sizes.contains(&pool.size))
+        {
+            let allowed = list(self.allowed_sizes.iter().map(ToString::to_string).collect());
+            return Err(Rejection::new(
+                request,
+                "allowedSizes",
+                format!("node pool `{}` is {}, allowed sizes are {allowed}", pool.name, pool.size),
+            ));
+        }
+        if let Some(max) = self.max_ttl {
+            match request.ttl {
+                None => {
+                    return Err(Rejection::new(
+                        request,
+                        "maxTtl",
+                        format!("a TTL is required (at most {})", crate::format_duration(max)),
+                    ));
+                }
+                Some(ttl) if ttl > max => {
+                    return Err(Rejection::new(
+                        request,
+                        "maxTtl",
+                        format!(
+                            "TTL {} exceeds the maximum {}",
+                            crate::format_duration(ttl),
+                            crate::format_duration(max)
+                        ),
+                    ));
+                }
+                Some(_) => {}
+            }
+        }
+        if used.clusters + 1 > self.quota.clusters {
+            return Err(Rejection::new(
+                request,
+                "quota.clusters",
+                format!("team has {} of {} clusters", used.clusters, self.quota.clusters),
+            ));
+        }
+        if used.nodes + spec.max_nodes() > self.quota.nodes {
+            return Err(Rejection::new(
+                request,
+                "quota.nodes",
+                format!(
+                    "team uses {} of {} nodes, this request needs {}",
+                    used.nodes,
+                    self.quota.nodes,
+                    spec.max_nodes()
+                ),
+            ));
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,238 @@
+//! Turning a loaded repository into the desired fleet: templates resolved and placed, requests
+//! checked against team policies.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::{Map, Value};
+
+use super::Repository;
+use crate::blueprint::{Layer, Owner, Placement, ResolvedBlueprint};
+use crate::fleet::{
+    AntiAffinity, DesiredCluster, DesiredFleet, EnvironmentRequest, FleetSpec, Rejection, Usage, cluster_id,
+};
+use crate::{ProviderInfo, SpecError, SpecErrors, TeamName};
+
+/// The desired fleet, and the environment requests that were turned down.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Desired {
+    /// Every cluster that should exist.
+    pub fleet: DesiredFleet,
+    /// Requests rejected, each with the rule it broke.
+    pub rejected: Vec<Rejection>,
+}
+
+impl Repository {
+    /// Resolves the repository's one fleet spec against the providers in `providers`, then
+    /// schedules its environment requests within their teams' policies.
+    ///
+    /// Returns every problem of the fleet spec (unknown blueprint, provider or region, invalid
+    /// variables, lock violations, spread violations, duplicate ids); a request that breaks a
+    /// rule does not fail the whole fleet but is listed in [`Desired::rejected`].
+    pub fn desired(&self, providers: &[ProviderInfo]) -> Result<Desired, SpecErrors> {
+        let (file, spec) = match self.fleet_specs.as_slice() {
+            [one] => one,
+            [] => return Err(SpecError::new("", "no FleetSpec document found").into()),
+            [_, second, ..] => {
+                return Err(SpecError::new("", "more than one FleetSpec document").in_file(&second.0).into());
+            }
+        };
+        let by_name: BTreeMap<_, _> = providers.iter().map(|info| (&info.name, info)).collect();
+        let mut errors = Vec::new();
+        let mut clusters = self.template_clusters(spec, &by_name, &mut errors);
+        for error in &mut errors {
+            if error.file.is_none() {
+                error.file = Some(file.clone());
+            }
+        }
+        let mut seen = BTreeSet::new();
+        for cluster in &clusters {
+            if !seen.insert(cluster.spec.id.clone()) {
+                errors.push(
+                    SpecError::new("spec.templates", format!("two clusters get the id `{}`", cluster.spec.id))
+                        .in_file(file),
+                );
+            }
+        }
+        if !errors.is_empty() {
+            return Err(SpecErrors(errors));
+        }
+        let mut usage: BTreeMap<TeamName, Usage> = BTreeMap::new();
+        for cluster in &clusters {
+            if let Some(team) = &cluster.spec.owner_team {
+                usage.entry(team.clone()).or_default().add(&cluster.spec);
+            }
+        }
+        let mut rejected = Vec::new();
+        for (_, request) in &self.requests {
+            match self.schedule(request, &by_name, &usage, &seen) {
+                Ok(cluster) => {
+                    usage.entry(request.team.clone()).or_default().add(&cluster.spec);
+                    seen.insert(cluster.spec.id.clone());
+                    clusters.push(cluster);
+                }
+                Err(rejection) => rejected.push(rejection),
+            }
+        }
+        Ok(Desired { fleet: DesiredFleet::new(spec.name.clone(), clusters), rejected })
+    }
+
+    fn template_clusters(
+        &self,
+        spec: &FleetSpec,
+        providers: &BTreeMap<&crate::ProviderName, &ProviderInfo>,
+        errors: &mut Vec<SpecError>,
+    ) -> Vec<DesiredCluster> {
+        let mut clusters = Vec::new();
+        for (t, template) in spec.templates.iter().enumerate() {
+            let at = format!("spec.templates[{t}]");
+            let Some(blueprint) = self.blueprints.get(&template.blueprint) else {
+                let known = self.blueprints.keys().cloned().collect::<Vec<_>>().join(", ");
+                errors.push(SpecError::new(
+                    format!("{at}.blueprint"),
+                    format!("no blueprint `{}`; known: {known}", template.blueprint),
+                ));
+                continue;
+            };
+            let resolved = match blueprint.resolve(&template.variables, &[]) {
+                Ok(resolved) => resolved,
+                Err(SpecErrors(more)) => {
+                    errors.extend(
+                        more.into_iter().map(|e| if e.path.starts_with("variables.") { e.under(&at) } else { e }),
+                    );
+                    continue;
+                }
+            };
+            let mut per_region: BTreeMap<(String, String), u32> = BTreeMap::new();
+            let mut per_provider: BTreeMap<String, u32> = BTreeMap::new();
+            for (p, placement) in template.placements.iter().enumerate() {
+                let at = format!("{at}.placements[{p}]");
+                let Some(info) = providers.get(&placement.provider) else {
+                    let known = providers.keys().map(|n| n.as_str()).collect::<Vec<_>>().join(", ");
+                    errors.push(SpecError::new(
+                        format!("{at}.provider"),
+                        format!("unknown provider `{}`; known: {known}", placement.provider),
+                    ));
+                    continue;
+                };
+                for (r, region) in placement.regions.iter().enumerate() {
+                    if let Err(err) = resolved.check_provider(info, region) {
+                        errors.push(SpecError::new(format!("{at}.regions[{r}]"), err.message));
+                        continue;
+                    }
+                    for _ in 0..placement.count.get() {
+                        let key = (placement.provider.to_string(), region.to_string());
+                        let index = per_region.entry(key).or_default();
+                        let provider_count = per_provider.entry(placement.provider.to_string()).or_default();
+                        *provider_count += 1;
+                        let spread_broken = match template.anti_affinity {
+                            AntiAffinity::Region => *index >= 1,
+                            AntiAffinity::Provider => *provider_count > 1,
+                            _ => false,
+                        };
+                        if spread_broken {
+                            errors.push(SpecError::new(
+                                format!("{at}.regions[{r}]"),
+                                format!(
+                                    "anti-affinity `{:?}` allows one cluster of template `{}` per {}",
+                                    template.anti_affinity,
+                                    template.name,
+                                    if template.anti_affinity == AntiAffinity::Region { "region" } else { "provider" }
+                                ),
+                            ));
+                            break;
+                        }
+                        let Some(id) = cluster_id(&template.name, &placement.provider, region, *index) else {
+                            errors.push(SpecError::new(
+                                format!("{at}.name"),
+                                format!("template name `{}` cannot form a cluster id", template.name),
+                            ));
+                            break;
+                        };
+                        *index += 1;
+                        let target = Placement::new(id, placement.provider.clone(), region.clone())
+                            .with_owner_team(template.team.clone());
+                        match desired_cluster(
+                            &resolved,
+                            &target,
+                            format!("template/{}", template.name),
+                            placement.priority,
+                        ) {
+                            Ok(cluster) => clusters.push(cluster),
+                            Err(err) => errors.push(err.under(&at)),
+                        }
+                    }
+                }
+            }
+        }
+        clusters
+    }
+
+    fn schedule(
+        &self,
+        request: &EnvironmentRequest,
+        providers: &BTreeMap<&crate::ProviderName, &ProviderInfo>,
+        usage: &BTreeMap<TeamName, Usage>,
+        taken: &BTreeSet<crate::ClusterId>,
+    ) -> Result<DesiredCluster, Rejection> {
+        let reject = |rule: &str, message: String| Rejection::new(request, rule, message);
+        let blueprint = self
+            .blueprints
+            .get(&request.blueprint)
+            .ok_or_else(|| reject("blueprint", format!("no blueprint `{}`", request.blueprint)))?;
+        let info = providers
+            .get(&request.provider)
+            .ok_or_else(|| reject("provider", format!("unknown provider `{}`", request.provider)))?;
+        let policy = self
+            .policies
+            .get(&request.team)
+            .ok_or_else(|| reject("policy", format!("team `{}` has no TeamPolicy", request.team)))?;
+        if taken.contains(&request.name) {
+            return Err(reject("name", format!("cluster id `{}` is already taken", request.name)));
+        }
+        let resolution_rule = |errors: &SpecErrors| {
+            if errors.0.iter().any(|e| e.message.contains("locked by")) { "locked" } else { "blueprint" }
+        };
+        let base = blueprint
+            .resolve(&request.variables, &[])
+            .map_err(|errors| reject(resolution_rule(&errors), errors.to_string()))?;
+        let resolved = match request.size {
+            None => base,
+            Some(size) => {
+                let pools: Map<String, Value> = base
+                    .settings
+                    .node_pools
+                    .keys()
+                    .map(|name| (name.to_string(), serde_json::json!({ "size": size })))
+                    .collect();
+                let mut set = Map::new();
+                set.insert("nodePools".into(), Value::Object(pools));
+                let layer = Layer::new(format!("request {}", request.name), Owner::Team(request.team.clone()), set);
+                blueprint
+                    .resolve(&request.variables, &[layer])
+                    .map_err(|errors| reject(resolution_rule(&errors), errors.to_string()))?
+            }
+        };
+        resolved.check_provider(info, &request.region).map_err(|err| reject("region", err.message))?;
+        let target = Placement::new(request.name.clone(), request.provider.clone(), request.region.clone())
+            .with_owner_team(Some(request.team.clone()))
+            .with_ttl(request.ttl);
+        let cluster = desired_cluster(&resolved, &target, format!("request/{}", request.name), 0)
+            .map_err(|err| reject("blueprint", err.to_string()))?;
+        policy.check(request, &cluster.spec, usage.get(&request.team).copied().unwrap_or_default())?;
+        Ok(cluster)
+    }
+}
+
+fn desired_cluster(
+    resolved: &ResolvedBlueprint,
+    placement: &Placement,
+    origin: String,
+    priority: i32,
+) -> Result<DesiredCluster, SpecError> {
+    let spec = resolved.settings.cluster_spec(placement, &resolved.version).map_err(|err| match err {
+        crate::Error::InvalidSpec { path, reason } => SpecError::new(path, reason),
+        other => SpecError::new("", other.to_string()),
+    })?;
+    Ok(DesiredCluster { spec, origin, priority, addons: resolved.settings.addons.clone() })
+}
