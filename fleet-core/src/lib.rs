@@ -47,6 +47,7 @@ pub mod conformance;
 mod error;
 pub mod fleet;
 mod model;
+pub mod plan;
 mod provider;
 pub mod repository;
 pub mod sim;

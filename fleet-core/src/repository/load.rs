@@ -14,11 +14,17 @@ use crate::{SpecError, SpecErrors};
 /// Largest file read, so that a hostile repository cannot exhaust memory.
 pub const MAX_FILE_BYTES: u64 = 4 * 1024 * 1024;
 
+/// Directories of this name hold Kubernetes manifests for add-ons (referenced by `file:`), not
+/// Fleet documents, and are not walked.
+pub const MANIFESTS_DIR: &str = "manifests";
+
 /// Most directory levels walked below the root.
 const MAX_DEPTH: usize = 16;
 
 impl Repository {
-    /// Loads every document under `root`. Returns the repository, or every problem found, each
+    /// Loads every document in the `*.yaml` and `*.yml` files under `root` (hidden entries,
+    /// symbolic links and directories named `manifests`, which hold add-on manifests, are
+    /// skipped; files may hold several documents separated by `---`). Returns the repository, or every problem found, each
     /// naming its file, line and column where known, and its field path.
     ///
     /// ```
@@ -129,8 +135,9 @@ fn collect_files(dir: &Path, depth: usize, out: &mut Vec<PathBuf>) -> Result<(),
         let entry = entry.map_err(unreadable)?;
         let path = entry.path();
         let kind = entry.file_type().map_err(unreadable)?;
-        let hidden = path.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with('.'));
-        if hidden || kind.is_symlink() {
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+        let skipped = name.starts_with('.') || (kind.is_dir() && name == MANIFESTS_DIR);
+        if skipped || kind.is_symlink() {
             continue;
         }
         if kind.is_dir() {

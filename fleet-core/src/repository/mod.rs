@@ -48,7 +48,7 @@ use std::path::PathBuf;
 
 pub use desired::Desired;
 pub use documents::KINDS;
-pub use load::MAX_FILE_BYTES;
+pub use load::{MANIFESTS_DIR, MAX_FILE_BYTES};
 
 use crate::TeamName;
 use crate::blueprint::{Blueprint, Layer};

@@ -1,0 +1,61 @@
+//! What the fleet looks like once a plan has been carried out, computed without any provider:
+//! for previews and for checking that plans converge.
+
+use std::time::SystemTime;
+
+use super::{Action, Plan};
+use crate::{Cluster, ClusterPhase, ClusterSpec, FleetTags};
+
+/// The cluster a provider would report once `spec` is created and running.
+fn expected(spec: &ClusterSpec, fleet: &crate::FleetName, now: SystemTime) -> Cluster {
+    Cluster::new(
+        spec.id.clone(),
+        spec.provider.clone(),
+        format!("planned/{}", spec.id),
+        spec.region.clone(),
+        ClusterPhase::Running,
+    )
+    .with_kubernetes_version(spec.kubernetes_version)
+    .with_node_pools(spec.node_pools.clone())
+    .with_tags(FleetTags::cluster_tags(fleet, spec))
+    .with_timestamps(now, now)
+}
+
+impl Plan {
+    /// The clusters `observed` becomes once every action has succeeded at time `now`; clusters
+    /// the plan does not mention (other fleets', untagged ones) stay as they are.
+    pub fn apply_to(&self, observed: &[Cluster], now: SystemTime) -> Vec<Cluster> {
+        let mut result: Vec<Cluster> = observed.to_vec();
+        for action in &self.actions {
+            let id = action.cluster_id();
+            let position = result
+                .iter()
+                .position(|cluster| &cluster.id == id && FleetTags::belongs_to(&cluster.tags, &self.fleet));
+            match action {
+                Action::Create { spec } | Action::Replace { spec, .. } => {
+                    if let Some(index) = position {
+                        result.remove(index);
+                    }
+                    result.push(expected(spec, &self.fleet, now));
+                }
+                Action::Update { spec, .. } => {
+                    if let Some(index) = position {
+                        let created = result[index].created_at.unwrap_or(now);
+                        let mut updated = expected(spec, &self.fleet, created);
+                        updated.provider_id = result[index].provider_id.clone();
+                        updated.updated_at = Some(now);
+                        result[index] = updated;
+                    }
+                }
+                Action::Delete { .. } => {
+                    if let Some(index) = position {
+                        result.remove(index);
+                    }
+                }
+                Action::Unchanged { .. } => {}
+            }
+        }
+        result.sort_by(|a, b| a.id.cmp(&b.id));
+        result
+    }
+}

@@ -1,0 +1,75 @@
+//! A plan as people read it, in the style of `terraform plan`.
+
+use std::fmt;
+
+use super::{Action, DeleteReason, Plan};
+use crate::{ClusterSpec, format_duration};
+
+fn describe(spec: &ClusterSpec) -> String {
+    let pools: Vec<String> = spec
+        .node_pools
+        .iter()
+        .map(|pool| {
+            let machine = pool.machine_type.clone().unwrap_or_else(|| pool.size.to_string());
+            format!("{} {}-{} {machine}", pool.name, pool.min_count, pool.max_count)
+        })
+        .collect();
+    let mut text = format!("k8s {}, pools: {}", spec.kubernetes_version, pools.join(", "));
+    if let Some(ttl) = spec.ttl {
+        text.push_str(&format!(", ttl {}", format_duration(ttl)));
+    }
+    text
+}
+
+impl fmt::Display for Plan {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "Fleet `{}` plan:", self.fleet)?;
+        writeln!(f)?;
+        for action in &self.actions {
+            match action {
+                Action::Create { spec } => {
+                    writeln!(
+                        f,
+                        "  +   {:<32} create   {}/{}  {}",
+                        spec.id,
+                        spec.provider,
+                        spec.region,
+                        describe(spec)
+                    )?;
+                }
+                Action::Update { spec, changes } | Action::Replace { spec, changes } => {
+                    let (mark, verb) =
+                        if matches!(action, Action::Update { .. }) { ("~  ", "update ") } else { ("-/+", "replace") };
+                    writeln!(f, "  {mark} {:<32} {verb}  {}/{}", spec.id, spec.provider, spec.region)?;
+                    for change in changes {
+                        write!(f, "        ~ {}: {} -> {}", change.field, change.from, change.to)?;
+                        match &change.forces_replacement {
+                            Some(why) => writeln!(f, "  (forces replacement: {why})")?,
+                            None => writeln!(f)?,
+                        }
+                    }
+                }
+                Action::Delete { id, provider, region, reason } => {
+                    let why = match reason {
+                        DeleteReason::NotWanted => "no spec wants it".to_owned(),
+                        DeleteReason::Expired { ttl: Some(ttl) } => {
+                            format!("its TTL of {} has passed", format_duration(*ttl))
+                        }
+                        DeleteReason::Expired { ttl: None } => "it expired".to_owned(),
+                    };
+                    writeln!(f, "  -   {id:<32} delete   {provider}/{region}  ({why})")?;
+                }
+                Action::Unchanged { .. } => {}
+            }
+        }
+        let summary = self.summary();
+        if summary.create + summary.update + summary.replace + summary.delete > 0 {
+            writeln!(f)?;
+        }
+        write!(
+            f,
+            "Plan: {} to create, {} to update, {} to replace, {} to delete, {} unchanged.",
+            summary.create, summary.update, summary.replace, summary.delete, summary.unchanged
+        )
+    }
+}
