@@ -114,9 +114,9 @@ impl Usage {
 }
 
 impl TeamPolicy {
-    /// Checks a request, whose resolved cluster is `spec`, against this policy given what the
-    /// team already uses. Returns the first rule broken.
-    pub fn check(&self, request: &EnvironmentRequest, spec: &ClusterSpec, used: Usage) -> Result<(), Rejection> {
+    /// Checks where and how long a request asks for: allowed providers, allowed regions and the
+    /// maximum TTL. Returns the first rule broken.
+    pub fn check_placement(&self, request: &EnvironmentRequest) -> Result<(), Rejection> {
         let list = |items: Vec<String>| items.join(", ");
         if !self.allowed_providers.is_empty() && !self.allowed_providers.contains(&request.provider) {
             let allowed = list(self.allowed_providers.iter().map(ToString::to_string).collect());
@@ -132,16 +132,6 @@ impl TeamPolicy {
                 request,
                 "allowedRegions",
                 format!("region `{}` is not one of {allowed}", request.region),
-            ));
-        }
-        if !self.allowed_sizes.is_empty()
-            && let Some(pool) = spec.node_pools.iter().find(|pool| !self.allowed_sizes.contains(&pool.size))
-        {
-            let allowed = list(self.allowed_sizes.iter().map(ToString::to_string).collect());
-            return Err(Rejection::new(
-                request,
-                "allowedSizes",
-                format!("node pool `{}` is {}, allowed sizes are {allowed}", pool.name, pool.size),
             ));
         }
         if let Some(max) = self.max_ttl {
@@ -166,6 +156,25 @@ impl TeamPolicy {
                 }
                 Some(_) => {}
             }
+        }
+        Ok(())
+    }
+
+    /// Checks a request, whose resolved cluster is `spec`, against this policy given what the
+    /// team already uses: [`check_placement`](Self::check_placement), allowed sizes, and the
+    /// cluster and node quotas. Returns the first rule broken.
+    pub fn check(&self, request: &EnvironmentRequest, spec: &ClusterSpec, used: Usage) -> Result<(), Rejection> {
+        self.check_placement(request)?;
+        let list = |items: Vec<String>| items.join(", ");
+        if !self.allowed_sizes.is_empty()
+            && let Some(pool) = spec.node_pools.iter().find(|pool| !self.allowed_sizes.contains(&pool.size))
+        {
+            let allowed = list(self.allowed_sizes.iter().map(ToString::to_string).collect());
+            return Err(Rejection::new(
+                request,
+                "allowedSizes",
+                format!("node pool `{}` is {}, allowed sizes are {allowed}", pool.name, pool.size),
+            ));
         }
         if used.clusters + 1 > self.quota.clusters {
             return Err(Rejection::new(

@@ -187,6 +187,7 @@ impl Repository {
             .policies
             .get(&request.team)
             .ok_or_else(|| reject("policy", format!("team `{}` has no TeamPolicy", request.team)))?;
+        policy.check_placement(request)?;
         if taken.contains(&request.name) {
             return Err(reject("name", format!("cluster id `{}` is already taken", request.name)));
         }

@@ -1,0 +1,293 @@
+//! Loading repositories: path-precise errors, variables, locks, providers and regions checked
+//! against `info()`, and self-service requests against team policies.
+
+use std::path::PathBuf;
+
+use fleet_core::repository::{Desired, Repository};
+use fleet_core::sim::{RegionCapacity, SimCloud};
+use fleet_core::{Capabilities, ProviderInfo, ProviderName, Region, SpecErrors};
+
+const LAYERS: &str = r#"
+kind: Layer
+spec:
+  name: base
+  owner: ops
+  set:
+    kubernetesVersion: "1.31"
+    nodePools: {system: {size: small, minCount: 1, maxCount: 2}}
+  lock: [kubernetesVersion]
+---
+kind: Layer
+spec:
+  name: security
+  owner: ops
+  set: {auditLogging: true, network: {privateEndpoint: true}}
+  lock: [auditLogging, network.privateEndpoint]
+"#;
+
+const BLUEPRINT: &str = r#"
+kind: Blueprint
+spec:
+  name: app
+  variables:
+    workers: {type: integer, default: 2, min: 1, max: 8}
+  layers:
+    - use: base
+    - use: security
+    - name: team
+      owner: payments
+      set:
+        nodePools: {workers: {size: small, minCount: 1, maxCount: "${workers}"}}
+"#;
+
+const POLICY: &str = r#"
+kind: TeamPolicy
+spec:
+  team: payments
+  quota: {clusters: 3, nodes: 12}
+  allowedProviders: [sim]
+  allowedRegions: [east]
+  allowedSizes: [small]
+  maxTtl: 8h
+"#;
+
+fn providers() -> Vec<ProviderInfo> {
+    let cloud = SimCloud::builder(ProviderName::new("sim").unwrap())
+        .region(Region::new("east").unwrap(), RegionCapacity::unlimited())
+        .region(Region::new("west").unwrap(), RegionCapacity::unlimited())
+        .capabilities(Capabilities::default())
+        .build();
+    let other = SimCloud::builder(ProviderName::new("other").unwrap())
+        .region(Region::new("north").unwrap(), RegionCapacity::unlimited())
+        .build();
+    vec![cloud.info().clone(), other.info().clone()]
+}
+
+fn fleet(templates: &str) -> String {
+    format!("kind: FleetSpec\nspec:\n  name: test\n  templates:\n{templates}")
+}
+
+const ONE_TEMPLATE: &str = "    - name: web\n      blueprint: app\n      team: payments\n      placements: [{provider: sim, regions: [east]}]\n";
+
+fn load(files: &[(&str, &str)]) -> Result<Repository, SpecErrors> {
+    let owned: Vec<(PathBuf, &str)> = files.iter().map(|(name, text)| (PathBuf::from(name), *text)).collect();
+    Repository::from_sources(&owned)
+}
+
+fn desired(files: &[(&str, &str)]) -> Result<Desired, SpecErrors> {
+    load(files)?.desired(&providers())
+}
+
+fn with_request(request: &str) -> Desired {
+    let request = format!("kind: EnvironmentRequest\nspec:\n{request}");
+    desired(&[
+        ("layers.yaml", LAYERS),
+        ("app.yaml", BLUEPRINT),
+        ("policy.yaml", POLICY),
+        ("fleet.yaml", &fleet(ONE_TEMPLATE)),
+        ("req.yaml", &request),
+    ])
+    .unwrap()
+}
+
+fn rejected_rule(request: &str) -> String {
+    let desired = with_request(request);
+    assert_eq!(desired.rejected.len(), 1, "expected one rejection, got {:?}", desired.rejected);
+    desired.rejected[0].rule.clone()
+}
+
+const GOOD_REQUEST: &str =
+    "  name: alice\n  team: payments\n  blueprint: app\n  provider: sim\n  region: east\n  ttl: 4h\n";
+
+#[test]
+fn a_complete_repository_resolves_to_its_clusters() {
+    let desired = with_request(GOOD_REQUEST);
+    assert!(desired.rejected.is_empty(), "{:?}", desired.rejected);
+    let ids: Vec<_> = desired.fleet.specs().map(|s| s.id.to_string()).collect();
+    assert_eq!(ids, ["alice", "web-east-0"]);
+    let alice = desired.fleet.specs().next().unwrap();
+    assert_eq!(alice.ttl, Some(std::time::Duration::from_secs(4 * 3600)));
+    assert!(alice.audit_logging && alice.network.private_endpoint, "ops settings reach every cluster");
+}
+
+#[test]
+fn wrong_types_and_unknown_fields_name_file_line_column_and_path() {
+    let bad_type = "kind: TeamPolicy\nspec:\n  team: payments\n  quota:\n    clusters: lots\n    nodes: 1\n";
+    let errors = load(&[("policies/team.yaml", bad_type)]).unwrap_err();
+    assert_eq!(errors.0.len(), 1);
+    let text = errors.0[0].to_string();
+    assert!(text.starts_with("policies/team.yaml:5:15: `spec.quota.clusters`:"), "{text}");
+
+    let unknown = fleet(
+        "    - name: web\n      blueprint: app\n      placements:\n        - {provider: sim, regions: [east], colour: red}\n",
+    );
+    let errors = load(&[("fleet.yaml", &unknown)]).unwrap_err();
+    let text = errors.to_string();
+    assert!(text.contains("fleet.yaml:8:"), "{text}");
+    assert!(text.contains("fleet.yaml:8:44: `spec.templates[0].placements[0].colour`"), "{text}");
+    assert!(text.contains("unknown field `colour`"), "{text}");
+}
+
+#[test]
+fn every_file_error_is_reported_not_just_the_first() {
+    let errors = load(&[
+        ("a.yaml", "kind: TeamPolicy\nspec: {team: x, quota: {clusters: -1, nodes: 1}}\n"),
+        ("b.yaml", "kind: Nonsense\nspec: {}\n---\nkind: Layer\nspec: {name: l, owner: ops, set: [1]}\n"),
+    ])
+    .unwrap_err();
+    assert_eq!(errors.0.len(), 3, "{errors}");
+    let files: Vec<_> = errors.0.iter().map(|e| e.file.clone().unwrap()).collect();
+    assert_eq!(files, [PathBuf::from("a.yaml"), PathBuf::from("b.yaml"), PathBuf::from("b.yaml")]);
+    assert_eq!(errors.0[2].line, Some(5), "line numbers count from the top of the file: {errors}");
+}
+
+#[test]
+fn a_team_layer_cannot_change_what_ops_locked() {
+    let sneaky = BLUEPRINT.replace("nodePools: {workers:", "auditLogging: false\n        nodePools: {workers:");
+    let errors =
+        desired(&[("layers.yaml", LAYERS), ("app.yaml", &sneaky), ("fleet.yaml", &fleet(ONE_TEMPLATE))]).unwrap_err();
+    let text = errors.to_string();
+    assert!(
+        text.contains("app.yaml: `auditLogging`: layer `team` (app.yaml) (owner payments) changes `auditLogging`"),
+        "{text}"
+    );
+    assert!(text.contains("locked by layer `security` (layers.yaml) (owner ops)"), "{text}");
+}
+
+#[test]
+fn variable_errors_name_the_template_and_variable() {
+    let templates = "    - name: web\n      blueprint: app\n      variables: {workers: 50, extra: 1}\n      placements: [{provider: sim, regions: [east]}]\n";
+    let errors =
+        desired(&[("layers.yaml", LAYERS), ("app.yaml", BLUEPRINT), ("fleet.yaml", &fleet(templates))]).unwrap_err();
+    let text = errors.to_string();
+    assert!(text.contains("`spec.templates[0].variables.workers`: 50 is greater than the maximum 8"), "{text}");
+    assert!(text.contains("`spec.templates[0].variables.extra`: unknown variable"), "{text}");
+    let required = BLUEPRINT.replace("default: 2, ", "");
+    let errors =
+        desired(&[("layers.yaml", LAYERS), ("app.yaml", &required), ("fleet.yaml", &fleet(ONE_TEMPLATE))]).unwrap_err();
+    assert!(
+        errors.to_string().contains("`spec.templates[0].variables.workers`: required variable has no value"),
+        "{errors}"
+    );
+}
+
+#[test]
+fn unknown_providers_and_regions_are_rejected_against_info() {
+    let templates = "    - name: web\n      blueprint: app\n      placements:\n        - {provider: sim, regions: [east, mars]}\n        - {provider: nimbus, regions: [east]}\n";
+    let errors =
+        desired(&[("layers.yaml", LAYERS), ("app.yaml", BLUEPRINT), ("fleet.yaml", &fleet(templates))]).unwrap_err();
+    let text = errors.to_string();
+    assert!(
+        text.contains("fleet.yaml: `spec.templates[0].placements[0].regions[1]`: provider `sim` has no region `mars`"),
+        "{text}"
+    );
+    assert!(
+        text.contains("`spec.templates[0].placements[1].provider`: unknown provider `nimbus`; known: other, sim"),
+        "{text}"
+    );
+}
+
+#[test]
+fn capabilities_a_blueprint_needs_are_checked() {
+    let hibernating = BLUEPRINT.replace("nodePools: {workers:", "hibernation: true\n        nodePools: {workers:");
+    let errors = desired(&[("layers.yaml", LAYERS), ("app.yaml", &hibernating), ("fleet.yaml", &fleet(ONE_TEMPLATE))])
+        .unwrap_err();
+    assert!(errors.to_string().contains("provider `sim` cannot do"), "{errors}");
+}
+
+#[test]
+fn anti_affinity_allows_one_cluster_per_region() {
+    let templates = "    - name: web\n      blueprint: app\n      antiAffinity: region\n      placements: [{provider: sim, regions: [east], count: 2}]\n";
+    let errors =
+        desired(&[("layers.yaml", LAYERS), ("app.yaml", BLUEPRINT), ("fleet.yaml", &fleet(templates))]).unwrap_err();
+    assert!(errors.to_string().contains("one cluster of template `web` per region"), "{errors}");
+}
+
+#[test]
+fn requests_outside_guardrails_are_rejected_with_the_rule() {
+    let cases = [
+        ("provider: sim", "provider: other", "allowedProviders"),
+        ("region: east", "region: west", "allowedRegions"),
+        ("ttl: 4h", "ttl: 2d", "maxTtl"),
+        ("  ttl: 4h\n", "", "maxTtl"),
+        ("ttl: 4h", "ttl: 4h\n  size: large", "allowedSizes"),
+        ("team: payments", "team: strangers", "policy"),
+        ("blueprint: app", "blueprint: nothing", "blueprint"),
+        ("name: alice", "name: web-east-0", "name"),
+    ];
+    for (from, to, rule) in cases {
+        assert_eq!(rejected_rule(&GOOD_REQUEST.replace(from, to)), rule, "{from} -> {to}");
+    }
+}
+
+#[test]
+fn requests_over_quota_are_rejected() {
+    assert_eq!(rejected_rule(&GOOD_REQUEST.replace("ttl: 4h", "ttl: 4h\n  variables: {workers: 8}")), "quota.nodes");
+    let three = (0..3)
+        .map(|i| format!("kind: EnvironmentRequest\nspec:\n{}", GOOD_REQUEST.replace("alice", &format!("dev{i}"))))
+        .collect::<Vec<_>>()
+        .join("---\n");
+    let desired = desired(&[
+        ("layers.yaml", LAYERS),
+        ("app.yaml", BLUEPRINT),
+        ("policy.yaml", POLICY),
+        ("fleet.yaml", &fleet(ONE_TEMPLATE)),
+        ("reqs.yaml", &three),
+    ])
+    .unwrap();
+    assert_eq!(desired.rejected.len(), 1, "{:?}", desired.rejected);
+    assert_eq!(desired.rejected[0].rule, "quota.clusters");
+    assert_eq!(desired.rejected[0].request.as_str(), "dev2", "requests are scheduled in file order");
+}
+
+#[test]
+fn a_request_cannot_change_an_ops_locked_setting() {
+    let locked_size = LAYERS.replace("lock: [kubernetesVersion]", "lock: [kubernetesVersion, nodePools]");
+    let request =
+        format!("kind: EnvironmentRequest\nspec:\n{}", GOOD_REQUEST.replace("ttl: 4h", "ttl: 4h\n  size: medium"));
+    let desired = desired(&[
+        ("layers.yaml", &locked_size),
+        (
+            "app.yaml",
+            &BLUEPRINT.replace(
+                "\n        nodePools: {workers: {size: small, minCount: 1, maxCount: \"${workers}\"}}",
+                "\n        labels: {a: b}",
+            ),
+        ),
+        ("policy.yaml", POLICY),
+        ("fleet.yaml", &fleet(ONE_TEMPLATE)),
+        ("req.yaml", &request),
+    ])
+    .unwrap();
+    assert_eq!(desired.rejected.len(), 1, "{:?}", desired.rejected);
+    assert_eq!(desired.rejected[0].rule, "locked");
+    assert!(desired.rejected[0].message.contains("locked by layer `base`"), "{}", desired.rejected[0].message);
+}
+
+#[test]
+fn a_directory_loads_with_addon_files_inlined() {
+    let dir = std::env::temp_dir().join(format!("fleet-repo-test-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("layers")).unwrap();
+    std::fs::create_dir_all(dir.join("manifests")).unwrap();
+    std::fs::write(dir.join("manifests/ns.yaml"), "apiVersion: v1\nkind: Namespace\nmetadata: {name: tools}\n")
+        .unwrap();
+    let layers =
+        LAYERS.replace("auditLogging: true,", "auditLogging: true, addons: {ns: {file: ../manifests/ns.yaml}},");
+    std::fs::write(dir.join("layers/all.yaml"), layers).unwrap();
+    std::fs::write(dir.join("app.yml"), BLUEPRINT).unwrap();
+    std::fs::write(dir.join("fleet.yaml"), fleet(ONE_TEMPLATE)).unwrap();
+    std::fs::write(dir.join(".hidden.yaml"), "not: [valid").unwrap();
+    let desired = Repository::load_dir(&dir).unwrap().desired(&providers()).unwrap();
+    let addons = &desired.fleet.clusters[0].addons;
+    assert!(addons["ns"].manifest.contains("kind: Namespace"), "{addons:?}");
+
+    std::fs::write(
+        dir.join("layers/all.yaml"),
+        LAYERS.replace("auditLogging: true,", "auditLogging: true, addons: {x: {file: ../../etc/passwd}},"),
+    )
+    .unwrap();
+    let errors = Repository::load_dir(&dir).unwrap_err();
+    assert!(errors.to_string().contains("is outside the repository"), "{errors}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
