@@ -11,6 +11,10 @@
 //!   injection, deterministic from a seed and fast under virtual time.
 //! - `conformance` (feature `conformance`) is the test kit every provider runs.
 //! - `MockClusterProvider` (feature `mock`) is a `mockall` mock of the trait.
+//! - [`blueprint`]: layered blueprints with locks and typed variables, resolved into versioned
+//!   settings; [`fleet_spec`]: fleet specs, environment requests, team policies;
+//!   [`repository`]: loading a GitOps directory of them with precise errors; [`plan`]: the pure
+//!   diff of desired and observed clusters, printed like `terraform plan`.
 //!
 //! ```
 //! use std::time::Duration;
@@ -45,7 +49,7 @@ pub mod blueprint;
 #[cfg(feature = "conformance")]
 pub mod conformance;
 mod error;
-pub mod fleet;
+pub mod fleet_spec;
 mod model;
 pub mod plan;
 mod provider;

@@ -3,6 +3,51 @@
 //! [`plan`] is pure, cheap and deterministic: the same inputs give the same plan, its actions
 //! ordered by cluster id. A [`Plan`] prints as a diff in the style of `terraform plan`
 //! (`+` create, `~` update in place, `-/+` replace, `-` delete) and serialises to JSON.
+//!
+//! Loading a repository directory and printing its plan against an empty fleet:
+//!
+//! ```
+//! use std::collections::BTreeMap;
+//! use std::time::SystemTime;
+//! use fleet_core::plan::plan;
+//! use fleet_core::repository::Repository;
+//! use fleet_core::sim::{RegionCapacity, SimCloud};
+//! use fleet_core::{ProviderName, Region};
+//!
+//! let dir = std::env::temp_dir().join(format!("fleet-plan-doc-{}", std::process::id()));
+//! std::fs::create_dir_all(&dir).unwrap();
+//! std::fs::write(dir.join("blueprint.yaml"), r#"
+//! kind: Blueprint
+//! spec:
+//!   name: small
+//!   layers:
+//!     - name: base
+//!       owner: ops
+//!       set:
+//!         kubernetesVersion: "1.31"
+//!         auditLogging: true
+//!         nodePools: {workers: {size: small, minCount: 1, maxCount: 3}}
+//!       lock: [auditLogging]
+//! "#).unwrap();
+//! std::fs::write(dir.join("fleet.yaml"), r#"
+//! kind: FleetSpec
+//! spec:
+//!   name: demo
+//!   templates:
+//!     - {name: web, blueprint: small, placements: [{provider: sim, regions: [east]}]}
+//! "#).unwrap();
+//!
+//! let cloud = SimCloud::builder(ProviderName::new("sim").unwrap())
+//!     .region(Region::new("east").unwrap(), RegionCapacity::unlimited())
+//!     .build();
+//! let desired = Repository::load_dir(&dir).unwrap().desired(&[cloud.info().clone()]).unwrap();
+//! let capabilities = BTreeMap::from([(cloud.info().name.clone(), cloud.info().capabilities)]);
+//! let plan = plan(&desired.fleet, &[], &capabilities, SystemTime::now());
+//! println!("{plan}");
+//! assert!(plan.to_string().contains("+   web-east-0"));
+//! assert!(plan.to_string().ends_with("Plan: 1 to create, 0 to update, 0 to replace, 0 to delete, 0 unchanged."));
+//! std::fs::remove_dir_all(&dir).unwrap();
+//! ```
 
 mod apply;
 mod diff;
@@ -15,7 +60,7 @@ use serde::Serialize;
 
 pub use diff::Change;
 
-use crate::fleet::DesiredFleet;
+use crate::fleet_spec::DesiredFleet;
 use crate::{Capabilities, Cluster, ClusterId, ClusterPhase, ClusterSpec, FleetName, ProviderName, Region};
 
 /// Why a cluster is deleted.

@@ -7,7 +7,7 @@ use serde_json::{Map, Value};
 
 use super::Repository;
 use crate::blueprint::{Layer, Owner, Placement, ResolvedBlueprint};
-use crate::fleet::{
+use crate::fleet_spec::{
     AntiAffinity, DesiredCluster, DesiredFleet, EnvironmentRequest, FleetSpec, Rejection, Usage, cluster_id,
 };
 use crate::{ProviderInfo, SpecError, SpecErrors, TeamName};
@@ -235,5 +235,5 @@ fn desired_cluster(
         crate::Error::InvalidSpec { path, reason } => SpecError::new(path, reason),
         other => SpecError::new("", other.to_string()),
     })?;
-    Ok(DesiredCluster { spec, origin, priority, addons: resolved.settings.addons.clone() })
+    Ok(DesiredCluster::new(spec, origin, priority).with_addons(resolved.settings.addons.clone()))
 }

@@ -8,7 +8,7 @@ use serde_json::{Map, Value};
 
 use crate::SpecError;
 use crate::blueprint::{Layer, Owner, VariableDecl};
-use crate::fleet::{EnvironmentRequest, FleetSpec, TeamPolicy};
+use crate::fleet_spec::{EnvironmentRequest, FleetSpec, TeamPolicy};
 
 /// The kinds of document a repository holds.
 pub const KINDS: [&str; 5] = ["Blueprint", "Layer", "FleetSpec", "EnvironmentRequest", "TeamPolicy"];

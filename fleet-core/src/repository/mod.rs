@@ -2,7 +2,7 @@
 //! requests and team policies, as YAML documents (`kind:` and `spec:`) in a directory.
 //!
 //! [`Repository::load_dir`] reads and type-checks every file and returns every problem found;
-//! [`Repository::desired`] resolves it into the [`crate::fleet::DesiredFleet`].
+//! [`Repository::desired`] resolves it into the [`crate::fleet_spec::DesiredFleet`].
 //!
 //! ```
 //! use std::path::PathBuf;
@@ -52,7 +52,7 @@ pub use load::{MANIFESTS_DIR, MAX_FILE_BYTES};
 
 use crate::TeamName;
 use crate::blueprint::{Blueprint, Layer};
-use crate::fleet::{EnvironmentRequest, FleetSpec, TeamPolicy};
+use crate::fleet_spec::{EnvironmentRequest, FleetSpec, TeamPolicy};
 
 /// Everything declared in a repository.
 #[derive(Debug, Clone, Default)]

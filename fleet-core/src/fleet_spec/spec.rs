@@ -93,6 +93,19 @@ pub struct DesiredCluster {
     pub addons: BTreeMap<String, Addon>,
 }
 
+impl DesiredCluster {
+    /// A desired cluster from `origin` (a template or request name) with no add-ons.
+    pub fn new(spec: ClusterSpec, origin: impl Into<String>, priority: i32) -> Self {
+        Self { spec, origin: origin.into(), priority, addons: BTreeMap::new() }
+    }
+
+    /// Sets the add-ons.
+    pub fn with_addons(mut self, addons: BTreeMap<String, Addon>) -> Self {
+        self.addons = addons;
+        self
+    }
+}
+
 /// Every cluster a fleet should have, ordered by id.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[non_exhaustive]

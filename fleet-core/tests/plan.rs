@@ -1,0 +1,185 @@
+//! Plans: every kind of action with its reason, stable order, rendering and JSON, and that
+//! clusters Fleet does not own are never touched.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, SystemTime};
+
+use fleet_core::fleet_spec::{DesiredCluster, DesiredFleet};
+use fleet_core::plan::{Action, DeleteReason, plan};
+use fleet_core::*;
+
+fn fleet_name() -> FleetName {
+    FleetName::new("prod").unwrap()
+}
+
+fn spec(id: &str, version: &str, max: u32) -> ClusterSpec {
+    ClusterSpec::builder(
+        ClusterId::new(id).unwrap(),
+        ProviderName::new("sim").unwrap(),
+        Region::new("east").unwrap(),
+        version.parse().unwrap(),
+    )
+    .node_pool(NodePool::new(NodePoolName::new("workers").unwrap(), SizeClass::Small, 1, max).unwrap())
+    .label("app", "web")
+    .build()
+    .unwrap()
+}
+
+fn desired(specs: Vec<ClusterSpec>) -> DesiredFleet {
+    let clusters = specs.into_iter().map(|spec| DesiredCluster::new(spec, "test", 0)).collect();
+    DesiredFleet::new(fleet_name(), clusters)
+}
+
+fn observed(spec: &ClusterSpec) -> Cluster {
+    Cluster::new(
+        spec.id.clone(),
+        spec.provider.clone(),
+        format!("p/{}", spec.id),
+        spec.region.clone(),
+        ClusterPhase::Running,
+    )
+    .with_kubernetes_version(spec.kubernetes_version)
+    .with_node_pools(spec.node_pools.clone())
+    .with_tags(FleetTags::cluster_tags(&fleet_name(), spec))
+    .with_timestamps(SystemTime::UNIX_EPOCH, SystemTime::UNIX_EPOCH)
+}
+
+fn capabilities(caps: Capabilities) -> BTreeMap<ProviderName, Capabilities> {
+    BTreeMap::from([(ProviderName::new("sim").unwrap(), caps)])
+}
+
+fn now() -> SystemTime {
+    SystemTime::UNIX_EPOCH + Duration::from_secs(3600)
+}
+
+#[test]
+fn an_empty_fleet_plans_creates_in_id_order() {
+    let plan = plan(
+        &desired(vec![spec("b", "1.31", 3), spec("a", "1.31", 3)]),
+        &[],
+        &capabilities(Capabilities::all()),
+        now(),
+    );
+    let ids: Vec<_> = plan.actions.iter().map(|a| a.cluster_id().to_string()).collect();
+    assert_eq!(ids, ["a", "b"]);
+    assert!(plan.actions.iter().all(|a| matches!(a, Action::Create { .. })));
+    assert_eq!(plan.summary().create, 2);
+}
+
+#[test]
+fn a_matching_fleet_plans_nothing() {
+    let wanted = spec("a", "1.31", 3);
+    let plan = plan(&desired(vec![wanted.clone()]), &[observed(&wanted)], &capabilities(Capabilities::all()), now());
+    assert!(plan.is_empty());
+    assert_eq!(plan.summary().unchanged, 1);
+    assert!(plan.to_string().ends_with("Plan: 0 to create, 0 to update, 0 to replace, 0 to delete, 1 unchanged."));
+}
+
+#[test]
+fn upgrades_are_in_place_only_where_the_provider_can() {
+    let old = spec("a", "1.30", 3);
+    let new = spec("a", "1.31", 3);
+    let in_place = plan(&desired(vec![new.clone()]), &[observed(&old)], &capabilities(Capabilities::all()), now());
+    let Action::Update { changes, .. } = &in_place.actions[0] else { panic!("{in_place}") };
+    assert!(changes.iter().any(|c| c.field == "kubernetesVersion" && c.from == "1.30" && c.to == "1.31"));
+    let replaced = plan(&desired(vec![new]), &[observed(&old)], &capabilities(Capabilities::default()), now());
+    let Action::Replace { changes, .. } = &replaced.actions[0] else { panic!("{replaced}") };
+    let reason = changes.iter().find_map(|c| c.forces_replacement.clone()).unwrap();
+    assert_eq!(reason, "provider `sim` cannot upgrade in place");
+    let text = replaced.to_string();
+    assert!(text.contains("-/+ a"), "{text}");
+    assert!(
+        text.contains(
+            "~ kubernetesVersion: 1.30 -> 1.31  (forces replacement: provider `sim` cannot upgrade in place)"
+        ),
+        "{text}"
+    );
+}
+
+#[test]
+fn downgrades_size_changes_and_fixed_settings_force_replacement() {
+    let current = spec("a", "1.31", 3);
+    let older = spec("a", "1.30", 3);
+    let caps = capabilities(Capabilities::all());
+    let is_replace = |wanted: &ClusterSpec| {
+        matches!(
+            plan(&desired(vec![wanted.clone()]), &[observed(&current)], &caps, now()).actions[0],
+            Action::Replace { .. }
+        )
+    };
+    assert!(is_replace(&older));
+    let mut bigger = current.clone();
+    bigger.node_pools[0].size = SizeClass::Large;
+    assert!(is_replace(&bigger));
+    let mut private = current.clone();
+    private.network.private_endpoint = true;
+    assert!(is_replace(&private), "network settings are fixed at creation");
+    let mut moved = current.clone();
+    moved.region = Region::new("west").unwrap();
+    assert!(is_replace(&moved));
+}
+
+#[test]
+fn resizes_and_labels_update_in_place() {
+    let current = spec("a", "1.31", 3);
+    let mut wanted = spec("a", "1.31", 6);
+    wanted.labels.insert("tier".into(), "gold".into());
+    let plan = plan(&desired(vec![wanted]), &[observed(&current)], &capabilities(Capabilities::all()), now());
+    let Action::Update { changes, .. } = &plan.actions[0] else { panic!("{plan}") };
+    let fields: Vec<_> = changes.iter().map(|c| c.field.as_str()).collect();
+    assert_eq!(fields, ["nodePools.workers.maxCount", "labels.tier", "blueprintVersion"]);
+    assert!(plan.to_string().contains("~   a"), "{plan}");
+}
+
+#[test]
+fn unwanted_and_expired_clusters_are_deleted_with_their_reason() {
+    let gone = spec("old", "1.31", 3);
+    let mut temporary = spec("tmp", "1.31", 3);
+    temporary.ttl = Some(Duration::from_secs(1800));
+    let plan = plan(
+        &desired(vec![temporary.clone()]),
+        &[observed(&gone), observed(&temporary)],
+        &capabilities(Capabilities::all()),
+        now(),
+    );
+    assert_eq!(plan.actions.len(), 2);
+    assert!(
+        matches!(&plan.actions[0], Action::Delete { id, reason: DeleteReason::NotWanted, .. } if id.as_str() == "old")
+    );
+    assert!(matches!(&plan.actions[1], Action::Delete { reason: DeleteReason::Expired { .. }, .. }));
+    let text = plan.to_string();
+    assert!(text.contains("(no spec wants it)") && text.contains("(its TTL of 30m has passed)"), "{text}");
+}
+
+#[test]
+fn clusters_without_this_fleets_tags_are_never_touched() {
+    let untagged = Cluster::new(
+        ClusterId::new("legacy").unwrap(),
+        ProviderName::new("sim").unwrap(),
+        "x",
+        Region::new("east").unwrap(),
+        ClusterPhase::Running,
+    );
+    let mut foreign = observed(&spec("theirs", "1.31", 3));
+    foreign.tags.insert(FleetTags::FLEET_KEY.into(), "other".into());
+    let mut mislabelled = observed(&spec("alias", "1.31", 3));
+    mislabelled.tags.insert(FleetTags::CLUSTER_ID_KEY.into(), "someone-else".into());
+    let plan = plan(&desired(vec![]), &[untagged, foreign, mislabelled], &capabilities(Capabilities::all()), now());
+    assert!(plan.actions.is_empty(), "{plan}");
+}
+
+#[test]
+fn plans_serialise_to_json_for_machines() {
+    let plan = plan(
+        &desired(vec![spec("a", "1.31", 3)]),
+        &[observed(&spec("z", "1.31", 3))],
+        &capabilities(Capabilities::all()),
+        now(),
+    );
+    let json: serde_json::Value = serde_json::from_str(&plan.to_json()).unwrap();
+    assert_eq!(json["fleet"], "prod");
+    assert_eq!(json["actions"][0]["action"], "create");
+    assert_eq!(json["actions"][0]["spec"]["kubernetesVersion"], "1.31");
+    assert_eq!(json["actions"][1]["action"], "delete");
+    assert_eq!(json["actions"][1]["reason"], "notWanted");
+}
