@@ -193,9 +193,14 @@ impl SimState {
         self.clusters.get(id).map(|cluster| cluster.region.clone())
     }
 
-    fn usage(&mut self, region: &Region, now: Instant) -> (u32, u64) {
+    /// Settles every cluster to `now`, dropping those that are gone.
+    fn settle_all(&mut self, now: Instant) {
         let start = self.start;
         self.clusters.retain(|_, cluster| cluster.settle(now, start));
+    }
+
+    fn usage(&mut self, region: &Region, now: Instant) -> (u32, u64) {
+        self.settle_all(now);
         self.clusters
             .values()
             .filter(|cluster| &cluster.region == region)
@@ -281,8 +286,7 @@ impl SimState {
     }
 
     pub(crate) fn list(&mut self, fleet: &FleetName, now: Instant) -> Vec<Cluster> {
-        let start = self.start;
-        self.clusters.retain(|_, cluster| cluster.settle(now, start));
+        self.settle_all(now);
         self.clusters
             .values()
             .filter(|cluster| cluster.belongs_to(fleet))
@@ -449,8 +453,7 @@ impl SimState {
 
     /// Every cluster, any fleet's or none, settled to `now`.
     pub(crate) fn all(&mut self, now: Instant) -> Vec<Cluster> {
-        let start = self.start;
-        self.clusters.retain(|_, cluster| cluster.settle(now, start));
+        self.settle_all(now);
         self.clusters.values().map(|cluster| cluster.view(&self.name, self.region_is_up(&cluster.region))).collect()
     }
 }
