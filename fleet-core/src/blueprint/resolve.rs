@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{Map, Value};
 
-use super::variables::{bind_variables, join_path, substitute};
+use super::variables::{bind_variables, substitute};
 use super::{Blueprint, Layer, SETTING_KEYS, Settings};
 use crate::{BlueprintVersion, ProviderInfo, Region, SpecError, SpecErrors, content_hash};
 
@@ -155,9 +155,7 @@ fn lookup<'v>(value: &'v Value, path: &str) -> Option<&'v Value> {
 /// Whether a layer's own settings touch `path` (a serde path such as `nodePools.a.minCount`).
 fn sets_path(set: &Map<String, Value>, path: &str) -> bool {
     let mut current = set;
-    let mut walked = String::new();
     for key in path.split('.') {
-        walked = join_path(&walked, key);
         match current.get(key) {
             Some(Value::Object(next)) => current = next,
             Some(_) => return true,
