@@ -56,6 +56,7 @@ mod provider;
 pub mod repository;
 pub mod sim;
 mod spec_error;
+pub mod store;
 mod token_bucket;
 
 pub use error::{BoxError, Error, ErrorKind, Result};

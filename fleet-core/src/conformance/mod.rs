@@ -35,6 +35,8 @@
 //! # });
 //! ```
 
+pub mod store;
+
 use std::fmt::Debug;
 use std::sync::Arc;
 use std::time::Duration;

@@ -1,0 +1,109 @@
+//! The state store conformance suite: every [`StateStore`] (memory, SQLite, etcd, or your
+//! own) runs [`run_all`] against an empty store.
+//!
+//! ```
+//! # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+//! let store = fleet_core::store::MemoryStore::new();
+//! fleet_core::conformance::store::run_all(&store).await;
+//! # });
+//! ```
+
+use crate::store::{IntentOperation, IntentOutcome, NewIntent, StateStore};
+use crate::{Cluster, ClusterId, ClusterPhase, ClusterSpec, NodePool, NodePoolName, ProviderName, Region, SizeClass};
+
+fn ok<T>(result: crate::Result<T>, doing: &str) -> T {
+    result.unwrap_or_else(|err| panic!("store conformance: {doing} failed: {err}"))
+}
+
+fn id(name: &str) -> ClusterId {
+    ClusterId::new(name).unwrap_or_else(|err| panic!("store conformance: {err}"))
+}
+
+fn spec(name: &str) -> ClusterSpec {
+    let pool = NodePool::new(NodePoolName::new("workers").unwrap_or_else(|e| panic!("{e}")), SizeClass::Small, 1, 2)
+        .unwrap_or_else(|e| panic!("{e}"));
+    ClusterSpec::builder(
+        id(name),
+        ProviderName::new("p").unwrap_or_else(|e| panic!("{e}")),
+        Region::new("r").unwrap_or_else(|e| panic!("{e}")),
+        crate::KubernetesVersion::new(1, 31, None),
+    )
+    .node_pool(pool)
+    .label("app", "x")
+    .build()
+    .unwrap_or_else(|err| panic!("store conformance: {err}"))
+}
+
+/// Intents are numbered in order, kept with their spec, and leave the pending list once
+/// resolved; resolving an unknown intent is an error.
+pub async fn intents_round_trip(store: &dyn StateStore) {
+    let create = NewIntent::new(id("sc-a"), IntentOperation::Create, 1, Some(spec("sc-a")));
+    let delete = NewIntent::new(id("sc-b"), IntentOperation::Delete, 2, None);
+    let first = ok(store.record_intent(create.clone()).await, "record intent");
+    let second = ok(store.record_intent(delete.clone()).await, "record intent");
+    assert!(second > first, "store conformance: intent ids must increase");
+    let pending = ok(store.pending_intents().await, "pending intents");
+    assert_eq!(
+        pending.iter().map(|i| &i.intent).collect::<Vec<_>>(),
+        [&create, &delete],
+        "store conformance: pending intents"
+    );
+    ok(store.resolve_intent(first, IntentOutcome::Succeeded).await, "resolve intent");
+    let pending = ok(store.pending_intents().await, "pending intents");
+    assert_eq!(pending.len(), 1, "store conformance: a resolved intent is still pending");
+    assert_eq!(pending[0].id, second);
+    let all = ok(store.intents().await, "intents");
+    assert_eq!(all.len(), 2);
+    assert_eq!(all[0].outcome, Some(IntentOutcome::Succeeded), "store conformance: the outcome is not kept");
+    assert!(
+        store.resolve_intent(u64::MAX / 2, IntentOutcome::Succeeded).await.is_err(),
+        "store conformance: resolving an unknown intent must fail"
+    );
+    ok(store.resolve_intent(second, IntentOutcome::Failed { reason: "quota".into() }).await, "resolve intent");
+    assert!(ok(store.pending_intents().await, "pending intents").is_empty());
+}
+
+/// Observations replace earlier ones, list in id order, and can be removed.
+pub async fn observed_put_replace_remove(store: &dyn StateStore) {
+    let cluster = |name: &str, phase: ClusterPhase| {
+        Cluster::new(
+            id(name),
+            ProviderName::new("p").unwrap_or_else(|e| panic!("{e}")),
+            format!("p/{name}"),
+            Region::new("r").unwrap_or_else(|e| panic!("{e}")),
+            phase,
+        )
+    };
+    ok(store.put_observed(&cluster("so-b", ClusterPhase::Creating)).await, "put observed");
+    ok(store.put_observed(&cluster("so-a", ClusterPhase::Running)).await, "put observed");
+    ok(store.put_observed(&cluster("so-b", ClusterPhase::Running)).await, "replace observed");
+    let observed = ok(store.observed().await, "observed");
+    let ids: Vec<_> = observed.iter().map(|c| c.id.as_str()).collect();
+    assert_eq!(ids, ["so-a", "so-b"], "store conformance: observations must be ordered by id, one per cluster");
+    assert_eq!(observed[1].phase, ClusterPhase::Running, "store conformance: the later observation wins");
+    ok(store.remove_observed(&id("so-a")).await, "remove observed");
+    ok(store.remove_observed(&id("so-missing")).await, "remove a missing observation");
+    assert_eq!(ok(store.observed().await, "observed").len(), 1);
+    ok(store.remove_observed(&id("so-b")).await, "remove observed");
+}
+
+/// Events are numbered in order and read back after a position.
+pub async fn events_are_sequenced(store: &dyn StateStore) {
+    let start = ok(store.events_after(0).await, "events").last().map_or(0, |e| e.seq);
+    let a = ok(store.append_event("cluster_ready", Some(&id("se-a")), "ready").await, "append event");
+    let b = ok(store.append_event("plan_computed", None, "3 to create").await, "append event");
+    assert!(b > a && a > start, "store conformance: event numbers must increase");
+    let after = ok(store.events_after(a).await, "events after");
+    assert_eq!(after.len(), 1);
+    assert_eq!(
+        (after[0].kind.as_str(), after[0].cluster.as_ref(), after[0].message.as_str()),
+        ("plan_computed", None, "3 to create")
+    );
+}
+
+/// Runs every check against an empty store.
+pub async fn run_all(store: &dyn StateStore) {
+    intents_round_trip(store).await;
+    observed_put_replace_remove(store).await;
+    events_are_sequenced(store).await;
+}

@@ -1,0 +1,94 @@
+//! [`MemoryStore`]: the state store in memory, for tests and short-lived programs.
+
+use std::collections::BTreeMap;
+use std::sync::{Mutex, MutexGuard};
+use std::time::SystemTime;
+
+use async_trait::async_trait;
+
+use super::{EventRecord, Intent, IntentOutcome, NewIntent, StateStore, store_error};
+use crate::{Cluster, ClusterId, Result};
+
+/// A state store in memory: lost when the process ends.
+#[derive(Debug, Default)]
+pub struct MemoryStore {
+    inner: Mutex<Inner>,
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    intents: Vec<Intent>,
+    observed: BTreeMap<ClusterId, Cluster>,
+    events: Vec<EventRecord>,
+}
+
+impl MemoryStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn inner(&self) -> MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+#[async_trait]
+impl StateStore for MemoryStore {
+    async fn record_intent(&self, intent: NewIntent) -> Result<u64> {
+        let mut inner = self.inner();
+        let id = inner.intents.len() as u64 + 1;
+        inner.intents.push(Intent { id, intent, recorded_at: SystemTime::now(), outcome: None });
+        Ok(id)
+    }
+
+    async fn resolve_intent(&self, id: u64, outcome: IntentOutcome) -> Result<()> {
+        let mut inner = self.inner();
+        let intent = inner
+            .intents
+            .iter_mut()
+            .find(|intent| intent.id == id)
+            .ok_or_else(|| store_error("resolve intent", format!("no intent {id}")))?;
+        intent.outcome = Some(outcome);
+        Ok(())
+    }
+
+    async fn pending_intents(&self) -> Result<Vec<Intent>> {
+        Ok(self.inner().intents.iter().filter(|intent| intent.outcome.is_none()).cloned().collect())
+    }
+
+    async fn intents(&self) -> Result<Vec<Intent>> {
+        Ok(self.inner().intents.clone())
+    }
+
+    async fn put_observed(&self, cluster: &Cluster) -> Result<()> {
+        self.inner().observed.insert(cluster.id.clone(), cluster.clone());
+        Ok(())
+    }
+
+    async fn remove_observed(&self, id: &ClusterId) -> Result<()> {
+        self.inner().observed.remove(id);
+        Ok(())
+    }
+
+    async fn observed(&self) -> Result<Vec<Cluster>> {
+        Ok(self.inner().observed.values().cloned().collect())
+    }
+
+    async fn append_event(&self, kind: &str, cluster: Option<&ClusterId>, message: &str) -> Result<u64> {
+        let mut inner = self.inner();
+        let seq = inner.events.len() as u64 + 1;
+        inner.events.push(EventRecord {
+            seq,
+            at: SystemTime::now(),
+            kind: kind.to_owned(),
+            cluster: cluster.cloned(),
+            message: message.to_owned(),
+        });
+        Ok(seq)
+    }
+
+    async fn events_after(&self, after: u64) -> Result<Vec<EventRecord>> {
+        Ok(self.inner().events.iter().filter(|event| event.seq > after).cloned().collect())
+    }
+}

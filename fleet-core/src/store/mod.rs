@@ -1,0 +1,161 @@
+//! The state store: the engine's journal of intents, the last observed state of every cluster,
+//! and events of record. [`MemoryStore`] for tests, [`SqliteStore`] as the embedded default.
+//!
+//! Before every mutating provider call the engine records an [`Intent`]; after it, the
+//! outcome. After a crash, unresolved intents say which calls may have taken effect unseen.
+//! Nothing secret is ever stored: specs and observed clusters hold no credentials.
+
+mod memory;
+mod sqlite;
+
+use std::time::SystemTime;
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+
+pub use memory::MemoryStore;
+pub use sqlite::SqliteStore;
+
+use crate::{BlueprintVersion, Cluster, ClusterId, ClusterSpec, Result};
+
+/// The mutating provider call an intent announces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+#[allow(missing_docs)] // each is the `ClusterProvider` method of the same name
+pub enum IntentOperation {
+    Create,
+    Update,
+    Delete,
+}
+
+impl IntentOperation {
+    /// Lowercase name, as stored.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            IntentOperation::Create => "create",
+            IntentOperation::Update => "update",
+            IntentOperation::Delete => "delete",
+        }
+    }
+
+    pub(crate) fn parse(text: &str) -> Option<Self> {
+        [IntentOperation::Create, IntentOperation::Update, IntentOperation::Delete]
+            .into_iter()
+            .find(|op| op.as_str() == text)
+    }
+}
+
+/// An intent about to be recorded.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct NewIntent {
+    /// The cluster.
+    pub cluster: ClusterId,
+    /// The call.
+    pub operation: IntentOperation,
+    /// Which attempt this is, from 1.
+    pub attempt: u32,
+    /// The spec the call works towards (none for deletes).
+    pub spec: Option<ClusterSpec>,
+}
+
+impl NewIntent {
+    /// An intent to call `operation` on `cluster`.
+    pub fn new(cluster: ClusterId, operation: IntentOperation, attempt: u32, spec: Option<ClusterSpec>) -> Self {
+        Self { cluster, operation, attempt, spec }
+    }
+
+    /// The blueprint version the call works towards.
+    pub fn target_version(&self) -> Option<&BlueprintVersion> {
+        self.spec.as_ref().map(|spec| &spec.blueprint_version)
+    }
+}
+
+/// A recorded intent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct Intent {
+    /// Its id, increasing in recording order.
+    pub id: u64,
+    /// What was announced.
+    pub intent: NewIntent,
+    /// When it was recorded.
+    pub recorded_at: SystemTime,
+    /// How it ended, once it has.
+    pub outcome: Option<IntentOutcome>,
+}
+
+/// How an intent ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "camelCase")]
+#[non_exhaustive]
+pub enum IntentOutcome {
+    /// The call succeeded.
+    Succeeded,
+    /// The call failed without effect, or gave up.
+    Failed {
+        /// Why.
+        reason: String,
+    },
+    /// Found unresolved after a restart and settled by observing the provider.
+    Recovered {
+        /// What the provider showed.
+        finding: String,
+    },
+}
+
+/// An event of record: what happened to the fleet, kept for audit.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct EventRecord {
+    /// Position, increasing from 1.
+    pub seq: u64,
+    /// When.
+    pub at: SystemTime,
+    /// What kind, e.g. `cluster_ready`, `garbage_collected`.
+    pub kind: String,
+    /// The cluster, if one.
+    pub cluster: Option<ClusterId>,
+    /// A human description (never a secret).
+    pub message: String,
+}
+
+/// Where the engine keeps its journal and its last view of the fleet.
+///
+/// Implementations are shared by every task of an engine (`Arc<dyn StateStore>`), keep each
+/// call atomic, and keep blocking work off the async threads.
+#[async_trait]
+pub trait StateStore: Send + Sync {
+    /// Records an intent before its call; returns its id.
+    async fn record_intent(&self, intent: NewIntent) -> Result<u64>;
+
+    /// Records how an intent ended.
+    async fn resolve_intent(&self, id: u64, outcome: IntentOutcome) -> Result<()>;
+
+    /// Intents without an outcome, oldest first.
+    async fn pending_intents(&self) -> Result<Vec<Intent>>;
+
+    /// Every intent, oldest first (for audit and tests).
+    async fn intents(&self) -> Result<Vec<Intent>>;
+
+    /// Stores the last observation of a cluster, replacing the previous one.
+    async fn put_observed(&self, cluster: &Cluster) -> Result<()>;
+
+    /// Forgets a cluster that is gone.
+    async fn remove_observed(&self, id: &ClusterId) -> Result<()>;
+
+    /// Every stored observation, ordered by cluster id.
+    async fn observed(&self) -> Result<Vec<Cluster>>;
+
+    /// Appends an event of record; returns its sequence number.
+    async fn append_event(&self, kind: &str, cluster: Option<&ClusterId>, message: &str) -> Result<u64>;
+
+    /// Events with a sequence number above `after`, oldest first.
+    async fn events_after(&self, after: u64) -> Result<Vec<EventRecord>>;
+}
+
+/// A store failure as Fleet's error.
+pub(crate) fn store_error(what: &str, err: impl std::fmt::Display) -> crate::Error {
+    crate::Error::Provider { message: format!("state store: {what}: {err}"), source: None }
+}

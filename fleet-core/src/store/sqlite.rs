@@ -1,0 +1,264 @@
+//! [`SqliteStore`]: the embedded default state store, one SQLite file (bundled SQLite, WAL).
+//!
+//! Every call runs on tokio's blocking pool, never on an async worker thread. The schema is
+//! versioned with `PRAGMA user_version` and migrated forward when opened.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+
+use async_trait::async_trait;
+use rusqlite::{Connection, params};
+
+use super::{EventRecord, Intent, IntentOperation, IntentOutcome, NewIntent, StateStore, store_error};
+use crate::{Cluster, ClusterId, FleetName, Result};
+
+/// Schema migrations, in order; the schema version is the number applied.
+const MIGRATIONS: &[&str] = &["CREATE TABLE intents (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        fleet TEXT NOT NULL,
+        cluster TEXT NOT NULL,
+        operation TEXT NOT NULL,
+        attempt INTEGER NOT NULL,
+        spec TEXT,
+        recorded_at_ms INTEGER NOT NULL,
+        outcome TEXT
+    );
+    CREATE INDEX intents_pending ON intents (fleet, outcome);
+    CREATE TABLE observed (
+        fleet TEXT NOT NULL,
+        cluster TEXT NOT NULL,
+        body TEXT NOT NULL,
+        PRIMARY KEY (fleet, cluster)
+    );
+    CREATE TABLE events (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        fleet TEXT NOT NULL,
+        at_ms INTEGER NOT NULL,
+        kind TEXT NOT NULL,
+        cluster TEXT,
+        message TEXT NOT NULL
+    );"];
+
+/// A state store in one SQLite file, shared safely by several fleets (rows carry the fleet).
+#[derive(Debug, Clone)]
+pub struct SqliteStore {
+    connection: Arc<Mutex<Connection>>,
+    fleet: String,
+    path: PathBuf,
+}
+
+fn millis(time: SystemTime) -> i64 {
+    time.duration_since(SystemTime::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+}
+
+fn from_millis(ms: i64) -> SystemTime {
+    SystemTime::UNIX_EPOCH + Duration::from_millis(ms.max(0) as u64)
+}
+
+fn migrate(connection: &mut Connection) -> rusqlite::Result<std::result::Result<(), String>> {
+    let version: i64 = connection.query_row("PRAGMA user_version", [], |row| row.get(0))?;
+    let known = MIGRATIONS.len() as i64;
+    if version > known {
+        return Ok(Err(format!("the file has schema version {version}, this build knows up to {known}")));
+    }
+    for (index, migration) in MIGRATIONS.iter().enumerate().skip(version.max(0) as usize) {
+        let transaction = connection.transaction()?;
+        transaction.execute_batch(migration)?;
+        transaction.pragma_update(None, "user_version", index as i64 + 1)?;
+        transaction.commit()?;
+    }
+    Ok(Ok(()))
+}
+
+impl SqliteStore {
+    /// The current schema version.
+    pub const SCHEMA_VERSION: usize = MIGRATIONS.len();
+
+    /// Opens (creating if needed) the store at `path` for `fleet`, migrating its schema.
+    pub async fn open(path: impl AsRef<Path>, fleet: &FleetName) -> Result<Self> {
+        let path = path.as_ref().to_path_buf();
+        let shown = path.display().to_string();
+        let opened = path.clone();
+        let connection = tokio::task::spawn_blocking(move || -> Result<Connection> {
+            let fail = |err: rusqlite::Error| store_error(&format!("open {shown}"), err);
+            let mut connection = Connection::open(&opened).map_err(fail)?;
+            connection.pragma_update(None, "journal_mode", "WAL").map_err(fail)?;
+            connection.pragma_update(None, "synchronous", "FULL").map_err(fail)?;
+            connection.busy_timeout(Duration::from_secs(5)).map_err(fail)?;
+            migrate(&mut connection).map_err(fail)?.map_err(|reason| store_error(&format!("open {shown}"), reason))?;
+            Ok(connection)
+        })
+        .await
+        .map_err(|err| store_error("open", err))??;
+        Ok(Self { connection: Arc::new(Mutex::new(connection)), fleet: fleet.to_string(), path })
+    }
+
+    /// The file this store lives in.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Runs `work` on the blocking pool with the connection.
+    async fn blocking<T: Send + 'static>(
+        &self,
+        what: &'static str,
+        work: impl FnOnce(&mut Connection, &str) -> rusqlite::Result<T> + Send + 'static,
+    ) -> Result<T> {
+        let connection = Arc::clone(&self.connection);
+        let fleet = self.fleet.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut connection = connection.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            work(&mut connection, &fleet)
+        })
+        .await
+        .map_err(|err| store_error(what, err))?
+        .map_err(|err| store_error(what, err))
+    }
+}
+
+fn to_json<T: serde::Serialize>(value: &T) -> rusqlite::Result<String> {
+    serde_json::to_string(value).map_err(|err| rusqlite::Error::ToSqlConversionFailure(Box::new(err)))
+}
+
+fn from_json<T: serde::de::DeserializeOwned>(column: usize, text: &str) -> rusqlite::Result<T> {
+    serde_json::from_str(text)
+        .map_err(|err| rusqlite::Error::FromSqlConversionFailure(column, rusqlite::types::Type::Text, Box::new(err)))
+}
+
+fn intent_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Intent> {
+    let invalid = |column: usize, what: String| {
+        rusqlite::Error::FromSqlConversionFailure(column, rusqlite::types::Type::Text, what.into())
+    };
+    let cluster: String = row.get(1)?;
+    let operation: String = row.get(2)?;
+    let spec: Option<String> = row.get(4)?;
+    let outcome: Option<String> = row.get(6)?;
+    Ok(Intent {
+        id: row.get::<_, i64>(0)? as u64,
+        intent: NewIntent {
+            cluster: ClusterId::new(cluster).map_err(|err| invalid(1, err.to_string()))?,
+            operation: IntentOperation::parse(&operation)
+                .ok_or_else(|| invalid(2, format!("operation `{operation}`")))?,
+            attempt: row.get::<_, i64>(3)? as u32,
+            spec: spec.map(|text| from_json(4, &text)).transpose()?,
+        },
+        recorded_at: from_millis(row.get(5)?),
+        outcome: outcome.map(|text| from_json(6, &text)).transpose()?,
+    })
+}
+
+const INTENT_COLUMNS: &str = "id, cluster, operation, attempt, spec, recorded_at_ms, outcome";
+
+#[async_trait]
+impl StateStore for SqliteStore {
+    async fn record_intent(&self, intent: NewIntent) -> Result<u64> {
+        self.blocking("record intent", move |connection, fleet| {
+            let spec = intent.spec.as_ref().map(to_json).transpose()?;
+            connection.execute(
+                "INSERT INTO intents (fleet, cluster, operation, attempt, spec, recorded_at_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![fleet, intent.cluster.as_str(), intent.operation.as_str(), intent.attempt, spec, millis(SystemTime::now())],
+            )?;
+            Ok(connection.last_insert_rowid() as u64)
+        })
+        .await
+    }
+
+    async fn resolve_intent(&self, id: u64, outcome: IntentOutcome) -> Result<()> {
+        let changed = self
+            .blocking("resolve intent", move |connection, fleet| {
+                connection.execute(
+                    "UPDATE intents SET outcome = ?1 WHERE id = ?2 AND fleet = ?3",
+                    params![to_json(&outcome)?, id as i64, fleet],
+                )
+            })
+            .await?;
+        if changed == 0 {
+            return Err(store_error("resolve intent", format!("no intent {id}")));
+        }
+        Ok(())
+    }
+
+    async fn pending_intents(&self) -> Result<Vec<Intent>> {
+        self.blocking("pending intents", |connection, fleet| {
+            let mut statement = connection.prepare(&format!(
+                "SELECT {INTENT_COLUMNS} FROM intents WHERE fleet = ?1 AND outcome IS NULL ORDER BY id"
+            ))?;
+            statement.query_map([fleet], intent_from_row)?.collect()
+        })
+        .await
+    }
+
+    async fn intents(&self) -> Result<Vec<Intent>> {
+        self.blocking("intents", |connection, fleet| {
+            let mut statement =
+                connection.prepare(&format!("SELECT {INTENT_COLUMNS} FROM intents WHERE fleet = ?1 ORDER BY id"))?;
+            statement.query_map([fleet], intent_from_row)?.collect()
+        })
+        .await
+    }
+
+    async fn put_observed(&self, cluster: &Cluster) -> Result<()> {
+        let cluster = cluster.clone();
+        self.blocking("put observed", move |connection, fleet| {
+            connection.execute(
+                "INSERT INTO observed (fleet, cluster, body) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (fleet, cluster) DO UPDATE SET body = excluded.body",
+                params![fleet, cluster.id.as_str(), to_json(&cluster)?],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn remove_observed(&self, id: &ClusterId) -> Result<()> {
+        let id = id.clone();
+        self.blocking("remove observed", move |connection, fleet| {
+            connection
+                .execute("DELETE FROM observed WHERE fleet = ?1 AND cluster = ?2", params![fleet, id.as_str()])?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn observed(&self) -> Result<Vec<Cluster>> {
+        self.blocking("observed", |connection, fleet| {
+            let mut statement = connection.prepare("SELECT body FROM observed WHERE fleet = ?1 ORDER BY cluster")?;
+            statement.query_map([fleet], |row| from_json(0, &row.get::<_, String>(0)?))?.collect()
+        })
+        .await
+    }
+
+    async fn append_event(&self, kind: &str, cluster: Option<&ClusterId>, message: &str) -> Result<u64> {
+        let (kind, cluster, message) = (kind.to_owned(), cluster.map(|c| c.to_string()), message.to_owned());
+        self.blocking("append event", move |connection, fleet| {
+            connection.execute(
+                "INSERT INTO events (fleet, at_ms, kind, cluster, message) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![fleet, millis(SystemTime::now()), kind, cluster, message],
+            )?;
+            Ok(connection.last_insert_rowid() as u64)
+        })
+        .await
+    }
+
+    async fn events_after(&self, after: u64) -> Result<Vec<EventRecord>> {
+        self.blocking("events", move |connection, fleet| {
+            let mut statement = connection.prepare(
+                "SELECT seq, at_ms, kind, cluster, message FROM events WHERE fleet = ?1 AND seq > ?2 ORDER BY seq",
+            )?;
+            statement
+                .query_map(params![fleet, after as i64], |row| {
+                    let cluster: Option<String> = row.get(3)?;
+                    Ok(EventRecord {
+                        seq: row.get::<_, i64>(0)? as u64,
+                        at: from_millis(row.get(1)?),
+                        kind: row.get(2)?,
+                        cluster: cluster.and_then(|c| ClusterId::new(c).ok()),
+                        message: row.get(4)?,
+                    })
+                })?
+                .collect()
+        })
+        .await
+    }
+}
