@@ -48,6 +48,7 @@
 pub mod blueprint;
 #[cfg(feature = "conformance")]
 pub mod conformance;
+pub mod engine;
 mod error;
 pub mod fleet_spec;
 mod model;

@@ -187,6 +187,12 @@ impl SimCloud {
         self.world().log.clone()
     }
 
+    /// How many clusters the cloud has ever created (including unmanaged ones inserted by
+    /// tests); a create that returns an existing cluster does not count.
+    pub fn clusters_created(&self) -> u64 {
+        self.world().state.serial
+    }
+
     /// Every cluster in the cloud, of any fleet or none, as the cloud sees it.
     pub fn clusters(&self) -> Vec<Cluster> {
         self.world().state.all(Instant::now())

@@ -149,7 +149,7 @@ pub(crate) struct SimState {
     pub(crate) rng: SimRng,
     pub(crate) regions: BTreeMap<Region, RegionState>,
     pub(crate) clusters: BTreeMap<ClusterId, SimCluster>,
-    serial: u64,
+    pub(crate) serial: u64,
 }
 
 impl SimState {

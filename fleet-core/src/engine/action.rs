@@ -1,0 +1,200 @@
+//! Carrying out one planned action on one cluster: intents around every mutating call,
+//! retries with jittered backoff that honour `Retry-After`, and polling of long operations.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use backon::{BackoffBuilder, ExponentialBuilder};
+use tokio::time::Instant;
+
+use super::budget::{Budget, CallKind};
+use super::events::EngineEvent;
+use super::{EngineInner, Slot};
+use crate::plan::Action;
+use crate::store::{IntentOperation, IntentOutcome, NewIntent};
+use crate::{Cluster, ClusterId, ClusterPhase, ClusterSpec, Error, Result};
+
+/// The name of an action, for events.
+pub(crate) fn action_name(action: &Action) -> &'static str {
+    match action {
+        Action::Create { .. } => "create",
+        Action::Update { .. } => "update",
+        Action::Replace { .. } => "replace",
+        Action::Delete { .. } => "delete",
+        Action::Unchanged { .. } => "await",
+    }
+}
+
+/// Runs one action to its end: `Ok` once the cluster is as planned.
+pub(crate) async fn execute(engine: Arc<EngineInner>, slot: Arc<Slot>, action: Action) -> Result<()> {
+    let name = action_name(&action);
+    let _permit = slot.budget.slot().await;
+    let run = ActionRun { engine: &engine, slot: &slot, name };
+    match &action {
+        Action::Create { spec } => run.create(spec).await,
+        Action::Update { spec, .. } => run.update(spec).await,
+        Action::Replace { spec, .. } => {
+            // A replacement keeps the cluster's id, which is also its name at the provider, so
+            // the old cluster must be gone before the new one can be created under that name.
+            run.delete(&spec.id).await?;
+            run.create(spec).await
+        }
+        Action::Delete { id, .. } => run.delete(id).await,
+        Action::Unchanged { id } => run.await_running(id).await,
+    }
+}
+
+struct ActionRun<'a> {
+    engine: &'a EngineInner,
+    slot: &'a Slot,
+    name: &'static str,
+}
+
+impl ActionRun<'_> {
+    fn budget(&self) -> &Budget {
+        &self.slot.budget
+    }
+
+    async fn create(&self, spec: &ClusterSpec) -> Result<()> {
+        let provider = Arc::clone(&self.slot.provider);
+        self.mutate(&spec.id, IntentOperation::Create, Some(spec), || {
+            let provider = Arc::clone(&provider);
+            let spec = spec.clone();
+            async move { provider.create(&spec).await.map(|_| ()) }
+        })
+        .await?;
+        let cluster = self.wait_for(&spec.id, ClusterPhase::Running).await?;
+        self.engine.store.put_observed(&cluster).await?;
+        self.engine.emit(EngineEvent::ClusterReady { cluster: spec.id.clone() });
+        Ok(())
+    }
+
+    /// Waits for an operation already under way (e.g. started before a restart) to finish.
+    async fn await_running(&self, id: &ClusterId) -> Result<()> {
+        let cluster = self.wait_for(id, ClusterPhase::Running).await?;
+        self.engine.store.put_observed(&cluster).await?;
+        self.engine.emit(EngineEvent::ClusterReady { cluster: id.clone() });
+        Ok(())
+    }
+
+    async fn update(&self, spec: &ClusterSpec) -> Result<()> {
+        // A cluster still being created or changed cannot be changed again yet.
+        self.wait_for(&spec.id, ClusterPhase::Running).await?;
+        let provider = Arc::clone(&self.slot.provider);
+        self.mutate(&spec.id, IntentOperation::Update, Some(spec), || {
+            let provider = Arc::clone(&provider);
+            let spec = spec.clone();
+            async move { provider.update(&spec).await.map(|_| ()) }
+        })
+        .await?;
+        let cluster = self.wait_for(&spec.id, ClusterPhase::Running).await?;
+        self.engine.store.put_observed(&cluster).await?;
+        self.engine.emit(EngineEvent::ClusterReady { cluster: spec.id.clone() });
+        Ok(())
+    }
+
+    async fn delete(&self, id: &ClusterId) -> Result<()> {
+        let provider = Arc::clone(&self.slot.provider);
+        self.mutate(id, IntentOperation::Delete, None, || {
+            let provider = Arc::clone(&provider);
+            let id = id.clone();
+            async move { provider.delete(&id).await }
+        })
+        .await?;
+        match self.wait_for(id, ClusterPhase::Deleted).await {
+            Ok(_) | Err(Error::NotFound { .. }) => {}
+            Err(err) => return Err(err),
+        }
+        self.engine.store.remove_observed(id).await
+    }
+
+    /// One mutating call, retried: each attempt is recorded as an intent before the call and
+    /// resolved after it.
+    async fn mutate<F, Fut>(
+        &self,
+        id: &ClusterId,
+        operation: IntentOperation,
+        spec: Option<&ClusterSpec>,
+        call: F,
+    ) -> Result<()>
+    where
+        F: Fn() -> Fut,
+        Fut: std::future::Future<Output = Result<()>>,
+    {
+        let options = &self.engine.options;
+        let mut backoff = ExponentialBuilder::default()
+            .with_min_delay(options.retry_initial)
+            .with_max_delay(options.retry_max)
+            .with_jitter()
+            .without_max_times()
+            .build();
+        let mut attempt = 1;
+        loop {
+            self.budget().call(CallKind::Write).await;
+            let intent = NewIntent::new(id.clone(), operation, attempt, spec.cloned());
+            let intent_id = self.engine.store.record_intent(intent).await?;
+            let result = call().await;
+            let outcome = match &result {
+                Ok(()) => IntentOutcome::Succeeded,
+                Err(err) => IntentOutcome::Failed { reason: err.to_string() },
+            };
+            self.engine.store.resolve_intent(intent_id, outcome).await?;
+            let err = match result {
+                Ok(()) => return Ok(()),
+                Err(err) => err,
+            };
+            let retry_in = if err.is_retryable() && attempt < options.max_attempts {
+                err.retry_after().or_else(|| backoff.next())
+            } else {
+                None
+            };
+            self.engine.emit(EngineEvent::ActionFailed {
+                cluster: id.clone(),
+                action: self.name,
+                error: err.to_string(),
+                retry_in,
+            });
+            let Some(wait) = retry_in else {
+                return Err(err);
+            };
+            tokio::time::sleep(wait).await;
+            attempt += 1;
+        }
+    }
+
+    /// Polls `get` until the cluster is in `target` (`Deleted` also accepts a missing cluster,
+    /// reported as `NotFound`), within the provider's operation timeout.
+    async fn wait_for(&self, id: &ClusterId, target: ClusterPhase) -> Result<Cluster> {
+        let options = &self.engine.options;
+        let deadline = Instant::now() + self.slot.operation_timeout;
+        let mut interval = options.poll_initial;
+        loop {
+            self.budget().call(CallKind::Read).await;
+            let wait = match self.slot.provider.get(id).await {
+                Ok(cluster) if cluster.phase == target => return Ok(cluster),
+                Ok(cluster) => match cluster.phase {
+                    ClusterPhase::Failed { reason } => {
+                        return Err(Error::Provider {
+                            message: format!("cluster `{id}` failed: {reason}"),
+                            source: None,
+                        });
+                    }
+                    _ => None,
+                },
+                Err(err) if target == ClusterPhase::Deleted && matches!(err, Error::NotFound { .. }) => {
+                    return Err(err);
+                }
+                Err(err) if err.is_retryable() => err.retry_after(),
+                Err(err) => return Err(err),
+            };
+            let sleep = wait.unwrap_or(interval);
+            if Instant::now() + sleep > deadline {
+                return Err(Error::Timeout {
+                    message: format!("cluster `{id}` did not become {} in time", target.name()),
+                });
+            }
+            tokio::time::sleep(sleep).await;
+            interval = (interval * 2).min(options.poll_max).max(Duration::from_millis(1));
+        }
+    }
+}

@@ -1,0 +1,72 @@
+//! Per-provider API budgets: token buckets for reads and writes, and a limit on concurrent
+//! operations, shared by every action of an engine. Calls wait for a token; none exceeds it.
+
+use std::sync::Mutex;
+use std::time::Duration;
+
+use tokio::sync::{Semaphore, SemaphorePermit};
+use tokio::time::Instant;
+
+use crate::{RateLimits, TokenBucket};
+
+/// Whether a call reads or writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum CallKind {
+    Read,
+    Write,
+}
+
+/// One provider's budget.
+#[derive(Debug)]
+pub(crate) struct Budget {
+    reads: Mutex<TokenBucket>,
+    writes: Mutex<TokenBucket>,
+    operations: Semaphore,
+    /// Calls made, reads and writes, for the progress summary.
+    used: Mutex<(u64, u64)>,
+}
+
+impl Budget {
+    pub(crate) fn new(limits: RateLimits, concurrency: usize) -> Self {
+        let now = Instant::now();
+        Self {
+            reads: Mutex::new(TokenBucket::new(limits.reads, now)),
+            writes: Mutex::new(TokenBucket::new(limits.writes, now)),
+            operations: Semaphore::new(concurrency.max(1)),
+            used: Mutex::new((0, 0)),
+        }
+    }
+
+    /// Waits until a token for one call of `kind` is available, and takes it.
+    pub(crate) async fn call(&self, kind: CallKind) {
+        loop {
+            let wait = {
+                let bucket = match kind {
+                    CallKind::Read => &self.reads,
+                    CallKind::Write => &self.writes,
+                };
+                let mut bucket = bucket.lock().unwrap_or_else(|p| p.into_inner());
+                bucket.try_take(Instant::now())
+            };
+            match wait {
+                Ok(()) => break,
+                Err(wait) => tokio::time::sleep(wait.max(Duration::from_millis(1))).await,
+            }
+        }
+        let mut used = self.used.lock().unwrap_or_else(|p| p.into_inner());
+        match kind {
+            CallKind::Read => used.0 += 1,
+            CallKind::Write => used.1 += 1,
+        }
+    }
+
+    /// Holds one of the provider's concurrent-operation slots.
+    pub(crate) async fn slot(&self) -> Option<SemaphorePermit<'_>> {
+        self.operations.acquire().await.ok()
+    }
+
+    /// Reads and writes made so far.
+    pub(crate) fn used(&self) -> (u64, u64) {
+        *self.used.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}

@@ -1,0 +1,101 @@
+//! What the engine tells the world: typed events on a broadcast channel, and the report of a
+//! reconcile pass.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::plan::Summary;
+use crate::{ClusterId, ProviderName};
+
+/// Something that happened in the engine.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "event", rename_all = "camelCase")]
+#[non_exhaustive]
+pub enum EngineEvent {
+    /// A pass computed its plan.
+    PlanComputed {
+        /// Its counts.
+        summary: Summary,
+    },
+    /// An action began.
+    ActionStarted {
+        /// The cluster.
+        cluster: ClusterId,
+        /// `create`, `update`, `replace` or `delete`.
+        action: &'static str,
+    },
+    /// An action finished.
+    ActionSucceeded {
+        /// The cluster.
+        cluster: ClusterId,
+        /// The action.
+        action: &'static str,
+    },
+    /// A call failed; `retry_in` says when it is tried again, `None` when it is not.
+    ActionFailed {
+        /// The cluster.
+        cluster: ClusterId,
+        /// The action.
+        action: &'static str,
+        /// Why.
+        error: String,
+        /// When the next attempt is, if any.
+        retry_in: Option<Duration>,
+    },
+    /// A cluster reached `Running`.
+    ClusterReady {
+        /// The cluster.
+        cluster: ClusterId,
+    },
+    /// A cluster found at a provider with this fleet's tags was taken into the store.
+    ClusterAdopted {
+        /// The cluster.
+        cluster: ClusterId,
+    },
+    /// A cluster no spec wants was deleted after its grace period.
+    GarbageCollected {
+        /// The cluster.
+        cluster: ClusterId,
+    },
+    /// A provider could not be observed; its clusters were left alone this pass.
+    ProviderUnavailable {
+        /// The provider.
+        provider: ProviderName,
+        /// Why.
+        error: String,
+    },
+}
+
+/// What one reconcile pass did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct ReconcileReport {
+    /// The plan's counts.
+    pub planned: Summary,
+    /// Actions that completed.
+    pub succeeded: usize,
+    /// Actions that failed for good, with the reason.
+    pub failed: BTreeMap<ClusterId, String>,
+    /// Clusters adopted from the providers.
+    pub adopted: usize,
+    /// Unresolved intents found from an earlier run and settled.
+    pub recovered_intents: usize,
+    /// Deletes held back by the garbage-collection grace period.
+    pub awaiting_grace: usize,
+    /// Whether the fleet matched its spec when the pass began (nothing to do).
+    pub converged: bool,
+}
+
+/// Counts for a progress display: clusters by phase, actions pending, budget used.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct Progress {
+    /// Observed clusters by phase name.
+    pub phases: BTreeMap<String, usize>,
+    /// Actions started but not finished.
+    pub actions_in_flight: usize,
+    /// Reads and writes made per provider.
+    pub calls: BTreeMap<ProviderName, (u64, u64)>,
+}

@@ -1,0 +1,465 @@
+//! The reconciliation engine: keeps the observed fleet equal to the desired one.
+//!
+//! Level-based: every pass observes every provider, computes the [`crate::plan::plan`] and
+//! carries it out, one task per cluster, within each provider's API budget and concurrency
+//! limit. Every mutating call is announced in the [`StateStore`] first; after a crash, the next
+//! pass settles unresolved intents by observing the providers and adopts what exists, so
+//! nothing is created twice or left orphaned.
+//!
+//! ```
+//! use std::sync::Arc;
+//! use fleet_core::engine::Engine;
+//! use fleet_core::fleet_spec::{DesiredCluster, DesiredFleet};
+//! use fleet_core::sim::{LatencyModel, RegionCapacity, SimCloud};
+//! use fleet_core::*;
+//!
+//! # tokio::runtime::Builder::new_current_thread().enable_all().start_paused(true).build().unwrap().block_on(async {
+//! let fleet = FleetName::new("demo").unwrap();
+//! let cloud = SimCloud::builder(ProviderName::new("sim").unwrap())
+//!     .region(Region::new("east").unwrap(), RegionCapacity::unlimited())
+//!     .build();
+//! let engine = Engine::builder(fleet.clone())
+//!     .provider(Arc::new(cloud.provider(fleet.clone())))
+//!     .build()
+//!     .unwrap();
+//! let spec = ClusterSpec::builder(ClusterId::new("web-1").unwrap(), cloud.info().name.clone(), Region::new("east").unwrap(), "1.31".parse().unwrap())
+//!     .node_pool(NodePool::new(NodePoolName::new("workers").unwrap(), SizeClass::Small, 1, 3).unwrap())
+//!     .build()
+//!     .unwrap();
+//! engine.set_desired(DesiredFleet::new(fleet, vec![DesiredCluster::new(spec, "example", 0)]));
+//! let report = engine.run_once().await.unwrap();
+//! assert_eq!(report.planned.create, 1);
+//! assert_eq!(report.succeeded, 1);
+//! assert!(engine.run_once().await.unwrap().converged);
+//! # });
+//! ```
+
+mod action;
+mod budget;
+mod events;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+
+use tokio::sync::{Notify, broadcast};
+use tokio::task::JoinSet;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
+
+pub use events::{EngineEvent, Progress, ReconcileReport};
+
+use crate::fleet_spec::DesiredFleet;
+use crate::plan::{Action, DeleteReason, plan};
+use crate::store::{IntentOutcome, MemoryStore, StateStore};
+use crate::{Cluster, ClusterId, ClusterProvider, Error, FleetName, FleetTags, ProviderName, RateLimits, Result};
+use budget::{Budget, CallKind};
+
+/// How the engine works; every field has a sensible default.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct EngineOptions {
+    /// Concurrent operations per provider.
+    pub concurrency_per_provider: usize,
+    /// First retry delay (jittered, doubling).
+    pub retry_initial: Duration,
+    /// Longest retry delay.
+    pub retry_max: Duration,
+    /// Attempts of one call before giving up.
+    pub max_attempts: u32,
+    /// First interval between polls of a long operation.
+    pub poll_initial: Duration,
+    /// Longest interval between polls.
+    pub poll_max: Duration,
+    /// How long a long operation may take; `None`: three times the provider's typical create
+    /// latency, at least ten minutes.
+    pub operation_timeout: Option<Duration>,
+    /// How long a cluster no spec wants is kept before it is deleted.
+    pub gc_grace: Duration,
+    /// Interval between passes of [`Engine::run`].
+    pub reconcile_interval: Duration,
+    /// API budgets replacing what providers declare, by provider.
+    pub rate_limits: BTreeMap<ProviderName, RateLimits>,
+}
+
+impl Default for EngineOptions {
+    fn default() -> Self {
+        Self {
+            concurrency_per_provider: 32,
+            retry_initial: Duration::from_secs(1),
+            retry_max: Duration::from_secs(60),
+            max_attempts: 10,
+            poll_initial: Duration::from_secs(5),
+            poll_max: Duration::from_secs(60),
+            operation_timeout: None,
+            gc_grace: Duration::ZERO,
+            reconcile_interval: Duration::from_secs(60),
+            rate_limits: BTreeMap::new(),
+        }
+    }
+}
+
+/// One provider with its budget.
+pub(crate) struct Slot {
+    pub(crate) provider: Arc<dyn ClusterProvider>,
+    pub(crate) budget: Budget,
+    pub(crate) operation_timeout: Duration,
+}
+
+pub(crate) struct EngineInner {
+    pub(crate) fleet: FleetName,
+    pub(crate) slots: BTreeMap<ProviderName, Arc<Slot>>,
+    pub(crate) store: Arc<dyn StateStore>,
+    pub(crate) options: EngineOptions,
+    events: broadcast::Sender<EngineEvent>,
+    desired: Mutex<DesiredFleet>,
+    changed: Notify,
+    /// When each unwanted cluster was first seen unwanted (for the GC grace period).
+    unwanted_since: Mutex<BTreeMap<ClusterId, Instant>>,
+    /// Clusters whose last action failed for good, with the blueprint version it was for.
+    failed: Mutex<BTreeMap<ClusterId, (String, String)>>,
+    in_flight: Mutex<BTreeSet<ClusterId>>,
+    last_observed: Mutex<Vec<Cluster>>,
+}
+
+impl EngineInner {
+    pub(crate) fn emit(&self, event: EngineEvent) {
+        tracing::debug!(target: "fleet::engine", ?event);
+        // No receiver is not an error: events are for whoever listens.
+        let _ = self.events.send(event);
+    }
+}
+
+/// The reconciliation engine; cheap to clone, usable from any tokio task.
+#[derive(Clone)]
+pub struct Engine {
+    inner: Arc<EngineInner>,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("fleet", &self.inner.fleet)
+            .field("providers", &self.inner.slots.keys().collect::<Vec<_>>())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Builds an [`Engine`]; see [`Engine::builder`].
+pub struct EngineBuilder {
+    fleet: FleetName,
+    providers: Vec<Arc<dyn ClusterProvider>>,
+    store: Option<Arc<dyn StateStore>>,
+    options: EngineOptions,
+}
+
+impl EngineBuilder {
+    /// Adds a provider (several may be added; names must differ).
+    pub fn provider(mut self, provider: Arc<dyn ClusterProvider>) -> Self {
+        self.providers.push(provider);
+        self
+    }
+
+    /// Sets the state store (default: a [`MemoryStore`]).
+    pub fn store(mut self, store: Arc<dyn StateStore>) -> Self {
+        self.store = Some(store);
+        self
+    }
+
+    /// Sets the options.
+    pub fn options(mut self, options: EngineOptions) -> Self {
+        self.options = options;
+        self
+    }
+
+    /// Checks the configuration and builds the engine.
+    pub fn build(self) -> Result<Engine> {
+        if self.providers.is_empty() {
+            return Err(Error::InvalidSpec {
+                path: "providers".into(),
+                reason: "an engine needs at least one provider".into(),
+            });
+        }
+        let mut slots = BTreeMap::new();
+        for provider in self.providers {
+            let info = provider.info().clone();
+            let limits = self.options.rate_limits.get(&info.name).copied().unwrap_or(info.rate_limits);
+            let timeout =
+                self.options.operation_timeout.unwrap_or((info.latency.create * 3).max(Duration::from_secs(600)));
+            let slot = Slot {
+                provider,
+                budget: Budget::new(limits, self.options.concurrency_per_provider),
+                operation_timeout: timeout,
+            };
+            if slots.insert(info.name.clone(), Arc::new(slot)).is_some() {
+                return Err(Error::InvalidSpec {
+                    path: "providers".into(),
+                    reason: format!("provider `{}` added twice", info.name),
+                });
+            }
+        }
+        let (events, _) = broadcast::channel(4096);
+        Ok(Engine {
+            inner: Arc::new(EngineInner {
+                desired: Mutex::new(DesiredFleet::new(self.fleet.clone(), Vec::new())),
+                fleet: self.fleet,
+                slots,
+                store: self.store.unwrap_or_else(|| Arc::new(MemoryStore::new())),
+                options: self.options,
+                events,
+                changed: Notify::new(),
+                unwanted_since: Mutex::new(BTreeMap::new()),
+                failed: Mutex::new(BTreeMap::new()),
+                in_flight: Mutex::new(BTreeSet::new()),
+                last_observed: Mutex::new(Vec::new()),
+            }),
+        })
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+impl Engine {
+    /// Starts building an engine for `fleet`.
+    pub fn builder(fleet: FleetName) -> EngineBuilder {
+        EngineBuilder { fleet, providers: Vec::new(), store: None, options: EngineOptions::default() }
+    }
+
+    /// Replaces the desired fleet; a running [`Engine::run`] reconciles at once.
+    pub fn set_desired(&self, desired: DesiredFleet) {
+        *lock(&self.inner.desired) = desired;
+        self.inner.changed.notify_one();
+    }
+
+    /// Receives every event from now on.
+    pub fn subscribe(&self) -> broadcast::Receiver<EngineEvent> {
+        self.inner.events.subscribe()
+    }
+
+    /// The state store.
+    pub fn store(&self) -> &Arc<dyn StateStore> {
+        &self.inner.store
+    }
+
+    /// Counts for a progress display.
+    pub fn progress(&self) -> Progress {
+        let mut phases = BTreeMap::new();
+        for cluster in lock(&self.inner.last_observed).iter() {
+            *phases.entry(cluster.phase.name().to_owned()).or_insert(0) += 1;
+        }
+        Progress {
+            phases,
+            actions_in_flight: lock(&self.inner.in_flight).len(),
+            calls: self.inner.slots.iter().map(|(name, slot)| (name.clone(), slot.budget.used())).collect(),
+        }
+    }
+
+    /// Reconciles until `cancel` fires: a pass at once, then whenever the desired fleet
+    /// changes or the interval passes. Errors of a pass are reported as events and retried.
+    pub async fn run(&self, cancel: CancellationToken) {
+        loop {
+            if let Err(err) = self.run_once().await {
+                tracing::warn!(target: "fleet::engine", %err, "reconcile pass failed");
+            }
+            tokio::select! {
+                () = cancel.cancelled() => return,
+                () = self.inner.changed.notified() => {}
+                () = tokio::time::sleep(self.inner.options.reconcile_interval) => {}
+            }
+        }
+    }
+
+    /// One reconcile pass: settle unresolved intents, observe, adopt, plan, act. Returns when
+    /// every action of the pass has finished.
+    pub async fn run_once(&self) -> Result<ReconcileReport> {
+        let inner = &self.inner;
+        let span = tracing::info_span!("reconcile", fleet = %inner.fleet);
+        async move {
+            let mut report = ReconcileReport::default();
+            let pending = inner.store.pending_intents().await?;
+            let (observed, unavailable) = self.observe().await;
+            for intent in &pending {
+                let exists = observed.iter().any(|c| c.id == intent.intent.cluster);
+                let finding = format!(
+                    "{} of `{}` unresolved at restart; the cluster {} at its provider",
+                    intent.intent.operation.as_str(),
+                    intent.intent.cluster,
+                    if exists { "exists" } else { "does not exist" }
+                );
+                inner.store.resolve_intent(intent.id, IntentOutcome::Recovered { finding }).await?;
+            }
+            report.recovered_intents = pending.len();
+            report.adopted = self.sync_store(&observed, &unavailable).await?;
+            *lock(&inner.last_observed) = observed.clone();
+
+            let desired = lock(&inner.desired).clone();
+            let capabilities =
+                inner.slots.iter().map(|(name, slot)| (name.clone(), slot.provider.info().capabilities)).collect();
+            let plan = plan(&desired, &observed, &capabilities, SystemTime::now());
+            report.planned = plan.summary();
+            let in_progress: BTreeSet<ClusterId> =
+                observed.iter().filter(|c| c.phase.is_in_progress()).map(|c| c.id.clone()).collect();
+            report.converged = plan.is_empty() && in_progress.is_empty();
+            inner.emit(EngineEvent::PlanComputed { summary: report.planned });
+
+            let mut tasks = JoinSet::new();
+            let now = Instant::now();
+            let mut still_unwanted = BTreeSet::new();
+            for action in plan.actions {
+                let id = action.cluster_id().clone();
+                let provider = match &action {
+                    Action::Create { spec } | Action::Update { spec, .. } | Action::Replace { spec, .. } => {
+                        &spec.provider
+                    }
+                    Action::Delete { provider, .. } => provider,
+                    // Unchanged, but an operation is still under way: wait for it.
+                    Action::Unchanged { id } if in_progress.contains(id) => {
+                        match observed.iter().find(|c| &c.id == id) {
+                            Some(cluster) => &cluster.provider,
+                            None => continue,
+                        }
+                    }
+                    Action::Unchanged { .. } => continue,
+                };
+                if unavailable.contains(provider) {
+                    continue;
+                }
+                let Some(slot) = inner.slots.get(provider).cloned() else {
+                    report.failed.insert(id, format!("no provider `{provider}` in this engine"));
+                    continue;
+                };
+                if let Action::Delete { reason: DeleteReason::NotWanted, .. } = &action {
+                    still_unwanted.insert(id.clone());
+                    let since = *lock(&inner.unwanted_since).entry(id.clone()).or_insert(now);
+                    if now.duration_since(since) < inner.options.gc_grace {
+                        report.awaiting_grace += 1;
+                        continue;
+                    }
+                }
+                let version = match &action {
+                    Action::Create { spec } | Action::Update { spec, .. } | Action::Replace { spec, .. } => {
+                        spec.blueprint_version.to_string()
+                    }
+                    _ => String::new(),
+                };
+                if let Some((reason, failed_version)) = lock(&inner.failed).get(&id)
+                    && *failed_version == version
+                {
+                    report.failed.insert(id, reason.clone());
+                    continue;
+                }
+                if !lock(&inner.in_flight).insert(id.clone()) {
+                    continue;
+                }
+                let name = action::action_name(&action);
+                let gc = matches!(&action, Action::Delete { reason: DeleteReason::NotWanted, .. });
+                inner.emit(EngineEvent::ActionStarted { cluster: id.clone(), action: name });
+                let engine = Arc::clone(inner);
+                let span = tracing::info_span!("action", cluster = %id, action = name);
+                tasks.spawn(
+                    async move {
+                        let result = action::execute(Arc::clone(&engine), slot, action).await;
+                        lock(&engine.in_flight).remove(&id);
+                        match &result {
+                            Ok(()) => {
+                                lock(&engine.failed).remove(&id);
+                                engine.emit(EngineEvent::ActionSucceeded { cluster: id.clone(), action: name });
+                                if gc {
+                                    engine.emit(EngineEvent::GarbageCollected { cluster: id.clone() });
+                                    let _ = engine
+                                        .store
+                                        .append_event("garbage_collected", Some(&id), "deleted: no spec wants it")
+                                        .await;
+                                }
+                            }
+                            // Only permanent failures stop further attempts; transient ones
+                            // are tried again next pass.
+                            Err(err) if !err.is_retryable() => {
+                                lock(&engine.failed).insert(id.clone(), (err.to_string(), version));
+                            }
+                            Err(_) => {}
+                        }
+                        (id, result)
+                    }
+                    .instrument(span),
+                );
+            }
+            lock(&inner.unwanted_since).retain(|id, _| still_unwanted.contains(id));
+            while let Some(joined) = tasks.join_next().await {
+                match joined {
+                    Ok((_, Ok(()))) => report.succeeded += 1,
+                    Ok((id, Err(err))) => {
+                        report.failed.insert(id, err.to_string());
+                    }
+                    Err(err) => {
+                        return Err(Error::Provider {
+                            message: format!("an action task ended abnormally: {err}"),
+                            source: None,
+                        });
+                    }
+                }
+            }
+            Ok(report)
+        }
+        .instrument(span)
+        .await
+    }
+
+    /// Lists every provider; returns this fleet's clusters and the providers that could not
+    /// be listed.
+    async fn observe(&self) -> (Vec<Cluster>, BTreeSet<ProviderName>) {
+        let mut observed = Vec::new();
+        let mut unavailable = BTreeSet::new();
+        for (name, slot) in &self.inner.slots {
+            slot.budget.call(CallKind::Read).await;
+            match slot.provider.list().await {
+                Ok(clusters) => {
+                    observed.extend(clusters.into_iter().filter(|c| FleetTags::belongs_to(&c.tags, &self.inner.fleet)))
+                }
+                Err(err) => {
+                    self.inner
+                        .emit(EngineEvent::ProviderUnavailable { provider: name.clone(), error: err.to_string() });
+                    unavailable.insert(name.clone());
+                }
+            }
+        }
+        observed.sort_by(|a, b| a.id.cmp(&b.id));
+        (observed, unavailable)
+    }
+
+    /// Makes the store's observations match what the providers showed; returns how many
+    /// clusters were adopted (found at a provider, unknown to the store).
+    async fn sync_store(&self, observed: &[Cluster], unavailable: &BTreeSet<ProviderName>) -> Result<usize> {
+        let store = &self.inner.store;
+        let stored: BTreeMap<ClusterId, Cluster> =
+            store.observed().await?.into_iter().map(|c| (c.id.clone(), c)).collect();
+        let mut adopted = 0;
+        for cluster in observed {
+            match stored.get(&cluster.id) {
+                None => {
+                    adopted += 1;
+                    store.put_observed(cluster).await?;
+                    store
+                        .append_event(
+                            "cluster_adopted",
+                            Some(&cluster.id),
+                            "found at its provider with this fleet's tags",
+                        )
+                        .await?;
+                    self.inner.emit(EngineEvent::ClusterAdopted { cluster: cluster.id.clone() });
+                }
+                Some(known) if known != cluster => store.put_observed(cluster).await?,
+                Some(_) => {}
+            }
+        }
+        for (id, known) in &stored {
+            if !unavailable.contains(&known.provider) && !observed.iter().any(|c| &c.id == id) {
+                store.remove_observed(id).await?;
+            }
+        }
+        Ok(adopted)
+    }
+}

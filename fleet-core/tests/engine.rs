@@ -1,0 +1,352 @@
+//! The engine on the simulated cloud: convergence, crash safety at every call, lost responses,
+//! throttling, adoption and garbage collection.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use fleet_core::engine::{Engine, EngineOptions};
+use fleet_core::fleet_spec::{DesiredCluster, DesiredFleet};
+use fleet_core::sim::{CallOutcome, InjectedError, Latency, LatencyModel, Operation, RegionCapacity, SimCloud};
+use fleet_core::store::{SqliteStore, StateStore};
+use fleet_core::*;
+
+fn fleet() -> FleetName {
+    FleetName::new("eng").unwrap()
+}
+
+fn cloud(seed: u64, latency: LatencyModel) -> SimCloud {
+    SimCloud::builder(ProviderName::new("sim").unwrap())
+        .region(Region::new("east").unwrap(), RegionCapacity::unlimited())
+        .region(Region::new("west").unwrap(), RegionCapacity::unlimited())
+        .latency(latency)
+        .seed(seed)
+        .build()
+}
+
+fn spec(id: &str, minor: u32) -> ClusterSpec {
+    let region = if id.len().is_multiple_of(2) { "east" } else { "west" };
+    ClusterSpec::builder(
+        ClusterId::new(id).unwrap(),
+        ProviderName::new("sim").unwrap(),
+        Region::new(region).unwrap(),
+        KubernetesVersion::new(1, minor, None),
+    )
+    .node_pool(NodePool::new(NodePoolName::new("workers").unwrap(), SizeClass::Small, 1, 3).unwrap())
+    .build()
+    .unwrap()
+}
+
+fn desired(specs: Vec<ClusterSpec>) -> DesiredFleet {
+    DesiredFleet::new(fleet(), specs.into_iter().map(|s| DesiredCluster::new(s, "test", 0)).collect())
+}
+
+fn quick_options() -> EngineOptions {
+    let mut options = EngineOptions::default();
+    options.retry_initial = Duration::from_millis(100);
+    options.retry_max = Duration::from_secs(5);
+    options.poll_initial = Duration::from_secs(10);
+    options.poll_max = Duration::from_secs(30);
+    options
+}
+
+async fn converge(engine: &Engine, passes: usize) -> usize {
+    for pass in 1..=passes {
+        let report = engine.run_once().await.unwrap();
+        if report.converged {
+            return pass;
+        }
+    }
+    panic!("not converged after {passes} passes");
+}
+
+async fn assert_no_orphans(cloud: &SimCloud, store: &dyn StateStore, wanted: &[&str]) {
+    let at_provider: BTreeSet<String> = cloud
+        .clusters()
+        .iter()
+        .filter(|c| FleetTags::belongs_to(&c.tags, &fleet()))
+        .map(|c| c.id.to_string())
+        .collect();
+    let in_store: BTreeSet<String> = store.observed().await.unwrap().iter().map(|c| c.id.to_string()).collect();
+    let wanted: BTreeSet<String> = wanted.iter().map(|s| s.to_string()).collect();
+    assert_eq!(at_provider, wanted, "provider holds exactly the wanted clusters");
+    assert_eq!(in_store, at_provider, "store and provider agree: no orphans");
+    assert!(store.pending_intents().await.unwrap().is_empty(), "every intent is resolved");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_fleet_converges_and_then_stays_converged() {
+    let cloud = cloud(1, LatencyModel::realistic());
+    let engine =
+        Engine::builder(fleet()).provider(Arc::new(cloud.provider(fleet()))).options(quick_options()).build().unwrap();
+    engine.set_desired(desired(vec![spec("a", 31), spec("bb", 31), spec("c", 31)]));
+    let report = engine.run_once().await.unwrap();
+    assert_eq!((report.planned.create, report.succeeded), (3, 3), "{report:?}");
+    assert_eq!(converge(&engine, 3).await, 1);
+    assert_no_orphans(&cloud, engine.store().as_ref(), &["a", "bb", "c"]).await;
+
+    engine.set_desired(desired(vec![spec("a", 32), spec("bb", 31)]));
+    let report = engine.run_once().await.unwrap();
+    assert_eq!((report.planned.update, report.planned.delete, report.succeeded), (1, 1, 2), "{report:?}");
+    converge(&engine, 3).await;
+    assert_no_orphans(&cloud, engine.store().as_ref(), &["a", "bb"]).await;
+    let a = cloud.clusters().into_iter().find(|c| c.id.as_str() == "a").unwrap();
+    assert_eq!(a.kubernetes_version, Some(KubernetesVersion::new(1, 32, None)));
+}
+
+/// A provider that stops answering after its `k`-th call, as if the process died just after
+/// that call reached the cloud.
+struct CrashAfter {
+    inner: fleet_core::sim::SimProvider,
+    calls: AtomicU64,
+    crash_at: u64,
+    crashed: tokio::sync::Notify,
+}
+
+impl CrashAfter {
+    async fn check<T>(&self, result: Result<T>) -> Result<T> {
+        let n = self.calls.fetch_add(1, Ordering::SeqCst) + 1;
+        if n >= self.crash_at {
+            self.crashed.notify_one();
+            std::future::pending::<()>().await;
+        }
+        result
+    }
+}
+
+#[async_trait]
+impl ClusterProvider for CrashAfter {
+    fn info(&self) -> &ProviderInfo {
+        self.inner.info()
+    }
+    async fn create(&self, spec: &ClusterSpec) -> Result<Cluster> {
+        let r = self.inner.create(spec).await;
+        self.check(r).await
+    }
+    async fn get(&self, id: &ClusterId) -> Result<Cluster> {
+        let r = self.inner.get(id).await;
+        self.check(r).await
+    }
+    async fn list(&self) -> Result<Vec<Cluster>> {
+        let r = self.inner.list().await;
+        self.check(r).await
+    }
+    async fn update(&self, spec: &ClusterSpec) -> Result<Cluster> {
+        let r = self.inner.update(spec).await;
+        self.check(r).await
+    }
+    async fn delete(&self, id: &ClusterId) -> Result<()> {
+        let r = self.inner.delete(id).await;
+        self.check(r).await
+    }
+    async fn credentials(&self, id: &ClusterId) -> Result<Credentials> {
+        let r = self.inner.credentials(id).await;
+        self.check(r).await
+    }
+}
+
+fn phases() -> [Vec<ClusterSpec>; 2] {
+    [
+        vec![spec("a", 31), spec("bb", 31), spec("c", 31), spec("dd", 31)],
+        vec![spec("a", 32), spec("bb", 31), spec("dd", 31), spec("e", 31)],
+    ]
+}
+
+/// Runs the two-phase scenario from `start_phase`; returns the phase reached if the provider
+/// crashed, `None` when it finished.
+async fn scenario(engine: &Engine, start_phase: usize, crashed: Option<&tokio::sync::Notify>) -> Option<usize> {
+    for (index, specs) in phases().into_iter().enumerate().skip(start_phase) {
+        engine.set_desired(desired(specs));
+        let run = async {
+            for _ in 0..10 {
+                let report = engine.run_once().await.unwrap();
+                if std::env::var("FLEET_DEBUG").is_ok() {
+                    eprintln!("phase {index}: {report:?}");
+                }
+                if report.converged {
+                    return;
+                }
+            }
+            panic!("phase {index} did not converge");
+        };
+        match crashed {
+            Some(crashed) => {
+                tokio::select! {
+                    () = run => {}
+                    () = crashed.notified() => return Some(index),
+                }
+            }
+            None => run.await,
+        }
+    }
+    None
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_crash_after_any_call_converges_with_no_duplicate_and_no_orphan() {
+    let latency = LatencyModel::zero()
+        .with_create(Latency::seconds(60, 120))
+        .with_delete(Latency::seconds(30, 60))
+        .with_update(Latency::seconds(60, 90));
+    // A clean run counts the scenario's calls.
+    let clean = cloud(9, latency);
+    let engine =
+        Engine::builder(fleet()).provider(Arc::new(clean.provider(fleet()))).options(quick_options()).build().unwrap();
+    assert_eq!(scenario(&engine, 0, None).await, None);
+    let total = clean.call_log().len() as u64;
+    let creations = clean.clusters_created();
+    assert_eq!(creations, 5, "four clusters, then one more");
+    assert!(total > 20, "the scenario makes {total} calls");
+    if std::env::var("FLEET_DEBUG").is_ok() {
+        eprintln!("crash scenario: {total} provider calls, {creations} creations");
+    }
+
+    let dir = std::env::temp_dir().join(format!("fleet-crash-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    for k in 1..=total {
+        let path = dir.join(format!("crash-{k}.db"));
+        let _ = std::fs::remove_file(&path);
+        let cloud = cloud(9, latency);
+        let crashing = Arc::new(CrashAfter {
+            inner: cloud.provider(fleet()),
+            calls: AtomicU64::new(0),
+            crash_at: k,
+            crashed: tokio::sync::Notify::new(),
+        });
+        let store = Arc::new(SqliteStore::open(&path, &fleet()).await.unwrap());
+        let first =
+            Engine::builder(fleet()).provider(crashing.clone()).store(store).options(quick_options()).build().unwrap();
+        let crashed_in = scenario(&first, 0, Some(&crashing.crashed)).await;
+        drop(first);
+
+        let store = Arc::new(SqliteStore::open(&path, &fleet()).await.unwrap());
+        let restarted = Engine::builder(fleet())
+            .provider(Arc::new(cloud.provider(fleet())))
+            .store(store.clone())
+            .options(quick_options())
+            .build()
+            .unwrap();
+        scenario(&restarted, crashed_in.unwrap_or(1), None).await;
+        assert_eq!(cloud.clusters_created(), creations, "crash after call {k}: a cluster was created twice");
+        assert_no_orphans(&cloud, store.as_ref(), &["a", "bb", "dd", "e"]).await;
+        let _ = std::fs::remove_file(&path);
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_lost_create_response_is_adopted_not_repeated() {
+    let cloud = cloud(2, LatencyModel::realistic());
+    cloud.lose_next_responses(Operation::Create, 1);
+    let engine =
+        Engine::builder(fleet()).provider(Arc::new(cloud.provider(fleet()))).options(quick_options()).build().unwrap();
+    engine.set_desired(desired(vec![spec("a", 31)]));
+    let report = engine.run_once().await.unwrap();
+    assert_eq!(report.succeeded, 1, "{report:?}");
+    assert_eq!(cloud.clusters_created(), 1, "one cluster, though create was called twice");
+    let creates: Vec<_> =
+        cloud.call_log().into_iter().filter(|r| r.operation == Operation::Create).map(|r| r.outcome).collect();
+    assert_eq!(creates, [CallOutcome::ResponseLost, CallOutcome::Ok]);
+    assert!(engine.run_once().await.unwrap().converged);
+}
+
+#[tokio::test(start_paused = true)]
+async fn throttling_never_exceeds_the_budget_and_retry_after_is_honoured() {
+    let limits = RateLimits::new(RateLimit::new(4.0, 4), RateLimit::new(1.0, 2));
+    let cloud = SimCloud::builder(ProviderName::new("sim").unwrap())
+        .region(Region::new("east").unwrap(), RegionCapacity::unlimited())
+        .region(Region::new("west").unwrap(), RegionCapacity::unlimited())
+        .latency(LatencyModel::zero().with_create(Latency::seconds(30, 60)))
+        .rate_limits(limits)
+        .build();
+    let engine =
+        Engine::builder(fleet()).provider(Arc::new(cloud.provider(fleet()))).options(quick_options()).build().unwrap();
+    let ids: Vec<String> = (0..12).map(|i| format!("c{i}")).collect();
+    engine.set_desired(desired(ids.iter().map(|id| spec(id, 31)).collect()));
+    converge(&engine, 3).await;
+    let log = cloud.call_log();
+    assert!(
+        log.iter().all(|r| r.outcome != CallOutcome::Failed(ErrorKind::RateLimited)),
+        "the engine's budget kept it under the limit"
+    );
+    for (kind, limit) in [(true, limits.writes), (false, limits.reads)] {
+        let times: Vec<Duration> = log.iter().filter(|r| r.operation.is_write() == kind).map(|r| r.at).collect();
+        for (i, start) in times.iter().enumerate() {
+            for (j, end) in times.iter().enumerate().skip(i) {
+                let allowed = f64::from(limit.burst) + (*end - *start).as_secs_f64() * limit.per_second + 1e-6;
+                assert!(
+                    ((j - i + 1) as f64) <= allowed,
+                    "{} calls in {:?} exceed the budget",
+                    j - i + 1,
+                    *end - *start
+                );
+            }
+        }
+    }
+
+    // When the provider throttles anyway, the engine waits exactly as long as it is told.
+    cloud.fail_next(Operation::Create, 1, InjectedError::RateLimited(Duration::from_secs(42)));
+    engine.set_desired(desired(vec![spec("late", 31)]));
+    engine.run_once().await.unwrap();
+    let creates: Vec<_> = cloud
+        .call_log()
+        .into_iter()
+        .filter(|r| r.operation == Operation::Create && r.cluster.as_ref().is_some_and(|c| c.as_str() == "late"))
+        .collect();
+    assert_eq!(creates.len(), 2);
+    assert_eq!(creates[1].at - creates[0].at, Duration::from_secs(42));
+}
+
+#[tokio::test(start_paused = true)]
+async fn clusters_found_at_the_provider_are_adopted_and_unwanted_ones_collected_after_grace() {
+    let cloud = cloud(3, LatencyModel::zero());
+    let provider = cloud.provider(fleet());
+    provider.create(&spec("a", 31)).await.unwrap();
+    provider.create(&spec("stale", 31)).await.unwrap();
+    cloud.insert_unmanaged_cluster(
+        ClusterId::new("legacy").unwrap(),
+        Region::new("east").unwrap(),
+        KubernetesVersion::new(1, 29, None),
+        Default::default(),
+    );
+    let mut options = quick_options();
+    options.gc_grace = Duration::from_secs(300);
+    let engine = Engine::builder(fleet()).provider(Arc::new(provider)).options(options).build().unwrap();
+    let mut events = engine.subscribe();
+    engine.set_desired(desired(vec![spec("a", 31)]));
+    let report = engine.run_once().await.unwrap();
+    assert_eq!(report.adopted, 2);
+    assert_eq!(report.awaiting_grace, 1, "{report:?}");
+    assert_eq!(cloud.clusters_created(), 3, "adopted, not recreated");
+    tokio::time::sleep(Duration::from_secs(301)).await;
+    let report = engine.run_once().await.unwrap();
+    assert_eq!(report.succeeded, 1, "{report:?}");
+    let ids: Vec<_> = cloud.clusters().iter().map(|c| c.id.to_string()).collect();
+    assert_eq!(ids, ["a", "legacy"], "the untagged cluster is never touched");
+    let mut seen = Vec::new();
+    while let Ok(event) = events.try_recv() {
+        seen.push(event);
+    }
+    assert!(seen.iter().any(|e| matches!(e, fleet_core::engine::EngineEvent::ClusterAdopted { .. })));
+    assert!(seen.iter().any(
+        |e| matches!(e, fleet_core::engine::EngineEvent::GarbageCollected { cluster } if cluster.as_str() == "stale")
+    ));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_permanent_failure_marks_the_cluster_failed_without_spinning() {
+    let cloud = cloud(4, LatencyModel::zero());
+    cloud.fail_next(Operation::Create, 1, InjectedError::PermissionDenied);
+    let engine =
+        Engine::builder(fleet()).provider(Arc::new(cloud.provider(fleet()))).options(quick_options()).build().unwrap();
+    engine.set_desired(desired(vec![spec("a", 31), spec("bb", 31)]));
+    let report = engine.run_once().await.unwrap();
+    assert_eq!(report.succeeded, 1);
+    assert!(report.failed.values().next().unwrap().contains("permission denied"), "{report:?}");
+    let calls = cloud.call_log().len();
+    let again = engine.run_once().await.unwrap();
+    assert_eq!(again.failed.len(), 1, "still reported failed");
+    assert_eq!(cloud.call_log().len(), calls + 1, "only the observing list call, no retry of the failed create");
+}
