@@ -350,3 +350,37 @@ async fn a_permanent_failure_marks_the_cluster_failed_without_spinning() {
     assert_eq!(again.failed.len(), 1, "still reported failed");
     assert_eq!(cloud.call_log().len(), calls + 1, "only the observing list call, no retry of the failed create");
 }
+
+#[tokio::test(start_paused = true)]
+async fn run_reconciles_on_spec_change_until_cancelled() {
+    let cloud = cloud(5, LatencyModel::zero());
+    let mut options = quick_options();
+    options.reconcile_interval = Duration::from_secs(3600);
+    let engine = Engine::builder(fleet()).provider(Arc::new(cloud.provider(fleet()))).options(options).build().unwrap();
+    let cancel = tokio_util::sync::CancellationToken::new();
+    let running = tokio::spawn({
+        let engine = engine.clone();
+        let cancel = cancel.clone();
+        async move { engine.run(cancel).await }
+    });
+    let mut events = engine.subscribe();
+    engine.set_desired(desired(vec![spec("a", 31)]));
+    loop {
+        if let fleet_core::engine::EngineEvent::ClusterReady { cluster } = events.recv().await.unwrap() {
+            assert_eq!(cluster.as_str(), "a");
+            break;
+        }
+    }
+    assert!(cloud.elapsed() < Duration::from_secs(3600), "reacted to the change, not the interval");
+    engine.set_desired(desired(vec![]));
+    loop {
+        if let fleet_core::engine::EngineEvent::GarbageCollected { .. } = events.recv().await.unwrap() {
+            break;
+        }
+    }
+    cancel.cancel();
+    running.await.unwrap();
+    assert!(cloud.clusters().is_empty());
+    let progress = engine.progress();
+    assert!(progress.calls[&ProviderName::new("sim").unwrap()].1 >= 2, "{progress:?}");
+}
