@@ -9,8 +9,8 @@ use fleet::{FleetName, RateLimit, RateLimits};
 use fleet_benches::{cluster_specs, instant_cloud};
 
 fn converge(count: usize, sqlite: Option<&std::path::Path>) {
-    let runtime =
-        tokio::runtime::Builder::new_current_thread().enable_all().start_paused(true).build().expect("runtime");
+    // Not paused: the SQLite store works on the blocking pool, in real time.
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
     runtime.block_on(async {
         let fleet = FleetName::new("bench").expect("valid name");
         let cloud = instant_cloud("bench", 3, 1).expect("cloud");
@@ -19,11 +19,13 @@ fn converge(count: usize, sqlite: Option<&std::path::Path>) {
         let unlimited = RateLimit::new(1e9, u32::MAX);
         options.rate_limits.insert(cloud.info().name.clone(), RateLimits::new(unlimited, unlimited));
         options.concurrency_per_provider = 256;
-        let engine = Engine::builder(fleet.clone())
-            .provider(Arc::new(cloud.provider(fleet.clone())))
-            .options(options)
-            .build()
-            .expect("engine");
+        let mut builder =
+            Engine::builder(fleet.clone()).provider(Arc::new(cloud.provider(fleet.clone()))).options(options);
+        if let Some(path) = sqlite {
+            let _ = std::fs::remove_file(path);
+            builder = builder.store(Arc::new(fleet::store::SqliteStore::open(path, &fleet).await.expect("sqlite")));
+        }
+        let engine = builder.build().expect("engine");
         engine.set_desired(DesiredFleet::new(
             fleet,
             specs.into_iter().map(|s| DesiredCluster::new(s, "bench", 0)).collect(),

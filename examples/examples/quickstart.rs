@@ -1,103 +1,102 @@
-//! Quickstart: a small fleet over two **simulated** clouds and four regions, with nothing to set
-//! up. Creates six clusters, shows their progress, lists them, fetches their credentials
-//! (printed redacted), and deletes them. About an hour of virtual time passes in well under a
-//! second of wall time.
+//! Quickstart: the engine keeps a fleet on three **simulated** clouds equal to the example
+//! repository in `examples/fleet`, with nothing to set up.
 //!
-//! Run with `cargo run -p fleet-examples --example quickstart`.
+//! 1. loads the repository and prints the plan against the empty fleet;
+//! 2. applies it, with a live progress bar, and prints the fleet as a table;
+//! 3. restarts the engine on the same SQLite file: the restarted engine finds every cluster
+//!    where it left it and has nothing to do; an engine with an empty store adopts every
+//!    cluster by its tags instead of creating it again;
+//! 4. raises the Kubernetes version in the ops `base` layer: upgraded in place where the cloud
+//!    can, replaced where it cannot;
+//! 5. deletes everything.
+//!
+//! Hours of virtual time pass in a few seconds of wall time. Run with
+//! `cargo run -p fleet-examples --example quickstart`.
 
 use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Duration;
 
-use fleet::sim::{RegionCapacity, SimCloud};
-use fleet::{
-    ClusterId, ClusterPhase, ClusterProvider, ClusterSpec, FleetName, NodePool, NodePoolName, ProviderName, Region,
-    SizeClass, TeamName,
-};
+use fleet::engine::{Engine, EngineEvent, EngineOptions};
+use fleet::fleet_spec::DesiredFleet;
+use fleet::plan::plan;
+use fleet::repository::Repository;
+use fleet::sim::SimCloud;
+use fleet::store::{MemoryStore, SqliteStore, StateStore};
+use fleet::{ClusterProvider, FleetName};
+use indicatif::{ProgressBar, ProgressStyle};
 
 type Error = Box<dyn std::error::Error>;
 
-fn simulated_cloud(name: &str, regions: &[&str], seed: u64) -> Result<SimCloud, Error> {
-    let mut builder = SimCloud::builder(ProviderName::new(name)?).seed(seed);
-    for region in regions {
-        builder = builder.region(Region::new(*region)?, RegionCapacity::new(20, 200));
-    }
-    Ok(builder.build())
-}
-
-fn spec(provider: &dyn ClusterProvider, id: &str, region: &str) -> Result<ClusterSpec, Error> {
-    Ok(ClusterSpec::builder(ClusterId::new(id)?, provider.info().name.clone(), Region::new(region)?, "1.31".parse()?)
-        .node_pool(NodePool::new(NodePoolName::new("system")?, SizeClass::Small, 1, 2)?)
-        .node_pool(NodePool::new(NodePoolName::new("workers")?, SizeClass::Medium, 2, 6)?)
-        .label("env", "demo")
-        .owner_team(TeamName::new("platform")?)
-        .build()?)
+fn repository_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("fleet")
 }
 
 fn clock(start: tokio::time::Instant) -> String {
     let secs = start.elapsed().as_secs();
-    format!("[{:02}:{:02}:{:02}]", secs / 3600, secs / 60 % 60, secs % 60)
+    format!("{:02}:{:02}:{:02}", secs / 3600, secs / 60 % 60, secs % 60)
 }
 
-/// Polls every provider until every cluster satisfies `done`, printing each phase change.
-async fn watch(
-    providers: &[Arc<dyn ClusterProvider>],
-    start: tokio::time::Instant,
-    done: impl Fn(&BTreeMap<ClusterId, ClusterPhase>) -> bool,
-) -> Result<(), Error> {
-    let mut phases: BTreeMap<ClusterId, ClusterPhase> = BTreeMap::new();
-    loop {
-        let mut now = BTreeMap::new();
-        for provider in providers {
-            for cluster in provider.list().await? {
-                if phases.get(&cluster.id) != Some(&cluster.phase) {
-                    println!("{} {:<14} {:<12} {}", clock(start), cluster.id, cluster.region, cluster.phase);
+async fn engine(clouds: &[SimCloud], fleet: &FleetName, store: Arc<dyn StateStore>) -> Result<Engine, Error> {
+    let clock = clouds[0].clone();
+    let mut builder = Engine::builder(fleet.clone()).store(store).clock(move || clock.wall_clock());
+    for cloud in clouds {
+        builder = builder.provider(Arc::new(cloud.provider(fleet.clone())));
+    }
+    let mut options = EngineOptions::default();
+    options.poll_initial = std::time::Duration::from_secs(15);
+    Ok(builder.options(options).build()?)
+}
+
+fn print_plan(engine_clouds: &[SimCloud], desired: &DesiredFleet, observed: &[fleet::Cluster]) {
+    let capabilities: BTreeMap<_, _> =
+        engine_clouds.iter().map(|c| (c.info().name.clone(), c.info().capabilities)).collect();
+    println!("{}\n", plan(desired, observed, &capabilities, engine_clouds[0].wall_clock()));
+}
+
+/// Runs passes until the fleet converges, showing progress from the engine's events.
+async fn apply(engine: &Engine, title: &str, start: tokio::time::Instant) -> Result<(), Error> {
+    let mut events = engine.subscribe();
+    let bar = ProgressBar::new(0);
+    bar.set_style(ProgressStyle::with_template("{msg:<28} [{bar:30}] {pos}/{len}")?.progress_chars("=> "));
+    bar.set_message(title.to_owned());
+    let watcher = tokio::spawn({
+        let bar = bar.clone();
+        async move {
+            while let Ok(event) = events.recv().await {
+                match event {
+                    EngineEvent::ActionStarted { .. } => bar.inc_length(1),
+                    EngineEvent::ActionSucceeded { .. } => bar.inc(1),
+                    EngineEvent::ActionFailed { cluster, error, retry_in, .. } => {
+                        bar.println(format!("  ! {cluster}: {error} (retry in {retry_in:?})"));
+                    }
+                    _ => {}
                 }
-                now.insert(cluster.id, cluster.phase);
             }
         }
-        for gone in phases.keys().filter(|id| !now.contains_key(*id)) {
-            println!("{} {gone:<14} {:<12} deleted", clock(start), "");
+    });
+    for _ in 0..5 {
+        let report = engine.run_once().await?;
+        if report.converged {
+            break;
         }
-        phases = now;
-        if done(&phases) {
-            return Ok(());
+        if !report.failed.is_empty() {
+            bar.println(format!("  failed: {:?}", report.failed));
         }
-        tokio::time::sleep(Duration::from_secs(30)).await;
     }
+    bar.finish();
+    watcher.abort();
+    println!("{title}: done at {} of virtual time\n", clock(start));
+    Ok(())
 }
 
-async fn quickstart() -> Result<(), Error> {
-    let fleet = FleetName::new("quickstart")?;
-    let aws = simulated_cloud("sim-aws", &["us-east-1", "eu-west-1"], 1)?;
-    let gcp = simulated_cloud("sim-gcp", &["europe-west1", "us-central1"], 2)?;
-    let providers: Vec<Arc<dyn ClusterProvider>> =
-        vec![Arc::new(aws.provider(fleet.clone())), Arc::new(gcp.provider(fleet.clone()))];
-    let (on_aws, on_gcp) = (providers[0].as_ref(), providers[1].as_ref());
-    let wanted = [
-        (on_aws, spec(on_aws, "web-us-east", "us-east-1")?),
-        (on_aws, spec(on_aws, "web-eu-west", "eu-west-1")?),
-        (on_aws, spec(on_aws, "batch-us-east", "us-east-1")?),
-        (on_gcp, spec(on_gcp, "web-europe", "europe-west1")?),
-        (on_gcp, spec(on_gcp, "web-us-central", "us-central1")?),
-        (on_gcp, spec(on_gcp, "batch-europe", "europe-west1")?),
-    ];
-
-    println!("Fleet quickstart: {} clusters on two simulated clouds (virtual time)\n", wanted.len());
-    let start = tokio::time::Instant::now();
-    for (provider, spec) in &wanted {
-        provider.create(spec).await?;
-        println!("{} create {} on {} in {}", clock(start), spec.id, spec.provider, spec.region);
-    }
-    watch(&providers, start, |phases| phases.len() == wanted.len() && phases.values().all(ClusterPhase::is_running))
-        .await?;
-
-    println!("\n{:<16} {:<8} {:<14} {:<8} {:<8} ENDPOINT", "CLUSTER", "CLOUD", "REGION", "VERSION", "PHASE");
-    for provider in &providers {
-        for cluster in provider.list().await? {
+async fn print_table(clouds: &[SimCloud], fleet: &FleetName) -> Result<(), Error> {
+    println!("{:<24} {:<10} {:<14} {:<8} {:<8} ENDPOINT", "CLUSTER", "CLOUD", "REGION", "VERSION", "PHASE");
+    for cloud in clouds {
+        for cluster in cloud.provider(fleet.clone()).list().await? {
             let version = cluster.kubernetes_version.map(|v| v.to_string()).unwrap_or_default();
             println!(
-                "{:<16} {:<8} {:<14} {:<8} {:<8} {}",
+                "{:<24} {:<10} {:<14} {:<8} {:<8} {}",
                 cluster.id,
                 cluster.provider,
                 cluster.region,
@@ -107,30 +106,86 @@ async fn quickstart() -> Result<(), Error> {
             );
         }
     }
-
     println!();
-    for (provider, spec) in &wanted {
-        let credentials = provider.credentials(&spec.id).await?;
-        println!(
-            "credentials for {}: {credentials:?} ({} bytes of kubeconfig)",
-            spec.id,
-            credentials.expose_kubeconfig().len()
-        );
-    }
+    Ok(())
+}
 
-    println!();
-    for (provider, spec) in &wanted {
-        provider.delete(&spec.id).await?;
-        println!("{} delete {}", clock(start), spec.id);
+async fn quickstart() -> Result<(), Error> {
+    let clouds = fleet_examples::demo_clouds(7)?;
+    let infos: Vec<_> = clouds.iter().map(|cloud| cloud.info().clone()).collect();
+    let mut repository = Repository::load_dir(repository_dir())?;
+    let desired = repository.desired(&infos)?;
+    let fleet = desired.fleet.name.clone();
+    let workdir = std::env::temp_dir().join(format!("fleet-quickstart-{}", std::process::id()));
+    std::fs::create_dir_all(&workdir)?;
+    let db = workdir.join("state.db");
+    let start = tokio::time::Instant::now();
+
+    println!("Fleet quickstart: `{}` on three simulated clouds; state in {}\n", fleet, db.display());
+    for rejection in &desired.rejected {
+        println!("  ! {rejection}");
     }
-    watch(&providers, start, |phases| phases.is_empty()).await?;
-    let calls = aws.call_log().len() + gcp.call_log().len();
-    println!("\nDone: {} of virtual time passed, {calls} simulated API calls made.", clock(start));
+    println!();
+    print_plan(&clouds, &desired.fleet, &[]);
+
+    let first = engine(&clouds, &fleet, Arc::new(SqliteStore::open(&db, &fleet).await?)).await?;
+    first.set_desired(desired.fleet.clone());
+    apply(&first, "creating the fleet", start).await?;
+    print_table(&clouds, &fleet).await?;
+    let credentials = clouds[0].provider(fleet.clone()).credentials(&desired.fleet.clusters[0].spec.id).await;
+    if let Ok(credentials) = credentials {
+        println!("credentials for {}: {credentials:?}\n", desired.fleet.clusters[0].spec.id);
+    }
+    drop(first);
+
+    let restarted = engine(&clouds, &fleet, Arc::new(SqliteStore::open(&db, &fleet).await?)).await?;
+    restarted.set_desired(desired.fleet.clone());
+    let report = restarted.run_once().await?;
+    println!(
+        "restarted on the same SQLite file: {} clusters known, {} adopted, nothing to do: {}\n",
+        restarted.store().observed().await?.len(),
+        report.adopted,
+        report.converged
+    );
+
+    let fresh = engine(&clouds, &fleet, Arc::new(MemoryStore::new())).await?;
+    fresh.set_desired(desired.fleet.clone());
+    let report = fresh.run_once().await?;
+    println!(
+        "an engine with an empty store: {} clusters adopted by their tags, {} created, nothing to do: {}\n",
+        report.adopted, report.planned.create, report.converged
+    );
+
+    for blueprint in repository.blueprints.values_mut() {
+        for layer in blueprint.layers.iter_mut().filter(|layer| layer.name == "base") {
+            layer.set.insert("kubernetesVersion".into(), serde_json::Value::String("1.32".into()));
+        }
+    }
+    let upgraded = repository.desired(&infos)?;
+    println!("ops raise the Kubernetes version in the `base` layer to 1.32:\n");
+    let observed: Vec<_> = {
+        let mut all = Vec::new();
+        for cloud in &clouds {
+            all.extend(cloud.provider(fleet.clone()).list().await?);
+        }
+        all
+    };
+    print_plan(&clouds, &upgraded.fleet, &observed);
+    restarted.set_desired(upgraded.fleet.clone());
+    apply(&restarted, "upgrading and replacing", start).await?;
+    print_table(&clouds, &fleet).await?;
+
+    restarted.set_desired(DesiredFleet::new(fleet.clone(), Vec::new()));
+    apply(&restarted, "cleaning up", start).await?;
+    let calls: usize = clouds.iter().map(|cloud| cloud.call_log().len()).sum();
+    let left: usize = clouds.iter().map(|cloud| cloud.clusters().len()).sum();
+    println!("Done: {} of virtual time, {calls} simulated API calls, {left} clusters left.", clock(start));
+    std::fs::remove_dir_all(&workdir)?;
     Ok(())
 }
 
 fn main() -> Result<(), Error> {
     // Paused time: the simulated clouds' minutes pass as fast as the program can run.
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_time().start_paused(true).build()?;
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().start_paused(true).build()?;
     runtime.block_on(quickstart())
 }

@@ -384,3 +384,24 @@ async fn run_reconciles_on_spec_change_until_cancelled() {
     let progress = engine.progress();
     assert!(progress.calls[&ProviderName::new("sim").unwrap()].1 >= 2, "{progress:?}");
 }
+
+#[tokio::test(start_paused = true)]
+async fn ttls_are_judged_on_the_engines_clock() {
+    let cloud = cloud(6, LatencyModel::zero());
+    let clock = cloud.clone();
+    let engine = Engine::builder(fleet())
+        .provider(Arc::new(cloud.provider(fleet())))
+        .options(quick_options())
+        .clock(move || clock.wall_clock())
+        .build()
+        .unwrap();
+    let mut temporary = spec("tmp", 31);
+    temporary.ttl = Some(Duration::from_secs(3600));
+    engine.set_desired(desired(vec![temporary]));
+    engine.run_once().await.unwrap();
+    assert!(engine.run_once().await.unwrap().converged, "not expired an instant after creation");
+    tokio::time::sleep(Duration::from_secs(3601)).await;
+    let report = engine.run_once().await.unwrap();
+    assert_eq!((report.planned.delete, report.succeeded), (1, 1), "{report:?}");
+    assert!(cloud.clusters().is_empty());
+}

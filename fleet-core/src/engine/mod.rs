@@ -112,6 +112,7 @@ pub(crate) struct EngineInner {
     pub(crate) slots: BTreeMap<ProviderName, Arc<Slot>>,
     pub(crate) store: Arc<dyn StateStore>,
     pub(crate) options: EngineOptions,
+    clock: Clock,
     events: broadcast::Sender<EngineEvent>,
     desired: Mutex<DesiredFleet>,
     changed: Notify,
@@ -146,12 +147,16 @@ impl std::fmt::Debug for Engine {
     }
 }
 
+/// Where the engine reads the time of day (TTL expiry); the machine's clock by default.
+pub type Clock = Arc<dyn Fn() -> SystemTime + Send + Sync>;
+
 /// Builds an [`Engine`]; see [`Engine::builder`].
 pub struct EngineBuilder {
     fleet: FleetName,
     providers: Vec<Arc<dyn ClusterProvider>>,
     store: Option<Arc<dyn StateStore>>,
     options: EngineOptions,
+    clock: Option<Clock>,
 }
 
 impl EngineBuilder {
@@ -170,6 +175,13 @@ impl EngineBuilder {
     /// Sets the options.
     pub fn options(mut self, options: EngineOptions) -> Self {
         self.options = options;
+        self
+    }
+
+    /// Sets the clock TTLs are judged by; it must agree with the providers' timestamps (for a
+    /// simulated cloud, [`crate::sim::SimCloud::wall_clock`]).
+    pub fn clock(mut self, clock: impl Fn() -> SystemTime + Send + Sync + 'static) -> Self {
+        self.clock = Some(Arc::new(clock));
         self
     }
 
@@ -207,6 +219,7 @@ impl EngineBuilder {
                 slots,
                 store: self.store.unwrap_or_else(|| Arc::new(MemoryStore::new())),
                 options: self.options,
+                clock: self.clock.unwrap_or_else(|| Arc::new(SystemTime::now)),
                 events,
                 changed: Notify::new(),
                 unwanted_since: Mutex::new(BTreeMap::new()),
@@ -225,7 +238,7 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 impl Engine {
     /// Starts building an engine for `fleet`.
     pub fn builder(fleet: FleetName) -> EngineBuilder {
-        EngineBuilder { fleet, providers: Vec::new(), store: None, options: EngineOptions::default() }
+        EngineBuilder { fleet, providers: Vec::new(), store: None, options: EngineOptions::default(), clock: None }
     }
 
     /// Replaces the desired fleet; a running [`Engine::run`] reconciles at once.
@@ -298,7 +311,7 @@ impl Engine {
             let desired = lock(&inner.desired).clone();
             let capabilities =
                 inner.slots.iter().map(|(name, slot)| (name.clone(), slot.provider.info().capabilities)).collect();
-            let plan = plan(&desired, &observed, &capabilities, SystemTime::now());
+            let plan = plan(&desired, &observed, &capabilities, (inner.clock)());
             report.planned = plan.summary();
             let in_progress: BTreeSet<ClusterId> =
                 observed.iter().filter(|c| c.phase.is_in_progress()).map(|c| c.id.clone()).collect();

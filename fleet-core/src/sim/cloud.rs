@@ -182,6 +182,13 @@ impl SimCloud {
         Instant::now().saturating_duration_since(self.world().state.start)
     }
 
+    /// The cloud's wall clock: its simulated epoch (2026-01-01T00:00:00Z) plus the virtual
+    /// time since it was built. Cluster timestamps use it; give it to the engine
+    /// ([`crate::engine::EngineBuilder::clock`]) so that TTLs are judged on the same clock.
+    pub fn wall_clock(&self) -> std::time::SystemTime {
+        std::time::SystemTime::UNIX_EPOCH + Duration::from_secs(super::state::SIM_EPOCH_SECS) + self.elapsed()
+    }
+
     /// Every call made so far, in order.
     pub fn call_log(&self) -> Vec<CallRecord> {
         self.world().log.clone()

@@ -15,7 +15,7 @@ use crate::{
 };
 
 /// The simulated wall clock starts at 2026-01-01T00:00:00Z, so timestamps are reproducible.
-const SIM_EPOCH_SECS: u64 = 1_767_225_600;
+pub(crate) const SIM_EPOCH_SECS: u64 = 1_767_225_600;
 
 /// How many clusters and nodes one simulated region can hold.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
