@@ -63,13 +63,11 @@ impl ActionRun<'_> {
             async move { provider.create(&spec).await.map(|_| ()) }
         })
         .await?;
-        let cluster = self.wait_for(&spec.id, ClusterPhase::Running).await?;
-        self.engine.store.put_observed(&cluster).await?;
-        self.engine.emit(EngineEvent::ClusterReady { cluster: spec.id.clone() });
-        Ok(())
+        self.await_running(&spec.id).await
     }
 
-    /// Waits for an operation already under way (e.g. started before a restart) to finish.
+    /// Waits until the cluster runs (after a create or update, or an operation started before a
+    /// restart), then records and announces it.
     async fn await_running(&self, id: &ClusterId) -> Result<()> {
         let cluster = self.wait_for(id, ClusterPhase::Running).await?;
         self.engine.store.put_observed(&cluster).await?;
@@ -87,10 +85,7 @@ impl ActionRun<'_> {
             async move { provider.update(&spec).await.map(|_| ()) }
         })
         .await?;
-        let cluster = self.wait_for(&spec.id, ClusterPhase::Running).await?;
-        self.engine.store.put_observed(&cluster).await?;
-        self.engine.emit(EngineEvent::ClusterReady { cluster: spec.id.clone() });
-        Ok(())
+        self.await_running(&spec.id).await
     }
 
     async fn delete(&self, id: &ClusterId) -> Result<()> {
