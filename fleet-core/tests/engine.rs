@@ -63,16 +63,16 @@ async fn converge(engine: &Engine, passes: usize) -> usize {
 }
 
 async fn assert_no_orphans(cloud: &SimCloud, store: &dyn StateStore, wanted: &[&str]) {
-    let at_provider: BTreeSet<String> = cloud
-        .clusters()
-        .iter()
-        .filter(|c| FleetTags::belongs_to(&c.tags, &fleet()))
-        .map(|c| c.id.to_string())
-        .collect();
-    let in_store: BTreeSet<String> = store.observed().await.unwrap().iter().map(|c| c.id.to_string()).collect();
+    let identity = |c: &Cluster| c.fleet_tags().map(|t| t.cluster_id.to_string()).unwrap_or_default();
+    let ours: Vec<Cluster> =
+        cloud.clusters().into_iter().filter(|c| FleetTags::belongs_to(&c.tags, &fleet())).collect();
+    let at_provider: BTreeSet<String> = ours.iter().map(identity).collect();
+    assert_eq!(ours.len(), at_provider.len(), "one cluster per identity: no leftover of a replacement");
     let wanted: BTreeSet<String> = wanted.iter().map(|s| s.to_string()).collect();
     assert_eq!(at_provider, wanted, "provider holds exactly the wanted clusters");
-    assert_eq!(in_store, at_provider, "store and provider agree: no orphans");
+    let physical: BTreeSet<String> = ours.iter().map(|c| c.id.to_string()).collect();
+    let in_store: BTreeSet<String> = store.observed().await.unwrap().iter().map(|c| c.id.to_string()).collect();
+    assert_eq!(in_store, physical, "store and provider agree: no orphans");
     assert!(store.pending_intents().await.unwrap().is_empty(), "every intent is resolved");
 }
 
@@ -148,9 +148,12 @@ impl ClusterProvider for CrashAfter {
 }
 
 fn phases() -> [Vec<ClusterSpec>; 2] {
+    let mut bigger = spec("bb", 31);
+    bigger.node_pools[0].size = SizeClass::Large;
     [
         vec![spec("a", 31), spec("bb", 31), spec("c", 31), spec("dd", 31)],
-        vec![spec("a", 32), spec("bb", 31), spec("dd", 31), spec("e", 31)],
+        // `a` is upgraded in place, `bb` replaced (machine sizes are fixed), `c` deleted, `e` created.
+        vec![spec("a", 32), bigger, spec("dd", 31), spec("e", 31)],
     ]
 }
 
@@ -197,7 +200,7 @@ async fn a_crash_after_any_call_converges_with_no_duplicate_and_no_orphan() {
     assert_eq!(scenario(&engine, 0, None).await, None);
     let total = clean.call_log().len() as u64;
     let creations = clean.clusters_created();
-    assert_eq!(creations, 5, "four clusters, then one more");
+    assert_eq!(creations, 6, "four clusters, then one more and one replacement");
     assert!(total > 20, "the scenario makes {total} calls");
     if std::env::var("FLEET_DEBUG").is_ok() {
         eprintln!("crash scenario: {total} provider calls, {creations} creations");
@@ -219,6 +222,9 @@ async fn a_crash_after_any_call_converges_with_no_duplicate_and_no_orphan() {
         let first =
             Engine::builder(fleet()).provider(crashing.clone()).store(store).options(quick_options()).build().unwrap();
         let crashed_in = scenario(&first, 0, Some(&crashing.crashed)).await;
+        if std::env::var("FLEET_DEBUG").is_ok() {
+            eprintln!("k={k}: crashed in phase {crashed_in:?}");
+        }
         drop(first);
 
         let store = Arc::new(SqliteStore::open(&path, &fleet()).await.unwrap());

@@ -91,27 +91,41 @@ async fn delete_an_unwanted_tagged_cluster_then_poll_until_gone() {
 }
 
 #[tokio::test(start_paused = true)]
-async fn replace_deletes_the_old_cluster_then_creates_and_polls_the_new_one() {
+async fn replace_creates_the_new_cluster_waits_for_it_then_deletes_the_old_one() {
     let old = spec(30);
     let new = spec(31);
+    let new_name = fleet_core::plan::replacement_name(&new.id, &old.id);
+    let replacement = new.named(new_name.clone());
     let mut mock = mock(Capabilities::default());
     let mut seq = Sequence::new();
     let listed = cluster(&old, ClusterPhase::Running);
     mock.expect_list().times(1).in_sequence(&mut seq).returning(move || Ok(vec![listed.clone()]));
-    mock.expect_delete().times(1).in_sequence(&mut seq).returning(|_| Ok(()));
-    mock.expect_get().times(1).in_sequence(&mut seq).returning(|id| Err(Error::cluster_not_found(id)));
-    let created = cluster(&new, ClusterPhase::Creating);
+    let created = cluster(&replacement, ClusterPhase::Creating);
+    let expected_name = new_name.clone();
     mock.expect_create()
-        .withf(|s| s.kubernetes_version.minor() == 31)
+        .withf(move |s| s.id == expected_name && s.identity().as_str() == "c1" && s.kubernetes_version.minor() == 31)
         .times(1)
         .in_sequence(&mut seq)
         .returning(move |_| Ok(created.clone()));
-    let running = cluster(&new, ClusterPhase::Running);
-    mock.expect_get().times(1).in_sequence(&mut seq).returning(move |_| Ok(running.clone()));
+    let running = cluster(&replacement, ClusterPhase::Running);
+    let polled = new_name.clone();
+    mock.expect_get()
+        .withf(move |id| *id == polled)
+        .times(1)
+        .in_sequence(&mut seq)
+        .returning(move |_| Ok(running.clone()));
+    mock.expect_delete().withf(|id| id.as_str() == "c1").times(1).in_sequence(&mut seq).returning(|_| Ok(()));
+    mock.expect_get()
+        .withf(|id| id.as_str() == "c1")
+        .times(1)
+        .in_sequence(&mut seq)
+        .returning(|id| Err(Error::cluster_not_found(id)));
     let engine = engine(mock);
     engine.set_desired(wanted(Some(new)));
     let report = engine.run_once().await.unwrap();
     assert_eq!((report.planned.replace, report.succeeded), (1, 1), "{report:?}");
+    let stored: Vec<_> = engine.store().observed().await.unwrap().into_iter().map(|c| c.id).collect();
+    assert_eq!(stored, [new_name], "the store holds the replacement only");
 }
 
 #[tokio::test(start_paused = true)]

@@ -162,9 +162,9 @@ fn clusters_without_this_fleets_tags_are_never_touched() {
     );
     let mut foreign = observed(&spec("theirs", "1.31", 3));
     foreign.tags.insert(FleetTags::FLEET_KEY.into(), "other".into());
-    let mut mislabelled = observed(&spec("alias", "1.31", 3));
-    mislabelled.tags.insert(FleetTags::CLUSTER_ID_KEY.into(), "someone-else".into());
-    let plan = plan(&desired(vec![]), &[untagged, foreign, mislabelled], &capabilities(Capabilities::all()), now());
+    let mut broken = observed(&spec("broken", "1.31", 3));
+    broken.tags.insert(FleetTags::CLUSTER_ID_KEY.into(), "Not A Valid Id".into());
+    let plan = plan(&desired(vec![]), &[untagged, foreign, broken], &capabilities(Capabilities::all()), now());
     assert!(plan.actions.is_empty(), "{plan}");
 }
 
@@ -182,4 +182,55 @@ fn plans_serialise_to_json_for_machines() {
     assert_eq!(json["actions"][0]["spec"]["kubernetesVersion"], "1.31");
     assert_eq!(json["actions"][1]["action"], "delete");
     assert_eq!(json["actions"][1]["reason"], "notWanted");
+}
+
+#[test]
+fn a_replacement_runs_under_another_name_and_keeps_its_identity() {
+    let old = spec("a", "1.30", 3);
+    let wanted = spec("a", "1.31", 3);
+    let plan = plan(&desired(vec![wanted]), &[observed(&old)], &capabilities(Capabilities::default()), now());
+    let Action::Replace { spec, old: old_name, .. } = &plan.actions[0] else { panic!("{plan}") };
+    assert_eq!(old_name.as_str(), "a");
+    assert_ne!(spec.id.as_str(), "a", "the new cluster needs its own name");
+    assert_eq!(spec.identity().as_str(), "a");
+    assert_eq!(FleetTags::cluster_tags(&fleet_name(), spec)[FleetTags::CLUSTER_ID_KEY], "a");
+    assert!(plan.to_string().contains(&format!("(new cluster `{}` replaces `a`)", spec.id)), "{plan}");
+
+    // Replacing the replacement goes back to the plain name.
+    let newer = spec_named(spec, "1.32");
+    let again = fleet_core::plan::plan(
+        &desired(vec![spec_named(&newer, "1.32").named(ClusterId::new("a").unwrap())]),
+        &[observed(spec)],
+        &capabilities(Capabilities::default()),
+        now(),
+    );
+    let Action::Replace { spec: third, .. } = &again.actions[0] else { panic!("{again}") };
+    assert_eq!(third.id.as_str(), "a");
+}
+
+fn spec_named(base: &ClusterSpec, version: &str) -> ClusterSpec {
+    let mut next = base.clone();
+    next.kubernetes_version = version.parse().unwrap();
+    next
+}
+
+#[test]
+fn an_interrupted_replacement_keeps_the_new_cluster_and_deletes_the_old() {
+    let old = spec("a", "1.30", 3);
+    let wanted = spec("a", "1.31", 3);
+    let replacement = wanted.named(fleet_core::plan::replacement_name(&wanted.id, &old.id));
+    let plan = plan(
+        &desired(vec![wanted]),
+        &[observed(&old), observed(&replacement)],
+        &capabilities(Capabilities::default()),
+        now(),
+    );
+    assert_eq!(plan.actions.len(), 2, "{plan}");
+    assert!(
+        plan.actions
+            .iter()
+            .any(|a| matches!(a, Action::Delete { id, reason: DeleteReason::Superseded, .. } if id.as_str() == "a")),
+        "{plan}"
+    );
+    assert!(plan.actions.iter().any(|a| matches!(a, Action::Unchanged { id } if *id == replacement.id)), "{plan}");
 }

@@ -33,15 +33,21 @@ pub(crate) async fn execute(engine: Arc<EngineInner>, slot: Arc<Slot>, action: A
     match &action {
         Action::Create { spec } => run.create(spec).await,
         Action::Update { spec, .. } => run.update(spec).await,
-        Action::Replace { spec, .. } => {
-            // A replacement keeps the cluster's id, which is also its name at the provider, so
-            // the old cluster must be gone before the new one can be created under that name.
-            run.delete(&spec.id).await?;
-            run.create(spec).await
+        Action::Replace { spec, old, .. } => {
+            // The new cluster runs under another name; the old one goes only once it serves.
+            run.create(spec).await?;
+            run.delete(old).await
         }
         Action::Delete { id, .. } => run.delete(id).await,
         Action::Unchanged { id } => run.await_running(id).await,
     }
+}
+
+/// Waits for a delete already under way (e.g. sent just before a restart) to finish, then
+/// forgets the cluster.
+pub(crate) async fn await_deleted(engine: Arc<EngineInner>, slot: Arc<Slot>, id: ClusterId) -> Result<()> {
+    let _permit = slot.budget.slot().await;
+    ActionRun { engine: &engine, slot: &slot, name: "delete" }.await_gone(&id).await
 }
 
 struct ActionRun<'a> {
@@ -96,6 +102,10 @@ impl ActionRun<'_> {
             async move { provider.delete(&id).await }
         })
         .await?;
+        self.await_gone(id).await
+    }
+
+    async fn await_gone(&self, id: &ClusterId) -> Result<()> {
         match self.wait_for(id, ClusterPhase::Deleted).await {
             Ok(_) | Err(Error::NotFound { .. }) => {}
             Err(err) => return Err(err),

@@ -53,7 +53,9 @@ pub use events::{EngineEvent, Progress, ReconcileReport};
 use crate::fleet_spec::DesiredFleet;
 use crate::plan::{Action, DeleteReason, plan};
 use crate::store::{IntentOutcome, MemoryStore, StateStore};
-use crate::{Cluster, ClusterId, ClusterProvider, Error, FleetName, FleetTags, ProviderName, RateLimits, Result};
+use crate::{
+    Cluster, ClusterId, ClusterPhase, ClusterProvider, Error, FleetName, FleetTags, ProviderName, RateLimits, Result,
+};
 use budget::{Budget, CallKind};
 
 /// How the engine works; every field has a sensible default.
@@ -401,6 +403,21 @@ impl Engine {
                 );
             }
             lock(&inner.unwanted_since).retain(|id, _| still_unwanted.contains(id));
+            // Deletes sent earlier (before a restart, say) are awaited too: the pass ends when
+            // they are gone and forgotten.
+            for cluster in observed.iter().filter(|c| c.phase == ClusterPhase::Deleting) {
+                let Some(slot) = inner.slots.get(&cluster.provider).cloned() else { continue };
+                if unavailable.contains(&cluster.provider) || !lock(&inner.in_flight).insert(cluster.id.clone()) {
+                    continue;
+                }
+                let engine = Arc::clone(inner);
+                let id = cluster.id.clone();
+                tasks.spawn(async move {
+                    let result = action::await_deleted(Arc::clone(&engine), slot, id.clone()).await;
+                    lock(&engine.in_flight).remove(&id);
+                    (id, result)
+                });
+            }
             while let Some(joined) = tasks.join_next().await {
                 match joined {
                     Ok((_, Ok(()))) => report.succeeded += 1,

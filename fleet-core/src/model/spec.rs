@@ -149,8 +149,13 @@ pub const RESERVED_LABEL_PREFIX: &str = "fleet-";
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[non_exhaustive]
 pub struct ClusterSpec {
-    /// Fleet's stable id for the cluster.
+    /// The cluster's name at its provider: Fleet's stable id, or for a replacement, another
+    /// name (see [`ClusterSpec::identity`]).
     pub id: ClusterId,
+    /// For a replacement created under another name: the id of the cluster it replaces, which
+    /// stays its identity in Fleet's tags.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub logical_id: Option<ClusterId>,
     /// The provider that runs it.
     pub provider: ProviderName,
     /// Where it runs.
@@ -199,6 +204,19 @@ impl ClusterSpec {
             audit_logging: false,
             blueprint_version: None,
         }
+    }
+
+    /// Fleet's identity of the cluster: [`ClusterSpec::logical_id`] for a replacement, else
+    /// [`ClusterSpec::id`].
+    pub fn identity(&self) -> &ClusterId {
+        self.logical_id.as_ref().unwrap_or(&self.id)
+    }
+
+    /// This spec, to be created at the provider under the name `name` while keeping its
+    /// identity (how a replacement runs beside the cluster it replaces).
+    pub fn named(&self, name: ClusterId) -> ClusterSpec {
+        let identity = self.identity().clone();
+        ClusterSpec { logical_id: (name != identity).then_some(identity), id: name, ..self.clone() }
     }
 
     /// Total nodes the spec may use at most: the sum of every pool's `max_count`.
@@ -321,6 +339,7 @@ impl ClusterSpecBuilder {
     pub fn build(self) -> Result<ClusterSpec> {
         let mut spec = ClusterSpec {
             id: self.id,
+            logical_id: None,
             provider: self.provider,
             region: self.region,
             kubernetes_version: self.kubernetes_version,

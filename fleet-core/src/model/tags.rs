@@ -25,7 +25,8 @@ use super::{BlueprintVersion, ClusterId, ClusterSpec, FleetName};
 pub struct FleetTags {
     /// The owning fleet.
     pub fleet: FleetName,
-    /// Fleet's id of the cluster.
+    /// Fleet's id of the cluster (its identity, which a replacement keeps though its name at
+    /// the provider differs).
     pub cluster_id: ClusterId,
     /// The blueprint version the cluster was made from.
     pub blueprint_version: BlueprintVersion,
@@ -41,7 +42,11 @@ impl FleetTags {
 
     /// The tags for a cluster of `fleet` made from `spec`.
     pub fn for_spec(fleet: &FleetName, spec: &ClusterSpec) -> Self {
-        Self { fleet: fleet.clone(), cluster_id: spec.id.clone(), blueprint_version: spec.blueprint_version.clone() }
+        Self {
+            fleet: fleet.clone(),
+            cluster_id: spec.identity().clone(),
+            blueprint_version: spec.blueprint_version.clone(),
+        }
     }
 
     /// The three tags as a map.

@@ -27,19 +27,19 @@ impl Plan {
     pub fn apply_to(&self, observed: &[Cluster], now: SystemTime) -> Vec<Cluster> {
         let mut result: Vec<Cluster> = observed.to_vec();
         for action in &self.actions {
-            let id = action.cluster_id();
-            let position = result
-                .iter()
-                .position(|cluster| &cluster.id == id && FleetTags::belongs_to(&cluster.tags, &self.fleet));
+            let find = |result: &Vec<Cluster>, id: &crate::ClusterId| {
+                result.iter().position(|cluster| &cluster.id == id && FleetTags::belongs_to(&cluster.tags, &self.fleet))
+            };
             match action {
-                Action::Create { spec } | Action::Replace { spec, .. } => {
-                    if let Some(index) = position {
+                Action::Create { spec } => result.push(expected(spec, &self.fleet, now)),
+                Action::Replace { spec, old, .. } => {
+                    if let Some(index) = find(&result, old) {
                         result.remove(index);
                     }
                     result.push(expected(spec, &self.fleet, now));
                 }
                 Action::Update { spec, .. } => {
-                    if let Some(index) = position {
+                    if let Some(index) = find(&result, &spec.id) {
                         let created = result[index].created_at.unwrap_or(now);
                         let mut updated = expected(spec, &self.fleet, created);
                         updated.provider_id = result[index].provider_id.clone();
@@ -47,8 +47,8 @@ impl Plan {
                         result[index] = updated;
                     }
                 }
-                Action::Delete { .. } => {
-                    if let Some(index) = position {
+                Action::Delete { id, .. } => {
+                    if let Some(index) = find(&result, id) {
                         result.remove(index);
                     }
                 }

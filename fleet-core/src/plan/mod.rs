@@ -70,6 +70,9 @@ use crate::{Capabilities, Cluster, ClusterId, ClusterPhase, ClusterSpec, FleetNa
 pub enum DeleteReason {
     /// It carries this fleet's tags but no spec wants it.
     NotWanted,
+    /// A replacement of the same cluster runs; this is the old one, left by an interrupted
+    /// replacement.
+    Superseded,
     /// Its time to live has passed.
     Expired {
         /// The TTL it had.
@@ -95,10 +98,12 @@ pub enum Action {
         /// The changes, none forcing a replacement.
         changes: Vec<Change>,
     },
-    /// Create a new cluster, wait until it runs, then delete the old one.
+    /// Create a new cluster under another name, wait until it runs, then delete the old one.
     Replace {
-        /// What the new cluster should be.
+        /// What the new cluster should be (its `id` is its new name, its identity unchanged).
         spec: ClusterSpec,
+        /// The old cluster's name at the provider.
+        old: ClusterId,
         /// The changes; at least one forces the replacement.
         changes: Vec<Change>,
     },
@@ -122,10 +127,11 @@ pub enum Action {
 }
 
 impl Action {
-    /// The cluster the action is about.
+    /// The cluster the action is about: its identity for creates, updates and replacements,
+    /// its name at the provider for deletes and unchanged clusters.
     pub fn cluster_id(&self) -> &ClusterId {
         match self {
-            Action::Create { spec } | Action::Update { spec, .. } | Action::Replace { spec, .. } => &spec.id,
+            Action::Create { spec } | Action::Update { spec, .. } | Action::Replace { spec, .. } => spec.identity(),
             Action::Delete { id, .. } | Action::Unchanged { id } => id,
         }
     }
@@ -195,39 +201,66 @@ pub fn plan(
     capabilities: &BTreeMap<ProviderName, Capabilities>,
     now: SystemTime,
 ) -> Plan {
-    let mut observed_by_id: BTreeMap<&ClusterId, &Cluster> = BTreeMap::new();
+    // This fleet's clusters, grouped by identity: a replacement runs beside the cluster it
+    // replaces under another name, with the same identity tag.
+    let mut by_identity: BTreeMap<ClusterId, Vec<&Cluster>> = BTreeMap::new();
     for cluster in observed {
         if let Some(tags) = cluster.fleet_tags()
             && tags.fleet == desired.name
-            && tags.cluster_id == cluster.id
             && !matches!(cluster.phase, ClusterPhase::Deleting | ClusterPhase::Deleted)
         {
-            observed_by_id.insert(&cluster.id, cluster);
+            by_identity.entry(tags.cluster_id).or_default().push(cluster);
         }
     }
     let mut actions = Vec::new();
     for spec in desired.specs() {
-        let Some(current) = observed_by_id.remove(&spec.id) else {
+        let Some(mut candidates) = by_identity.remove(&spec.id) else {
             actions.push(Action::Create { spec: spec.clone() });
             continue;
         };
+        let provider_capabilities = capabilities.get(&spec.provider).copied().unwrap_or_default();
+        // The cluster to keep: one needing no replacement if any, the newest otherwise.
+        candidates.sort_by_key(|c| {
+            let replaced = diff::diff(spec, c, provider_capabilities).iter().any(|d| d.forces_replacement.is_some());
+            (replaced, std::cmp::Reverse(c.created_at), c.id.clone())
+        });
+        let current = candidates[0];
+        actions.extend(candidates[1..].iter().map(|old| delete(old, DeleteReason::Superseded)));
         if is_expired(spec, current, now) {
             actions.push(delete(current, DeleteReason::Expired { ttl: spec.ttl }));
             continue;
         }
-        let provider_capabilities = capabilities.get(&spec.provider).copied().unwrap_or_default();
         let changes = diff::diff(spec, current, provider_capabilities);
         actions.push(if changes.is_empty() {
-            Action::Unchanged { id: spec.id.clone() }
+            Action::Unchanged { id: current.id.clone() }
         } else if changes.iter().any(|change| change.forces_replacement.is_some()) {
-            Action::Replace { spec: spec.clone(), changes }
+            Action::Replace {
+                spec: spec.named(replacement_name(&spec.id, &current.id)),
+                old: current.id.clone(),
+                changes,
+            }
         } else {
-            Action::Update { spec: spec.clone(), changes }
+            Action::Update { spec: spec.named(current.id.clone()), changes }
         });
     }
-    actions.extend(observed_by_id.into_values().map(|cluster| delete(cluster, DeleteReason::NotWanted)));
+    for clusters in by_identity.into_values() {
+        actions.extend(clusters.into_iter().map(|cluster| delete(cluster, DeleteReason::NotWanted)));
+    }
     actions.sort_by(|a, b| a.cluster_id().cmp(b.cluster_id()));
     Plan { fleet: desired.name.clone(), actions }
+}
+
+/// The provider-side name of the replacement of cluster `identity` now named `current`: the
+/// identity itself, or when that name is taken, the identity with a short suffix (alternating
+/// between the two, within a cluster id's 40 characters).
+pub fn replacement_name(identity: &ClusterId, current: &ClusterId) -> ClusterId {
+    if identity != current {
+        return identity.clone();
+    }
+    let hash = crate::content_hash(identity.as_str());
+    let stem: String = identity.as_str().chars().take(33).collect();
+    let name = format!("{}-r{}", stem.trim_end_matches('-'), &hash.as_str()[..4]);
+    ClusterId::new(name).unwrap_or_else(|_| identity.clone())
 }
 
 fn delete(cluster: &Cluster, reason: DeleteReason) -> Action {

@@ -21,6 +21,17 @@ fn describe(spec: &ClusterSpec) -> String {
     text
 }
 
+fn write_changes(f: &mut fmt::Formatter<'_>, changes: &[super::Change]) -> fmt::Result {
+    for change in changes {
+        write!(f, "        ~ {}: {} -> {}", change.field, change.from, change.to)?;
+        match &change.forces_replacement {
+            Some(why) => writeln!(f, "  (forces replacement: {why})")?,
+            None => writeln!(f)?,
+        }
+    }
+    Ok(())
+}
+
 impl fmt::Display for Plan {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(f, "Fleet `{}` plan:", self.fleet)?;
@@ -37,21 +48,25 @@ impl fmt::Display for Plan {
                         describe(spec)
                     )?;
                 }
-                Action::Update { spec, changes } | Action::Replace { spec, changes } => {
-                    let (mark, verb) =
-                        if matches!(action, Action::Update { .. }) { ("~  ", "update ") } else { ("-/+", "replace") };
-                    writeln!(f, "  {mark} {:<32} {verb}  {}/{}", spec.id, spec.provider, spec.region)?;
-                    for change in changes {
-                        write!(f, "        ~ {}: {} -> {}", change.field, change.from, change.to)?;
-                        match &change.forces_replacement {
-                            Some(why) => writeln!(f, "  (forces replacement: {why})")?,
-                            None => writeln!(f)?,
-                        }
-                    }
+                Action::Update { spec, changes } => {
+                    writeln!(f, "  ~   {:<32} update   {}/{}", spec.identity(), spec.provider, spec.region)?;
+                    write_changes(f, changes)?;
+                }
+                Action::Replace { spec, old, changes } => {
+                    writeln!(
+                        f,
+                        "  -/+ {:<32} replace  {}/{}  (new cluster `{}` replaces `{old}`)",
+                        spec.identity(),
+                        spec.provider,
+                        spec.region,
+                        spec.id
+                    )?;
+                    write_changes(f, changes)?;
                 }
                 Action::Delete { id, provider, region, reason } => {
                     let why = match reason {
                         DeleteReason::NotWanted => "no spec wants it".to_owned(),
+                        DeleteReason::Superseded => "its replacement runs".to_owned(),
                         DeleteReason::Expired { ttl: Some(ttl) } => {
                             format!("its TTL of {} has passed", format_duration(*ttl))
                         }
