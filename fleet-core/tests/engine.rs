@@ -411,3 +411,64 @@ async fn ttls_are_judged_on_the_engines_clock() {
     assert_eq!((report.planned.delete, report.succeeded), (1, 1), "{report:?}");
     assert!(cloud.clusters().is_empty());
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_cluster_in_backoff_does_not_block_the_others() {
+    let cloud = cloud(7, LatencyModel::zero().with_create(Latency::seconds(1, 1)));
+    cloud.fail_region(&Region::new("west").unwrap());
+    let engine =
+        Engine::builder(fleet()).provider(Arc::new(cloud.provider(fleet()))).options(quick_options()).build().unwrap();
+    let mut events = engine.subscribe();
+    // "a" goes west (down), "bb" east.
+    engine.set_desired(desired(vec![spec("a", 31), spec("bb", 31)]));
+    let report = engine.run_once().await.unwrap();
+    assert_eq!(report.succeeded, 1, "{report:?}");
+    assert!(report.failed.contains_key(&ClusterId::new("a").unwrap()), "{report:?}");
+    let mut order = Vec::new();
+    while let Ok(event) = events.try_recv() {
+        match event {
+            fleet_core::engine::EngineEvent::ClusterReady { cluster } => order.push(format!("ready {cluster}")),
+            fleet_core::engine::EngineEvent::ActionFailed { cluster, retry_in: None, .. } => {
+                order.push(format!("gave up {cluster}"))
+            }
+            _ => {}
+        }
+    }
+    assert_eq!(order, ["ready bb", "gave up a"], "bb was ready while a was still backing off");
+    // A transient failure is tried again on the next pass, once the region is back.
+    cloud.restore_region(&Region::new("west").unwrap());
+    assert_eq!(engine.run_once().await.unwrap().succeeded, 1);
+    assert!(engine.run_once().await.unwrap().converged);
+}
+
+#[tokio::test(start_paused = true)]
+async fn long_operations_time_out_per_provider() {
+    let cloud = cloud(8, LatencyModel::zero().with_create(Latency::seconds(7200, 7200)));
+    let mut options = quick_options();
+    options.operation_timeout = Some(Duration::from_secs(600));
+    let engine = Engine::builder(fleet()).provider(Arc::new(cloud.provider(fleet()))).options(options).build().unwrap();
+    engine.set_desired(desired(vec![spec("a", 31)]));
+    let report = engine.run_once().await.unwrap();
+    let reason = &report.failed[&ClusterId::new("a").unwrap()];
+    assert!(reason.contains("timed out") && reason.contains("running"), "{reason}");
+    assert!(cloud.elapsed() < Duration::from_secs(700), "gave up at the timeout, not later");
+}
+
+#[tokio::test(start_paused = true)]
+async fn every_attempt_of_a_mutating_call_is_journalled_before_it_is_made() {
+    let cloud = cloud(10, LatencyModel::zero());
+    cloud.fail_next(Operation::Create, 1, InjectedError::Unavailable);
+    let engine =
+        Engine::builder(fleet()).provider(Arc::new(cloud.provider(fleet()))).options(quick_options()).build().unwrap();
+    engine.set_desired(desired(vec![spec("a", 31)]));
+    engine.run_once().await.unwrap();
+    let intents = engine.store().intents().await.unwrap();
+    let attempts: Vec<_> = intents.iter().map(|i| (i.intent.operation, i.intent.attempt, i.outcome.clone())).collect();
+    assert_eq!(attempts.len(), 2, "{attempts:?}");
+    assert_eq!((attempts[0].0, attempts[0].1), (fleet_core::store::IntentOperation::Create, 1));
+    assert!(
+        matches!(&attempts[0].2, Some(fleet_core::store::IntentOutcome::Failed { reason }) if reason.contains("unavailable"))
+    );
+    assert_eq!((attempts[1].1, attempts[1].2.clone()), (2, Some(fleet_core::store::IntentOutcome::Succeeded)));
+    assert_eq!(intents[1].intent.spec.as_ref().map(|s| s.id.as_str()), Some("a"), "the target spec is journalled");
+}
