@@ -50,6 +50,7 @@ pub mod blueprint;
 pub mod conformance;
 pub mod engine;
 mod error;
+pub mod failover;
 pub mod fleet_spec;
 mod model;
 pub mod plan;

@@ -251,6 +251,14 @@ impl SimCloud {
         self.world().provider_down = false;
     }
 
+    pub(crate) fn is_provider_down(&self) -> bool {
+        self.world().provider_down
+    }
+
+    pub(crate) fn with_state<T>(&self, work: impl FnOnce(&mut SimState) -> T) -> T {
+        work(&mut self.world().state)
+    }
+
     /// Removes every injected fault and outage.
     pub fn clear_faults(&self) {
         let mut world = self.world();

@@ -10,6 +10,7 @@ mod call_log;
 mod cloud;
 mod faults;
 mod latency;
+mod probe;
 mod provider;
 mod rng;
 mod state;

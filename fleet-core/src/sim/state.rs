@@ -425,6 +425,24 @@ impl SimState {
         ))
     }
 
+    /// Answers a simulated `GET /readyz` on cluster `id`'s API server with a bearer `token`.
+    pub(crate) fn readyz(&mut self, id: &ClusterId, bearer: &str, now: Instant) -> Result<()> {
+        let name = self.name.clone();
+        let region = self.settled(id, now).map(|c| c.region.clone()).ok_or_else(|| Error::cluster_not_found(id))?;
+        let up = self.region_is_up(&region);
+        let cluster = &self.clusters[id];
+        if !up {
+            return Err(Error::Unavailable { message: format!("{} does not answer", cluster.endpoint(&name)) });
+        }
+        if bearer != format!("sim-{}", cluster.token) {
+            return Err(Error::Unauthenticated { message: format!("{} rejected the token", cluster.endpoint(&name)) });
+        }
+        match cluster.lifecycle {
+            Lifecycle::Running | Lifecycle::Changing { change: Change::Update { .. }, .. } => Ok(()),
+            _ => Err(Error::Unavailable { message: format!("cluster `{id}` is {}", cluster.phase()) }),
+        }
+    }
+
     /// Adds a running cluster that Fleet did not create, with the given tags.
     pub(crate) fn insert_unmanaged(
         &mut self,
