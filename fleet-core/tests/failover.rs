@@ -132,7 +132,7 @@ async fn outages_shorter_than_the_grace_period_are_never_losses() {
                 cloud.restore_region(&east)
             }
             check_round(&provider, &check, &mut detector, &specs).await;
-            assert!(detector.losses(Instant::now()).is_empty(), "a blip was judged a loss");
+            assert!(detector.losses(Instant::now()).is_empty(), "cycle {cycle}: a blip was judged a loss");
             tokio::time::sleep(Duration::from_secs(30)).await;
         }
     }
