@@ -118,7 +118,7 @@ pub enum Decision {
         to: Location,
         /// Its spec at the new place: same blueprint version, size classes left for the new
         /// provider to map.
-        spec: ClusterSpec,
+        spec: Box<ClusterSpec>,
     },
     /// It cannot be placed now.
     Degraded {
@@ -209,7 +209,7 @@ pub fn choose_placements(
                 }
                 spec.provider = to.provider.clone();
                 spec.region = to.region.clone();
-                decisions.push(Decision::Move { id, from, to, spec });
+                decisions.push(Decision::Move { id, from, to, spec: Box::new(spec) });
             }
             None => decisions.push(Decision::Degraded {
                 id,
