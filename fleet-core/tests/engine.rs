@@ -472,3 +472,56 @@ async fn every_attempt_of_a_mutating_call_is_journalled_before_it_is_made() {
     assert_eq!((attempts[1].1, attempts[1].2.clone()), (2, Some(fleet_core::store::IntentOutcome::Succeeded)));
     assert_eq!(intents[1].intent.spec.as_ref().map(|s| s.id.as_str()), Some("a"), "the target spec is journalled");
 }
+
+#[tokio::test(start_paused = true)]
+async fn expiry_is_announced_in_advance_and_an_expired_cluster_stays_gone_across_restarts() {
+    let cloud = cloud(11, LatencyModel::zero());
+    let path = std::env::temp_dir().join(format!("fleet-expiry-{}.db", std::process::id()));
+    let _ = std::fs::remove_file(&path);
+    let build = |store: Arc<SqliteStore>| {
+        let clock = cloud.clone();
+        let mut options = quick_options();
+        options.expiry_warning = Duration::from_secs(1800);
+        Engine::builder(fleet())
+            .provider(Arc::new(cloud.provider(fleet())))
+            .store(store)
+            .options(options)
+            .clock(move || clock.wall_clock())
+            .build()
+            .unwrap()
+    };
+    let engine = build(Arc::new(SqliteStore::open(&path, &fleet()).await.unwrap()));
+    let mut events = engine.subscribe();
+    let mut temporary = spec("tmp", 31);
+    temporary.ttl = Some(Duration::from_secs(7200));
+    let wanted = desired(vec![temporary, spec("keep", 31)]);
+    engine.set_desired(wanted.clone());
+    for _ in 0..4 {
+        engine.run_once().await.unwrap();
+        tokio::time::sleep(Duration::from_secs(1800)).await;
+    }
+    // Passes at 0, 30, 60, 90 and 120 minutes: warned at 90, expired at 120.
+    let report = engine.run_once().await.unwrap();
+    assert_eq!(report.planned.delete, 1, "{report:?}");
+    let mut seen = Vec::new();
+    while let Ok(event) = events.try_recv() {
+        match event {
+            fleet_core::engine::EngineEvent::ExpiringSoon { cluster, remaining } => {
+                seen.push(format!("expiring {cluster} in {remaining:?}"))
+            }
+            fleet_core::engine::EngineEvent::ClusterExpired { cluster } => seen.push(format!("expired {cluster}")),
+            _ => {}
+        }
+    }
+    assert_eq!(seen, ["expiring tmp in 1800s", "expired tmp"]);
+    assert!(engine.run_once().await.unwrap().converged, "not created again");
+    drop(engine);
+
+    let restarted = build(Arc::new(SqliteStore::open(&path, &fleet()).await.unwrap()));
+    restarted.set_desired(wanted);
+    let report = restarted.run_once().await.unwrap();
+    assert_eq!(report.planned.create, 0, "the expiry is remembered across restarts: {report:?}");
+    let ids: Vec<_> = cloud.clusters().iter().map(|c| c.id.to_string()).collect();
+    assert_eq!(ids, ["keep"]);
+    let _ = std::fs::remove_file(&path);
+}

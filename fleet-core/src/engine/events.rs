@@ -59,6 +59,18 @@ pub enum EngineEvent {
         /// The cluster.
         cluster: ClusterId,
     },
+    /// A cluster's time to live ends soon.
+    ExpiringSoon {
+        /// The cluster's identity.
+        cluster: ClusterId,
+        /// How long it has left.
+        remaining: Duration,
+    },
+    /// A cluster's time to live ended: it is deleted and not created again.
+    ClusterExpired {
+        /// The cluster's identity.
+        cluster: ClusterId,
+    },
     /// A provider could not be observed; its clusters were left alone this pass.
     ProviderUnavailable {
         /// The provider.

@@ -79,6 +79,8 @@ pub struct EngineOptions {
     pub operation_timeout: Option<Duration>,
     /// How long a cluster no spec wants is kept before it is deleted.
     pub gc_grace: Duration,
+    /// How long before a cluster's TTL ends [`EngineEvent::ExpiringSoon`] is sent.
+    pub expiry_warning: Duration,
     /// Interval between passes of [`Engine::run`].
     pub reconcile_interval: Duration,
     /// API budgets replacing what providers declare, by provider.
@@ -96,6 +98,7 @@ impl Default for EngineOptions {
             poll_max: Duration::from_secs(60),
             operation_timeout: None,
             gc_grace: Duration::ZERO,
+            expiry_warning: Duration::from_secs(3600),
             reconcile_interval: Duration::from_secs(60),
             rate_limits: BTreeMap::new(),
         }
@@ -123,6 +126,10 @@ pub(crate) struct EngineInner {
     /// Clusters whose last action failed for good, with the blueprint version it was for.
     failed: Mutex<BTreeMap<ClusterId, (String, String)>>,
     in_flight: Mutex<BTreeSet<ClusterId>>,
+    /// Identities whose TTL ended (from the store's `cluster_expired` events of record).
+    expired: Mutex<Option<BTreeSet<ClusterId>>>,
+    /// Identities already warned of their expiry.
+    warned: Mutex<BTreeSet<ClusterId>>,
     last_observed: Mutex<Vec<Cluster>>,
 }
 
@@ -148,6 +155,9 @@ impl std::fmt::Debug for Engine {
             .finish_non_exhaustive()
     }
 }
+
+/// The kind of the event of record that marks a cluster's TTL as ended.
+const EXPIRED_EVENT: &str = "cluster_expired";
 
 /// Where the engine reads the time of day (TTL expiry); the machine's clock by default.
 pub type Clock = Arc<dyn Fn() -> SystemTime + Send + Sync>;
@@ -227,6 +237,8 @@ impl EngineBuilder {
                 unwanted_since: Mutex::new(BTreeMap::new()),
                 failed: Mutex::new(BTreeMap::new()),
                 in_flight: Mutex::new(BTreeSet::new()),
+                expired: Mutex::new(None),
+                warned: Mutex::new(BTreeSet::new()),
                 last_observed: Mutex::new(Vec::new()),
             }),
         })
@@ -310,7 +322,9 @@ impl Engine {
             report.adopted = self.sync_store(&observed, &unavailable).await?;
             *lock(&inner.last_observed) = observed.clone();
 
-            let desired = lock(&inner.desired).clone();
+            let wanted = lock(&inner.desired).clone();
+            let desired = self.without_expired(wanted).await?;
+            self.warn_of_expiry(&desired, &observed).await?;
             let capabilities =
                 inner.slots.iter().map(|(name, slot)| (name.clone(), slot.provider.info().capabilities)).collect();
             let plan = plan(&desired, &observed, &capabilities, (inner.clock)());
@@ -346,6 +360,16 @@ impl Engine {
                     report.failed.insert(id, format!("no provider `{provider}` in this engine"));
                     continue;
                 };
+                if let Action::Delete { reason: DeleteReason::Expired { .. }, .. } = &action {
+                    // Recorded before the delete, so that a restart never brings it back.
+                    let identity =
+                        observed.iter().find(|c| c.id == id).and_then(Cluster::fleet_tags).map(|t| t.cluster_id);
+                    if let Some(identity) = identity {
+                        inner.store.append_event(EXPIRED_EVENT, Some(&identity), "its time to live ended").await?;
+                        lock(&inner.expired).get_or_insert_with(BTreeSet::new).insert(identity.clone());
+                        inner.emit(EngineEvent::ClusterExpired { cluster: identity });
+                    }
+                }
                 if let Action::Delete { reason: DeleteReason::NotWanted, .. } = &action {
                     still_unwanted.insert(id.clone());
                     let since = *lock(&inner.unwanted_since).entry(id.clone()).or_insert(now);
@@ -436,6 +460,52 @@ impl Engine {
         }
         .instrument(span)
         .await
+    }
+
+    /// The desired fleet without the clusters whose TTL has ended: once expired, a cluster is
+    /// not created again.
+    async fn without_expired(&self, desired: DesiredFleet) -> Result<DesiredFleet> {
+        if lock(&self.inner.expired).is_none() {
+            let recorded: BTreeSet<ClusterId> = self
+                .inner
+                .store
+                .events_after(0)
+                .await?
+                .into_iter()
+                .filter(|event| event.kind == EXPIRED_EVENT)
+                .filter_map(|event| event.cluster)
+                .collect();
+            lock(&self.inner.expired).get_or_insert(recorded);
+        }
+        let expired = lock(&self.inner.expired).clone().unwrap_or_default();
+        let clusters =
+            desired.clusters.into_iter().filter(|c| c.spec.ttl.is_none() || !expired.contains(&c.spec.id)).collect();
+        Ok(DesiredFleet::new(desired.name, clusters))
+    }
+
+    /// Sends [`EngineEvent::ExpiringSoon`] once for each cluster within
+    /// [`EngineOptions::expiry_warning`] of the end of its TTL.
+    async fn warn_of_expiry(&self, desired: &DesiredFleet, observed: &[Cluster]) -> Result<()> {
+        let now = (self.inner.clock)();
+        for spec in desired.specs() {
+            let Some(ttl) = spec.ttl else { continue };
+            let created = observed
+                .iter()
+                .filter(|c| c.fleet_tags().is_some_and(|t| &t.cluster_id == spec.identity()))
+                .filter_map(|c| c.created_at)
+                .min();
+            let Some(expiry) = created.and_then(|created| created.checked_add(ttl)) else { continue };
+            let remaining = expiry.duration_since(now).unwrap_or_default();
+            if remaining > Duration::ZERO
+                && remaining <= self.inner.options.expiry_warning
+                && lock(&self.inner.warned).insert(spec.identity().clone())
+            {
+                let message = format!("its time to live ends in {}", crate::format_duration(remaining));
+                self.inner.store.append_event("cluster_expiring", Some(spec.identity()), &message).await?;
+                self.inner.emit(EngineEvent::ExpiringSoon { cluster: spec.identity().clone(), remaining });
+            }
+        }
+        Ok(())
     }
 
     /// Lists every provider; returns this fleet's clusters and the providers that could not
