@@ -26,10 +26,7 @@ fn spec(minor: u32) -> ClusterSpec {
 }
 
 fn cluster(spec: &ClusterSpec, phase: ClusterPhase) -> Cluster {
-    Cluster::new(spec.id.clone(), spec.provider.clone(), "mock/c1", spec.region.clone(), phase)
-        .with_kubernetes_version(spec.kubernetes_version)
-        .with_node_pools(spec.node_pools.clone())
-        .with_tags(FleetTags::cluster_tags(&fleet(), spec))
+    Cluster::for_spec(spec, &fleet(), "mock/c1", phase)
 }
 
 fn mock(capabilities: Capabilities) -> MockClusterProvider {

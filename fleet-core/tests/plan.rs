@@ -31,17 +31,8 @@ fn desired(specs: Vec<ClusterSpec>) -> DesiredFleet {
 }
 
 fn observed(spec: &ClusterSpec) -> Cluster {
-    Cluster::new(
-        spec.id.clone(),
-        spec.provider.clone(),
-        format!("p/{}", spec.id),
-        spec.region.clone(),
-        ClusterPhase::Running,
-    )
-    .with_kubernetes_version(spec.kubernetes_version)
-    .with_node_pools(spec.node_pools.clone())
-    .with_tags(FleetTags::cluster_tags(&fleet_name(), spec))
-    .with_timestamps(SystemTime::UNIX_EPOCH, SystemTime::UNIX_EPOCH)
+    Cluster::for_spec(spec, &fleet_name(), format!("p/{}", spec.id), ClusterPhase::Running)
+        .with_timestamps(SystemTime::UNIX_EPOCH, SystemTime::UNIX_EPOCH)
 }
 
 fn capabilities(caps: Capabilities) -> BTreeMap<ProviderName, Capabilities> {

@@ -144,10 +144,7 @@ fn arbitrary_spec() -> impl Strategy<Value = ClusterSpec> {
 }
 
 fn as_observed(spec: &ClusterSpec, fleet: &FleetName) -> Cluster {
-    Cluster::new(spec.id.clone(), spec.provider.clone(), "p", spec.region.clone(), ClusterPhase::Running)
-        .with_kubernetes_version(spec.kubernetes_version)
-        .with_node_pools(spec.node_pools.clone())
-        .with_tags(FleetTags::cluster_tags(fleet, spec))
+    Cluster::for_spec(spec, fleet, "p", ClusterPhase::Running)
 }
 
 proptest! {

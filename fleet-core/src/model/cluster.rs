@@ -6,7 +6,7 @@ use std::time::SystemTime;
 
 use serde::{Deserialize, Serialize};
 
-use super::{ClusterId, FleetTags, KubernetesVersion, NodePool, ProviderName, Region};
+use super::{ClusterId, ClusterSpec, FleetName, FleetTags, KubernetesVersion, NodePool, ProviderName, Region};
 
 /// Where a cluster is in its life, as its provider reports it.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -138,6 +138,21 @@ impl Cluster {
             created_at: None,
             updated_at: None,
         }
+    }
+
+    /// The cluster a provider reports for `spec` made for `fleet`, in `phase`: its name,
+    /// placement, version, node pools and every tag a provider puts on it (for previews, tests
+    /// and fakes; no endpoint or timestamps).
+    pub fn for_spec(
+        spec: &ClusterSpec,
+        fleet: &FleetName,
+        provider_id: impl Into<String>,
+        phase: ClusterPhase,
+    ) -> Self {
+        Cluster::new(spec.id.clone(), spec.provider.clone(), provider_id, spec.region.clone(), phase)
+            .with_kubernetes_version(spec.kubernetes_version)
+            .with_node_pools(spec.node_pools.clone())
+            .with_tags(FleetTags::cluster_tags(fleet, spec))
     }
 
     /// Sets the API server URL.

@@ -8,17 +8,7 @@ use crate::{Cluster, ClusterPhase, ClusterSpec, FleetTags};
 
 /// The cluster a provider would report once `spec` is created and running.
 fn expected(spec: &ClusterSpec, fleet: &crate::FleetName, now: SystemTime) -> Cluster {
-    Cluster::new(
-        spec.id.clone(),
-        spec.provider.clone(),
-        format!("planned/{}", spec.id),
-        spec.region.clone(),
-        ClusterPhase::Running,
-    )
-    .with_kubernetes_version(spec.kubernetes_version)
-    .with_node_pools(spec.node_pools.clone())
-    .with_tags(FleetTags::cluster_tags(fleet, spec))
-    .with_timestamps(now, now)
+    Cluster::for_spec(spec, fleet, format!("planned/{}", spec.id), ClusterPhase::Running).with_timestamps(now, now)
 }
 
 impl Plan {
