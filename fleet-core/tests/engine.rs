@@ -525,3 +525,45 @@ async fn expiry_is_announced_in_advance_and_an_expired_cluster_stays_gone_across
     assert_eq!(ids, ["keep"]);
     let _ = std::fs::remove_file(&path);
 }
+
+#[tokio::test(start_paused = true)]
+async fn clusters_hibernate_and_resume_where_the_provider_can() {
+    let cloud = cloud(12, LatencyModel::zero().with_update(Latency::seconds(120, 120)));
+    let engine =
+        Engine::builder(fleet()).provider(Arc::new(cloud.provider(fleet()))).options(quick_options()).build().unwrap();
+    let awake = spec("a", 31);
+    let mut asleep = awake.clone();
+    asleep.hibernated = true;
+    engine.set_desired(desired(vec![awake.clone()]));
+    converge(&engine, 3).await;
+    engine.set_desired(desired(vec![asleep]));
+    let report = engine.run_once().await.unwrap();
+    assert_eq!((report.planned.update, report.succeeded), (1, 1), "{report:?}");
+    assert_eq!(cloud.clusters()[0].phase, ClusterPhase::Hibernated);
+    assert!(engine.run_once().await.unwrap().converged);
+    engine.set_desired(desired(vec![awake]));
+    engine.run_once().await.unwrap();
+    assert_eq!(cloud.clusters()[0].phase, ClusterPhase::Running);
+    let operations: Vec<_> = engine.store().intents().await.unwrap().iter().map(|i| i.intent.operation).collect();
+    use fleet_core::store::IntentOperation::*;
+    assert_eq!(operations, [Create, Hibernate, Resume], "each call journalled");
+
+    let incapable = SimCloud::builder(ProviderName::new("sim").unwrap())
+        .region(Region::new("east").unwrap(), RegionCapacity::unlimited())
+        .region(Region::new("west").unwrap(), RegionCapacity::unlimited())
+        .latency(LatencyModel::zero())
+        .capabilities(Capabilities::default())
+        .build();
+    let engine = Engine::builder(fleet())
+        .provider(Arc::new(incapable.provider(fleet())))
+        .options(quick_options())
+        .build()
+        .unwrap();
+    let mut asleep = spec("a", 31);
+    engine.set_desired(desired(vec![asleep.clone()]));
+    converge(&engine, 3).await;
+    asleep.hibernated = true;
+    engine.set_desired(desired(vec![asleep]));
+    let report = engine.run_once().await.unwrap();
+    assert!(report.failed.values().next().is_some_and(|r| r.contains("unsupported")), "{report:?}");
+}

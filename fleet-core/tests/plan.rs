@@ -225,3 +225,19 @@ fn an_interrupted_replacement_keeps_the_new_cluster_and_deletes_the_old() {
     );
     assert!(plan.actions.iter().any(|a| matches!(a, Action::Unchanged { id } if *id == replacement.id)), "{plan}");
 }
+
+#[test]
+fn hibernation_follows_the_spec() {
+    let running = spec("a", "1.31", 3);
+    let mut asleep = running.clone();
+    asleep.hibernated = true;
+    let caps = capabilities(Capabilities::all());
+    let plan_sleep = plan(&desired(vec![asleep.clone()]), &[observed(&running)], &caps, now());
+    assert!(matches!(&plan_sleep.actions[0], Action::Hibernate { id } if id.as_str() == "a"), "{plan_sleep}");
+    assert!(plan_sleep.to_string().contains("~   a") && plan_sleep.to_string().contains("hibernate"), "{plan_sleep}");
+    let mut stopped = observed(&running);
+    stopped.phase = ClusterPhase::Hibernated;
+    assert!(plan(&desired(vec![asleep]), std::slice::from_ref(&stopped), &caps, now()).is_empty());
+    let wake = plan(&desired(vec![running]), &[stopped], &caps, now());
+    assert!(matches!(&wake.actions[0], Action::Resume { .. }), "{wake}");
+}

@@ -21,6 +21,8 @@ pub(crate) fn action_name(action: &Action) -> &'static str {
         Action::Update { .. } => "update",
         Action::Replace { .. } => "replace",
         Action::Delete { .. } => "delete",
+        Action::Hibernate { .. } => "hibernate",
+        Action::Resume { .. } => "resume",
         Action::Unchanged { .. } => "await",
     }
 }
@@ -39,7 +41,9 @@ pub(crate) async fn execute(engine: Arc<EngineInner>, slot: Arc<Slot>, action: A
             run.delete(old).await
         }
         Action::Delete { id, .. } => run.delete(id).await,
-        Action::Unchanged { id } => run.await_running(id).await,
+        Action::Hibernate { id } => run.set_hibernation(id, true).await,
+        Action::Resume { id } => run.set_hibernation(id, false).await,
+        Action::Unchanged { id } => run.await_settled(id).await,
     }
 }
 
@@ -79,6 +83,36 @@ impl ActionRun<'_> {
         self.engine.store.put_observed(&cluster).await?;
         self.engine.emit(EngineEvent::ClusterReady { cluster: id.clone() });
         Ok(())
+    }
+
+    /// Waits until an operation under way (e.g. started before a restart) ends, whatever phase
+    /// it ends in, then records the cluster.
+    async fn await_settled(&self, id: &ClusterId) -> Result<()> {
+        let cluster = self.wait_until(id, "settled", |phase| !phase.is_in_progress()).await?;
+        self.engine.store.put_observed(&cluster).await?;
+        if cluster.phase.is_running() {
+            self.engine.emit(EngineEvent::ClusterReady { cluster: id.clone() });
+        }
+        Ok(())
+    }
+
+    /// Hibernates (`true`) or resumes a cluster and waits until it is so.
+    async fn set_hibernation(&self, id: &ClusterId, hibernate: bool) -> Result<()> {
+        let provider = Arc::clone(&self.slot.provider);
+        let operation = if hibernate { IntentOperation::Hibernate } else { IntentOperation::Resume };
+        self.mutate(id, operation, None, || {
+            let provider = Arc::clone(&provider);
+            let id = id.clone();
+            async move {
+                if hibernate { provider.hibernate(&id).await } else { provider.resume(&id).await }.map(|_| ())
+            }
+        })
+        .await?;
+        if !hibernate {
+            return self.await_running(id).await;
+        }
+        let cluster = self.wait_for(id, ClusterPhase::Hibernated).await?;
+        self.engine.store.put_observed(&cluster).await
     }
 
     async fn update(&self, spec: &ClusterSpec) -> Result<()> {
@@ -170,13 +204,20 @@ impl ActionRun<'_> {
     /// Polls `get` until the cluster is in `target` (`Deleted` also accepts a missing cluster,
     /// reported as `NotFound`), within the provider's operation timeout.
     async fn wait_for(&self, id: &ClusterId, target: ClusterPhase) -> Result<Cluster> {
+        let what = target.name();
+        self.wait_until(id, what, move |phase| *phase == target).await
+    }
+
+    /// Polls `get` until `done(phase)`, within the provider's operation timeout. A missing
+    /// cluster ends the wait with `NotFound`.
+    async fn wait_until(&self, id: &ClusterId, what: &str, done: impl Fn(&ClusterPhase) -> bool) -> Result<Cluster> {
         let options = &self.engine.options;
         let deadline = Instant::now() + self.slot.operation_timeout;
         let mut interval = options.poll_initial;
         loop {
             self.budget().call(CallKind::Read).await;
             let wait = match self.slot.provider.get(id).await {
-                Ok(cluster) if cluster.phase == target => return Ok(cluster),
+                Ok(cluster) if done(&cluster.phase) => return Ok(cluster),
                 Ok(cluster) => match cluster.phase {
                     ClusterPhase::Failed { reason } => {
                         return Err(Error::Provider {
@@ -186,17 +227,13 @@ impl ActionRun<'_> {
                     }
                     _ => None,
                 },
-                Err(err) if target == ClusterPhase::Deleted && matches!(err, Error::NotFound { .. }) => {
-                    return Err(err);
-                }
+                Err(err @ Error::NotFound { .. }) => return Err(err),
                 Err(err) if err.is_retryable() => err.retry_after(),
                 Err(err) => return Err(err),
             };
             let sleep = wait.unwrap_or(interval);
             if Instant::now() + sleep > deadline {
-                return Err(Error::Timeout {
-                    message: format!("cluster `{id}` did not become {} in time", target.name()),
-                });
+                return Err(Error::Timeout { message: format!("cluster `{id}` did not become {what} in time") });
             }
             tokio::time::sleep(sleep).await;
             interval = (interval * 2).min(options.poll_max).max(Duration::from_millis(1));

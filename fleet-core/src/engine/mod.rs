@@ -344,6 +344,10 @@ impl Engine {
                         &spec.provider
                     }
                     Action::Delete { provider, .. } => provider,
+                    Action::Hibernate { id } | Action::Resume { id } => match observed.iter().find(|c| &c.id == id) {
+                        Some(cluster) => &cluster.provider,
+                        None => continue,
+                    },
                     // Unchanged, but an operation is still under way: wait for it.
                     Action::Unchanged { id } if in_progress.contains(id) => {
                         match observed.iter().find(|c| &c.id == id) {

@@ -179,6 +179,10 @@ pub struct ClusterSpec {
     /// Whether control-plane audit logs are kept.
     #[serde(default)]
     pub audit_logging: bool,
+    /// Whether it should be hibernated: scaled to zero and stopped, its configuration kept
+    /// (needs the provider's hibernation capability).
+    #[serde(default)]
+    pub hibernated: bool,
     /// The version of the resolved blueprint it was made from.
     pub blueprint_version: BlueprintVersion,
 }
@@ -202,6 +206,7 @@ impl ClusterSpec {
             ttl: None,
             network: Network::default(),
             audit_logging: false,
+            hibernated: false,
             blueprint_version: None,
         }
     }
@@ -289,6 +294,7 @@ pub struct ClusterSpecBuilder {
     ttl: Option<Duration>,
     network: Network,
     audit_logging: bool,
+    hibernated: bool,
     blueprint_version: Option<BlueprintVersion>,
 }
 
@@ -329,6 +335,12 @@ impl ClusterSpecBuilder {
         self
     }
 
+    /// Sets whether the cluster should be hibernated.
+    pub fn hibernated(mut self, hibernated: bool) -> Self {
+        self.hibernated = hibernated;
+        self
+    }
+
     /// Sets the blueprint version; without one, the spec's own content hash is used.
     pub fn blueprint_version(mut self, version: BlueprintVersion) -> Self {
         self.blueprint_version = Some(version);
@@ -349,6 +361,7 @@ impl ClusterSpecBuilder {
             ttl: self.ttl,
             network: self.network,
             audit_logging: self.audit_logging,
+            hibernated: self.hibernated,
             blueprint_version: BlueprintVersion::new("0").unwrap_or_else(|_| unreachable!("\"0\" is valid")),
         };
         spec.validate()?;

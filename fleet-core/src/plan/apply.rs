@@ -42,6 +42,15 @@ impl Plan {
                         result.remove(index);
                     }
                 }
+                Action::Hibernate { id } | Action::Resume { id } => {
+                    if let Some(index) = find(&result, id) {
+                        result[index].phase = if matches!(action, Action::Hibernate { .. }) {
+                            ClusterPhase::Hibernated
+                        } else {
+                            ClusterPhase::Running
+                        };
+                    }
+                }
                 Action::Unchanged { .. } => {}
             }
         }

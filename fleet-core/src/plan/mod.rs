@@ -119,6 +119,16 @@ pub enum Action {
         #[serde(flatten)]
         reason: DeleteReason,
     },
+    /// Stop a running cluster, keeping its configuration.
+    Hibernate {
+        /// The cluster's name at its provider.
+        id: ClusterId,
+    },
+    /// Start a hibernated cluster again.
+    Resume {
+        /// The cluster's name at its provider.
+        id: ClusterId,
+    },
     /// Nothing to do.
     Unchanged {
         /// The cluster.
@@ -132,7 +142,9 @@ impl Action {
     pub fn cluster_id(&self) -> &ClusterId {
         match self {
             Action::Create { spec } | Action::Update { spec, .. } | Action::Replace { spec, .. } => spec.identity(),
-            Action::Delete { id, .. } | Action::Unchanged { id } => id,
+            Action::Delete { id, .. } | Action::Hibernate { id } | Action::Resume { id } | Action::Unchanged { id } => {
+                id
+            }
         }
     }
 }
@@ -143,7 +155,7 @@ impl Action {
 pub struct Summary {
     /// Clusters to create.
     pub create: usize,
-    /// Clusters to change in place.
+    /// Clusters to change in place (hibernating and resuming included).
     pub update: usize,
     /// Clusters to replace.
     pub replace: usize,
@@ -170,7 +182,7 @@ impl Plan {
         for action in &self.actions {
             match action {
                 Action::Create { .. } => summary.create += 1,
-                Action::Update { .. } => summary.update += 1,
+                Action::Update { .. } | Action::Hibernate { .. } | Action::Resume { .. } => summary.update += 1,
                 Action::Replace { .. } => summary.replace += 1,
                 Action::Delete { .. } => summary.delete += 1,
                 Action::Unchanged { .. } => summary.unchanged += 1,
@@ -232,7 +244,11 @@ pub fn plan(
         }
         let changes = diff::diff(spec, current, provider_capabilities);
         actions.push(if changes.is_empty() {
-            Action::Unchanged { id: current.id.clone() }
+            match (&current.phase, spec.hibernated) {
+                (ClusterPhase::Running, true) => Action::Hibernate { id: current.id.clone() },
+                (ClusterPhase::Hibernated, false) => Action::Resume { id: current.id.clone() },
+                _ => Action::Unchanged { id: current.id.clone() },
+            }
         } else if changes.iter().any(|change| change.forces_replacement.is_some()) {
             Action::Replace {
                 spec: spec.named(replacement_name(&spec.id, &current.id)),

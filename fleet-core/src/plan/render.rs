@@ -74,6 +74,8 @@ impl fmt::Display for Plan {
                     };
                     writeln!(f, "  -   {id:<32} delete   {provider}/{region}  ({why})")?;
                 }
+                Action::Hibernate { id } => writeln!(f, "  ~   {id:<32} hibernate")?,
+                Action::Resume { id } => writeln!(f, "  ~   {id:<32} resume")?,
                 Action::Unchanged { .. } => {}
             }
         }

@@ -27,6 +27,8 @@ pub enum IntentOperation {
     Create,
     Update,
     Delete,
+    Hibernate,
+    Resume,
 }
 
 impl IntentOperation {
@@ -36,6 +38,8 @@ impl IntentOperation {
             IntentOperation::Create => "create",
             IntentOperation::Update => "update",
             IntentOperation::Delete => "delete",
+            IntentOperation::Hibernate => "hibernate",
+            IntentOperation::Resume => "resume",
         }
     }
 
