@@ -56,6 +56,7 @@ mod model;
 pub mod plan;
 mod provider;
 pub mod repository;
+pub mod self_service;
 pub mod sim;
 mod spec_error;
 pub mod store;

@@ -65,6 +65,15 @@ pub trait ClusterProvider: Send + Sync {
     /// Credentials for the cluster's API.
     async fn credentials(&self, id: &ClusterId) -> Result<Credentials>;
 
+    /// Credentials for one team: a namespace named after the team, a service account and a
+    /// role limited to that namespace, and a kubeconfig for that account only (never the
+    /// cluster-admin credentials). Providers that cannot set this up keep this default, which
+    /// is [`Error::Unsupported`].
+    async fn team_credentials(&self, id: &ClusterId, team: &crate::TeamName) -> Result<Credentials> {
+        let _ = (id, team);
+        Err(Error::Unsupported { operation: format!("team credentials on provider `{}`", self.info().name) })
+    }
+
     /// Scales the cluster to zero and stops it, keeping its configuration. Providers without
     /// [`Capabilities::hibernation`] keep this default, which is [`Error::Unsupported`].
     async fn hibernate(&self, id: &ClusterId) -> Result<Cluster> {

@@ -27,12 +27,28 @@ use secrecy::{ExposeSecret, SecretString};
 pub struct Credentials {
     endpoint: String,
     kubeconfig: SecretString,
+    scope: CredentialScope,
+}
+
+/// What credentials may do in their cluster.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CredentialScope {
+    /// Everything: the cluster's administrator. Never handed to teams.
+    ClusterAdmin,
+    /// Only what a namespaced role allows in one namespace.
+    Namespace {
+        /// The namespace.
+        namespace: String,
+        /// The role bound to the credentials' identity there.
+        role: String,
+    },
 }
 
 impl Credentials {
     /// Wraps a complete kubeconfig for the cluster whose API server is at `endpoint`.
     pub fn from_kubeconfig(endpoint: impl Into<String>, kubeconfig: SecretString) -> Self {
-        Self { endpoint: endpoint.into(), kubeconfig }
+        Self { endpoint: endpoint.into(), kubeconfig, scope: CredentialScope::ClusterAdmin }
     }
 
     /// Builds a kubeconfig for one cluster from its endpoint, its CA certificate (PEM) and a
@@ -55,7 +71,33 @@ impl Credentials {
             server = quote(endpoint),
             token = quote(token.expose_secret()),
         );
-        Self { endpoint: endpoint.to_owned(), kubeconfig: kubeconfig.into() }
+        Self { endpoint: endpoint.to_owned(), kubeconfig: kubeconfig.into(), scope: CredentialScope::ClusterAdmin }
+    }
+
+    /// Credentials for one namespace: a kubeconfig whose context defaults to `namespace`, for a
+    /// bearer `token` that the cluster binds to `role` there only.
+    pub fn for_namespace(
+        cluster_name: &str,
+        endpoint: &str,
+        ca_pem: Option<&str>,
+        token: SecretString,
+        namespace: &str,
+        role: &str,
+    ) -> Self {
+        let mut credentials = Self::from_token(cluster_name, endpoint, ca_pem, token);
+        let quoted = serde_json::Value::from(namespace).to_string();
+        let yaml = credentials
+            .kubeconfig
+            .expose_secret()
+            .replace("\n    user: ", &format!("\n    namespace: {quoted}\n    user: "));
+        credentials.kubeconfig = yaml.into();
+        credentials.scope = CredentialScope::Namespace { namespace: namespace.to_owned(), role: role.to_owned() };
+        credentials
+    }
+
+    /// What these credentials may do.
+    pub fn scope(&self) -> &CredentialScope {
+        &self.scope
     }
 
     /// The API server URL (not a secret).
@@ -77,7 +119,12 @@ impl fmt::Debug for Credentials {
 
 impl fmt::Display for Credentials {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "credentials for {} ([redacted])", self.endpoint)
+        match &self.scope {
+            CredentialScope::ClusterAdmin => write!(f, "cluster-admin credentials for {} ([redacted])", self.endpoint),
+            CredentialScope::Namespace { namespace, .. } => {
+                write!(f, "credentials for namespace `{namespace}` of {} ([redacted])", self.endpoint)
+            }
+        }
     }
 }
 
@@ -92,6 +139,22 @@ mod tests {
         assert!(yaml.contains(r#"token: "t\"\n: x""#), "{yaml}");
         assert!(yaml.contains(r#"- name: "a\"b\nc""#), "{yaml}");
         assert!(!yaml.contains("certificate-authority-data"));
+    }
+
+    #[test]
+    fn namespace_credentials_default_to_their_namespace() {
+        let creds = Credentials::for_namespace("c", "https://h", None, "t".into(), "payments", "fleet-team");
+        assert!(
+            creds.expose_kubeconfig().contains("    namespace: \"payments\"\n    user: \"c\""),
+            "{}",
+            creds.expose_kubeconfig()
+        );
+        assert_eq!(
+            creds.scope(),
+            &CredentialScope::Namespace { namespace: "payments".into(), role: "fleet-team".into() }
+        );
+        assert_eq!(format!("{creds:?}"), "Credentials([redacted])");
+        assert!(creds.to_string().contains("namespace `payments`"));
     }
 
     #[test]

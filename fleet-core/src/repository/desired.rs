@@ -168,7 +168,7 @@ impl Repository {
         clusters
     }
 
-    fn schedule(
+    pub(crate) fn schedule(
         &self,
         request: &EnvironmentRequest,
         providers: &BTreeMap<&crate::ProviderName, &ProviderInfo>,

@@ -21,11 +21,12 @@ pub enum Operation {
     Credentials,
     Hibernate,
     Resume,
+    TeamCredentials,
 }
 
 impl Operation {
     /// Every operation.
-    pub const ALL: [Operation; 8] = [
+    pub const ALL: [Operation; 9] = [
         Operation::Create,
         Operation::Get,
         Operation::List,
@@ -34,6 +35,7 @@ impl Operation {
         Operation::Credentials,
         Operation::Hibernate,
         Operation::Resume,
+        Operation::TeamCredentials,
     ];
 
     /// Whether the operation changes anything (and so counts against the write rate limit).
@@ -52,6 +54,7 @@ impl Operation {
             Operation::Credentials => "credentials",
             Operation::Hibernate => "hibernate",
             Operation::Resume => "resume",
+            Operation::TeamCredentials => "team_credentials",
         }
     }
 }

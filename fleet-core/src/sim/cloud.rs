@@ -332,7 +332,9 @@ impl SimCloud {
                 Operation::Create => latency.create,
                 Operation::Delete => latency.delete,
                 Operation::Update | Operation::Hibernate | Operation::Resume => latency.update,
-                Operation::Get | Operation::List | Operation::Credentials => super::latency::Latency::ZERO,
+                Operation::Get | Operation::List | Operation::Credentials | Operation::TeamCredentials => {
+                    super::latency::Latency::ZERO
+                }
             };
             let completes_in = completion.sample(&mut world.state.rng);
             run(&mut world.state, completes_in, now)

@@ -80,6 +80,15 @@ impl ClusterProvider for SimProvider {
             .await
     }
 
+    async fn team_credentials(&self, id: &ClusterId, team: &crate::TeamName) -> Result<Credentials> {
+        let fleet = &self.fleet;
+        self.cloud
+            .call(fleet, Operation::TeamCredentials, Target::Cluster(id), |state, _, now| {
+                state.team_credentials(fleet, id, team, now)
+            })
+            .await
+    }
+
     async fn hibernate(&self, id: &ClusterId) -> Result<Cluster> {
         let fleet = &self.fleet;
         self.cloud

@@ -443,6 +443,34 @@ impl SimState {
         }
     }
 
+    /// Sets up (simulated) team access: a namespace, service account, role and binding for
+    /// `team`, and credentials for that account only.
+    pub(crate) fn team_credentials(
+        &mut self,
+        fleet: &FleetName,
+        id: &ClusterId,
+        team: &crate::TeamName,
+        now: Instant,
+    ) -> Result<crate::Credentials> {
+        let name = self.name.clone();
+        let token = self.rng.hex(32);
+        let cluster = self.owned(id, fleet, now)?;
+        if !matches!(cluster.lifecycle, Lifecycle::Running) {
+            return Err(Error::Conflict {
+                message: format!("cluster `{id}` is {}, its API is not serving", cluster.phase()),
+            });
+        }
+        let ca = format!("-----BEGIN CERTIFICATE-----\nSIMULATED-CA-{}\n-----END CERTIFICATE-----\n", cluster.id);
+        Ok(crate::Credentials::for_namespace(
+            cluster.id.as_str(),
+            &cluster.endpoint(&name),
+            Some(&ca),
+            format!("sim-team-{team}-{token}").into(),
+            team.as_str(),
+            "fleet-team-edit",
+        ))
+    }
+
     /// Adds a running cluster that Fleet did not create, with the given tags.
     pub(crate) fn insert_unmanaged(
         &mut self,
