@@ -121,6 +121,27 @@ impl SimCluster {
         }
     }
 
+    /// Whether the API server serves: running, or being updated in place.
+    fn api_serving(&self) -> bool {
+        matches!(self.lifecycle, Lifecycle::Running | Lifecycle::Changing { change: Change::Update { .. }, .. })
+    }
+
+    /// `Ok` when the API server serves, else a retryable conflict naming the phase.
+    fn require_serving(&self) -> Result<()> {
+        if self.api_serving() {
+            Ok(())
+        } else {
+            Err(Error::Conflict {
+                message: format!("cluster `{}` is {}, its API is not serving", self.id, self.phase()),
+            })
+        }
+    }
+
+    /// The simulated certificate authority of the API server.
+    fn ca_pem(&self) -> String {
+        format!("-----BEGIN CERTIFICATE-----\nSIMULATED-CA-{}\n-----END CERTIFICATE-----\n", self.id)
+    }
+
     fn endpoint(&self, cloud: &ProviderName) -> String {
         format!("https://{}.{}.{cloud}.sim.invalid", self.id, self.region)
     }
@@ -409,18 +430,11 @@ impl SimState {
     ) -> Result<crate::Credentials> {
         let name = self.name.clone();
         let cluster = self.owned(id, fleet, now)?;
-        let serving =
-            matches!(cluster.lifecycle, Lifecycle::Running | Lifecycle::Changing { change: Change::Update { .. }, .. });
-        if !serving {
-            return Err(Error::Conflict {
-                message: format!("cluster `{id}` is {}, its API is not serving", cluster.phase()),
-            });
-        }
-        let ca = format!("-----BEGIN CERTIFICATE-----\nSIMULATED-CA-{}\n-----END CERTIFICATE-----\n", cluster.id);
+        cluster.require_serving()?;
         Ok(crate::Credentials::from_token(
             cluster.id.as_str(),
             &cluster.endpoint(&name),
-            Some(&ca),
+            Some(&cluster.ca_pem()),
             format!("sim-{}", cluster.token).into(),
         ))
     }
@@ -437,9 +451,10 @@ impl SimState {
         if bearer != format!("sim-{}", cluster.token) {
             return Err(Error::Unauthenticated { message: format!("{} rejected the token", cluster.endpoint(&name)) });
         }
-        match cluster.lifecycle {
-            Lifecycle::Running | Lifecycle::Changing { change: Change::Update { .. }, .. } => Ok(()),
-            _ => Err(Error::Unavailable { message: format!("cluster `{id}` is {}", cluster.phase()) }),
+        if cluster.api_serving() {
+            Ok(())
+        } else {
+            Err(Error::Unavailable { message: format!("cluster `{id}` is {}", cluster.phase()) })
         }
     }
 
@@ -455,16 +470,11 @@ impl SimState {
         let name = self.name.clone();
         let token = self.rng.hex(32);
         let cluster = self.owned(id, fleet, now)?;
-        if !matches!(cluster.lifecycle, Lifecycle::Running) {
-            return Err(Error::Conflict {
-                message: format!("cluster `{id}` is {}, its API is not serving", cluster.phase()),
-            });
-        }
-        let ca = format!("-----BEGIN CERTIFICATE-----\nSIMULATED-CA-{}\n-----END CERTIFICATE-----\n", cluster.id);
+        cluster.require_serving()?;
         Ok(crate::Credentials::for_namespace(
             cluster.id.as_str(),
             &cluster.endpoint(&name),
-            Some(&ca),
+            Some(&cluster.ca_pem()),
             format!("sim-team-{team}-{token}").into(),
             team.as_str(),
             "fleet-team-edit",
