@@ -53,6 +53,7 @@ mod error;
 pub mod failover;
 pub mod fleet_spec;
 mod model;
+mod mutex;
 pub mod plan;
 mod provider;
 pub mod repository;

@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use crate::engine::Engine;
 use crate::fleet_spec::{DesiredCluster, DesiredFleet, EnvironmentRequest, Rejection, Usage};
+use crate::mutex::lock;
 use crate::repository::Repository;
 use crate::{ClusterId, ClusterProvider, Credentials, Error, ProviderName, SpecErrors, TeamName};
 
@@ -71,7 +72,7 @@ impl SelfService {
     }
 
     fn current(&self) -> DesiredFleet {
-        let accepted = self.accepted.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let accepted = lock(&self.accepted).clone();
         DesiredFleet::new(self.base.name.clone(), self.base.clusters.iter().cloned().chain(accepted).collect())
     }
 
@@ -92,7 +93,7 @@ impl SelfService {
             .providers
             .get(&request.provider)
             .ok_or_else(|| Rejection::new(&request, "provider", format!("unknown provider `{}`", request.provider)))?;
-        self.accepted.lock().unwrap_or_else(|p| p.into_inner()).push(cluster);
+        lock(&self.accepted).push(cluster);
         self.engine.set_desired(self.current());
         let report = self.engine.run_once().await?;
         if let Some(reason) = report.failed.get(&request.name) {

@@ -7,6 +7,7 @@ use std::time::Duration;
 use tokio::sync::{Semaphore, SemaphorePermit};
 use tokio::time::Instant;
 
+use crate::mutex::lock;
 use crate::{RateLimits, TokenBucket};
 
 /// Whether a call reads or writes.
@@ -45,7 +46,7 @@ impl Budget {
                     CallKind::Read => &self.reads,
                     CallKind::Write => &self.writes,
                 };
-                let mut bucket = bucket.lock().unwrap_or_else(|p| p.into_inner());
+                let mut bucket = lock(bucket);
                 bucket.try_take(Instant::now())
             };
             match wait {
@@ -53,7 +54,7 @@ impl Budget {
                 Err(wait) => tokio::time::sleep(wait.max(Duration::from_millis(1))).await,
             }
         }
-        let mut used = self.used.lock().unwrap_or_else(|p| p.into_inner());
+        let mut used = lock(&self.used);
         match kind {
             CallKind::Read => used.0 += 1,
             CallKind::Write => used.1 += 1,
@@ -67,6 +68,6 @@ impl Budget {
 
     /// Reads and writes made so far.
     pub(crate) fn used(&self) -> (u64, u64) {
-        *self.used.lock().unwrap_or_else(|p| p.into_inner())
+        *lock(&self.used)
     }
 }

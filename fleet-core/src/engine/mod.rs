@@ -51,6 +51,7 @@ use tracing::Instrument;
 pub use events::{EngineEvent, Progress, ReconcileReport};
 
 use crate::fleet_spec::DesiredFleet;
+use crate::mutex::lock;
 use crate::plan::{Action, DeleteReason, plan};
 use crate::store::{IntentOutcome, MemoryStore, StateStore};
 use crate::{
@@ -243,10 +244,6 @@ impl EngineBuilder {
             }),
         })
     }
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 impl Engine {

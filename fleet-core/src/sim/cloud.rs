@@ -172,9 +172,7 @@ impl SimCloud {
     }
 
     fn world(&self) -> MutexGuard<'_, World> {
-        // A panic while the lock was held cannot leave the world half-changed in a way that
-        // matters more than losing the simulation, so a poisoned lock is used as it is.
-        self.inner.world.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        crate::mutex::lock(&self.inner.world)
     }
 
     /// Virtual time since the cloud was built.

@@ -29,7 +29,7 @@ impl MemoryStore {
     }
 
     fn inner(&self) -> MutexGuard<'_, Inner> {
-        self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        crate::mutex::lock(&self.inner)
     }
 }
 

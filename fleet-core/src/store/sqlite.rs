@@ -108,7 +108,7 @@ impl SqliteStore {
         let connection = Arc::clone(&self.connection);
         let fleet = self.fleet.clone();
         tokio::task::spawn_blocking(move || {
-            let mut connection = connection.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            let mut connection = crate::mutex::lock(&connection);
             work(&mut connection, &fleet)
         })
         .await
