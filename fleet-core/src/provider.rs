@@ -277,7 +277,8 @@ impl WaitOptions {
 pub trait ClusterProviderExt: ClusterProvider {
     /// Polls [`ClusterProvider::get`] until the cluster is in phase `target`.
     ///
-    /// Retryable errors and other phases keep it polling (a `Retry-After` is waited out);
+    /// Retryable errors and other phases keep it polling (a `Retry-After` is waited exactly,
+    /// in place of the next interval);
     /// `Failed`, `Deleting` or a missing cluster (unless that is the target) and any other error
     /// end it; so does the timeout, as [`Error::Timeout`].
     async fn wait_for_phase(&self, id: &ClusterId, target: ClusterPhase, options: WaitOptions) -> Result<Cluster> {
@@ -327,15 +328,17 @@ pub trait ClusterProviderExt: ClusterProvider {
 
 impl<P: ClusterProvider + ?Sized> ClusterProviderExt for P {}
 
-/// The polling schedule shared by the wait helpers.
-struct Poller {
+/// The polling schedule of every wait for a cluster (the helpers above and the engine):
+/// exponential intervals, a `Retry-After` waited exactly in place of the interval, and a
+/// deadline.
+pub(crate) struct Poller {
     interval: Duration,
     max_interval: Duration,
     deadline: Instant,
 }
 
 impl Poller {
-    fn new(options: WaitOptions) -> Self {
+    pub(crate) fn new(options: WaitOptions) -> Self {
         Self {
             interval: options.initial_interval,
             max_interval: options.max_interval,
@@ -343,9 +346,10 @@ impl Poller {
         }
     }
 
-    /// Sleeps the next interval (or `at_least`, when longer), or fails with a time-out.
-    async fn sleep(&mut self, at_least: Option<Duration>, what: impl FnOnce() -> String) -> Result<()> {
-        let wait = self.interval.max(at_least.unwrap_or_default());
+    /// Sleeps `retry_after` when the provider gave one, else the next interval; fails with a
+    /// time-out instead when that would pass the deadline.
+    pub(crate) async fn sleep(&mut self, retry_after: Option<Duration>, what: impl FnOnce() -> String) -> Result<()> {
+        let wait = retry_after.unwrap_or(self.interval);
         if Instant::now() + wait > self.deadline {
             return Err(Error::Timeout { message: format!("waiting for {}", what()) });
         }

@@ -2,17 +2,16 @@
 //! retries with jittered backoff that honour `Retry-After`, and polling of long operations.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use backon::{BackoffBuilder, ExponentialBuilder};
-use tokio::time::Instant;
 
 use super::budget::{Budget, CallKind};
 use super::events::EngineEvent;
 use super::{EngineInner, Slot};
 use crate::plan::Action;
+use crate::provider::Poller;
 use crate::store::{IntentOperation, IntentOutcome, NewIntent};
-use crate::{Cluster, ClusterId, ClusterPhase, ClusterSpec, Error, Result};
+use crate::{Cluster, ClusterId, ClusterPhase, ClusterSpec, Error, Result, WaitOptions};
 
 /// The name of an action, for events.
 pub(crate) fn action_name(action: &Action) -> &'static str {
@@ -212,11 +211,13 @@ impl ActionRun<'_> {
     /// cluster ends the wait with `NotFound`.
     async fn wait_until(&self, id: &ClusterId, what: &str, done: impl Fn(&ClusterPhase) -> bool) -> Result<Cluster> {
         let options = &self.engine.options;
-        let deadline = Instant::now() + self.slot.operation_timeout;
-        let mut interval = options.poll_initial;
+        let mut poll = Poller::new(
+            WaitOptions::with_timeout(self.slot.operation_timeout)
+                .with_intervals(options.poll_initial, options.poll_max),
+        );
         loop {
             self.budget().call(CallKind::Read).await;
-            let wait = match self.slot.provider.get(id).await {
+            let retry_after = match self.slot.provider.get(id).await {
                 Ok(cluster) if done(&cluster.phase) => return Ok(cluster),
                 Ok(cluster) => match cluster.phase {
                     ClusterPhase::Failed { reason } => {
@@ -231,12 +232,7 @@ impl ActionRun<'_> {
                 Err(err) if err.is_retryable() => err.retry_after(),
                 Err(err) => return Err(err),
             };
-            let sleep = wait.unwrap_or(interval);
-            if Instant::now() + sleep > deadline {
-                return Err(Error::Timeout { message: format!("cluster `{id}` did not become {what} in time") });
-            }
-            tokio::time::sleep(sleep).await;
-            interval = (interval * 2).min(options.poll_max).max(Duration::from_millis(1));
+            poll.sleep(retry_after, || format!("cluster `{id}` to become {what}")).await?;
         }
     }
 }
