@@ -556,8 +556,9 @@ impl Engine {
                 Some(_) => {}
             }
         }
+        let seen: BTreeSet<&ClusterId> = observed.iter().map(|c| &c.id).collect();
         for (id, known) in &stored {
-            if !unavailable.contains(&known.provider) && !observed.iter().any(|c| &c.id == id) {
+            if !unavailable.contains(&known.provider) && !seen.contains(id) {
                 store.remove_observed(id).await?;
             }
         }
