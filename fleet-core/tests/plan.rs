@@ -209,7 +209,7 @@ fn spec_named(base: &ClusterSpec, version: &str) -> ClusterSpec {
 fn an_interrupted_replacement_keeps_the_new_cluster_and_deletes_the_old() {
     let old = spec("a", "1.30", 3);
     let wanted = spec("a", "1.31", 3);
-    let replacement = wanted.named(fleet_core::plan::replacement_name(&wanted.id, &old.id));
+    let replacement = wanted.named(fleet_core::plan::replacement_name(&wanted.id, [&old.id]));
     let plan = plan(
         &desired(vec![wanted]),
         &[observed(&old), observed(&replacement)],

@@ -8,7 +8,8 @@
 //! # });
 //! ```
 
-use crate::store::{IntentOperation, IntentOutcome, NewIntent, StateStore};
+use crate::failover::Location;
+use crate::store::{ActiveCluster, IntentOperation, IntentOutcome, NewIntent, Placement, StateStore};
 use crate::{Cluster, ClusterId, ClusterPhase, ClusterSpec, NodePool, NodePoolName, ProviderName, Region, SizeClass};
 
 fn ok<T>(result: crate::Result<T>, doing: &str) -> T {
@@ -101,9 +102,55 @@ pub async fn events_are_sequenced(store: &dyn StateStore) {
     );
 }
 
+/// Placements are written by compare-and-swap on their generation: a write or removal naming a
+/// stale generation fails with `Conflict` and changes nothing.
+pub async fn placements_are_fenced(store: &dyn StateStore) {
+    let at = |region: &str| {
+        Location::new(
+            ProviderName::new("p").unwrap_or_else(|e| panic!("{e}")),
+            Region::new(region).unwrap_or_else(|e| panic!("{e}")),
+        )
+    };
+    let new = Placement::new(id("sp-a"), at("east"));
+    let first = ok(store.write_placement(&new).await, "write a new placement");
+    assert_eq!(first.generation, 1, "store conformance: a new placement is stored at generation 1");
+    assert!(
+        matches!(store.write_placement(&new).await, Err(crate::Error::Conflict { .. })),
+        "store conformance: writing a placement that exists as if it were new must conflict"
+    );
+    let mut moved = first.clone();
+    moved.home = Some(at("east"));
+    moved.location = at("west");
+    moved.active = Some(ActiveCluster::new(id("sp-a"), at("east")));
+    let second = ok(store.write_placement(&moved).await, "move a placement");
+    assert_eq!(second.generation, 2);
+    assert!(second.is_relocated());
+    let mut stale = first.clone();
+    stale.location = at("north");
+    assert!(
+        matches!(store.write_placement(&stale).await, Err(crate::Error::Conflict { .. })),
+        "store conformance: a write at a stale generation must conflict"
+    );
+    ok(store.write_placement(&Placement::new(id("sp-b"), at("east"))).await, "write a second placement");
+    let stored = ok(store.placements().await, "placements");
+    assert_eq!(stored.iter().map(|p| p.identity.as_str()).collect::<Vec<_>>(), ["sp-a", "sp-b"]);
+    assert_eq!(stored[0], second, "store conformance: the last successful write is kept whole");
+    assert_eq!(ok(store.placement(&id("sp-a")).await, "placement"), Some(second));
+    assert_eq!(ok(store.placement(&id("sp-missing")).await, "placement"), None);
+    assert!(
+        matches!(store.remove_placement(&id("sp-a"), 1).await, Err(crate::Error::Conflict { .. })),
+        "store conformance: removing at a stale generation must conflict"
+    );
+    ok(store.remove_placement(&id("sp-a"), 2).await, "remove a placement");
+    ok(store.remove_placement(&id("sp-a"), 2).await, "remove a missing placement");
+    ok(store.remove_placement(&id("sp-b"), 1).await, "remove a placement");
+    assert!(ok(store.placements().await, "placements").is_empty());
+}
+
 /// Runs every check against an empty store.
 pub async fn run_all(store: &dyn StateStore) {
     intents_round_trip(store).await;
     observed_put_replace_remove(store).await;
     events_are_sequenced(store).await;
+    placements_are_fenced(store).await;
 }

@@ -81,7 +81,7 @@ impl ActionRun<'_> {
         let cluster = self.wait_for(id, ClusterPhase::Running).await?;
         self.engine.store.put_observed(&cluster).await?;
         self.engine.emit(EngineEvent::ClusterReady { cluster: id.clone() });
-        Ok(())
+        super::placements::activate(self.engine, &cluster).await
     }
 
     /// Waits until an operation under way (e.g. started before a restart) ends, whatever phase
@@ -91,6 +91,7 @@ impl ActionRun<'_> {
         self.engine.store.put_observed(&cluster).await?;
         if cluster.phase.is_running() {
             self.engine.emit(EngineEvent::ClusterReady { cluster: id.clone() });
+            super::placements::activate(self.engine, &cluster).await?;
         }
         Ok(())
     }

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+use crate::failover::Location;
 use crate::plan::Summary;
 use crate::{ClusterId, ProviderName};
 
@@ -71,6 +72,17 @@ pub enum EngineEvent {
         /// The cluster's identity.
         cluster: ClusterId,
     },
+    /// A cluster became the active placement of its identity.
+    PlacementSwitched {
+        /// The logical cluster.
+        identity: ClusterId,
+        /// The cluster now serving it.
+        cluster: ClusterId,
+        /// Where that cluster runs.
+        location: Location,
+        /// The placement's generation after the switch.
+        generation: u64,
+    },
     /// A provider could not be observed; its clusters were left alone this pass.
     ProviderUnavailable {
         /// The provider.
@@ -96,6 +108,9 @@ pub struct ReconcileReport {
     pub recovered_intents: usize,
     /// Deletes held back by the garbage-collection grace period.
     pub awaiting_grace: usize,
+    /// Actions held back because their cluster cannot be reached (its region or provider is
+    /// down); they run once it can be.
+    pub unreachable: usize,
     /// Whether the fleet matched its spec when the pass began (nothing to do).
     pub converged: bool,
 }

@@ -37,6 +37,7 @@
 mod action;
 mod budget;
 mod events;
+mod placements;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
@@ -49,6 +50,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
 pub use events::{EngineEvent, Progress, ReconcileReport};
+pub use placements::PLACEMENT_SWITCHED;
 
 use crate::fleet_spec::DesiredFleet;
 use crate::mutex::lock;
@@ -258,6 +260,37 @@ impl Engine {
         self.inner.changed.notify_one();
     }
 
+    /// Starts a pass of a running [`Engine::run`] now, e.g. after placements changed.
+    pub fn wake(&self) {
+        self.inner.changed.notify_one();
+    }
+
+    /// The desired fleet, as last set.
+    pub fn desired(&self) -> DesiredFleet {
+        lock(&self.inner.desired).clone()
+    }
+
+    /// What the last pass observed: this fleet's clusters, those of providers that could not
+    /// be listed as `Unreachable`.
+    pub fn observed(&self) -> Vec<Cluster> {
+        lock(&self.inner.last_observed).clone()
+    }
+
+    /// The engine's options.
+    pub fn options(&self) -> &EngineOptions {
+        &self.inner.options
+    }
+
+    /// The fleet it reconciles.
+    pub fn fleet(&self) -> &FleetName {
+        &self.inner.fleet
+    }
+
+    /// The providers, by name.
+    pub fn providers(&self) -> BTreeMap<ProviderName, Arc<dyn ClusterProvider>> {
+        self.inner.slots.iter().map(|(name, slot)| (name.clone(), Arc::clone(&slot.provider))).collect()
+    }
+
     /// Receives every event from now on.
     pub fn subscribe(&self) -> broadcast::Receiver<EngineEvent> {
         self.inner.events.subscribe()
@@ -317,10 +350,12 @@ impl Engine {
             }
             report.recovered_intents = pending.len();
             report.adopted = self.sync_store(&observed, &unavailable).await?;
+            let observed = self.with_unreachable(observed, &unavailable).await?;
             *lock(&inner.last_observed) = observed.clone();
+            let placements = self.placements(&observed).await?;
 
             let wanted = lock(&inner.desired).clone();
-            let desired = self.without_expired(wanted).await?;
+            let desired = placements::follow_relocations(self.without_expired(wanted).await?, &placements);
             self.warn_of_expiry(&desired, &observed).await?;
             let capabilities =
                 inner.slots.iter().map(|(name, slot)| (name.clone(), slot.provider.info().capabilities)).collect();
@@ -328,6 +363,8 @@ impl Engine {
             report.planned = plan.summary();
             let in_progress: BTreeSet<ClusterId> =
                 observed.iter().filter(|c| c.phase.is_in_progress()).map(|c| c.id.clone()).collect();
+            let unreachable: BTreeSet<&ClusterId> =
+                observed.iter().filter(|c| c.phase == ClusterPhase::Unreachable).map(|c| &c.id).collect();
             report.converged = plan.is_empty() && in_progress.is_empty();
             inner.emit(EngineEvent::PlanComputed { summary: report.planned });
 
@@ -355,6 +392,19 @@ impl Engine {
                     Action::Unchanged { .. } => continue,
                 };
                 if unavailable.contains(provider) {
+                    continue;
+                }
+                let touched = match &action {
+                    Action::Update { spec, .. } => Some(&spec.id),
+                    Action::Replace { old, .. } => Some(old),
+                    Action::Delete { id, .. }
+                    | Action::Hibernate { id }
+                    | Action::Resume { id }
+                    | Action::Unchanged { id } => Some(id),
+                    Action::Create { .. } => None,
+                };
+                if touched.is_some_and(|id| unreachable.contains(id)) {
+                    report.unreachable += 1;
                     continue;
                 }
                 let Some(slot) = inner.slots.get(provider).cloned() else {
@@ -396,6 +446,12 @@ impl Engine {
                 }
                 let name = action::action_name(&action);
                 let gc = matches!(&action, Action::Delete { reason: DeleteReason::NotWanted, .. });
+                let deleted = match &action {
+                    Action::Delete { id, .. } => {
+                        observed.iter().find(|c| &c.id == id).map(|c| (placements::identity_of(c), id.clone()))
+                    }
+                    _ => None,
+                };
                 inner.emit(EngineEvent::ActionStarted { cluster: id.clone(), action: name });
                 let engine = Arc::clone(inner);
                 let span = tracing::info_span!("action", cluster = %id, action = name);
@@ -406,6 +462,11 @@ impl Engine {
                         match &result {
                             Ok(()) => {
                                 lock(&engine.failed).remove(&id);
+                                if let Some((identity, cluster)) = &deleted
+                                    && let Err(err) = placements::release(&engine, identity, cluster).await
+                                {
+                                    tracing::warn!(target: "fleet::engine", %err, "placement not released");
+                                }
                                 engine.emit(EngineEvent::ActionSucceeded { cluster: id.clone(), action: name });
                                 if gc {
                                     engine.emit(EngineEvent::GarbageCollected { cluster: id.clone() });
@@ -482,6 +543,43 @@ impl Engine {
         let clusters =
             desired.clusters.into_iter().filter(|c| c.spec.ttl.is_none() || !expired.contains(&c.spec.id)).collect();
         Ok(DesiredFleet::new(desired.name, clusters))
+    }
+
+    /// `observed` plus the last stored observation of every cluster of a provider that could
+    /// not be listed, as `Unreachable`: a cluster out of sight is still this fleet's.
+    async fn with_unreachable(
+        &self,
+        mut observed: Vec<Cluster>,
+        unavailable: &BTreeSet<ProviderName>,
+    ) -> Result<Vec<Cluster>> {
+        if unavailable.is_empty() {
+            return Ok(observed);
+        }
+        for mut cluster in self.inner.store.observed().await? {
+            if unavailable.contains(&cluster.provider) {
+                cluster.phase = ClusterPhase::Unreachable;
+                observed.push(cluster);
+            }
+        }
+        observed.sort_by(|a, b| a.id.cmp(&b.id));
+        Ok(observed)
+    }
+
+    /// The stored placements by identity, after giving every identity that has a running
+    /// cluster but no placement (adopted, or created before placements were kept) one.
+    async fn placements(&self, observed: &[Cluster]) -> Result<BTreeMap<ClusterId, crate::store::Placement>> {
+        let mut placements: BTreeMap<ClusterId, crate::store::Placement> =
+            self.inner.store.placements().await?.into_iter().map(|p| (p.identity.clone(), p)).collect();
+        for cluster in observed.iter().filter(|c| c.phase == ClusterPhase::Running) {
+            if placements.contains_key(&placements::identity_of(cluster)) {
+                continue;
+            }
+            placements::activate(&self.inner, cluster).await?;
+            if let Some(placement) = self.inner.store.placement(&placements::identity_of(cluster)).await? {
+                placements.insert(placement.identity.clone(), placement);
+            }
+        }
+        Ok(placements)
     }
 
     /// Sends [`EngineEvent::ExpiringSoon`] once for each cluster within

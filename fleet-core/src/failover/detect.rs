@@ -7,7 +7,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
 
 use super::Health;
@@ -32,7 +32,7 @@ impl Default for LossThresholds {
 }
 
 /// Where a checked cluster runs.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct Location {
     /// The provider.
@@ -45,6 +45,22 @@ impl Location {
     /// A location.
     pub fn new(provider: ProviderName, region: Region) -> Self {
         Self { provider, region }
+    }
+
+    /// Where `cluster` runs.
+    pub fn of(cluster: &crate::Cluster) -> Self {
+        Self::new(cluster.provider.clone(), cluster.region.clone())
+    }
+
+    /// Where `spec` places its cluster.
+    pub fn of_spec(spec: &crate::ClusterSpec) -> Self {
+        Self::new(spec.provider.clone(), spec.region.clone())
+    }
+}
+
+impl std::fmt::Display for Location {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.provider, self.region)
     }
 }
 

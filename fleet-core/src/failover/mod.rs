@@ -12,4 +12,5 @@ mod placement;
 
 pub use detect::{Location, Loss, LossDetector, LossThresholds};
 pub use health::{ApiProbe, Health, HealthCheck, PhaseAndProbe};
+pub(crate) use placement::relocate;
 pub use placement::{Decision, Displaced, FailoverPolicy, Fallback, OnReturn, PlacementView, Room, choose_placements};

@@ -143,6 +143,20 @@ pub struct PlacementView {
     pub occupied: BTreeMap<String, Vec<Location>>,
 }
 
+/// `spec` moved to `to`: same blueprint version and settings; when the provider changes, the
+/// node pools keep their abstract size classes and drop machine types the old provider named.
+pub(crate) fn relocate(spec: &ClusterSpec, to: &Location) -> ClusterSpec {
+    let mut spec = spec.clone();
+    if spec.provider != to.provider {
+        for pool in &mut spec.node_pools {
+            pool.machine_type = None;
+        }
+    }
+    spec.provider = to.provider.clone();
+    spec.region = to.region.clone();
+    spec
+}
+
 /// Chooses new places for `displaced` clusters under `policies` (by template), highest priority
 /// first (then by id). A cluster whose template has no policy, or whose fallbacks are all lost,
 /// full or excluded by anti-affinity, is [`Decision::Degraded`] with the reason.
@@ -201,14 +215,7 @@ pub fn choose_placements(
                 free.clusters -= 1;
                 free.nodes -= cluster.spec.max_nodes();
                 taken.push(to.clone());
-                let mut spec = cluster.spec.clone();
-                if spec.provider != to.provider {
-                    for pool in &mut spec.node_pools {
-                        pool.machine_type = None;
-                    }
-                }
-                spec.provider = to.provider.clone();
-                spec.region = to.region.clone();
+                let spec = relocate(&cluster.spec, &to);
                 decisions.push(Decision::Move { id, from, to, spec: Box::new(spec) });
             }
             None => decisions.push(Decision::Degraded {

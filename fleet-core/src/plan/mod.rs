@@ -216,17 +216,19 @@ pub fn plan(
     // This fleet's clusters, grouped by identity: a replacement runs beside the cluster it
     // replaces under another name, with the same identity tag.
     let mut by_identity: BTreeMap<ClusterId, Vec<&Cluster>> = BTreeMap::new();
+    // Every name an identity's clusters hold, those being deleted included.
+    let mut names: BTreeMap<ClusterId, Vec<&ClusterId>> = BTreeMap::new();
     for cluster in observed {
-        if let Some(tags) = cluster.fleet_tags()
-            && tags.fleet == desired.name
-            && !matches!(cluster.phase, ClusterPhase::Deleting | ClusterPhase::Deleted)
-        {
+        let Some(tags) = cluster.fleet_tags().filter(|tags| tags.fleet == desired.name) else { continue };
+        names.entry(tags.cluster_id.clone()).or_default().push(&cluster.id);
+        if !matches!(cluster.phase, ClusterPhase::Deleting | ClusterPhase::Deleted) {
             by_identity.entry(tags.cluster_id).or_default().push(cluster);
         }
     }
     let mut actions = Vec::new();
     for spec in desired.specs() {
-        let Some(mut candidates) = by_identity.remove(&spec.id) else {
+        let taken = names.get(spec.identity()).map(Vec::as_slice).unwrap_or_default();
+        let Some(mut candidates) = by_identity.remove(spec.identity()) else {
             actions.push(Action::Create { spec: spec.clone() });
             continue;
         };
@@ -243,21 +245,26 @@ pub fn plan(
             continue;
         }
         let changes = diff::diff(spec, current, provider_capabilities);
-        actions.push(if changes.is_empty() {
+        let action = if changes.is_empty() {
             match (&current.phase, spec.hibernated) {
                 (ClusterPhase::Running, true) => Action::Hibernate { id: current.id.clone() },
                 (ClusterPhase::Hibernated, false) => Action::Resume { id: current.id.clone() },
                 _ => Action::Unchanged { id: current.id.clone() },
             }
         } else if changes.iter().any(|change| change.forces_replacement.is_some()) {
-            Action::Replace {
-                spec: spec.named(replacement_name(&spec.id, &current.id)),
-                old: current.id.clone(),
-                changes,
+            let spec = spec.named(replacement_name(spec.identity(), taken.iter().copied()));
+            if current.phase == ClusterPhase::Unreachable {
+                // The old cluster cannot be reached (its region or provider is down, say): the
+                // new one is created now, the old one deleted once it can be reached again.
+                actions.push(delete(current, DeleteReason::Superseded));
+                Action::Create { spec }
+            } else {
+                Action::Replace { spec, old: current.id.clone(), changes }
             }
         } else {
             Action::Update { spec: spec.named(current.id.clone()), changes }
-        });
+        };
+        actions.push(action);
     }
     for clusters in by_identity.into_values() {
         actions.extend(clusters.into_iter().map(|cluster| delete(cluster, DeleteReason::NotWanted)));
@@ -266,17 +273,25 @@ pub fn plan(
     Plan { fleet: desired.name.clone(), actions }
 }
 
-/// The provider-side name of the replacement of cluster `identity` now named `current`: the
-/// identity itself, or when that name is taken, the identity with a short suffix (alternating
-/// between the two, within a cluster id's 40 characters).
-pub fn replacement_name(identity: &ClusterId, current: &ClusterId) -> ClusterId {
-    if identity != current {
-        return identity.clone();
-    }
-    let hash = crate::content_hash(identity.as_str());
+/// The provider-side name of a new cluster of `identity` that must not reuse any `taken` name
+/// (the names its other clusters have): the identity itself when free, else the identity with
+/// a short suffix, within a cluster id's 40 characters.
+pub fn replacement_name<'a>(identity: &ClusterId, taken: impl IntoIterator<Item = &'a ClusterId>) -> ClusterId {
+    let taken: Vec<&ClusterId> = taken.into_iter().collect();
     let stem: String = identity.as_str().chars().take(33).collect();
-    let name = format!("{}-r{}", stem.trim_end_matches('-'), &hash.as_str()[..4]);
-    ClusterId::new(name).unwrap_or_else(|_| identity.clone())
+    let stem = stem.trim_end_matches('-');
+    let suffixed = (0u32..).map(|attempt| {
+        let hash = if attempt == 0 {
+            crate::content_hash(identity.as_str())
+        } else {
+            crate::content_hash(&(identity.as_str(), attempt))
+        };
+        ClusterId::new(format!("{stem}-r{}", &hash.as_str()[..4])).unwrap_or_else(|_| identity.clone())
+    });
+    std::iter::once(identity.clone())
+        .chain(suffixed.take(64))
+        .find(|name| !taken.contains(&name))
+        .unwrap_or_else(|| identity.clone())
 }
 
 fn delete(cluster: &Cluster, reason: DeleteReason) -> Action {

@@ -6,7 +6,8 @@ use std::time::SystemTime;
 
 use async_trait::async_trait;
 
-use super::{EventRecord, Intent, IntentOutcome, NewIntent, StateStore, store_error};
+use super::placement::stale_generation;
+use super::{EventRecord, Intent, IntentOutcome, NewIntent, Placement, StateStore, store_error};
 use crate::{Cluster, ClusterId, Result};
 
 /// A state store in memory: lost when the process ends.
@@ -20,6 +21,7 @@ struct Inner {
     intents: Vec<Intent>,
     observed: BTreeMap<ClusterId, Cluster>,
     events: Vec<EventRecord>,
+    placements: BTreeMap<ClusterId, Placement>,
 }
 
 impl MemoryStore {
@@ -90,5 +92,36 @@ impl StateStore for MemoryStore {
 
     async fn events_after(&self, after: u64) -> Result<Vec<EventRecord>> {
         Ok(self.inner().events.iter().filter(|event| event.seq > after).cloned().collect())
+    }
+
+    async fn placements(&self) -> Result<Vec<Placement>> {
+        Ok(self.inner().placements.values().cloned().collect())
+    }
+
+    async fn placement(&self, identity: &ClusterId) -> Result<Option<Placement>> {
+        Ok(self.inner().placements.get(identity).cloned())
+    }
+
+    async fn write_placement(&self, placement: &Placement) -> Result<Placement> {
+        let mut inner = self.inner();
+        let stored = inner.placements.get(&placement.identity).map_or(0, |p| p.generation);
+        if stored != placement.generation {
+            return Err(stale_generation(&placement.identity, placement.generation, stored));
+        }
+        let written = Placement { generation: stored + 1, ..placement.clone() };
+        inner.placements.insert(placement.identity.clone(), written.clone());
+        Ok(written)
+    }
+
+    async fn remove_placement(&self, identity: &ClusterId, generation: u64) -> Result<()> {
+        let mut inner = self.inner();
+        match inner.placements.get(identity).map(|p| p.generation) {
+            None => Ok(()),
+            Some(stored) if stored == generation => {
+                inner.placements.remove(identity);
+                Ok(())
+            }
+            Some(stored) => Err(stale_generation(identity, generation, stored)),
+        }
     }
 }

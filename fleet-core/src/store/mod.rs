@@ -6,6 +6,7 @@
 //! Nothing secret is ever stored: specs and observed clusters hold no credentials.
 
 mod memory;
+mod placement;
 mod sqlite;
 
 use std::time::SystemTime;
@@ -14,6 +15,7 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 pub use memory::MemoryStore;
+pub use placement::{ActiveCluster, Placement};
 pub use sqlite::SqliteStore;
 
 use crate::{BlueprintVersion, Cluster, ClusterId, ClusterSpec, Result};
@@ -44,9 +46,15 @@ impl IntentOperation {
     }
 
     pub(crate) fn parse(text: &str) -> Option<Self> {
-        [IntentOperation::Create, IntentOperation::Update, IntentOperation::Delete]
-            .into_iter()
-            .find(|op| op.as_str() == text)
+        [
+            IntentOperation::Create,
+            IntentOperation::Update,
+            IntentOperation::Delete,
+            IntentOperation::Hibernate,
+            IntentOperation::Resume,
+        ]
+        .into_iter()
+        .find(|op| op.as_str() == text)
     }
 }
 
@@ -157,6 +165,21 @@ pub trait StateStore: Send + Sync {
 
     /// Events with a sequence number above `after`, oldest first.
     async fn events_after(&self, after: u64) -> Result<Vec<EventRecord>>;
+
+    /// Every placement, ordered by identity.
+    async fn placements(&self) -> Result<Vec<Placement>>;
+
+    /// The placement of `identity`, if one is stored.
+    async fn placement(&self, identity: &ClusterId) -> Result<Option<Placement>>;
+
+    /// Writes `placement` if the stored one still has `placement.generation` (0: none is
+    /// stored), storing it with the generation bumped by one; otherwise fails with
+    /// [`crate::Error::Conflict`] and changes nothing. Returns what was stored.
+    async fn write_placement(&self, placement: &Placement) -> Result<Placement>;
+
+    /// Removes the placement of `identity` if the stored one has `generation`; removing a
+    /// missing placement succeeds, a stale generation is [`crate::Error::Conflict`].
+    async fn remove_placement(&self, identity: &ClusterId, generation: u64) -> Result<()>;
 }
 
 /// A store failure as Fleet's error.

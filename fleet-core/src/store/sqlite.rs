@@ -8,13 +8,15 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
-use rusqlite::{Connection, params};
+use rusqlite::{Connection, OptionalExtension, params};
 
-use super::{EventRecord, Intent, IntentOperation, IntentOutcome, NewIntent, StateStore, store_error};
+use super::placement::stale_generation;
+use super::{EventRecord, Intent, IntentOperation, IntentOutcome, NewIntent, Placement, StateStore, store_error};
 use crate::{Cluster, ClusterId, FleetName, Result};
 
 /// Schema migrations, in order; the schema version is the number applied.
-const MIGRATIONS: &[&str] = &["CREATE TABLE intents (
+const MIGRATIONS: &[&str] = &[
+    "CREATE TABLE intents (
         id INTEGER PRIMARY KEY AUTOINCREMENT,
         fleet TEXT NOT NULL,
         cluster TEXT NOT NULL,
@@ -38,7 +40,15 @@ const MIGRATIONS: &[&str] = &["CREATE TABLE intents (
         kind TEXT NOT NULL,
         cluster TEXT,
         message TEXT NOT NULL
-    );"];
+    );",
+    "CREATE TABLE placements (
+        fleet TEXT NOT NULL,
+        identity TEXT NOT NULL,
+        generation INTEGER NOT NULL,
+        body TEXT NOT NULL,
+        PRIMARY KEY (fleet, identity)
+    );",
+];
 
 /// A state store in one SQLite file, shared safely by several fleets (rows carry the fleet).
 #[derive(Debug, Clone)]
@@ -146,6 +156,18 @@ fn intent_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Intent> {
         recorded_at: from_millis(row.get(5)?),
         outcome: outcome.map(|text| from_json(6, &text)).transpose()?,
     })
+}
+
+/// The stored generation of `identity`'s placement, 0 when none is stored.
+fn stored_generation(connection: &Connection, fleet: &str, identity: &ClusterId) -> rusqlite::Result<u64> {
+    connection
+        .query_row(
+            "SELECT generation FROM placements WHERE fleet = ?1 AND identity = ?2",
+            params![fleet, identity.as_str()],
+            |row| row.get::<_, i64>(0),
+        )
+        .optional()
+        .map(|generation| generation.map_or(0, |g| g.max(0) as u64))
 }
 
 const INTENT_COLUMNS: &str = "id, cluster, operation, attempt, spec, recorded_at_ms, outcome";
@@ -260,5 +282,70 @@ impl StateStore for SqliteStore {
                 .collect()
         })
         .await
+    }
+
+    async fn placements(&self) -> Result<Vec<Placement>> {
+        self.blocking("placements", |connection, fleet| {
+            let mut statement = connection.prepare("SELECT body FROM placements WHERE fleet = ?1 ORDER BY identity")?;
+            statement.query_map([fleet], |row| from_json(0, &row.get::<_, String>(0)?))?.collect()
+        })
+        .await
+    }
+
+    async fn placement(&self, identity: &ClusterId) -> Result<Option<Placement>> {
+        let identity = identity.clone();
+        self.blocking("placement", move |connection, fleet| {
+            connection
+                .query_row(
+                    "SELECT body FROM placements WHERE fleet = ?1 AND identity = ?2",
+                    params![fleet, identity.as_str()],
+                    |row| from_json(0, &row.get::<_, String>(0)?),
+                )
+                .optional()
+        })
+        .await
+    }
+
+    async fn write_placement(&self, placement: &Placement) -> Result<Placement> {
+        let placement = placement.clone();
+        let written = self
+            .blocking("write placement", move |connection, fleet| {
+                let transaction = connection.transaction()?;
+                let stored = stored_generation(&transaction, fleet, &placement.identity)?;
+                if stored != placement.generation {
+                    return Ok(Err(stale_generation(&placement.identity, placement.generation, stored)));
+                }
+                let written = Placement { generation: stored + 1, ..placement };
+                transaction.execute(
+                    "INSERT INTO placements (fleet, identity, generation, body) VALUES (?1, ?2, ?3, ?4)
+                     ON CONFLICT (fleet, identity) DO UPDATE SET generation = excluded.generation, body = excluded.body",
+                    params![fleet, written.identity.as_str(), written.generation as i64, to_json(&written)?],
+                )?;
+                transaction.commit()?;
+                Ok(Ok(written))
+            })
+            .await?;
+        written
+    }
+
+    async fn remove_placement(&self, identity: &ClusterId, generation: u64) -> Result<()> {
+        let identity = identity.clone();
+        self.blocking("remove placement", move |connection, fleet| {
+            let transaction = connection.transaction()?;
+            let stored = stored_generation(&transaction, fleet, &identity)?;
+            if stored == 0 {
+                return Ok(Ok(()));
+            }
+            if stored != generation {
+                return Ok(Err(stale_generation(&identity, generation, stored)));
+            }
+            transaction.execute(
+                "DELETE FROM placements WHERE fleet = ?1 AND identity = ?2",
+                params![fleet, identity.as_str()],
+            )?;
+            transaction.commit()?;
+            Ok(Ok(()))
+        })
+        .await?
     }
 }

@@ -1,0 +1,120 @@
+//! The engine's side of placements: desired clusters follow where failover moved them, a
+//! cluster that comes to serve becomes its identity's active placement (one switch, fenced by
+//! the placement's generation), and deleting the active cluster ends the placement.
+
+use std::collections::BTreeMap;
+
+use super::EngineInner;
+use super::events::EngineEvent;
+use crate::failover::{Location, relocate};
+use crate::fleet_spec::DesiredFleet;
+use crate::store::{ActiveCluster, Placement};
+use crate::{Cluster, ClusterId, Error, Result};
+
+/// Writes are retried this often when another writer got in between.
+const CONFLICT_RETRIES: usize = 8;
+
+/// The identity of one of this fleet's clusters.
+pub(crate) fn identity_of(cluster: &Cluster) -> ClusterId {
+    cluster.fleet_tags().map_or_else(|| cluster.id.clone(), |tags| tags.cluster_id)
+}
+
+/// `desired` with every cluster that failover keeps away from its home moved to where its
+/// placement wants it. A relocation holds while the spec still names the home it was moved
+/// from; a spec that names another place overrides it.
+pub(crate) fn follow_relocations(desired: DesiredFleet, placements: &BTreeMap<ClusterId, Placement>) -> DesiredFleet {
+    let clusters = desired
+        .clusters
+        .into_iter()
+        .map(|mut cluster| {
+            if let Some(placement) = placements.get(cluster.spec.identity())
+                && placement.is_relocated()
+                && placement.home.as_ref() == Some(&Location::of_spec(&cluster.spec))
+            {
+                cluster.spec = relocate(&cluster.spec, &placement.location);
+            }
+            cluster
+        })
+        .collect();
+    DesiredFleet::new(desired.name, clusters)
+}
+
+/// Applies `change` to the stored placement of `identity` (a new one at `location` if none is
+/// stored) and writes it, re-reading and retrying when another writer got in between. `change`
+/// returns `false` when nothing needs writing. Returns the placement as stored.
+pub(crate) async fn update_placement(
+    engine: &EngineInner,
+    identity: &ClusterId,
+    location: &Location,
+    mut change: impl FnMut(&mut Placement) -> bool,
+) -> Result<Placement> {
+    let mut last_conflict = None;
+    for _ in 0..CONFLICT_RETRIES {
+        let stored = engine.store.placement(identity).await?;
+        let mut next = stored.clone().unwrap_or_else(|| Placement::new(identity.clone(), location.clone()));
+        if !change(&mut next) && stored.is_some() {
+            return Ok(next);
+        }
+        match engine.store.write_placement(&next).await {
+            Ok(written) => return Ok(written),
+            Err(err @ Error::Conflict { .. }) => last_conflict = Some(err),
+            Err(err) => return Err(err),
+        }
+    }
+    Err(last_conflict.unwrap_or_else(|| Error::Conflict { message: format!("placement of `{identity}` is contended") }))
+}
+
+/// Makes `cluster`, now serving, the active placement of its identity, recording the switch.
+pub(crate) async fn activate(engine: &EngineInner, cluster: &Cluster) -> Result<()> {
+    let identity = identity_of(cluster);
+    let location = Location::of(cluster);
+    let active = ActiveCluster::new(cluster.id.clone(), location.clone());
+    let mut previous = None;
+    let written = update_placement(engine, &identity, &location, |placement| {
+        if placement.active.as_ref() == Some(&active) {
+            return false;
+        }
+        if placement.location != location {
+            // Not the move failover asked for: the spec itself moved.
+            placement.home = None;
+        }
+        placement.location = location.clone();
+        if placement.home.as_ref() == Some(&location) {
+            placement.home = None;
+        }
+        previous = placement.active.replace(active.clone());
+        true
+    })
+    .await?;
+    if written.active.as_ref() != Some(&active) || previous.as_ref() == Some(&active) {
+        return Ok(());
+    }
+    let was = previous.map_or_else(|| "none".to_owned(), |p| format!("`{}` at {}", p.cluster, p.location));
+    let message = format!("active: `{}` at {location} (generation {}), was {was}", cluster.id, written.generation);
+    engine.store.append_event(PLACEMENT_SWITCHED, Some(&identity), &message).await?;
+    engine.emit(EngineEvent::PlacementSwitched {
+        identity,
+        cluster: cluster.id.clone(),
+        location,
+        generation: written.generation,
+    });
+    Ok(())
+}
+
+/// Ends the placement of `cluster`'s identity if `cluster`, now deleted, was its active one.
+pub(crate) async fn release(engine: &EngineInner, identity: &ClusterId, cluster: &ClusterId) -> Result<()> {
+    for _ in 0..CONFLICT_RETRIES {
+        let Some(placement) = engine.store.placement(identity).await? else { return Ok(()) };
+        if placement.active.as_ref().is_none_or(|active| active.cluster != *cluster) {
+            return Ok(());
+        }
+        match engine.store.remove_placement(identity, placement.generation).await {
+            Err(Error::Conflict { .. }) => continue,
+            other => return other,
+        }
+    }
+    Ok(())
+}
+
+/// The kind of the event of record for a switch of the active cluster.
+pub const PLACEMENT_SWITCHED: &str = "placement_switched";

@@ -1,0 +1,66 @@
+//! Placements: where each logical cluster is wanted, and which of its clusters is active.
+//!
+//! A logical cluster (an identity) is served by one cluster at a time. When failover moves it,
+//! its placement records the new place first, then, once the replacement serves, the switch
+//! of the active cluster. Every write names the generation it read and bumps it by one
+//! (compare-and-swap), so two writers acting on the same view never both succeed: the
+//! generation is the fencing token of the switch.
+
+use serde::{Deserialize, Serialize};
+
+use crate::failover::Location;
+use crate::{ClusterId, Error};
+
+/// The cluster that serves a logical cluster.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct ActiveCluster {
+    /// Its name at its provider.
+    pub cluster: ClusterId,
+    /// Where it runs.
+    pub location: Location,
+}
+
+impl ActiveCluster {
+    /// The active cluster `cluster` at `location`.
+    pub fn new(cluster: ClusterId, location: Location) -> Self {
+        Self { cluster, location }
+    }
+}
+
+/// Where one logical cluster is wanted and which cluster serves it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct Placement {
+    /// The logical cluster.
+    pub identity: ClusterId,
+    /// Where it is wanted now.
+    pub location: Location,
+    /// The place its spec names, while failover keeps it elsewhere (`None` when it is home).
+    pub home: Option<Location>,
+    /// The cluster serving it, once one does.
+    pub active: Option<ActiveCluster>,
+    /// Bumped by every write; 0 for a placement not yet stored.
+    pub generation: u64,
+}
+
+impl Placement {
+    /// A new placement of `identity` at its home `location`, not yet stored.
+    pub fn new(identity: ClusterId, location: Location) -> Self {
+        Self { identity, location, home: None, active: None, generation: 0 }
+    }
+
+    /// Whether failover keeps it away from the place its spec names.
+    pub fn is_relocated(&self) -> bool {
+        self.home.as_ref().is_some_and(|home| *home != self.location)
+    }
+}
+
+/// The error of a write whose generation is not the stored one.
+pub(crate) fn stale_generation(identity: &ClusterId, expected: u64, stored: u64) -> Error {
+    Error::Conflict {
+        message: format!(
+            "placement of `{identity}` was written at generation {expected}, but the store holds generation {stored}"
+        ),
+    }
+}
