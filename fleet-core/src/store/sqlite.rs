@@ -308,8 +308,7 @@ impl StateStore for SqliteStore {
 
     async fn write_placement(&self, placement: &Placement) -> Result<Placement> {
         let placement = placement.clone();
-        let written = self
-            .blocking("write placement", move |connection, fleet| {
+        self.blocking("write placement", move |connection, fleet| {
                 let transaction = connection.transaction()?;
                 let stored = stored_generation(&transaction, fleet, &placement.identity)?;
                 if stored != placement.generation {
@@ -324,8 +323,7 @@ impl StateStore for SqliteStore {
                 transaction.commit()?;
                 Ok(Ok(written))
             })
-            .await?;
-        written
+            .await?
     }
 
     async fn remove_placement(&self, identity: &ClusterId, generation: u64) -> Result<()> {
