@@ -8,6 +8,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use tokio::time::Instant;
 
+use crate::failover::Room;
 use crate::{Cluster, ClusterId, ClusterPhase, ClusterSpec, Credentials, Error, ProviderName, Region, Result};
 
 /// A place that runs Kubernetes clusters: a cloud's managed Kubernetes service, local Kind, or
@@ -79,6 +80,13 @@ pub trait ClusterProvider: Send + Sync {
     async fn hibernate(&self, id: &ClusterId) -> Result<Cluster> {
         let _ = id;
         Err(Error::Unsupported { operation: format!("hibernate on provider `{}`", self.info().name) })
+    }
+
+    /// What still fits in `region` (quota and capacity left), for placing clusters there after
+    /// a failover; `None` when the provider cannot tell, which is the default.
+    async fn room(&self, region: &Region) -> Result<Option<Room>> {
+        let _ = region;
+        Ok(None)
     }
 
     /// Brings a hibernated cluster back. Default: [`Error::Unsupported`].

@@ -37,7 +37,7 @@
 mod action;
 mod budget;
 mod events;
-mod placements;
+pub(crate) mod placements;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
@@ -113,6 +113,8 @@ pub(crate) struct Slot {
     pub(crate) provider: Arc<dyn ClusterProvider>,
     pub(crate) budget: Budget,
     pub(crate) operation_timeout: Duration,
+    /// The API budget the engine keeps to.
+    pub(crate) limits: RateLimits,
 }
 
 pub(crate) struct EngineInner {
@@ -218,6 +220,7 @@ impl EngineBuilder {
                 provider,
                 budget: Budget::new(limits, self.options.concurrency_per_provider),
                 operation_timeout: timeout,
+                limits,
             };
             if slots.insert(info.name.clone(), Arc::new(slot)).is_some() {
                 return Err(Error::InvalidSpec {
@@ -289,6 +292,16 @@ impl Engine {
     /// The providers, by name.
     pub fn providers(&self) -> BTreeMap<ProviderName, Arc<dyn ClusterProvider>> {
         self.inner.slots.iter().map(|(name, slot)| (name.clone(), Arc::clone(&slot.provider))).collect()
+    }
+
+    /// The API budget the engine keeps to for `provider`: its rate limits and how many
+    /// operations run at once.
+    pub fn budget_of(&self, provider: &ProviderName) -> Option<(RateLimits, usize)> {
+        self.inner.slots.get(provider).map(|slot| (slot.limits, self.inner.options.concurrency_per_provider.max(1)))
+    }
+
+    pub(crate) fn inner(&self) -> &EngineInner {
+        &self.inner
     }
 
     /// Receives every event from now on.
@@ -547,7 +560,7 @@ impl Engine {
 
     /// `observed` plus the last stored observation of every cluster of a provider that could
     /// not be listed, as `Unreachable`: a cluster out of sight is still this fleet's.
-    async fn with_unreachable(
+    pub(crate) async fn with_unreachable(
         &self,
         mut observed: Vec<Cluster>,
         unavailable: &BTreeSet<ProviderName>,
@@ -609,7 +622,7 @@ impl Engine {
 
     /// Lists every provider; returns this fleet's clusters and the providers that could not
     /// be listed.
-    async fn observe(&self) -> (Vec<Cluster>, BTreeSet<ProviderName>) {
+    pub(crate) async fn observe(&self) -> (Vec<Cluster>, BTreeSet<ProviderName>) {
         let mut observed = Vec::new();
         let mut unavailable = BTreeSet::new();
         for (name, slot) in &self.inner.slots {

@@ -25,6 +25,14 @@ pub struct LossThresholds {
     pub region_share: f64,
 }
 
+impl LossThresholds {
+    /// Lost after `consecutive_failures` failed checks lasting `grace`; a region is lost when
+    /// `region_share` (0 to 1) of its clusters are.
+    pub fn new(consecutive_failures: u32, grace: Duration, region_share: f64) -> Self {
+        Self { consecutive_failures, grace, region_share }
+    }
+}
+
 impl Default for LossThresholds {
     fn default() -> Self {
         Self { consecutive_failures: 3, grace: Duration::from_secs(120), region_share: 0.5 }
@@ -81,7 +89,8 @@ pub enum Loss {
         /// The region.
         location: Location,
     },
-    /// A whole provider: its API fails everywhere, or every region with clusters is lost.
+    /// A whole provider: its API fails, or every one of its (two or more) regions with clusters
+    /// is lost.
     Provider {
         /// The provider.
         provider: ProviderName,
@@ -92,15 +101,19 @@ pub enum Loss {
 struct Streak {
     failures: u32,
     since: Option<Instant>,
+    /// When the current run of successes began.
+    ok_since: Option<Instant>,
 }
 
 impl Streak {
     fn record(&mut self, ok: bool, now: Instant) {
         if ok {
-            *self = Streak::default();
+            let ok_since = self.ok_since.unwrap_or(now);
+            *self = Streak { ok_since: Some(ok_since), ..Streak::default() };
         } else {
             self.failures += 1;
             self.since.get_or_insert(now);
+            self.ok_since = None;
         }
     }
 
@@ -125,11 +138,13 @@ impl LossDetector {
         Self { thresholds, ..Self::default() }
     }
 
-    /// Records one health check of a cluster.
+    /// Records one health check of a cluster; an [`Health::Unknown`] verdict changes nothing.
     pub fn record_cluster(&mut self, id: &ClusterId, location: &Location, health: &Health, now: Instant) {
         let entry = self.clusters.entry(id.clone()).or_insert_with(|| (location.clone(), Streak::default()));
         entry.0 = location.clone();
-        entry.1.record(health.is_healthy(), now);
+        if !matches!(health, Health::Unknown { .. }) {
+            entry.1.record(health.is_healthy(), now);
+        }
     }
 
     /// Records whether a region's API answered.
@@ -140,6 +155,26 @@ impl LossDetector {
     /// Records whether a provider's API answered at all.
     pub fn record_provider_api(&mut self, provider: &ProviderName, answered: bool, now: Instant) {
         self.provider_apis.entry(provider.clone()).or_default().record(answered, now);
+    }
+
+    /// When the cluster's current run of failed checks began, if it is failing.
+    pub fn failing_since(&self, id: &ClusterId) -> Option<Instant> {
+        self.clusters.get(id).and_then(|(_, streak)| streak.since)
+    }
+
+    /// Whether `location` is back: its provider's API and the region have answered every
+    /// check for at least the grace period.
+    pub fn is_back(&self, location: &Location, now: Instant) -> bool {
+        let steady = |streak: Option<&Streak>| {
+            streak.and_then(|s| s.ok_since).is_some_and(|since| now.duration_since(since) >= self.thresholds.grace)
+        };
+        let provider = self.provider_apis.get(&location.provider);
+        provider.is_none_or(|s| steady(Some(s))) && steady(self.region_apis.get(location))
+    }
+
+    /// Keeps tracking only the clusters for which `keep` is true.
+    pub fn retain_clusters(&mut self, keep: impl Fn(&ClusterId) -> bool) {
+        self.clusters.retain(|id, _| keep(id));
     }
 
     /// Stops tracking a cluster (deleted, or moved away).
@@ -177,7 +212,8 @@ impl LossDetector {
         let providers_with_clusters: BTreeSet<&ProviderName> = per_region.keys().map(|l| &l.provider).collect();
         for provider in providers_with_clusters {
             let regions: Vec<&&Location> = per_region.keys().filter(|l| &l.provider == provider).collect();
-            if !regions.is_empty() && regions.iter().all(|l| lost_regions.contains(**l)) {
+            // A provider with clusters in one region only loses that region, not itself.
+            if regions.len() > 1 && regions.iter().all(|l| lost_regions.contains(**l)) {
                 lost_providers.insert(provider.clone());
             }
         }

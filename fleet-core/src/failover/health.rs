@@ -1,12 +1,14 @@
 //! Is a cluster serving? [`HealthCheck`]s combine what its provider reports with a probe of
 //! its API server.
 
-use std::sync::Arc;
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use serde::Serialize;
 
-use crate::{Cluster, ClusterPhase, ClusterProvider, Credentials, Result};
+use crate::mutex::lock;
+use crate::{Cluster, ClusterId, ClusterPhase, ClusterProvider, Credentials, Error, Result};
 
 /// The verdict of one health check.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -17,6 +19,12 @@ pub enum Health {
     Healthy,
     /// Not serving.
     Unhealthy {
+        /// Why.
+        reason: String,
+    },
+    /// The check itself could not be made (e.g. the provider throttled the credentials call);
+    /// it counts neither for nor against the cluster.
+    Unknown {
         /// Why.
         reason: String,
     },
@@ -43,17 +51,34 @@ pub trait HealthCheck: Send + Sync {
     async fn check(&self, cluster: &Cluster) -> Health;
 }
 
-/// The default check: the provider must report `Running`, give credentials, and the API
-/// server must answer the probe.
+/// The simplest check: healthy when the provider reports the cluster `Running`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ReportedPhase;
+
+#[async_trait]
+impl HealthCheck for ReportedPhase {
+    async fn check(&self, cluster: &Cluster) -> Health {
+        match &cluster.phase {
+            ClusterPhase::Running => Health::Healthy,
+            other => Health::Unhealthy { reason: format!("provider reports it {other}") },
+        }
+    }
+}
+
+/// The default check: the provider must report `Running` and the API server must answer the
+/// probe with the cluster's credentials. Credentials are fetched once per cluster and kept
+/// (in memory only), fetched again when the API server rejects them, so steady-state checks
+/// cost no provider calls.
 pub struct PhaseAndProbe {
     provider: Arc<dyn ClusterProvider>,
     probe: Arc<dyn ApiProbe>,
+    credentials: Mutex<BTreeMap<ClusterId, Credentials>>,
 }
 
 impl PhaseAndProbe {
     /// A check through `provider` (for phase and credentials) and `probe`.
     pub fn new(provider: Arc<dyn ClusterProvider>, probe: Arc<dyn ApiProbe>) -> Self {
-        Self { provider, probe }
+        Self { provider, probe, credentials: Mutex::new(BTreeMap::new()) }
     }
 }
 
@@ -65,13 +90,26 @@ impl HealthCheck for PhaseAndProbe {
             ClusterPhase::Running => {}
             other => return unhealthy(format!("provider reports it {other}")),
         }
-        let credentials = match self.provider.credentials(&cluster.id).await {
-            Ok(credentials) => credentials,
-            Err(err) => return unhealthy(format!("no credentials: {err}")),
+        let kept = lock(&self.credentials).get(&cluster.id).cloned();
+        let credentials = match kept {
+            Some(credentials) => credentials,
+            None => match self.provider.credentials(&cluster.id).await {
+                Ok(credentials) => {
+                    lock(&self.credentials).insert(cluster.id.clone(), credentials.clone());
+                    credentials
+                }
+                Err(err) if err.is_retryable() => return Health::Unknown { reason: format!("no credentials: {err}") },
+                Err(err) => return unhealthy(format!("no credentials: {err}")),
+            },
         };
         match self.probe.readyz(cluster, &credentials).await {
             Ok(()) => Health::Healthy,
-            Err(err) => unhealthy(format!("API server not ready: {err}")),
+            Err(err) => {
+                if matches!(err, Error::Unauthenticated { .. } | Error::PermissionDenied { .. }) {
+                    lock(&self.credentials).remove(&cluster.id);
+                }
+                unhealthy(format!("API server not ready: {err}"))
+            }
         }
     }
 }

@@ -6,11 +6,17 @@
 //! consecutive failures and grace periods. [`choose_placements`] picks where lost clusters
 //! go: ordered fallbacks, anti-affinity, capacity and quotas, higher priority first.
 
+mod controller;
 mod detect;
 mod health;
+mod lower_bound;
 mod placement;
+mod report;
 
+pub use controller::{FailoverController, FailoverControllerBuilder, FailoverEvent, FailoverOptions};
 pub use detect::{Location, Loss, LossDetector, LossThresholds};
-pub use health::{ApiProbe, Health, HealthCheck, PhaseAndProbe};
+pub use health::{ApiProbe, Health, HealthCheck, PhaseAndProbe, ReportedPhase};
+pub use lower_bound::earliest_finishes;
 pub(crate) use placement::relocate;
 pub use placement::{Decision, Displaced, FailoverPolicy, Fallback, OnReturn, PlacementView, Room, choose_placements};
+pub use report::{AwaitingCleanup, FailoverReport, MoveReport};

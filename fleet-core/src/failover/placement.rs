@@ -73,6 +73,24 @@ impl FailoverPolicy {
         self.anti_affinity = anti_affinity;
         self
     }
+
+    /// Sets the recovery time objective.
+    pub fn with_rto(mut self, rto: Duration) -> Self {
+        self.rto = rto;
+        self
+    }
+
+    /// Sets the most failovers of the template at once (at least one).
+    pub fn with_max_parallel(mut self, max_parallel: usize) -> Self {
+        self.max_parallel = max_parallel.max(1);
+        self
+    }
+
+    /// Sets what happens when the lost place returns.
+    pub fn with_on_return(mut self, on_return: OnReturn) -> Self {
+        self.on_return = on_return;
+        self
+    }
 }
 
 /// Free room in one place.
@@ -82,6 +100,13 @@ pub struct Room {
     pub clusters: u32,
     /// Nodes that still fit.
     pub nodes: u64,
+}
+
+impl Room {
+    /// Room without limit, for places whose provider cannot tell.
+    pub fn unlimited() -> Self {
+        Self { clusters: u32::MAX, nodes: u64::MAX }
+    }
 }
 
 /// A cluster to place: its spec where it was, its template and its priority.

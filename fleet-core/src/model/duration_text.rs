@@ -95,6 +95,24 @@ pub mod serde_opt_duration {
     }
 }
 
+/// Serde adapter for `Duration` written as text (`rto: 15m`).
+pub mod serde_duration {
+    use std::time::Duration;
+
+    use serde::{Deserializer, Serializer};
+
+    /// Writes the duration as text.
+    pub fn serialize<S: Serializer>(value: &Duration, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&super::format_duration(*value))
+    }
+
+    /// Reads text such as `15m`.
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Duration, D::Error> {
+        super::serde_opt_duration::deserialize(deserializer)?
+            .ok_or_else(|| serde::de::Error::custom("expected a duration such as 15m"))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

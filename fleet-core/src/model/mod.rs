@@ -14,7 +14,7 @@ mod version;
 pub use cluster::{Cluster, ClusterPhase};
 pub use content_hash::content_hash;
 pub use credentials::{CredentialScope, Credentials};
-pub use duration_text::{format_duration, parse_duration, serde_opt_duration};
+pub use duration_text::{format_duration, parse_duration, serde_duration, serde_opt_duration};
 pub use names::{BlueprintVersion, ClusterId, FleetName, NameError, NodePoolName, ProviderName, Region, TeamName};
 pub use spec::{ClusterSpec, ClusterSpecBuilder, Network, NodePool, RESERVED_LABEL_PREFIX, SizeClass};
 pub use tags::FleetTags;

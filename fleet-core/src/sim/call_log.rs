@@ -22,11 +22,12 @@ pub enum Operation {
     Hibernate,
     Resume,
     TeamCredentials,
+    Room,
 }
 
 impl Operation {
     /// Every operation.
-    pub const ALL: [Operation; 9] = [
+    pub const ALL: [Operation; 10] = [
         Operation::Create,
         Operation::Get,
         Operation::List,
@@ -36,11 +37,12 @@ impl Operation {
         Operation::Hibernate,
         Operation::Resume,
         Operation::TeamCredentials,
+        Operation::Room,
     ];
 
     /// Whether the operation changes anything (and so counts against the write rate limit).
     pub fn is_write(&self) -> bool {
-        !matches!(self, Operation::Get | Operation::List | Operation::Credentials)
+        !matches!(self, Operation::Get | Operation::List | Operation::Credentials | Operation::Room)
     }
 
     /// Lowercase name.
@@ -55,6 +57,7 @@ impl Operation {
             Operation::Hibernate => "hibernate",
             Operation::Resume => "resume",
             Operation::TeamCredentials => "team_credentials",
+            Operation::Room => "room",
         }
     }
 }

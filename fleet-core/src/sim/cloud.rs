@@ -303,11 +303,12 @@ impl SimCloud {
         let cluster = match &target {
             Target::Cluster(id) => Some((*id).clone()),
             Target::Spec(spec) => Some(spec.id.clone()),
-            Target::Fleet => None,
+            Target::Fleet | Target::Region(_) => None,
         };
         let region = match &target {
             Target::Spec(spec) => Some(spec.region.clone()),
             Target::Cluster(id) => world.state.region_of(id),
+            Target::Region(region) => Some((*region).clone()),
             Target::Fleet => None,
         };
         let result = (|| {
@@ -330,9 +331,11 @@ impl SimCloud {
                 Operation::Create => latency.create,
                 Operation::Delete => latency.delete,
                 Operation::Update | Operation::Hibernate | Operation::Resume => latency.update,
-                Operation::Get | Operation::List | Operation::Credentials | Operation::TeamCredentials => {
-                    super::latency::Latency::ZERO
-                }
+                Operation::Get
+                | Operation::List
+                | Operation::Credentials
+                | Operation::TeamCredentials
+                | Operation::Room => super::latency::Latency::ZERO,
             };
             let completes_in = completion.sample(&mut world.state.rng);
             run(&mut world.state, completes_in, now)
@@ -372,4 +375,6 @@ pub(crate) enum Target<'a> {
     Cluster(&'a ClusterId),
     /// The whole fleet (`list`).
     Fleet,
+    /// One region (`room`).
+    Region(&'a Region),
 }

@@ -4,7 +4,8 @@ use async_trait::async_trait;
 
 use super::call_log::Operation;
 use super::cloud::{SimCloud, Target};
-use crate::{Cluster, ClusterId, ClusterProvider, ClusterSpec, Credentials, FleetName, ProviderInfo, Result};
+use crate::failover::Room;
+use crate::{Cluster, ClusterId, ClusterProvider, ClusterSpec, Credentials, FleetName, ProviderInfo, Region, Result};
 
 /// A [`ClusterProvider`] backed by a simulated cloud, **not a real one**; made by
 /// [`SimCloud::provider`]. Several fleets' providers can share one cloud, which is how tests
@@ -71,6 +72,13 @@ impl ClusterProvider for SimProvider {
                 state.delete(fleet, id, completes_in, now)
             })
             .await
+    }
+
+    async fn room(&self, region: &Region) -> Result<Option<Room>> {
+        self.cloud
+            .call(&self.fleet, Operation::Room, Target::Region(region), |state, _, now| state.room(region, now))
+            .await
+            .map(Some)
     }
 
     async fn credentials(&self, id: &ClusterId) -> Result<Credentials> {

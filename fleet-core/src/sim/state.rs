@@ -9,6 +9,7 @@ use std::time::{Duration, SystemTime};
 use tokio::time::Instant;
 
 use super::rng::SimRng;
+use crate::failover::Room;
 use crate::{
     Capabilities, Cluster, ClusterId, ClusterPhase, ClusterSpec, Error, FleetName, FleetTags, KubernetesVersion,
     NodePool, ProviderName, Region, Result,
@@ -226,6 +227,18 @@ impl SimState {
             .values()
             .filter(|cluster| &cluster.region == region)
             .fold((0, 0), |(count, nodes), cluster| (count + 1, nodes + cluster.nodes()))
+    }
+
+    /// What still fits in `region`.
+    pub(crate) fn room(&mut self, region: &Region, now: Instant) -> Result<Room> {
+        let Some(capacity) = self.regions.get(region).map(|r| r.capacity) else {
+            return Err(Error::InvalidSpec {
+                path: "region".into(),
+                reason: format!("provider `{}` has no region `{region}`", self.name),
+            });
+        };
+        let (count, nodes) = self.usage(region, now);
+        Ok(Room { clusters: capacity.clusters.saturating_sub(count), nodes: capacity.nodes.saturating_sub(nodes) })
     }
 
     pub(crate) fn create(
