@@ -567,3 +567,101 @@ async fn clusters_hibernate_and_resume_where_the_provider_can() {
     let report = engine.run_once().await.unwrap();
     assert!(report.failed.values().next().is_some_and(|r| r.contains("unsupported")), "{report:?}");
 }
+
+/// Fails every cluster running Kubernetes 1.32: a release that breaks the workloads.
+struct BrokenRelease;
+
+#[async_trait]
+impl fleet_core::failover::HealthCheck for BrokenRelease {
+    async fn check(&self, cluster: &Cluster) -> fleet_core::failover::Health {
+        match cluster.kubernetes_version {
+            Some(version) if version.minor() == 32 => {
+                fleet_core::failover::Health::Unhealthy { reason: "readiness probe of `web` fails".into() }
+            }
+            _ => fleet_core::failover::Health::Healthy,
+        }
+    }
+}
+
+fn rollout_engine(cloud: &SimCloud, gate: Option<Arc<dyn fleet_core::failover::HealthCheck>>) -> Engine {
+    let mut options = quick_options();
+    options.rollout.canary = 1;
+    options.rollout.max_unavailable = 3;
+    let mut builder = Engine::builder(fleet()).provider(Arc::new(cloud.provider(fleet()))).options(options);
+    if let Some(gate) = gate {
+        builder = builder.health_gate(gate);
+    }
+    builder.build().unwrap()
+}
+
+/// A cloud that changes nothing in place: every upgrade is a replacement.
+fn rigid_cloud(seed: u64) -> SimCloud {
+    SimCloud::builder(ProviderName::new("sim").unwrap())
+        .region(Region::new("east").unwrap(), RegionCapacity::unlimited())
+        .region(Region::new("west").unwrap(), RegionCapacity::unlimited())
+        .capabilities(Capabilities::default())
+        .seed(seed)
+        .build()
+}
+
+fn ten(minor: u32) -> Vec<ClusterSpec> {
+    (0..10).map(|i| spec(&format!("web-{i}"), minor)).collect()
+}
+
+#[tokio::test(start_paused = true)]
+async fn replacements_roll_out_as_a_canary_then_waves_bounded_by_max_unavailable() {
+    let cloud = rigid_cloud(11);
+    let engine = rollout_engine(&cloud, None);
+    engine.set_desired(desired(ten(31)));
+    converge(&engine, 5).await;
+
+    engine.set_desired(desired(ten(32)));
+    let mut waves = Vec::new();
+    loop {
+        let report = engine.run_once().await.unwrap();
+        if report.converged {
+            break;
+        }
+        assert!(report.halted.is_none());
+        waves.push(report.succeeded);
+        assert!(waves.len() < 10, "{waves:?}");
+    }
+    assert_eq!(waves, [1, 3, 3, 3], "one canary, then waves of three");
+    let names: Vec<&str> =
+        ["web-0", "web-1", "web-2", "web-3", "web-4", "web-5", "web-6", "web-7", "web-8", "web-9"].to_vec();
+    assert_no_orphans(&cloud, engine.store().as_ref(), &names).await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_canary_failing_its_health_gate_halts_the_rollout_and_leaves_the_old_clusters_serving() {
+    let cloud = rigid_cloud(12);
+    let engine = rollout_engine(&cloud, Some(Arc::new(BrokenRelease)));
+    engine.set_desired(desired(ten(31)));
+    converge(&engine, 5).await;
+    let mut events = engine.subscribe();
+
+    engine.set_desired(desired(ten(32)));
+    let first = engine.run_once().await.unwrap();
+    assert_eq!(first.planned.replace, 10);
+    assert_eq!(first.deferred, 9, "only the canary starts");
+    assert_eq!(first.failed.len(), 1, "the canary failed its gate: {:?}", first.failed);
+    for _ in 0..3 {
+        let report = engine.run_once().await.unwrap();
+        assert_eq!(report.succeeded, 0, "nothing more is replaced");
+        assert!(report.halted.as_ref().is_some_and(|why| why.contains("readiness probe")), "{report:?}");
+    }
+    let ours: Vec<Cluster> =
+        cloud.clusters().into_iter().filter(|c| FleetTags::belongs_to(&c.tags, &fleet())).collect();
+    assert_eq!(ours.len(), 10, "the canary's new cluster is deleted");
+    assert!(ours.iter().all(|c| c.phase.is_running() && c.kubernetes_version.unwrap().minor() == 31));
+    let mut halted = None;
+    while let Ok(event) = events.try_recv() {
+        if let fleet_core::engine::EngineEvent::RolloutHalted { version, reason, .. } = event {
+            halted = Some((version, reason));
+        }
+    }
+    let (_, reason) = halted.expect("a RolloutHalted event");
+    assert!(reason.contains("readiness probe"));
+    let recorded = engine.store().events_after(0).await.unwrap();
+    assert!(recorded.iter().any(|e| e.kind == "rollout_halted"), "the halt is an event of record");
+}

@@ -8,6 +8,7 @@ use backon::{BackoffBuilder, ExponentialBuilder};
 use super::budget::{Budget, CallKind};
 use super::events::EngineEvent;
 use super::{EngineInner, Slot};
+use crate::mutex::lock;
 use crate::plan::Action;
 use crate::provider::Poller;
 use crate::store::{IntentOperation, IntentOutcome, NewIntent};
@@ -34,11 +35,7 @@ pub(crate) async fn execute(engine: Arc<EngineInner>, slot: Arc<Slot>, action: A
     match &action {
         Action::Create { spec } => run.create(spec).await,
         Action::Update { spec, .. } => run.update(spec).await,
-        Action::Replace { spec, old, .. } => {
-            // The new cluster runs under another name; the old one goes only once it serves.
-            run.create(spec).await?;
-            run.delete(old).await
-        }
+        Action::Replace { spec, old, .. } => run.replace(spec, old).await,
         Action::Delete { id, .. } => run.delete(id).await,
         Action::Hibernate { id } => run.set_hibernation(id, true).await,
         Action::Resume { id } => run.set_hibernation(id, false).await,
@@ -65,14 +62,41 @@ impl ActionRun<'_> {
     }
 
     async fn create(&self, spec: &ClusterSpec) -> Result<()> {
+        self.start_create(spec).await?;
+        self.await_running(&spec.id).await
+    }
+
+    async fn start_create(&self, spec: &ClusterSpec) -> Result<()> {
         let provider = Arc::clone(&self.slot.provider);
         self.mutate(&spec.id, IntentOperation::Create, Some(spec), || {
             let provider = Arc::clone(&provider);
             let spec = spec.clone();
             async move { provider.create(&spec).await.map(|_| ()) }
         })
-        .await?;
-        self.await_running(&spec.id).await
+        .await
+    }
+
+    /// Creates the new cluster under its new name, gates it, makes it active and deletes the
+    /// old one. A new cluster failing the gate halts its version's rollout and is deleted; the
+    /// old one keeps serving.
+    async fn replace(&self, spec: &ClusterSpec, old: &ClusterId) -> Result<()> {
+        self.start_create(spec).await?;
+        let cluster = self.wait_for(&spec.id, ClusterPhase::Running).await?;
+        self.engine.store.put_observed(&cluster).await?;
+        let gate = super::rollout::gate(self.engine.health_gate.as_ref(), &cluster, &self.engine.options.rollout).await;
+        if let Err(reason) = gate {
+            let version = spec.blueprint_version.to_string();
+            lock(&self.engine.rollout).halt(reason.clone());
+            let message =
+                format!("rollout of `{version}` halted: new cluster `{}` failed its health gate: {reason}", spec.id);
+            self.engine.store.append_event("rollout_halted", Some(spec.identity()), &message).await?;
+            self.engine.emit(EngineEvent::RolloutHalted { version, cluster: spec.id.clone(), reason });
+            self.delete(&spec.id).await?;
+            return Err(Error::Provider { message, source: None });
+        }
+        self.engine.emit(EngineEvent::ClusterReady { cluster: spec.id.clone() });
+        super::placements::activate(self.engine, &cluster).await?;
+        self.delete(old).await
     }
 
     /// Waits until the cluster runs (after a create or update, or an operation started before a

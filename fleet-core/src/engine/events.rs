@@ -83,6 +83,16 @@ pub enum EngineEvent {
         /// The placement's generation after the switch.
         generation: u64,
     },
+    /// A new cluster failed the health gate: the rollout of its version stops, the old
+    /// clusters keep serving.
+    RolloutHalted {
+        /// The blueprint version rolled out.
+        version: String,
+        /// The new cluster that failed (deleted since).
+        cluster: ClusterId,
+        /// Why it failed.
+        reason: String,
+    },
     /// A provider could not be observed; its clusters were left alone this pass.
     ProviderUnavailable {
         /// The provider.
@@ -111,6 +121,11 @@ pub struct ReconcileReport {
     /// Actions held back because their cluster cannot be reached (its region or provider is
     /// down); they run once it can be.
     pub unreachable: usize,
+    /// Replacements waiting for a later wave of their rollout.
+    pub deferred: usize,
+    /// Why the rollout is halted, when it is: replacements are left alone until
+    /// [`crate::engine::Engine::resume_rollout`] or a new desired fleet.
+    pub halted: Option<String>,
     /// Whether the fleet matched its spec when the pass began (nothing to do).
     pub converged: bool,
 }

@@ -38,6 +38,7 @@ mod action;
 mod budget;
 mod events;
 pub(crate) mod placements;
+mod rollout;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
@@ -51,7 +52,9 @@ use tracing::Instrument;
 
 pub use events::{EngineEvent, Progress, ReconcileReport};
 pub use placements::PLACEMENT_SWITCHED;
+pub use rollout::RolloutOptions;
 
+use crate::failover::{HealthCheck, ReportedPhase};
 use crate::fleet_spec::DesiredFleet;
 use crate::mutex::lock;
 use crate::plan::{Action, DeleteReason, plan};
@@ -88,6 +91,8 @@ pub struct EngineOptions {
     pub reconcile_interval: Duration,
     /// API budgets replacing what providers declare, by provider.
     pub rate_limits: BTreeMap<ProviderName, RateLimits>,
+    /// How replacements roll out: canary, waves, health gate.
+    pub rollout: RolloutOptions,
 }
 
 impl Default for EngineOptions {
@@ -104,6 +109,7 @@ impl Default for EngineOptions {
             expiry_warning: Duration::from_secs(3600),
             reconcile_interval: Duration::from_secs(60),
             rate_limits: BTreeMap::new(),
+            rollout: RolloutOptions::default(),
         }
     }
 }
@@ -136,6 +142,9 @@ pub(crate) struct EngineInner {
     /// Identities already warned of their expiry.
     warned: Mutex<BTreeSet<ClusterId>>,
     last_observed: Mutex<Vec<Cluster>>,
+    /// Judges new clusters of a replacement before the old ones go.
+    pub(crate) health_gate: Arc<dyn HealthCheck>,
+    pub(crate) rollout: Mutex<rollout::Rollout>,
 }
 
 impl EngineInner {
@@ -174,6 +183,7 @@ pub struct EngineBuilder {
     store: Option<Arc<dyn StateStore>>,
     options: EngineOptions,
     clock: Option<Clock>,
+    health_gate: Option<Arc<dyn HealthCheck>>,
 }
 
 impl EngineBuilder {
@@ -192,6 +202,13 @@ impl EngineBuilder {
     /// Sets the options.
     pub fn options(mut self, options: EngineOptions) -> Self {
         self.options = options;
+        self
+    }
+
+    /// Sets the health check a replacement's new cluster must pass before the old one is
+    /// deleted (default: [`ReportedPhase`], the provider reports it running).
+    pub fn health_gate(mut self, check: Arc<dyn HealthCheck>) -> Self {
+        self.health_gate = Some(check);
         self
     }
 
@@ -246,6 +263,8 @@ impl EngineBuilder {
                 expired: Mutex::new(None),
                 warned: Mutex::new(BTreeSet::new()),
                 last_observed: Mutex::new(Vec::new()),
+                health_gate: self.health_gate.unwrap_or_else(|| Arc::new(ReportedPhase)),
+                rollout: Mutex::new(rollout::Rollout::default()),
             }),
         })
     }
@@ -254,12 +273,32 @@ impl EngineBuilder {
 impl Engine {
     /// Starts building an engine for `fleet`.
     pub fn builder(fleet: FleetName) -> EngineBuilder {
-        EngineBuilder { fleet, providers: Vec::new(), store: None, options: EngineOptions::default(), clock: None }
+        EngineBuilder {
+            fleet,
+            providers: Vec::new(),
+            store: None,
+            options: EngineOptions::default(),
+            clock: None,
+            health_gate: None,
+        }
     }
 
     /// Replaces the desired fleet; a running [`Engine::run`] reconciles at once.
     pub fn set_desired(&self, desired: DesiredFleet) {
-        *lock(&self.inner.desired) = desired;
+        let mut current = lock(&self.inner.desired);
+        if *current != desired {
+            // A new desired fleet is a new rollout: canaries first again.
+            *lock(&self.inner.rollout) = rollout::Rollout::default();
+        }
+        *current = desired;
+        drop(current);
+        self.inner.changed.notify_one();
+    }
+
+    /// Lets a halted rollout go on (after the cause is fixed); setting a different desired
+    /// fleet starts a new rollout too.
+    pub fn resume_rollout(&self) {
+        lock(&self.inner.rollout).resume();
         self.inner.changed.notify_one();
     }
 
@@ -384,6 +423,8 @@ impl Engine {
             let mut tasks = JoinSet::new();
             let now = Instant::now();
             let mut still_unwanted = BTreeSet::new();
+            // Replacements started this pass.
+            let mut wave = 0;
             for action in plan.actions {
                 let id = action.cluster_id().clone();
                 let provider = match &action {
@@ -454,8 +495,23 @@ impl Engine {
                     report.failed.insert(id, reason.clone());
                     continue;
                 }
+                let replacing = matches!(&action, Action::Replace { .. });
+                if replacing {
+                    let rollout = lock(&inner.rollout);
+                    if let Some(reason) = rollout.halted() {
+                        report.halted = Some(reason.clone());
+                        continue;
+                    }
+                    if wave >= rollout.wave(&inner.options.rollout) {
+                        report.deferred += 1;
+                        continue;
+                    }
+                }
                 if !lock(&inner.in_flight).insert(id.clone()) {
                     continue;
+                }
+                if replacing {
+                    wave += 1;
                 }
                 let name = action::action_name(&action);
                 let gc = matches!(&action, Action::Delete { reason: DeleteReason::NotWanted, .. });
@@ -475,6 +531,9 @@ impl Engine {
                         match &result {
                             Ok(()) => {
                                 lock(&engine.failed).remove(&id);
+                                if replacing {
+                                    lock(&engine.rollout).passed();
+                                }
                                 if let Some((identity, cluster)) = &deleted
                                     && let Err(err) = placements::release(&engine, identity, cluster).await
                                 {
