@@ -1,18 +1,4 @@
-//! The failover controller: watches the health of every active cluster, judges losses, moves
-//! lost clusters to their fallback places through the engine, and reports recovery times.
-//!
-//! Each check ([`FailoverController::check_once`], or every probe interval under
-//! [`FailoverController::run`]):
-//! 1. lists every provider and checks each active cluster ([`HealthCheck`] per provider,
-//!    [`ReportedPhase`] by default), feeding a [`LossDetector`];
-//! 2. places the clusters judged lost with [`choose_placements`] (fallbacks, anti-affinity,
-//!    the room providers report, priority), at most `max_parallel` per template at once;
-//! 3. records each move in the state store as a new placement location (a fenced write) and
-//!    wakes the engine, which creates the replacement from the same blueprint version; when it
-//!    serves, the engine switches the active placement to it (again fenced), and the old cluster
-//!    is deleted once its place answers again;
-//! 4. when a lost place is back (answering for the grace period), moves clusters whose policy
-//!    says [`OnReturn::FailBack`] home.
+//! The failover controller; see [`FailoverController`].
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
@@ -141,7 +127,23 @@ struct Controller {
     events: broadcast::Sender<FailoverEvent>,
 }
 
-/// Moves lost clusters elsewhere; see the [module](self) documentation. Cheap to clone.
+/// The failover controller: watches the health of every active cluster, judges losses, moves
+/// lost clusters to their fallback places through the engine, and reports recovery times.
+///
+/// Each check ([`FailoverController::check_once`], or every probe interval under
+/// [`FailoverController::run`]):
+/// 1. lists every provider and checks each active cluster ([`HealthCheck`] per provider,
+///    [`ReportedPhase`] by default), feeding a [`LossDetector`];
+/// 2. places the clusters judged lost with [`choose_placements`] (fallbacks, anti-affinity,
+///    the room providers report, priority), at most `max_parallel` per template at once;
+/// 3. records each move in the state store as a new placement location (a fenced write) and
+///    wakes the engine, which creates the replacement from the same blueprint version; when it
+///    serves, the engine switches the active placement to it (again fenced), and the old cluster
+///    is deleted once its place answers again;
+/// 4. when a lost place is back (answering for the grace period), moves clusters whose policy
+///    says [`OnReturn::FailBack`] home.
+///
+/// A complete program: `cargo run -p fleet-examples --example failover`. Cheap to clone.
 #[derive(Clone)]
 pub struct FailoverController {
     inner: Arc<Controller>,

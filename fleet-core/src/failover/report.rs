@@ -39,7 +39,8 @@ pub struct MoveReport {
     #[serde(with = "crate::serde_opt_duration")]
     pub recovery_time: Option<Duration>,
     /// The earliest it could have served again: detection, the wait for the API budget and
-    /// operation slots, and the provider's typical create latency.
+    /// operation slots, and the provider's typical create latency (a create faster than
+    /// typical can finish before it).
     #[serde(with = "crate::serde_duration")]
     pub lower_bound: Duration,
     /// The recovery time objective of its template.
@@ -121,7 +122,11 @@ impl fmt::Display for FailoverReport {
             writeln!(f, "degraded {identity}: {reason}")?;
         }
         for old in &self.awaiting_cleanup {
-            writeln!(f, "awaiting cleanup: `{}` ({}) at {}", old.cluster, old.identity, old.location)?;
+            write!(f, "awaiting cleanup: `{}`", old.cluster)?;
+            if old.cluster != old.identity {
+                write!(f, " (of {})", old.identity)?;
+            }
+            writeln!(f, " at {}", old.location)?;
         }
         write!(
             f,
