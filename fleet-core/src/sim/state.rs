@@ -229,14 +229,17 @@ impl SimState {
             .fold((0, 0), |(count, nodes), cluster| (count + 1, nodes + cluster.nodes()))
     }
 
+    /// The capacity of `region`; a region the cloud lacks is an invalid spec.
+    fn capacity_of(&self, region: &Region) -> Result<RegionCapacity> {
+        self.regions.get(region).map(|r| r.capacity).ok_or_else(|| Error::InvalidSpec {
+            path: "region".into(),
+            reason: format!("provider `{}` has no region `{region}`", self.name),
+        })
+    }
+
     /// What still fits in `region`.
     pub(crate) fn room(&mut self, region: &Region, now: Instant) -> Result<Room> {
-        let Some(capacity) = self.regions.get(region).map(|r| r.capacity) else {
-            return Err(Error::InvalidSpec {
-                path: "region".into(),
-                reason: format!("provider `{}` has no region `{region}`", self.name),
-            });
-        };
+        let capacity = self.capacity_of(region)?;
         let (count, nodes) = self.usage(region, now);
         Ok(Room { clusters: capacity.clusters.saturating_sub(count), nodes: capacity.nodes.saturating_sub(nodes) })
     }
@@ -254,13 +257,7 @@ impl SimState {
                 reason: format!("spec is for provider `{}`, this is `{}`", spec.provider, self.name),
             });
         }
-        let Some(region) = self.regions.get(&spec.region) else {
-            return Err(Error::InvalidSpec {
-                path: "region".into(),
-                reason: format!("provider `{}` has no region `{}`", self.name, spec.region),
-            });
-        };
-        let capacity = region.capacity;
+        let capacity = self.capacity_of(&spec.region)?;
         let name = self.name.clone();
         if let Some(region) = self.settled(&spec.id, now).map(|existing| existing.region.clone()) {
             let reachable = self.region_is_up(&region);
