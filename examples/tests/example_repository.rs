@@ -27,6 +27,11 @@ fn the_example_repository_plans_and_rejects_the_over_quota_request() {
     let web = desired.fleet.clusters.iter().find(|c| c.spec.id.as_str() == "web-us-east-1-0").unwrap();
     assert!(web.addons.contains_key("default-deny"), "add-on files are read in");
 
+    assert_eq!(
+        desired.failover.keys().map(String::as_str).collect::<Vec<_>>(),
+        ["template/api", "template/web"],
+        "the web and api templates declare failover"
+    );
     let capabilities: BTreeMap<_, _> = infos.iter().map(|info| (info.name.clone(), info.capabilities)).collect();
     let plan = plan(&desired.fleet, &[], &capabilities, SystemTime::now());
     assert_eq!(plan.summary().create, desired.fleet.clusters.len());

@@ -291,3 +291,38 @@ fn a_directory_loads_with_addon_files_inlined() {
     assert!(errors.to_string().contains("is outside the repository"), "{errors}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn a_template_declares_its_failover_policy() {
+    let templates = "    - name: web\n      blueprint: app\n      antiAffinity: region\n      placements: [{provider: sim, regions: [east]}]\n      failover:\n        fallbacks:\n          - {provider: sim, regions: [west]}\n          - {provider: other, regions: [north]}\n        rto: 15m\n        maxParallel: 3\n        onReturn: failBack\n    - name: batch\n      blueprint: app\n      placements: [{provider: sim, regions: [west]}]\n      failover: {fallbacks: [{provider: sim, regions: [east]}]}\n";
+    let desired =
+        desired(&[("layers.yaml", LAYERS), ("app.yaml", BLUEPRINT), ("fleet.yaml", &fleet(templates))]).unwrap();
+    let web = &desired.failover["template/web"];
+    assert_eq!(web.fallbacks.len(), 2);
+    assert_eq!(web.fallbacks[1].provider.as_str(), "other");
+    assert_eq!(web.rto, std::time::Duration::from_secs(900));
+    assert_eq!(web.max_parallel, 3);
+    assert_eq!(web.on_return, fleet_core::failover::OnReturn::FailBack);
+    assert_eq!(web.anti_affinity, fleet_core::fleet_spec::AntiAffinity::Region, "the template's spread applies");
+    let batch = &desired.failover["template/batch"];
+    assert_eq!((batch.rto, batch.max_parallel), (std::time::Duration::from_secs(1800), 10), "defaults");
+    let origins: Vec<&str> = desired.fleet.clusters.iter().map(|c| c.origin.as_str()).collect();
+    assert!(origins.iter().all(|o| desired.failover.contains_key(*o)), "policies are keyed by origin: {origins:?}");
+}
+
+#[test]
+fn failover_fallbacks_are_checked_against_the_providers() {
+    let templates = "    - name: web\n      blueprint: app\n      placements: [{provider: sim, regions: [east]}]\n      failover:\n        fallbacks:\n          - {provider: sim, regions: [mars]}\n          - {provider: nimbus, regions: [north]}\n        rto: soon\n";
+    let errors =
+        desired(&[("layers.yaml", LAYERS), ("app.yaml", BLUEPRINT), ("fleet.yaml", &fleet(templates))]).unwrap_err();
+    assert!(errors.to_string().contains("rto"), "{errors}");
+    let templates = templates.replace("        rto: soon\n", "");
+    let errors =
+        desired(&[("layers.yaml", LAYERS), ("app.yaml", BLUEPRINT), ("fleet.yaml", &fleet(&templates))]).unwrap_err();
+    let text = errors.to_string();
+    assert!(
+        text.contains("`spec.templates[0].failover.fallbacks[0].regions[0]`: provider `sim` has no region `mars`"),
+        "{text}"
+    );
+    assert!(text.contains("`spec.templates[0].failover.fallbacks[1].provider`: unknown provider `nimbus`"), "{text}");
+}

@@ -173,14 +173,16 @@ impl FailoverControllerBuilder {
         self
     }
 
-    /// Sets the policy of `template`'s clusters; clusters of templates without one are
-    /// reported degraded when lost.
-    pub fn policy(mut self, template: impl Into<String>, policy: FailoverPolicy) -> Self {
-        self.policies.insert(template.into(), policy);
+    /// Sets the policy of the clusters whose [`origin`](crate::fleet_spec::DesiredCluster::origin)
+    /// is `origin` (a fleet spec template's clusters have `template/<name>`); lost clusters
+    /// without a policy are reported degraded.
+    pub fn policy(mut self, origin: impl Into<String>, policy: FailoverPolicy) -> Self {
+        self.policies.insert(origin.into(), policy);
         self
     }
 
-    /// Sets the policies of several templates.
+    /// Sets several policies by origin, e.g. a repository's
+    /// [`Desired::failover`](crate::repository::Desired::failover).
     pub fn policies(mut self, policies: BTreeMap<String, FailoverPolicy>) -> Self {
         self.policies.extend(policies);
         self

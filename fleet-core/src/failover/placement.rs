@@ -4,14 +4,14 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::Location;
 use crate::fleet_spec::AntiAffinity;
 use crate::{ClusterId, ClusterSpec, ProviderName, Region};
 
 /// What happens when a lost region or provider comes back.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub enum OnReturn {
@@ -23,7 +23,8 @@ pub enum OnReturn {
 }
 
 /// A place a template's clusters may fail over to.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 #[non_exhaustive]
 pub struct Fallback {
     /// The provider.
@@ -39,20 +40,34 @@ impl Fallback {
     }
 }
 
-/// How one template's clusters fail over.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// How one template's clusters fail over; in a fleet spec, a template's `failover:` block
+/// (`fallbacks`, `rto`, `maxParallel`, `onReturn`; the anti-affinity is the template's own).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct FailoverPolicy {
     /// Places to go, in order: usually other regions of the same provider, then other providers.
     pub fallbacks: Vec<Fallback>,
     /// Spread rule the new placements must keep.
+    #[serde(skip)]
     pub anti_affinity: AntiAffinity,
     /// The recovery time objective.
+    #[serde(with = "crate::serde_duration", default = "default_rto")]
     pub rto: Duration,
     /// Most failovers of this template at once.
+    #[serde(default = "default_max_parallel")]
     pub max_parallel: usize,
     /// What happens when the lost place returns.
+    #[serde(default)]
     pub on_return: OnReturn,
+}
+
+fn default_rto() -> Duration {
+    Duration::from_secs(1800)
+}
+
+fn default_max_parallel() -> usize {
+    10
 }
 
 impl FailoverPolicy {
@@ -62,8 +77,8 @@ impl FailoverPolicy {
         Self {
             fallbacks,
             anti_affinity: AntiAffinity::None,
-            rto: Duration::from_secs(1800),
-            max_parallel: 10,
+            rto: default_rto(),
+            max_parallel: default_max_parallel(),
             on_return: OnReturn::Stay,
         }
     }

@@ -65,6 +65,9 @@ pub struct Template {
     pub anti_affinity: AntiAffinity,
     /// Where its clusters go.
     pub placements: Vec<PlacementSpec>,
+    /// Where its clusters go when their place is lost.
+    #[serde(default)]
+    pub failover: Option<crate::failover::FailoverPolicy>,
 }
 
 /// Which clusters a fleet should have.

@@ -7,6 +7,7 @@ use serde_json::{Map, Value};
 
 use super::Repository;
 use crate::blueprint::{Layer, Owner, Placement, ResolvedBlueprint};
+use crate::failover::FailoverPolicy;
 use crate::fleet_spec::{
     AntiAffinity, DesiredCluster, DesiredFleet, EnvironmentRequest, FleetSpec, Rejection, Usage, cluster_id,
 };
@@ -20,6 +21,10 @@ pub struct Desired {
     pub fleet: DesiredFleet,
     /// Requests rejected, each with the rule it broke.
     pub rejected: Vec<Rejection>,
+    /// The failover policies of the templates that declare one, by the origin of their
+    /// clusters (`template/<name>`), ready for
+    /// [`crate::failover::FailoverControllerBuilder::policies`].
+    pub failover: BTreeMap<String, FailoverPolicy>,
 }
 
 impl Repository {
@@ -40,6 +45,7 @@ impl Repository {
         let by_name: BTreeMap<_, _> = providers.iter().map(|info| (&info.name, info)).collect();
         let mut errors = Vec::new();
         let mut clusters = self.template_clusters(spec, &by_name, &mut errors);
+        let failover = failover_policies(spec, &by_name, &mut errors);
         for error in &mut errors {
             if error.file.is_none() {
                 error.file = Some(file.clone());
@@ -74,7 +80,7 @@ impl Repository {
                 Err(rejection) => rejected.push(rejection),
             }
         }
-        Ok(Desired { fleet: DesiredFleet::new(spec.name.clone(), clusters), rejected })
+        Ok(Desired { fleet: DesiredFleet::new(spec.name.clone(), clusters), rejected, failover })
     }
 
     fn template_clusters(
@@ -155,7 +161,7 @@ impl Repository {
                         match desired_cluster(
                             &resolved,
                             &target,
-                            format!("template/{}", template.name),
+                            Self::template_origin(&template.name),
                             placement.priority,
                         ) {
                             Ok(cluster) => clusters.push(cluster),
@@ -166,6 +172,11 @@ impl Repository {
             }
         }
         clusters
+    }
+
+    /// The origin of a template's clusters.
+    pub(crate) fn template_origin(template: &str) -> String {
+        format!("template/{template}")
     }
 
     pub(crate) fn schedule(
@@ -236,4 +247,39 @@ fn desired_cluster(
         other => SpecError::new("", other.to_string()),
     })?;
     Ok(DesiredCluster::new(spec, origin, priority).with_addons(resolved.settings.addons.clone()))
+}
+
+/// Every template's failover policy, its fallbacks checked against the providers, with the
+/// template's anti-affinity.
+fn failover_policies(
+    spec: &FleetSpec,
+    providers: &BTreeMap<&crate::ProviderName, &ProviderInfo>,
+    errors: &mut Vec<SpecError>,
+) -> BTreeMap<String, FailoverPolicy> {
+    let mut policies = BTreeMap::new();
+    for (t, template) in spec.templates.iter().enumerate() {
+        let Some(policy) = &template.failover else { continue };
+        for (f, fallback) in policy.fallbacks.iter().enumerate() {
+            let at = format!("spec.templates[{t}].failover.fallbacks[{f}]");
+            let Some(info) = providers.get(&fallback.provider) else {
+                let known = providers.keys().map(|n| n.as_str()).collect::<Vec<_>>().join(", ");
+                errors.push(SpecError::new(
+                    format!("{at}.provider"),
+                    format!("unknown provider `{}`; known: {known}", fallback.provider),
+                ));
+                continue;
+            };
+            for (r, region) in fallback.regions.iter().enumerate() {
+                if !info.has_region(region) {
+                    errors.push(SpecError::new(
+                        format!("{at}.regions[{r}]"),
+                        format!("provider `{}` has no region `{region}`", fallback.provider),
+                    ));
+                }
+            }
+        }
+        let policy = policy.clone().with_anti_affinity(template.anti_affinity);
+        policies.insert(Repository::template_origin(&template.name), policy);
+    }
+    policies
 }
