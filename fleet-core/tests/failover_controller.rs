@@ -79,6 +79,16 @@ impl World {
         clusters: Vec<DesiredCluster>,
         policies: BTreeMap<String, FailoverPolicy>,
     ) -> World {
+        Self::start_with(clouds, clusters, policies, true).await
+    }
+
+    /// As [`World::start`]; the controller runs on its own only if `run_controller`.
+    async fn start_with(
+        clouds: Vec<SimCloud>,
+        clusters: Vec<DesiredCluster>,
+        policies: BTreeMap<String, FailoverPolicy>,
+        run_controller: bool,
+    ) -> World {
         let mut options = EngineOptions::default();
         options.concurrency_per_provider = 500;
         options.poll_initial = Duration::from_secs(5);
@@ -132,10 +142,12 @@ impl World {
             let (engine, cancel) = (engine.clone(), cancel.clone());
             async move { engine.run(cancel).await }
         });
-        tokio::spawn({
-            let (controller, cancel) = (controller.clone(), cancel.clone());
-            async move { controller.run(cancel).await }
-        });
+        if run_controller {
+            tokio::spawn({
+                let (controller, cancel) = (controller.clone(), cancel.clone());
+                async move { controller.run(cancel).await }
+            });
+        }
         // A few quiet checks, so that every cluster has a healthy history.
         tokio::time::sleep(2 * MINUTE).await;
         let clouds = clouds.into_iter().map(|c| (c.info().name.to_string(), c)).collect();
@@ -392,4 +404,40 @@ async fn clusters_whose_policy_fails_back_go_home_when_their_region_returns() {
         assert!(!placement.is_relocated());
         assert!(placement.generation >= 4, "created, moved, switched, moved home, switched: {placement:?}");
     }
+}
+
+#[tokio::test(start_paused = true)]
+async fn two_controllers_on_one_store_move_each_lost_cluster_once() {
+    let aws = cloud("aws", &[("east", RegionCapacity::unlimited()), ("west", RegionCapacity::unlimited())]);
+    let clusters = (0..8).map(|i| desired(&format!("web-{i}"), "aws", "east", "web", 0)).collect();
+    let policy = FailoverPolicy::new(vec![Fallback::new(name("aws"), vec![region("west")])]);
+    let policies = BTreeMap::from([("web".to_owned(), policy.clone())]);
+    let world = World::start_with(vec![aws], clusters, policies, false).await;
+    // A second replica: its own controller, the same engine and store; both check at the
+    // same moments, so both see every loss and race to move it.
+    let mut options = FailoverOptions::default();
+    options.thresholds = LossThresholds::new(3, MINUTE, 0.5);
+    let twin =
+        FailoverController::builder(world.engine.clone()).policy("web", policy).options(options).build().unwrap();
+    let check_both = || async {
+        let (a, b) = tokio::join!(world.controller.check_once(), twin.check_once());
+        a.unwrap();
+        b.unwrap();
+    };
+    check_both().await;
+
+    world.clouds["aws"].fail_region(&region("east"));
+    for _ in 0..180 {
+        check_both().await;
+        tokio::time::sleep(Duration::from_secs(10)).await;
+    }
+    let moved = world.controller.report().moves.len() + twin.report().moves.len();
+    assert_eq!(moved, 8, "each lost cluster moved by one of the two");
+    let started = world.engine.store().events_after(0).await.unwrap();
+    assert_eq!(started.iter().filter(|e| e.kind == "failover_started").count(), 8);
+    for placement in world.engine.store().placements().await.unwrap() {
+        assert_eq!(placement.location, at("aws", "west"));
+        assert_eq!(placement.generation, 3, "created, moved once, switched once: {placement:?}");
+    }
+    assert_eq!(world.clusters().len(), 16, "eight replacements, eight old clusters awaiting their region");
 }

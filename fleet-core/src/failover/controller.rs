@@ -502,15 +502,25 @@ impl FailoverController {
                     *running += 1;
                     lock(&inner.state).degraded.remove(&id);
                     let home = Location::of_spec(&wanted.spec);
+                    let lost_generation = placements.get(&id).map_or(0, |p| p.generation);
+                    let mut moved = false;
                     update_placement(inner.engine.inner(), &id, &from, |placement| {
-                        placement.home = placement.home.clone().or_else(|| Some(home.clone()));
-                        placement.location = to.clone();
-                        if placement.home.as_ref() == Some(&to) {
-                            placement.home = None;
+                        // Another controller may have acted on it since this one looked.
+                        moved = placement.generation == lost_generation;
+                        if moved {
+                            placement.home = placement.home.clone().or_else(|| Some(home.clone()));
+                            placement.location = to.clone();
+                            if placement.home.as_ref() == Some(&to) {
+                                placement.home = None;
+                            }
                         }
-                        true
+                        moved
                     })
                     .await?;
+                    if !moved {
+                        *running -= 1;
+                        continue;
+                    }
                     let message = format!("moving from {from} to {to}: lost");
                     inner.engine.store().append_event("failover_started", Some(&id), &message).await?;
                     self.emit(FailoverEvent::Moving { identity: id.clone(), from: from.clone(), to: to.clone() });
@@ -676,12 +686,20 @@ impl FailoverController {
             if !home_back {
                 continue;
             }
+            let mut going_home = false;
             update_placement(self.inner.engine.inner(), &identity, &home, |p| {
-                p.location = home.clone();
-                p.home = None;
-                true
+                // Another controller may have acted on it since this one looked.
+                going_home = p.generation == placement.generation;
+                if going_home {
+                    p.location = home.clone();
+                    p.home = None;
+                }
+                going_home
             })
             .await?;
+            if !going_home {
+                continue;
+            }
             self.inner.engine.store().append_event("failover_failing_back", Some(&identity), &home.to_string()).await?;
             if let Some(m) = lock(&self.inner.state).moves.get_mut(&identity) {
                 m.failed_back = true;
