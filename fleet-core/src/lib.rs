@@ -45,6 +45,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod addons;
 pub mod blueprint;
 #[cfg(feature = "conformance")]
 pub mod conformance;

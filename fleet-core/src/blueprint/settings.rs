@@ -81,6 +81,13 @@ pub struct Addon {
     pub manifest: String,
 }
 
+impl Addon {
+    /// An add-on of one or more YAML documents.
+    pub fn new(manifest: impl Into<String>) -> Self {
+        Self { manifest: manifest.into() }
+    }
+}
+
 /// Where and for whom a resolved blueprint becomes a cluster.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
