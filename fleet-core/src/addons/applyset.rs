@@ -26,9 +26,11 @@ pub const RESOURCES_ANNOTATION: &str = "fleet.dev/resources";
 /// Each member's annotation with the hash of its manifest, to tell blueprint changes from drift.
 pub const MANIFEST_HASH_ANNOTATION: &str = "fleet.dev/manifest-hash";
 
-/// The parent object: a ConfigMap in `kube-system`.
-pub(crate) const PARENT_NAME: &str = "fleet-addons";
-pub(crate) const PARENT_NAMESPACE: &str = "kube-system";
+/// The name of the ApplySet parent Fleet keeps in every cluster: a ConfigMap.
+pub const PARENT_NAME: &str = "fleet-addons";
+
+/// The namespace of that parent.
+pub const PARENT_NAMESPACE: &str = "kube-system";
 
 /// The id of the ApplySet whose parent is `Kind.group` `namespace/name`:
 /// `applyset-` + unpadded base64url of SHA-256 of `name.namespace.Kind.group` + `-v1`.
@@ -43,7 +45,8 @@ pub fn applyset_id(name: &str, namespace: &str, kind: &str, group: &str) -> Stri
     format!("applyset-{}-v1", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(digest))
 }
 
-/// The id of the set Fleet keeps in every cluster.
-pub(crate) fn fleet_applyset_id() -> String {
+/// The id of the ApplySet Fleet keeps in every cluster (its parent is ConfigMap
+/// `kube-system/fleet-addons`).
+pub fn fleet_applyset_id() -> String {
     applyset_id(PARENT_NAME, PARENT_NAMESPACE, "ConfigMap", "")
 }
