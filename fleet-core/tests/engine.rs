@@ -665,3 +665,68 @@ async fn a_canary_failing_its_health_gate_halts_the_rollout_and_leaves_the_old_c
     let recorded = engine.store().events_after(0).await.unwrap();
     assert!(recorded.iter().any(|e| e.kind == "rollout_halted"), "the halt is an event of record");
 }
+
+fn with_addons(specs: Vec<ClusterSpec>, manifest: &str) -> DesiredFleet {
+    let addons = std::collections::BTreeMap::from([("base".to_owned(), fleet_core::blueprint::Addon::new(manifest))]);
+    DesiredFleet::new(
+        fleet(),
+        specs.into_iter().map(|s| DesiredCluster::new(s, "test", 0).with_addons(addons.clone())).collect(),
+    )
+}
+
+const NAMESPACE_AND_CONFIG: &str = "apiVersion: v1\nkind: Namespace\nmetadata: {name: shop}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings, namespace: shop}\n";
+const NAMESPACE_AND_DEPLOYMENT: &str = "apiVersion: v1\nkind: Namespace\nmetadata: {name: shop}\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web, namespace: shop}\n";
+
+#[tokio::test(start_paused = true)]
+async fn add_ons_go_in_before_a_cluster_becomes_active_and_follow_blueprint_changes() {
+    let cloud = cloud(21, LatencyModel::realistic());
+    let mut options = quick_options();
+    options.addon_interval = Duration::from_secs(1800);
+    let engine = Engine::builder(fleet())
+        .provider(Arc::new(cloud.provider(fleet())))
+        .addons_for(ProviderName::new("sim").unwrap(), Arc::new(cloud.clone()))
+        .options(options)
+        .build()
+        .unwrap();
+    let mut events = engine.subscribe();
+    let specs: Vec<ClusterSpec> = (0..3).map(|i| spec(&format!("shop-{i}"), 31)).collect();
+    engine.set_desired(with_addons(specs.clone(), NAMESPACE_AND_CONFIG));
+    converge(&engine, 5).await;
+
+    let mut order = Vec::new();
+    while let Ok(event) = events.try_recv() {
+        match event {
+            fleet_core::engine::EngineEvent::AddonsApplied { cluster, applied, .. } => {
+                assert_eq!(applied, 2);
+                order.push(format!("addons {cluster}"));
+            }
+            fleet_core::engine::EngineEvent::PlacementSwitched { cluster, .. } => {
+                order.push(format!("active {cluster}"))
+            }
+            _ => {}
+        }
+    }
+    for spec in &specs {
+        let addons = order.iter().position(|e| *e == format!("addons {}", spec.id)).unwrap();
+        let active = order.iter().position(|e| *e == format!("active {}", spec.id)).unwrap();
+        assert!(addons < active, "add-ons before activation: {order:?}");
+        let objects: Vec<String> = cloud.addons_in(&spec.id).iter().map(ToString::to_string).collect();
+        assert_eq!(objects, ["ConfigMap shop/settings", "Namespace shop"]);
+    }
+
+    // The blueprint drops the ConfigMap and adds a Deployment: every cluster follows.
+    engine.set_desired(with_addons(specs.clone(), NAMESPACE_AND_DEPLOYMENT));
+    let report = engine.run_once().await.unwrap();
+    assert_eq!(report.addons_installed, 3, "{report:?}");
+    for spec in &specs {
+        let objects: Vec<String> = cloud.addons_in(&spec.id).iter().map(ToString::to_string).collect();
+        assert_eq!(objects, ["Deployment.apps shop/web", "Namespace shop"]);
+    }
+    let recorded = engine.store().events_after(0).await.unwrap();
+    assert!(recorded.iter().any(|e| e.kind == "addons_applied" && e.message == "1 applied, 1 pruned"));
+
+    // Unchanged add-ons are installed again only when the interval has passed.
+    assert_eq!(engine.run_once().await.unwrap().addons_installed, 0);
+    tokio::time::sleep(Duration::from_secs(1800)).await;
+    assert_eq!(engine.run_once().await.unwrap().addons_installed, 3, "re-applied to find drift");
+}

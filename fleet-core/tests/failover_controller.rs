@@ -60,8 +60,12 @@ fn desired(id: &str, provider: &str, place: &str, template: &str, priority: i32)
             .blueprint_version(BlueprintVersion::new("web-v7").unwrap())
             .build()
             .unwrap();
-    DesiredCluster::new(spec, template, priority)
+    let addons = BTreeMap::from([("network".to_owned(), fleet_core::blueprint::Addon::new(DEFAULT_DENY))]);
+    DesiredCluster::new(spec, template, priority).with_addons(addons)
 }
+
+const DEFAULT_DENY: &str =
+    "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: default-deny}\nspec: {podSelector: {}}\n";
 
 struct World {
     clouds: BTreeMap<String, SimCloud>,
@@ -96,7 +100,9 @@ impl World {
         options.reconcile_interval = MINUTE;
         let mut builder = Engine::builder(fleet()).options(options);
         for cloud in &clouds {
-            builder = builder.provider(Arc::new(cloud.provider(fleet())));
+            builder = builder
+                .provider(Arc::new(cloud.provider(fleet())))
+                .addons_for(cloud.info().name.clone(), Arc::new(cloud.clone()));
         }
         let engine = builder.build().unwrap();
         engine.set_desired(DesiredFleet::new(fleet(), clusters));
@@ -282,6 +288,11 @@ async fn a_region_outage_of_300_clusters_recovers_within_a_tenth_of_the_lower_bo
     assert!(moved_svc.iter().all(|m| m.to == at("gcp", "central")), "services go where their sibling is not");
     assert_eq!(report.moves.iter().filter(|m| m.to == at("aws", "west")).count(), 130);
     world.assert_single_active_placements();
+    for placement in &placements {
+        let active = placement.active.clone().unwrap();
+        let objects = world.clouds[active.location.provider.as_str()].addons_in(&active.cluster);
+        assert_eq!(objects.len(), 1, "`{}` serves with its add-ons", active.cluster);
+    }
 
     // The region returns: the old clusters are deleted, nothing is left over.
     world.clouds["aws"].restore_region(&region("east"));

@@ -95,6 +95,7 @@ impl ActionRun<'_> {
             return Err(Error::Provider { message, source: None });
         }
         self.engine.emit(EngineEvent::ClusterReady { cluster: spec.id.clone() });
+        super::addons::install(self.engine, self.slot, &cluster).await?;
         super::placements::activate(self.engine, &cluster).await?;
         self.delete(old).await
     }
@@ -105,6 +106,7 @@ impl ActionRun<'_> {
         let cluster = self.wait_for(id, ClusterPhase::Running).await?;
         self.engine.store.put_observed(&cluster).await?;
         self.engine.emit(EngineEvent::ClusterReady { cluster: id.clone() });
+        super::addons::install(self.engine, self.slot, &cluster).await?;
         super::placements::activate(self.engine, &cluster).await
     }
 

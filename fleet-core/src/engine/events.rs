@@ -93,6 +93,26 @@ pub enum EngineEvent {
         /// Why it failed.
         reason: String,
     },
+    /// A cluster's add-ons were installed and something changed.
+    AddonsApplied {
+        /// The cluster.
+        cluster: ClusterId,
+        /// Objects applied.
+        applied: usize,
+        /// Objects pruned.
+        pruned: usize,
+    },
+    /// An add-on object's live state differs from its manifest.
+    AddonDrift {
+        /// The cluster.
+        cluster: ClusterId,
+        /// The object, e.g. `Deployment.apps shop/web`.
+        object: String,
+        /// The fields that differ.
+        fields: Vec<String>,
+        /// Whether it was corrected.
+        corrected: bool,
+    },
     /// A provider could not be observed; its clusters were left alone this pass.
     ProviderUnavailable {
         /// The provider.
@@ -121,6 +141,8 @@ pub struct ReconcileReport {
     /// Actions held back because their cluster cannot be reached (its region or provider is
     /// down); they run once it can be.
     pub unreachable: usize,
+    /// Clusters whose add-ons were installed again (changed, or due for re-apply).
+    pub addons_installed: usize,
     /// Replacements waiting for a later wave of their rollout.
     pub deferred: usize,
     /// Why the rollout is halted, when it is: replacements are left alone until

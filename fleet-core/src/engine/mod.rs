@@ -35,6 +35,7 @@
 //! ```
 
 mod action;
+mod addons;
 mod budget;
 mod events;
 pub(crate) mod placements;
@@ -54,13 +55,15 @@ pub use events::{EngineEvent, Progress, ReconcileReport};
 pub use placements::PLACEMENT_SWITCHED;
 pub use rollout::RolloutOptions;
 
+use crate::addons::{AddonInstaller, DriftPolicy};
 use crate::failover::{HealthCheck, ReportedPhase};
 use crate::fleet_spec::DesiredFleet;
 use crate::mutex::lock;
 use crate::plan::{Action, DeleteReason, plan};
 use crate::store::{IntentOutcome, MemoryStore, StateStore};
 use crate::{
-    Cluster, ClusterId, ClusterPhase, ClusterProvider, Error, FleetName, FleetTags, ProviderName, RateLimits, Result,
+    Cluster, ClusterId, ClusterPhase, ClusterProvider, ClusterSpec, Error, FleetName, FleetTags, ProviderName,
+    RateLimits, Result,
 };
 use budget::{Budget, CallKind};
 
@@ -93,6 +96,10 @@ pub struct EngineOptions {
     pub rate_limits: BTreeMap<ProviderName, RateLimits>,
     /// How replacements roll out: canary, waves, health gate.
     pub rollout: RolloutOptions,
+    /// How often each cluster's add-ons are installed again (which also finds drift).
+    pub addon_interval: Duration,
+    /// What to do with add-on objects that drifted (default: report them).
+    pub drift: DriftPolicy,
 }
 
 impl Default for EngineOptions {
@@ -110,6 +117,8 @@ impl Default for EngineOptions {
             reconcile_interval: Duration::from_secs(60),
             rate_limits: BTreeMap::new(),
             rollout: RolloutOptions::default(),
+            addon_interval: Duration::from_secs(600),
+            drift: addons::DEFAULT_DRIFT,
         }
     }
 }
@@ -130,7 +139,7 @@ pub(crate) struct EngineInner {
     pub(crate) options: EngineOptions,
     clock: Clock,
     events: broadcast::Sender<EngineEvent>,
-    desired: Mutex<DesiredFleet>,
+    pub(crate) desired: Mutex<DesiredFleet>,
     changed: Notify,
     /// When each unwanted cluster was first seen unwanted (for the GC grace period).
     unwanted_since: Mutex<BTreeMap<ClusterId, Instant>>,
@@ -145,9 +154,17 @@ pub(crate) struct EngineInner {
     /// Judges new clusters of a replacement before the old ones go.
     pub(crate) health_gate: Arc<dyn HealthCheck>,
     pub(crate) rollout: Mutex<rollout::Rollout>,
+    /// What puts add-ons into each provider's clusters (`None` key: every other provider).
+    pub(crate) addons: BTreeMap<Option<ProviderName>, Arc<dyn AddonInstaller>>,
+    pub(crate) installed: Mutex<addons::Installed>,
 }
 
 impl EngineInner {
+    /// What installs add-ons in `provider`'s clusters, if anything does.
+    pub(crate) fn installer_for(&self, provider: &ProviderName) -> Option<&Arc<dyn AddonInstaller>> {
+        self.addons.get(&Some(provider.clone())).or_else(|| self.addons.get(&None))
+    }
+
     pub(crate) fn emit(&self, event: EngineEvent) {
         tracing::debug!(target: "fleet::engine", ?event);
         // No receiver is not an error: events are for whoever listens.
@@ -184,6 +201,7 @@ pub struct EngineBuilder {
     options: EngineOptions,
     clock: Option<Clock>,
     health_gate: Option<Arc<dyn HealthCheck>>,
+    addons: BTreeMap<Option<ProviderName>, Arc<dyn AddonInstaller>>,
 }
 
 impl EngineBuilder {
@@ -209,6 +227,21 @@ impl EngineBuilder {
     /// deleted (default: [`ReportedPhase`], the provider reports it running).
     pub fn health_gate(mut self, check: Arc<dyn HealthCheck>) -> Self {
         self.health_gate = Some(check);
+        self
+    }
+
+    /// Sets what installs the desired clusters' add-ons (e.g. [`crate::addons::KubeAddons`]) in
+    /// every provider's clusters without an installer of their own; without any, add-ons are
+    /// not installed.
+    pub fn addons(mut self, installer: Arc<dyn AddonInstaller>) -> Self {
+        self.addons.insert(None, installer);
+        self
+    }
+
+    /// Sets what installs add-ons in `provider`'s clusters (e.g. a [`crate::sim::SimCloud`] for
+    /// its own simulated clusters).
+    pub fn addons_for(mut self, provider: ProviderName, installer: Arc<dyn AddonInstaller>) -> Self {
+        self.addons.insert(Some(provider), installer);
         self
     }
 
@@ -265,6 +298,8 @@ impl EngineBuilder {
                 last_observed: Mutex::new(Vec::new()),
                 health_gate: self.health_gate.unwrap_or_else(|| Arc::new(ReportedPhase)),
                 rollout: Mutex::new(rollout::Rollout::default()),
+                addons: self.addons,
+                installed: Mutex::new(BTreeMap::new()),
             }),
         })
     }
@@ -280,6 +315,7 @@ impl Engine {
             options: EngineOptions::default(),
             clock: None,
             health_gate: None,
+            addons: BTreeMap::new(),
         }
     }
 
@@ -561,6 +597,31 @@ impl Engine {
                 );
             }
             lock(&inner.unwanted_since).retain(|id, _| still_unwanted.contains(id));
+            // Add-ons of running clusters: installed again when changed or due.
+            let mut addon_tasks = JoinSet::new();
+            let wanted: BTreeSet<&ClusterId> = desired.specs().map(ClusterSpec::identity).collect();
+            for cluster in observed.iter().filter(|c| c.phase == ClusterPhase::Running) {
+                let identity = placements::identity_of(cluster);
+                if !wanted.contains(&identity) || !addons::due(inner, cluster, now) {
+                    continue;
+                }
+                let Some(slot) = inner.slots.get(&cluster.provider).cloned() else { continue };
+                {
+                    let mut in_flight = lock(&inner.in_flight);
+                    if in_flight.contains(&identity) || !in_flight.insert(cluster.id.clone()) {
+                        continue;
+                    }
+                }
+                let engine = Arc::clone(inner);
+                let cluster = cluster.clone();
+                addon_tasks.spawn(async move {
+                    let result = addons::install(&engine, &slot, &cluster).await;
+                    lock(&engine.in_flight).remove(&cluster.id);
+                    (cluster.id.clone(), result)
+                });
+            }
+            let present: BTreeSet<&ClusterId> = observed.iter().map(|c| &c.id).collect();
+            lock(&inner.installed).retain(|id, _| present.contains(id));
             // Deletes sent earlier (before a restart, say) are awaited too: the pass ends when
             // they are gone and forgotten.
             for cluster in observed.iter().filter(|c| c.phase == ClusterPhase::Deleting) {
@@ -575,6 +636,20 @@ impl Engine {
                     lock(&engine.in_flight).remove(&id);
                     (id, result)
                 });
+            }
+            while let Some(joined) = addon_tasks.join_next().await {
+                match joined {
+                    Ok((_, Ok(()))) => report.addons_installed += 1,
+                    Ok((id, Err(err))) => {
+                        report.failed.insert(id, format!("add-ons: {err}"));
+                    }
+                    Err(err) => {
+                        return Err(Error::Provider {
+                            message: format!("an add-on task ended abnormally: {err}"),
+                            source: None,
+                        });
+                    }
+                }
             }
             while let Some(joined) = tasks.join_next().await {
                 match joined {

@@ -9,6 +9,7 @@ use std::time::{Duration, SystemTime};
 use tokio::time::Instant;
 
 use super::rng::SimRng;
+use crate::addons::{AddonReport, AddonSet, ObjectRef};
 use crate::failover::Room;
 use crate::{
     Capabilities, Cluster, ClusterId, ClusterPhase, ClusterSpec, Error, FleetName, FleetTags, KubernetesVersion,
@@ -75,6 +76,8 @@ pub(crate) struct SimCluster {
     updated_at: Duration,
     token: String,
     lifecycle: Lifecycle,
+    /// Add-on objects applied in it, with the hash of what was applied.
+    addons: BTreeMap<ObjectRef, String>,
 }
 
 impl SimCluster {
@@ -303,6 +306,7 @@ impl SimState {
             updated_at: elapsed,
             token: self.rng.hex(32),
             lifecycle: Lifecycle::Creating { ready_at: now + completes_in },
+            addons: BTreeMap::new(),
         };
         cluster.settle(now, self.start);
         let view = cluster.view(&name, true);
@@ -468,6 +472,37 @@ impl SimState {
         }
     }
 
+    /// Applies add-on objects into a serving cluster (a simulation: objects are recorded, not
+    /// run), pruning those applied before and no longer in `set`.
+    pub(crate) fn install_addons(
+        &mut self,
+        id: &ClusterId,
+        bearer: &str,
+        set: &AddonSet,
+        now: Instant,
+    ) -> Result<AddonReport> {
+        self.readyz(id, bearer, now)?;
+        let cluster = self.clusters.get_mut(id).ok_or_else(|| Error::cluster_not_found(id))?;
+        let mut report = AddonReport::default();
+        let wanted: BTreeMap<ObjectRef, String> =
+            set.objects.iter().map(|o| (o.reference.clone(), crate::content_hash(&o.body).to_string())).collect();
+        for (reference, hash) in &wanted {
+            if cluster.addons.get(reference) == Some(hash) {
+                report.unchanged += 1;
+            } else {
+                report.applied.push(reference.clone());
+            }
+        }
+        report.pruned = cluster.addons.keys().filter(|r| !wanted.contains_key(*r)).cloned().collect();
+        cluster.addons = wanted;
+        Ok(report)
+    }
+
+    /// The add-on objects applied in a cluster.
+    pub(crate) fn addons_of(&self, id: &ClusterId) -> Vec<ObjectRef> {
+        self.clusters.get(id).map(|c| c.addons.keys().cloned().collect()).unwrap_or_default()
+    }
+
     /// Sets up (simulated) team access: a namespace, service account, role and binding for
     /// `team`, and credentials for that account only.
     pub(crate) fn team_credentials(
@@ -513,6 +548,7 @@ impl SimState {
             updated_at: elapsed,
             token: self.rng.hex(32),
             lifecycle: Lifecycle::Running,
+            addons: BTreeMap::new(),
         };
         self.clusters.insert(id, cluster);
     }

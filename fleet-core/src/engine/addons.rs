@@ -1,0 +1,75 @@
+//! The engine's side of add-ons: a cluster's add-ons are installed when it comes to run (before
+//! it becomes active), and again when they change or the re-apply interval has passed, which
+//! also finds drift.
+
+use std::collections::BTreeMap;
+
+use tokio::time::Instant;
+
+use super::budget::CallKind;
+use super::events::EngineEvent;
+use super::placements::identity_of;
+use super::{EngineInner, Slot};
+use crate::addons::{AddonSet, DriftPolicy};
+use crate::mutex::lock;
+use crate::{Cluster, ClusterId, Result};
+
+/// When each cluster's add-ons were last installed, and which set.
+pub(crate) type Installed = BTreeMap<ClusterId, (String, Instant)>;
+
+/// The add-ons the desired fleet wants in clusters of `identity` (none when it is not wanted).
+pub(crate) fn wanted(engine: &EngineInner, identity: &ClusterId) -> Result<AddonSet> {
+    let desired = lock(&engine.desired);
+    match desired.clusters.iter().find(|c| c.spec.identity() == identity) {
+        Some(cluster) => AddonSet::parse(&cluster.addons),
+        None => Ok(AddonSet::default()),
+    }
+}
+
+/// Whether `cluster`'s add-ons should be installed now: never installed, changed since, or
+/// installed longer ago than the re-apply interval.
+pub(crate) fn due(engine: &EngineInner, cluster: &Cluster, now: Instant) -> bool {
+    if engine.installer_for(&cluster.provider).is_none() {
+        return false;
+    }
+    let Ok(set) = wanted(engine, &identity_of(cluster)) else { return true };
+    match lock(&engine.installed).get(&cluster.id) {
+        None => true,
+        Some((hash, at)) => *hash != set.hash() || now.duration_since(*at) >= engine.options.addon_interval,
+    }
+}
+
+/// Installs `cluster`'s add-ons through `slot`'s provider credentials, reporting what changed
+/// and what drifted as events.
+pub(crate) async fn install(engine: &EngineInner, slot: &Slot, cluster: &Cluster) -> Result<()> {
+    let Some(installer) = engine.installer_for(&cluster.provider) else { return Ok(()) };
+    let set = wanted(engine, &identity_of(cluster))?;
+    slot.budget.call(CallKind::Read).await;
+    let credentials = slot.provider.credentials(&cluster.id).await?;
+    let report = installer.install(cluster, &credentials, &set, engine.options.drift).await?;
+    lock(&engine.installed).insert(cluster.id.clone(), (set.hash(), Instant::now()));
+    if !report.applied.is_empty() || !report.pruned.is_empty() {
+        let message = format!("{} applied, {} pruned", report.applied.len(), report.pruned.len());
+        engine.store.append_event("addons_applied", Some(&cluster.id), &message).await?;
+        engine.emit(EngineEvent::AddonsApplied {
+            cluster: cluster.id.clone(),
+            applied: report.applied.len(),
+            pruned: report.pruned.len(),
+        });
+    }
+    for drift in report.drifted {
+        let verb = if drift.corrected { "corrected" } else { "left as found" };
+        let message = format!("{} drifted in {} ({verb})", drift.object, drift.fields.join(", "));
+        engine.store.append_event("addon_drift", Some(&cluster.id), &message).await?;
+        engine.emit(EngineEvent::AddonDrift {
+            cluster: cluster.id.clone(),
+            object: drift.object.to_string(),
+            fields: drift.fields,
+            corrected: drift.corrected,
+        });
+    }
+    Ok(())
+}
+
+/// The default drift policy's name, for documentation of [`super::EngineOptions::drift`].
+pub(crate) const DEFAULT_DRIFT: DriftPolicy = DriftPolicy::Report;
