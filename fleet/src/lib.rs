@@ -1,8 +1,8 @@
 //! # fleet
 //!
 //! Fleet runs fleets of small, disposable Kubernetes clusters across clouds and regions. This
-//! facade re-exports [`fleet_core`] (model, provider trait, simulated cloud, conformance kit);
-//! provider crates join it behind features as they are added.
+//! facade re-exports [`fleet_core`] (model, provider trait, engine, failover, simulated cloud,
+//! conformance kit) and, behind features, the provider crates: `kind` ([`fleet_kind`]).
 //!
 //! ```
 //! use fleet::sim::{RegionCapacity, SimCloud};
@@ -18,6 +18,10 @@
 #![forbid(unsafe_code)]
 
 pub use fleet_core::*;
+
+/// The Kind provider: local clusters in containers (feature `kind`).
+#[cfg(feature = "kind")]
+pub use fleet_kind as kind;
 
 /// The README's code blocks, compiled as doc tests so that they cannot rot.
 #[cfg(doctest)]

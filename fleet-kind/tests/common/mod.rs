@@ -1,0 +1,160 @@
+//! A fake `kind` for tests: a small shell script, written into a temporary directory, that
+//! records every call (one line of arguments each, in `calls.log`) and keeps its clusters as
+//! files (each holding the kind config it was created with). It prints what kind prints.
+
+// Shared by several test binaries, each of which uses only a part.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use fleet_core::FleetName;
+use fleet_kind::KindProvider;
+
+static NEXT: AtomicU32 = AtomicU32::new(0);
+
+const SCRIPT: &str = r#"#!/usr/bin/env bash
+# A fake `kind` written by Fleet's tests: records its arguments, keeps clusters as files.
+set -u
+state='@STATE@'
+mkdir -p "$state/clusters"
+printf '%s\n' "$*" >> "$state/calls.log"
+name=""
+args=("$@")
+for ((i = 0; i < ${#args[@]}; i++)); do
+  if [ "${args[$i]}" = "--name" ]; then name="${args[$((i + 1))]}"; fi
+done
+case "${1:-} ${2:-}" in
+  "get clusters")
+    if [ -z "$(ls -A "$state/clusters")" ]; then echo "No kind clusters found." >&2; exit 0; fi
+    ls "$state/clusters"
+    ;;
+  "create cluster")
+    if [ -e "$state/no-engine" ]; then
+      echo 'ERROR: failed to create cluster: failed to get docker info: command "docker info --format '"'"'{{json .}}'"'"'" failed with error: exec: "docker": executable file not found in $PATH' >&2
+      exit 1
+    fi
+    if [ -e "$state/clusters/$name" ]; then
+      echo "ERROR: failed to create cluster: node(s) already exist for a cluster with the name \"$name\"" >&2
+      exit 1
+    fi
+    config=""
+    for ((i = 0; i < ${#args[@]}; i++)); do
+      if [ "${args[$i]}" = "--config" ]; then config="${args[$((i + 1))]}"; fi
+    done
+    echo "Creating cluster \"$name\" ..." >&2
+    cp "$config" "$state/clusters/$name"
+    ;;
+  "get kubeconfig")
+    if [ ! -e "$state/clusters/$name" ]; then
+      echo "ERROR: could not locate any control plane nodes for cluster named '$name'" >&2
+      exit 1
+    fi
+    port=$(( $(printf '%s' "$name" | cksum | cut -d' ' -f1) % 20000 + 30000 ))
+    cat <<KUBECONFIG
+apiVersion: v1
+clusters:
+- cluster:
+    certificate-authority-data: RkFLRS1DQQ==
+    server: https://127.0.0.1:$port
+  name: kind-$name
+contexts:
+- context:
+    cluster: kind-$name
+    user: kind-$name
+  name: kind-$name
+current-context: kind-$name
+kind: Config
+preferences: {}
+users:
+- name: kind-$name
+  user:
+    client-certificate-data: RkFLRS1DRVJU
+    client-key-data: RkFLRS1LRVk=
+KUBECONFIG
+    ;;
+  "delete cluster")
+    echo "Deleting cluster \"$name\" ..." >&2
+    rm -f "$state/clusters/$name"
+    ;;
+  *)
+    echo "ERROR: unknown command \"$*\" for \"kind\"" >&2
+    exit 1
+    ;;
+esac
+"#;
+
+/// A fake `kind` in a directory of its own, removed when dropped.
+pub struct FakeKind {
+    pub root: PathBuf,
+}
+
+impl FakeKind {
+    pub fn new() -> Self {
+        use std::os::unix::fs::PermissionsExt;
+        let root = std::env::temp_dir().join(format!(
+            "fleet-fake-kind-{}-{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        ));
+        let bin = root.join("bin");
+        std::fs::create_dir_all(&bin).unwrap();
+        std::fs::create_dir_all(root.join("state/clusters")).unwrap();
+        let script = bin.join("kind");
+        std::fs::write(&script, SCRIPT.replace("@STATE@", &root.join("state").display().to_string())).unwrap();
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+        Self { root }
+    }
+
+    /// A `PATH` with the fake first.
+    pub fn search_path(&self) -> String {
+        format!("{}:/usr/bin:/bin", self.root.join("bin").display())
+    }
+
+    /// Where providers keep their records.
+    pub fn records(&self) -> PathBuf {
+        self.root.join("records")
+    }
+
+    /// A provider for `fleet` finding the fake on its `PATH`.
+    pub fn provider(&self, fleet: &str) -> KindProvider {
+        KindProvider::builder(FleetName::new(fleet).unwrap())
+            .search_path(self.search_path())
+            .state_dir(self.records())
+            .build()
+            .unwrap()
+    }
+
+    /// Every call so far, one string of arguments each; clears the log.
+    pub fn take_calls(&self) -> Vec<String> {
+        let log = self.root.join("state/calls.log");
+        let calls = std::fs::read_to_string(&log).unwrap_or_default();
+        let _ = std::fs::remove_file(&log);
+        calls.lines().map(str::to_owned).collect()
+    }
+
+    /// Makes the fake behave as if no container engine were installed.
+    pub fn without_container_engine(&self) {
+        std::fs::write(self.root.join("state/no-engine"), "").unwrap();
+    }
+
+    /// Adds a Kind cluster made by hand, not by Fleet.
+    pub fn add_foreign_cluster(&self, name: &str) {
+        std::fs::write(self.root.join("state/clusters").join(name), "{}").unwrap();
+    }
+
+    /// The kind config a cluster was created with.
+    pub fn config_of(&self, name: &str) -> serde_json::Value {
+        serde_json::from_slice(&std::fs::read(self.root.join("state/clusters").join(name)).unwrap()).unwrap()
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.root
+    }
+}
+
+impl Drop for FakeKind {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.root);
+    }
+}
