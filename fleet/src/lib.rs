@@ -2,7 +2,8 @@
 //!
 //! Fleet runs fleets of small, disposable Kubernetes clusters across clouds and regions. This
 //! facade re-exports [`fleet_core`] (model, provider trait, engine, failover, simulated cloud,
-//! conformance kit) and, behind features, the provider crates: `kind` ([`fleet_kind`]).
+//! conformance kit) and, behind features, the provider crates: `aws` (`fleet_aws`) and `kind`
+//! (`fleet_kind`).
 //!
 //! ```
 //! use fleet::sim::{RegionCapacity, SimCloud};
@@ -18,6 +19,10 @@
 #![forbid(unsafe_code)]
 
 pub use fleet_core::*;
+
+/// The EKS provider (feature `aws`).
+#[cfg(feature = "aws")]
+pub use fleet_aws as aws;
 
 /// The Kind provider: local clusters in containers (feature `kind`).
 #[cfg(feature = "kind")]

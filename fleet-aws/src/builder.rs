@@ -1,0 +1,212 @@
+//! [`EksProviderBuilder`]: configuration in the object_store style. Everything is checked in
+//! `build()`, which names every missing or invalid setting at once.
+
+use std::collections::BTreeMap;
+
+use aws_config::BehaviorVersion;
+use aws_credential_types::Credentials as AwsCredentials;
+use aws_credential_types::provider::ProvideCredentials;
+use fleet_core::{
+    Capabilities, Error, FleetName, ProviderInfo, ProviderName, RateLimit, RateLimits, Region, Result, SizeClass,
+    TypicalLatency,
+};
+
+use crate::provider::EksProvider;
+
+/// Where a region's clusters and node groups go: subnets (at least two, in different
+/// availability zones, for real EKS) and optional security groups.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RegionNetwork {
+    /// Subnet ids.
+    pub subnets: Vec<String>,
+    /// Security group ids.
+    pub security_groups: Vec<String>,
+}
+
+/// Builds an [`EksProvider`].
+#[derive(Debug, Clone)]
+pub struct EksProviderBuilder {
+    fleet: FleetName,
+    name: Option<ProviderName>,
+    regions: Vec<Region>,
+    networks: BTreeMap<Region, RegionNetwork>,
+    cluster_role_arn: Option<String>,
+    node_role_arn: Option<String>,
+    endpoint_url: Option<String>,
+    credentials: Option<AwsCredentials>,
+    instance_types: BTreeMap<SizeClass, String>,
+    capabilities: Capabilities,
+}
+
+impl EksProviderBuilder {
+    /// A builder for `fleet` using the standard AWS credential chain (environment, profile,
+    /// SSO, instance role) and, unless regions are given, the configured default region.
+    pub fn from_env(fleet: FleetName) -> Self {
+        Self {
+            fleet,
+            name: None,
+            regions: Vec::new(),
+            networks: BTreeMap::new(),
+            cluster_role_arn: None,
+            node_role_arn: None,
+            endpoint_url: None,
+            credentials: None,
+            instance_types: BTreeMap::new(),
+            capabilities: Capabilities::default().with_in_place_version_upgrade(true).with_node_pool_resize(true),
+        }
+    }
+
+    /// The regions clusters may go to.
+    pub fn with_regions(mut self, regions: Vec<Region>) -> Self {
+        self.regions = regions;
+        self
+    }
+
+    /// The subnets of `region`.
+    pub fn with_subnets(mut self, region: Region, subnets: Vec<String>) -> Self {
+        self.networks.entry(region).or_default().subnets = subnets;
+        self
+    }
+
+    /// The security groups of `region`.
+    pub fn with_security_groups(mut self, region: Region, groups: Vec<String>) -> Self {
+        self.networks.entry(region).or_default().security_groups = groups;
+        self
+    }
+
+    /// The IAM role EKS assumes for the control plane.
+    pub fn with_cluster_role_arn(mut self, arn: impl Into<String>) -> Self {
+        self.cluster_role_arn = Some(arn.into());
+        self
+    }
+
+    /// The IAM role of the nodes.
+    pub fn with_node_role_arn(mut self, arn: impl Into<String>) -> Self {
+        self.node_role_arn = Some(arn.into());
+        self
+    }
+
+    /// Sends every call to this endpoint (a local test server, or an EKS-compatible API).
+    pub fn with_endpoint_url(mut self, url: impl Into<String>) -> Self {
+        self.endpoint_url = Some(url.into());
+        self
+    }
+
+    /// Uses these credentials instead of the credential chain.
+    pub fn with_credentials(
+        mut self,
+        access_key_id: &str,
+        secret_access_key: &str,
+        session_token: Option<&str>,
+    ) -> Self {
+        self.credentials = Some(AwsCredentials::new(
+            access_key_id,
+            secret_access_key,
+            session_token.map(str::to_owned),
+            None,
+            "fleet-aws",
+        ));
+        self
+    }
+
+    /// Uses `instance_type` for node pools of `size` (defaults: [`crate::instance_type`]).
+    pub fn with_instance_type(mut self, size: SizeClass, instance_type: impl Into<String>) -> Self {
+        self.instance_types.insert(size, instance_type.into());
+        self
+    }
+
+    /// Registers under another provider name than `aws`.
+    pub fn with_name(mut self, name: ProviderName) -> Self {
+        self.name = Some(name);
+        self
+    }
+
+    /// Declares other capabilities than in-place upgrades and node pool resizing (e.g. none,
+    /// against an EKS-compatible API that lacks them).
+    pub fn with_capabilities(mut self, capabilities: Capabilities) -> Self {
+        self.capabilities = capabilities;
+        self
+    }
+
+    /// Checks the configuration, finds credentials and builds the provider. Every problem is
+    /// reported at once; missing credentials say how to provide them.
+    pub async fn build(self) -> Result<EksProvider> {
+        let mut loader = aws_config::defaults(BehaviorVersion::latest());
+        if let Some(credentials) = &self.credentials {
+            loader = loader.credentials_provider(credentials.clone());
+        }
+        if let (Some(region), true) = (self.regions.first(), self.endpoint_url.is_some() || self.credentials.is_some())
+        {
+            loader = loader.region(aws_config::Region::new(region.to_string()));
+        }
+        let shared = loader.load().await;
+        let mut regions = self.regions.clone();
+        if regions.is_empty()
+            && let Some(default) = shared.region()
+        {
+            regions.push(Region::new(default.as_ref())?);
+        }
+        let mut problems = Vec::new();
+        if regions.is_empty() {
+            problems.push("no region: call with_regions or set AWS_REGION".to_owned());
+        }
+        if self.cluster_role_arn.is_none() {
+            problems.push("no cluster role: call with_cluster_role_arn".to_owned());
+        }
+        if self.node_role_arn.is_none() {
+            problems.push("no node role: call with_node_role_arn".to_owned());
+        }
+        for region in &regions {
+            if self.networks.get(region).is_none_or(|n| n.subnets.is_empty()) {
+                problems.push(format!("no subnets for region `{region}`: call with_subnets"));
+            }
+        }
+        let credentials = match shared.credentials_provider() {
+            Some(provider) if provider.provide_credentials().await.is_ok() => Some(provider),
+            _ => {
+                problems.push(NO_CREDENTIALS.to_owned());
+                None
+            }
+        };
+        let (Some(credentials), true) = (credentials, problems.is_empty()) else {
+            return Err(Error::InvalidSpec { path: "EksProviderBuilder".into(), reason: problems.join("; ") });
+        };
+        let mut clients = BTreeMap::new();
+        for region in &regions {
+            let mut config = aws_sdk_eks::config::Builder::from(&shared)
+                .region(aws_sdk_eks::config::Region::new(region.to_string()));
+            if let Some(url) = &self.endpoint_url {
+                config = config.endpoint_url(url);
+            }
+            clients.insert(region.clone(), aws_sdk_eks::Client::from_conf(config.build()));
+        }
+        let name = match self.name {
+            Some(name) => name,
+            None => ProviderName::new("aws")?,
+        };
+        // EKS's control plane takes about 10 minutes and a managed node group about 5 more; the
+        // API's request rates are kept well under the documented throttling limits.
+        let info = ProviderInfo::new(name, regions)
+            .with_capabilities(self.capabilities)
+            .with_rate_limits(RateLimits::new(RateLimit::new(10.0, 20), RateLimit::new(2.0, 5)))
+            .with_latency(TypicalLatency::new(
+                std::time::Duration::from_secs(15 * 60),
+                std::time::Duration::from_secs(30 * 60),
+                std::time::Duration::from_secs(12 * 60),
+            ));
+        Ok(EksProvider::new(
+            self.fleet,
+            info,
+            clients,
+            self.networks,
+            self.cluster_role_arn.unwrap_or_default(),
+            self.node_role_arn.unwrap_or_default(),
+            self.instance_types,
+            credentials,
+        ))
+    }
+}
+
+const NO_CREDENTIALS: &str = "no AWS credentials found: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or \
+                              AWS_PROFILE, or run where an instance role is available, or call with_credentials";
