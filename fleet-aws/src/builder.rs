@@ -195,16 +195,17 @@ impl EksProviderBuilder {
                 std::time::Duration::from_secs(30 * 60),
                 std::time::Duration::from_secs(12 * 60),
             ));
-        Ok(EksProvider::new(
-            self.fleet,
+        Ok(EksProvider {
+            fleet: self.fleet,
             info,
             clients,
-            self.networks,
-            self.cluster_role_arn.unwrap_or_default(),
-            self.node_role_arn.unwrap_or_default(),
-            self.instance_types,
+            networks: self.networks,
+            cluster_role_arn: self.cluster_role_arn.unwrap_or_default(),
+            node_role_arn: self.node_role_arn.unwrap_or_default(),
+            instance_types: self.instance_types,
             credentials,
-        ))
+            located: std::sync::Mutex::new(BTreeMap::new()),
+        })
     }
 }
 

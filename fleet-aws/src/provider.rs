@@ -43,16 +43,16 @@ pub fn instance_type(size: SizeClass) -> &'static str {
 
 /// EKS clusters of one fleet in the configured regions; see the [crate](crate) documentation.
 pub struct EksProvider {
-    fleet: FleetName,
-    info: ProviderInfo,
-    clients: BTreeMap<Region, aws_sdk_eks::Client>,
-    networks: BTreeMap<Region, RegionNetwork>,
-    cluster_role_arn: String,
-    node_role_arn: String,
-    instance_types: BTreeMap<SizeClass, String>,
-    credentials: SharedCredentialsProvider,
+    pub(crate) fleet: FleetName,
+    pub(crate) info: ProviderInfo,
+    pub(crate) clients: BTreeMap<Region, aws_sdk_eks::Client>,
+    pub(crate) networks: BTreeMap<Region, RegionNetwork>,
+    pub(crate) cluster_role_arn: String,
+    pub(crate) node_role_arn: String,
+    pub(crate) instance_types: BTreeMap<SizeClass, String>,
+    pub(crate) credentials: SharedCredentialsProvider,
     /// Where each known cluster is, to avoid asking every region.
-    located: Mutex<BTreeMap<ClusterId, Region>>,
+    pub(crate) located: Mutex<BTreeMap<ClusterId, Region>>,
 }
 
 impl std::fmt::Debug for EksProvider {
@@ -72,30 +72,6 @@ struct Described {
 }
 
 impl EksProvider {
-    #[allow(clippy::too_many_arguments)]
-    pub(crate) fn new(
-        fleet: FleetName,
-        info: ProviderInfo,
-        clients: BTreeMap<Region, aws_sdk_eks::Client>,
-        networks: BTreeMap<Region, RegionNetwork>,
-        cluster_role_arn: String,
-        node_role_arn: String,
-        instance_types: BTreeMap<SizeClass, String>,
-        credentials: SharedCredentialsProvider,
-    ) -> Self {
-        Self {
-            fleet,
-            info,
-            clients,
-            networks,
-            cluster_role_arn,
-            node_role_arn,
-            instance_types,
-            credentials,
-            located: Mutex::new(BTreeMap::new()),
-        }
-    }
-
     fn client(&self, region: &Region) -> Result<&aws_sdk_eks::Client> {
         self.clients.get(region).ok_or_else(|| Error::InvalidSpec {
             path: "region".into(),
@@ -335,10 +311,7 @@ impl ClusterProvider for EksProvider {
 
     async fn create(&self, spec: &ClusterSpec) -> Result<Cluster> {
         if spec.provider != self.info.name {
-            return Err(Error::InvalidSpec {
-                path: "provider".into(),
-                reason: format!("spec is for provider `{}`, this is `{}`", spec.provider, self.info.name),
-            });
+            return Err(Error::wrong_provider(&spec.provider, &self.info.name));
         }
         let client = self.client(&spec.region)?;
         let network = self.networks.get(&spec.region).cloned().unwrap_or_default();

@@ -164,6 +164,14 @@ impl Error {
     pub fn cluster_not_found(id: &crate::ClusterId) -> Self {
         Error::NotFound { resource: format!("cluster `{id}`") }
     }
+
+    /// The `InvalidSpec` error of a spec for provider `wanted` given to provider `this`.
+    pub fn wrong_provider(wanted: &crate::ProviderName, this: &crate::ProviderName) -> Self {
+        Error::InvalidSpec {
+            path: "provider".into(),
+            reason: format!("spec is for provider `{wanted}`, this is `{this}`"),
+        }
+    }
 }
 
 impl From<crate::NameError> for Error {

@@ -194,10 +194,7 @@ impl ClusterProvider for KindProvider {
 
     async fn create(&self, spec: &ClusterSpec) -> Result<Cluster> {
         if spec.provider != self.info.name {
-            return Err(Error::InvalidSpec {
-                path: "provider".into(),
-                reason: format!("spec is for provider `{}`, this is `{}`", spec.provider, self.info.name),
-            });
+            return Err(Error::wrong_provider(&spec.provider, &self.info.name));
         }
         if spec.region.as_str() != LOCAL {
             return Err(Error::InvalidSpec {

@@ -255,10 +255,7 @@ impl SimState {
         now: Instant,
     ) -> Result<Cluster> {
         if spec.provider != self.name {
-            return Err(Error::InvalidSpec {
-                path: "provider".into(),
-                reason: format!("spec is for provider `{}`, this is `{}`", spec.provider, self.name),
-            });
+            return Err(Error::wrong_provider(&spec.provider, &self.name));
         }
         let capacity = self.capacity_of(&spec.region)?;
         let name = self.name.clone();
