@@ -2,8 +2,8 @@
 //!
 //! Fleet runs fleets of small, disposable Kubernetes clusters across clouds and regions. This
 //! facade re-exports [`fleet_core`] (model, provider trait, engine, failover, simulated cloud,
-//! conformance kit) and, behind features, the provider crates: `aws` (`fleet_aws`) and `kind`
-//! (`fleet_kind`).
+//! conformance kit) and, behind features, the provider crates: `aws` (`fleet_aws`), `gcp` (`fleet_gcp`)
+//! and `kind` (`fleet_kind`).
 //!
 //! ```
 //! use fleet::sim::{RegionCapacity, SimCloud};
@@ -23,6 +23,10 @@ pub use fleet_core::*;
 /// The EKS provider (feature `aws`).
 #[cfg(feature = "aws")]
 pub use fleet_aws as aws;
+
+/// The GKE provider (feature `gcp`).
+#[cfg(feature = "gcp")]
+pub use fleet_gcp as gcp;
 
 /// The Kind provider: local clusters in containers (feature `kind`).
 #[cfg(feature = "kind")]

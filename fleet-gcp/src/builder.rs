@@ -1,0 +1,175 @@
+//! [`GkeProviderBuilder`]: configuration checked in `build()`, which names every problem.
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use fleet_core::{
+    Capabilities, Error, FleetName, ProviderInfo, ProviderName, RateLimit, RateLimits, Region, Result, SizeClass,
+    TypicalLatency,
+};
+use google_cloud_container_v1::client::ClusterManager;
+use secrecy::SecretString;
+
+use crate::provider::GkeProvider;
+use crate::token::TokenSource;
+
+/// Builds a [`GkeProvider`].
+#[derive(Debug, Clone)]
+pub struct GkeProviderBuilder {
+    fleet: FleetName,
+    project: String,
+    locations: Vec<Region>,
+    endpoint: Option<String>,
+    anonymous: bool,
+    access_token: Option<SecretString>,
+    machine_types: BTreeMap<SizeClass, String>,
+    capabilities: Capabilities,
+    poll_interval: Duration,
+    name: Option<ProviderName>,
+    client_retries: bool,
+}
+
+impl GkeProviderBuilder {
+    /// A builder for `fleet` in Google Cloud project `project`, with application default
+    /// credentials.
+    pub fn new(fleet: FleetName, project: impl Into<String>) -> Self {
+        Self {
+            fleet,
+            project: project.into(),
+            locations: Vec::new(),
+            endpoint: None,
+            anonymous: false,
+            access_token: None,
+            machine_types: BTreeMap::new(),
+            capabilities: Capabilities::default().with_in_place_version_upgrade(true).with_node_pool_resize(true),
+            poll_interval: Duration::from_secs(10),
+            name: None,
+            client_retries: true,
+        }
+    }
+
+    /// The locations (regions or zones) clusters may go to.
+    pub fn with_locations(mut self, locations: Vec<Region>) -> Self {
+        self.locations = locations;
+        self
+    }
+
+    /// Sends every call to this endpoint (a local test server, or another GKE-compatible API).
+    pub fn with_endpoint(mut self, url: impl Into<String>) -> Self {
+        self.endpoint = Some(url.into());
+        self
+    }
+
+    /// Calls the API without credentials (for local test servers).
+    pub fn with_anonymous_credentials(mut self) -> Self {
+        self.anonymous = true;
+        self
+    }
+
+    /// Puts this token in kubeconfigs instead of the credentials' access token.
+    pub fn with_access_token(mut self, token: SecretString) -> Self {
+        self.access_token = Some(token);
+        self
+    }
+
+    /// Uses `machine_type` for node pools of `size` (defaults: [`crate::machine_type`]).
+    pub fn with_machine_type(mut self, size: SizeClass, machine_type: impl Into<String>) -> Self {
+        self.machine_types.insert(size, machine_type.into());
+        self
+    }
+
+    /// Declares other capabilities than in-place upgrades and node pool resizing.
+    pub fn with_capabilities(mut self, capabilities: Capabilities) -> Self {
+        self.capabilities = capabilities;
+        self
+    }
+
+    /// How often long-running operations are polled (default 10 s).
+    pub fn with_poll_interval(mut self, interval: Duration) -> Self {
+        self.poll_interval = interval;
+        self
+    }
+
+    /// Turns off the client's own retries of failed calls (the engine retries anyway), so that
+    /// each call makes one request.
+    pub fn without_client_retries(mut self) -> Self {
+        self.client_retries = false;
+        self
+    }
+
+    /// Registers under another provider name than `gcp`.
+    pub fn with_name(mut self, name: ProviderName) -> Self {
+        self.name = Some(name);
+        self
+    }
+
+    /// Checks the configuration, finds credentials and builds the provider.
+    pub async fn build(self) -> Result<GkeProvider> {
+        let mut problems = Vec::new();
+        if self.project.is_empty()
+            || !self.project.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        {
+            problems.push(format!("project `{}` is not a Google Cloud project id", self.project));
+        }
+        if self.locations.is_empty() {
+            problems.push("no locations: call with_locations".to_owned());
+        }
+        let credentials = if self.anonymous {
+            Some(google_cloud_auth::credentials::anonymous::Builder::new().build())
+        } else {
+            match google_cloud_auth::credentials::Builder::default().build() {
+                Ok(credentials) => Some(credentials),
+                Err(err) => {
+                    problems.push(format!(
+                        "no Google Cloud credentials ({err}): set GOOGLE_APPLICATION_CREDENTIALS, or run \
+                         `gcloud auth application-default login`, or run where a metadata server is available"
+                    ));
+                    None
+                }
+            }
+        };
+        let (Some(credentials), true) = (credentials, problems.is_empty()) else {
+            return Err(Error::InvalidSpec { path: "GkeProviderBuilder".into(), reason: problems.join("; ") });
+        };
+        let mut client = ClusterManager::builder().with_credentials(credentials.clone());
+        if let Some(endpoint) = &self.endpoint {
+            client = client.with_endpoint(endpoint);
+        }
+        if !self.client_retries {
+            client = client.with_retry_policy(google_cloud_gax::retry_policy::NeverRetry);
+        }
+        let client = client
+            .build()
+            .await
+            .map_err(|err| Error::Provider { message: format!("cannot build the GKE client: {err}"), source: None })?;
+        let name = match self.name {
+            Some(name) => name,
+            None => ProviderName::new("gcp")?,
+        };
+        // A GKE control plane takes about 5-10 minutes; the Kubernetes Engine API allows about
+        // 10 writes and 50 reads a second per project, kept well under here.
+        let info = ProviderInfo::new(name, self.locations)
+            .with_capabilities(self.capabilities)
+            .with_rate_limits(RateLimits::new(RateLimit::new(20.0, 40), RateLimit::new(3.0, 10)))
+            .with_latency(TypicalLatency::new(
+                Duration::from_secs(8 * 60),
+                Duration::from_secs(20 * 60),
+                Duration::from_secs(5 * 60),
+            ));
+        Ok(GkeProvider {
+            fleet: self.fleet,
+            project: self.project,
+            info,
+            client,
+            tokens: match self.access_token {
+                Some(token) => TokenSource::Fixed(token),
+                None => TokenSource::Google(credentials),
+            },
+            machine_types: self.machine_types,
+            poll_interval: self.poll_interval,
+            operation_timeout: Duration::from_secs(45 * 60),
+            located: Mutex::new(BTreeMap::new()),
+        })
+    }
+}

@@ -1,0 +1,415 @@
+//! [`GkeProvider`]: the `ClusterProvider` for Google Kubernetes Engine.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Mutex;
+use std::time::{Duration, SystemTime};
+
+use async_trait::async_trait;
+use base64::Engine as _;
+use fleet_core::{
+    Cluster, ClusterId, ClusterPhase, ClusterProvider, ClusterSpec, Credentials, Error, FleetName, FleetTags,
+    KubernetesVersion, NodePool, NodePoolName, ProviderInfo, Region, Result, SizeClass,
+};
+use google_cloud_container_v1::client::ClusterManager;
+use google_cloud_container_v1::model;
+
+use crate::errors::map_gcp_error;
+use crate::token::TokenSource;
+
+/// The node label recording a pool's abstract size class.
+const SIZE_LABEL: &str = "fleet-size-class";
+
+/// The Compute Engine machine type of a size class (override per provider with
+/// [`crate::GkeProviderBuilder::with_machine_type`]).
+///
+/// ```
+/// assert_eq!(fleet_gcp::machine_type(fleet_core::SizeClass::Small), "e2-standard-2");
+/// ```
+pub fn machine_type(size: SizeClass) -> &'static str {
+    match size {
+        SizeClass::Small => "e2-standard-2",
+        SizeClass::Medium => "e2-standard-4",
+        SizeClass::Large => "e2-standard-8",
+        _ => "e2-standard-16",
+    }
+}
+
+/// GKE clusters of one fleet in one project's locations; see the [crate](crate) documentation.
+pub struct GkeProvider {
+    pub(crate) fleet: FleetName,
+    pub(crate) project: String,
+    pub(crate) info: ProviderInfo,
+    pub(crate) client: ClusterManager,
+    pub(crate) tokens: TokenSource,
+    pub(crate) machine_types: BTreeMap<SizeClass, String>,
+    pub(crate) poll_interval: Duration,
+    pub(crate) operation_timeout: Duration,
+    /// Where each known cluster is, to avoid asking every location.
+    pub(crate) located: Mutex<BTreeMap<ClusterId, Region>>,
+}
+
+impl std::fmt::Debug for GkeProvider {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GkeProvider")
+            .field("fleet", &self.fleet)
+            .field("project", &self.project)
+            .field("locations", &self.info.regions)
+            .finish_non_exhaustive()
+    }
+}
+
+impl GkeProvider {
+    fn parent(&self, location: &str) -> String {
+        format!("projects/{}/locations/{location}", self.project)
+    }
+
+    fn name(&self, location: &Region, id: &ClusterId) -> String {
+        format!("{}/clusters/{id}", self.parent(location.as_str()))
+    }
+
+    fn remember(&self, id: &ClusterId, location: &Region) {
+        self.located.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(id.clone(), location.clone());
+    }
+
+    /// Follows a long-running operation with `GetOperation` until it is done; its error, if
+    /// any, becomes Fleet's.
+    pub(crate) async fn follow(&self, location: &Region, operation: model::Operation) -> Result<()> {
+        let name = format!("{}/operations/{}", self.parent(location.as_str()), operation.name);
+        let deadline = tokio::time::Instant::now() + self.operation_timeout;
+        let mut current = operation;
+        loop {
+            if current.status == model::operation::Status::Done {
+                return match current.error {
+                    Some(status) if status.code != 0 => Err(Error::Provider {
+                        message: format!(
+                            "operation `{}` failed: {} (code {})",
+                            current.name, status.message, status.code
+                        ),
+                        source: None,
+                    }),
+                    _ => Ok(()),
+                };
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return Err(Error::Timeout { message: format!("operation `{}` is not done", current.name) });
+            }
+            tokio::time::sleep(self.poll_interval).await;
+            current = self
+                .client
+                .get_operation()
+                .set_name(&name)
+                .send()
+                .await
+                .map_err(|err| map_gcp_error(&format!("get operation `{name}`"), false, err))?;
+        }
+    }
+
+    /// Cluster `id` in `location`.
+    async fn get_in(&self, location: &Region, id: &ClusterId) -> Result<model::Cluster> {
+        let name = self.name(location, id);
+        let cluster = self
+            .client
+            .get_cluster()
+            .set_name(&name)
+            .send()
+            .await
+            .map_err(|err| map_gcp_error(&format!("get cluster `{name}`"), false, err))?;
+        self.remember(id, location);
+        Ok(cluster)
+    }
+
+    /// Finds cluster `id`: where it was last seen, else in each location.
+    async fn find(&self, id: &ClusterId) -> Result<(Region, model::Cluster)> {
+        let known = self.located.lock().unwrap_or_else(std::sync::PoisonError::into_inner).get(id).cloned();
+        for location in known.into_iter().chain(self.info.regions.iter().cloned()) {
+            match self.get_in(&location, id).await {
+                Ok(cluster) => return Ok((location, cluster)),
+                Err(Error::NotFound { .. }) => continue,
+                Err(err) => return Err(err),
+            }
+        }
+        Err(Error::cluster_not_found(id))
+    }
+
+    /// Cluster `id`, if it exists and is this fleet's: `NotFound` or `PermissionDenied`.
+    async fn owned(&self, id: &ClusterId) -> Result<(Region, model::Cluster)> {
+        let (location, cluster) = self.find(id).await?;
+        if FleetTags::belongs_to(&labels_of(&cluster), &self.fleet) {
+            Ok((location, cluster))
+        } else {
+            Err(Error::PermissionDenied { message: format!("GKE cluster `{id}` is not fleet `{}`'s", self.fleet) })
+        }
+    }
+
+    fn node_pool(&self, pool: &NodePool) -> model::NodePool {
+        let machine = pool
+            .machine_type
+            .clone()
+            .or_else(|| self.machine_types.get(&pool.size).cloned())
+            .unwrap_or_else(|| machine_type(pool.size).to_owned());
+        model::NodePool::new()
+            .set_name(pool.name.as_str())
+            .set_initial_node_count(pool.min_count.max(1) as i32)
+            .set_config(
+                model::NodeConfig::new()
+                    .set_machine_type(machine)
+                    .set_labels([(SIZE_LABEL.to_owned(), pool.size.as_str().to_owned())]),
+            )
+            .set_autoscaling(autoscaling(pool))
+    }
+
+    fn view(&self, location: &Region, gke: &model::Cluster) -> Result<Cluster> {
+        let id = ClusterId::new(gke.name.as_str())?;
+        let phase = match gke.status {
+            model::cluster::Status::Provisioning => ClusterPhase::Creating,
+            model::cluster::Status::Running => ClusterPhase::Running,
+            model::cluster::Status::Reconciling => ClusterPhase::Updating,
+            model::cluster::Status::Stopping => ClusterPhase::Deleting,
+            model::cluster::Status::Error | model::cluster::Status::Degraded => ClusterPhase::Failed {
+                reason: gke
+                    .conditions
+                    .iter()
+                    .map(|condition| condition.message.clone())
+                    .find(|message| !message.is_empty())
+                    .unwrap_or_else(|| format!("GKE reports the cluster {:?}", gke.status)),
+            },
+            _ => ClusterPhase::Pending,
+        };
+        let pools = gke.node_pools.iter().filter_map(node_pool_of).collect();
+        let location = if gke.location.is_empty() { location.clone() } else { Region::new(&gke.location)? };
+        let mut cluster = Cluster::new(id, self.info.name.clone(), gke.self_link.clone(), location, phase)
+            .with_node_pools(pools)
+            .with_tags(labels_of(gke));
+        let version = if gke.current_master_version.is_empty() {
+            &gke.initial_cluster_version
+        } else {
+            &gke.current_master_version
+        };
+        if let Some(version) = parse_gke_version(version) {
+            cluster = cluster.with_kubernetes_version(version);
+        }
+        if !gke.endpoint.is_empty() {
+            cluster = cluster.with_endpoint(format!("https://{}", gke.endpoint));
+        }
+        if let Some(created) = parse_rfc3339_seconds(&gke.create_time) {
+            cluster = cluster.with_timestamps(created, created);
+        }
+        Ok(cluster)
+    }
+}
+
+fn autoscaling(pool: &NodePool) -> model::NodePoolAutoscaling {
+    model::NodePoolAutoscaling::new()
+        .set_enabled(true)
+        .set_min_node_count(pool.min_count as i32)
+        .set_max_node_count(pool.max_count.get() as i32)
+}
+
+fn node_pool_of(gke: &model::NodePool) -> Option<NodePool> {
+    let name = NodePoolName::new(gke.name.as_str()).ok()?;
+    let config = gke.config.as_ref();
+    let size = config
+        .and_then(|c| c.labels.get(SIZE_LABEL))
+        .and_then(|label| SizeClass::ALL.into_iter().find(|s| s.as_str() == label))
+        .unwrap_or(SizeClass::Medium);
+    let (min, max) = match &gke.autoscaling {
+        Some(a) if a.enabled => (a.min_node_count.max(0) as u32, a.max_node_count.max(1) as u32),
+        _ => (gke.initial_node_count.max(0) as u32, gke.initial_node_count.max(1) as u32),
+    };
+    let pool = NodePool::new(name, size, min, max).ok()?;
+    Some(match config.map(|c| c.machine_type.as_str()).filter(|m| !m.is_empty()) {
+        Some(machine) => pool.with_machine_type(machine),
+        None => pool,
+    })
+}
+
+fn labels_of(gke: &model::Cluster) -> BTreeMap<String, String> {
+    gke.resource_labels.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
+}
+
+/// `1.31.5-gke.1000` -> 1.31.5.
+fn parse_gke_version(text: &str) -> Option<KubernetesVersion> {
+    let plain = text.split('-').next()?;
+    plain.parse().ok()
+}
+
+/// Seconds of an RFC 3339 UTC timestamp (`2026-01-01T00:00:00Z`, fractions ignored).
+fn parse_rfc3339_seconds(text: &str) -> Option<SystemTime> {
+    let (date, time) = text.split_once('T')?;
+    let mut d = date.split('-').map(|p| p.parse::<i64>().ok());
+    let (year, month, day) = (d.next()??, d.next()??, d.next()??);
+    let time = time.trim_end_matches('Z');
+    let mut t = time.split(':');
+    let (hour, minute) = (t.next()?.parse::<i64>().ok()?, t.next()?.parse::<i64>().ok()?);
+    let second = t.next()?.split('.').next()?.parse::<i64>().ok()?;
+    // Days from the civil date (Howard Hinnant's algorithm).
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (month + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    let secs = days * 86_400 + hour * 3600 + minute * 60 + second;
+    u64::try_from(secs).ok().map(|s| SystemTime::UNIX_EPOCH + Duration::from_secs(s))
+}
+
+#[async_trait]
+impl ClusterProvider for GkeProvider {
+    fn info(&self) -> &ProviderInfo {
+        &self.info
+    }
+
+    async fn create(&self, spec: &ClusterSpec) -> Result<Cluster> {
+        if spec.provider != self.info.name {
+            return Err(Error::wrong_provider(&spec.provider, &self.info.name));
+        }
+        if !self.info.has_region(&spec.region) {
+            return Err(Error::InvalidSpec {
+                path: "region".into(),
+                reason: format!("provider `{}` has no location `{}`", self.info.name, spec.region),
+            });
+        }
+        let labels: HashMap<String, String> = FleetTags::cluster_tags(&self.fleet, spec).into_iter().collect();
+        let version = format!("{}.{}", spec.kubernetes_version.major(), spec.kubernetes_version.minor());
+        let cluster = model::Cluster::new()
+            .set_name(spec.id.as_str())
+            .set_initial_cluster_version(version)
+            .set_resource_labels(labels)
+            .set_node_pools(spec.node_pools.iter().map(|p| self.node_pool(p)).collect::<Vec<_>>());
+        let parent = self.parent(spec.region.as_str());
+        let doing = format!("create cluster `{}` in {parent}", spec.id);
+        match self.client.create_cluster().set_parent(&parent).set_cluster(cluster).send().await {
+            Ok(operation) => {
+                self.remember(&spec.id, &spec.region);
+                self.follow(&spec.region, operation).await?;
+            }
+            Err(err) => match map_gcp_error(&doing, true, err) {
+                Error::AlreadyExists { resource } => {
+                    let existing = self.get_in(&spec.region, &spec.id).await?;
+                    if !FleetTags::belongs_to(&labels_of(&existing), &self.fleet) {
+                        return Err(Error::AlreadyExists { resource });
+                    }
+                }
+                other => return Err(other),
+            },
+        }
+        let cluster = self.get_in(&spec.region, &spec.id).await?;
+        self.view(&spec.region, &cluster)
+    }
+
+    async fn get(&self, id: &ClusterId) -> Result<Cluster> {
+        let (location, cluster) = self.find(id).await?;
+        self.view(&location, &cluster)
+    }
+
+    async fn list(&self) -> Result<Vec<Cluster>> {
+        let parent = self.parent("-");
+        let response = self
+            .client
+            .list_clusters()
+            .set_parent(&parent)
+            .send()
+            .await
+            .map_err(|err| map_gcp_error(&format!("list clusters of {parent}"), false, err))?;
+        let mut clusters = Vec::new();
+        for gke in &response.clusters {
+            let Ok(location) = Region::new(gke.location.as_str()) else { continue };
+            if !self.info.has_region(&location) || !FleetTags::belongs_to(&labels_of(gke), &self.fleet) {
+                continue;
+            }
+            clusters.push(self.view(&location, gke)?);
+        }
+        Ok(clusters)
+    }
+
+    async fn update(&self, spec: &ClusterSpec) -> Result<Cluster> {
+        let (location, gke) = self.owned(&spec.id).await?;
+        let current = self.view(&location, &gke)?;
+        let names = |pools: &[NodePool]| pools.iter().map(|p| p.name.clone()).collect::<Vec<_>>();
+        if names(&current.node_pools) != names(&spec.node_pools) {
+            return Err(Error::Unsupported {
+                operation: format!("adding or removing node pools of GKE cluster `{}` (needs a replacement)", spec.id),
+            });
+        }
+        let name = self.name(&location, &spec.id);
+        let wanted = (spec.kubernetes_version.major(), spec.kubernetes_version.minor());
+        if current.kubernetes_version.map(|v| (v.major(), v.minor())) != Some(wanted) {
+            if !self.info.capabilities.in_place_version_upgrade {
+                return Err(Error::Unsupported { operation: format!("in-place upgrade of `{}`", spec.id) });
+            }
+            let update = model::ClusterUpdate::new().set_desired_master_version(format!("{}.{}", wanted.0, wanted.1));
+            let operation = self
+                .client
+                .update_cluster()
+                .set_name(&name)
+                .set_update(update)
+                .send()
+                .await
+                .map_err(|err| map_gcp_error(&format!("upgrade `{name}`"), false, err))?;
+            self.follow(&location, operation).await?;
+        }
+        for pool in spec.node_pools.iter().filter(|p| !current.node_pools.contains(p)) {
+            if !self.info.capabilities.node_pool_resize {
+                return Err(Error::Unsupported { operation: format!("resizing node pools of `{}`", spec.id) });
+            }
+            let pool_name = format!("{name}/nodePools/{}", pool.name);
+            let operation = self
+                .client
+                .set_node_pool_autoscaling()
+                .set_name(&pool_name)
+                .set_autoscaling(autoscaling(pool))
+                .send()
+                .await
+                .map_err(|err| map_gcp_error(&format!("resize `{pool_name}`"), false, err))?;
+            self.follow(&location, operation).await?;
+        }
+        self.get(&spec.id).await
+    }
+
+    async fn delete(&self, id: &ClusterId) -> Result<()> {
+        let (location, _) = match self.owned(id).await {
+            Ok(found) => found,
+            Err(Error::NotFound { .. }) => return Ok(()),
+            Err(err) => return Err(err),
+        };
+        let name = self.name(&location, id);
+        match self.client.delete_cluster().set_name(&name).send().await {
+            Ok(operation) => self.follow(&location, operation).await,
+            Err(err) => match map_gcp_error(&format!("delete `{name}`"), false, err) {
+                Error::NotFound { .. } => Ok(()),
+                other => Err(other),
+            },
+        }
+    }
+
+    async fn credentials(&self, id: &ClusterId) -> Result<Credentials> {
+        let (_, gke) = self.owned(id).await?;
+        if gke.endpoint.is_empty() {
+            return Err(Error::Conflict { message: format!("GKE cluster `{id}` has no endpoint yet") });
+        }
+        let ca_pem = gke
+            .master_auth
+            .as_ref()
+            .map(|auth| auth.cluster_ca_certificate.as_str())
+            .filter(|ca| !ca.is_empty())
+            .and_then(|ca| base64::engine::general_purpose::STANDARD.decode(ca).ok())
+            .and_then(|pem| String::from_utf8(pem).ok());
+        let token = self.tokens.token().await?;
+        Ok(Credentials::from_token(id.as_str(), &format!("https://{}", gke.endpoint), ca_pem.as_deref(), token))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gke_versions_and_timestamps_parse() {
+        assert_eq!(parse_gke_version("1.31.5-gke.1000"), Some("1.31.5".parse().unwrap()));
+        assert_eq!(parse_gke_version("garbage"), None);
+        let at = parse_rfc3339_seconds("2026-01-01T00:00:00.123Z").unwrap();
+        assert_eq!(at.duration_since(SystemTime::UNIX_EPOCH).unwrap().as_secs(), 1_767_225_600);
+        assert_eq!(parse_rfc3339_seconds("yesterday"), None);
+    }
+}
