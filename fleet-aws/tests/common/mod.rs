@@ -13,6 +13,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use fleet_aws::{EksProvider, EksProviderBuilder};
+use fleet_core::conformance::http::{TestResponse, serve};
 use fleet_core::{Capabilities, FleetName, Region};
 
 pub const ROLE: &str = "arn:aws:iam::123456789012:role/eks-cluster";
@@ -142,16 +143,20 @@ pub struct Responder {
 
 impl Responder {
     pub fn start(answers: Vec<Canned>) -> Responder {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
         let requests = Arc::new(Mutex::new(Vec::new()));
         let recorded = Arc::clone(&requests);
-        std::thread::spawn(move || {
-            for stream in listener.incoming() {
-                let Ok(stream) = stream else { continue };
-                let answers = answers.clone();
-                let recorded = Arc::clone(&recorded);
-                std::thread::spawn(move || serve(stream, &answers, &recorded));
+        let url = serve(move |request| {
+            recorded.lock().unwrap().push((format!("{} {}", request.method, request.path), request.text()));
+            let answer =
+                answers.iter().find(|a| a.method == request.method && request.path.starts_with(&a.path_prefix));
+            let (status, error_type, body) = match answer {
+                Some(a) => (a.status, a.error_type, a.body.clone()),
+                None => (404, Some("ResourceNotFoundException"), r#"{"message":"not served"}"#.to_owned()),
+            };
+            let response = TestResponse::json(status, body);
+            match error_type {
+                Some(kind) => response.with_header("X-Amzn-ErrorType", kind),
+                None => response,
             }
         });
         Responder { url, requests }
@@ -159,44 +164,5 @@ impl Responder {
 
     pub fn requests(&self) -> Vec<(String, String)> {
         self.requests.lock().unwrap().clone()
-    }
-}
-
-fn serve(mut stream: TcpStream, answers: &[Canned], recorded: &Mutex<Vec<(String, String)>>) {
-    loop {
-        let mut head = Vec::new();
-        let mut byte = [0u8; 1];
-        while !head.ends_with(b"\r\n\r\n") {
-            match stream.read(&mut byte) {
-                Ok(1) => head.push(byte[0]),
-                _ => return,
-            }
-        }
-        let head = String::from_utf8_lossy(&head).into_owned();
-        let length: usize = head
-            .lines()
-            .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().parse().unwrap_or(0)))
-            .unwrap_or(0);
-        let mut body = vec![0u8; length];
-        if stream.read_exact(&mut body).is_err() {
-            return;
-        }
-        let line = head.lines().next().unwrap_or_default().to_owned();
-        let mut parts = line.split_whitespace();
-        let (method, path) = (parts.next().unwrap_or_default().to_owned(), parts.next().unwrap_or_default().to_owned());
-        recorded.lock().unwrap().push((format!("{method} {path}"), String::from_utf8_lossy(&body).into_owned()));
-        let answer = answers.iter().find(|a| a.method == method && path.starts_with(&a.path_prefix));
-        let (status, error_type, body) = match answer {
-            Some(a) => (a.status, a.error_type, a.body.clone()),
-            None => (404, Some("ResourceNotFoundException"), r#"{"message":"not served"}"#.to_owned()),
-        };
-        let error_header = error_type.map(|t| format!("X-Amzn-ErrorType: {t}\r\n")).unwrap_or_default();
-        let response = format!(
-            "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\n{error_header}Content-Length: {}\r\n\r\n{body}",
-            body.len()
-        );
-        if stream.write_all(response.as_bytes()).is_err() {
-            return;
-        }
     }
 }

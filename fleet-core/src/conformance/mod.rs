@@ -35,6 +35,7 @@
 //! # });
 //! ```
 
+pub mod http;
 pub mod store;
 
 use std::fmt::Debug;

@@ -8,10 +8,9 @@
 #![allow(dead_code)]
 
 use std::collections::{BTreeMap, VecDeque};
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
 use std::sync::{Arc, Mutex, OnceLock};
 
+use fleet_core::conformance::http::{TestResponse, serve};
 use fleet_core::{FleetName, Region};
 use fleet_gcp::{GkeProvider, GkeProviderBuilder};
 use serde_json::{Value, json};
@@ -85,18 +84,16 @@ pub struct Gke {
 
 impl Gke {
     pub fn start() -> Gke {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
-        let gke = Gke { url, state: Arc::new(Mutex::new(State::default())) };
-        let server = gke.clone();
-        std::thread::spawn(move || {
-            for stream in listener.incoming() {
-                let Ok(stream) = stream else { continue };
-                let server = server.clone();
-                std::thread::spawn(move || server.serve(stream));
-            }
+        let state = Arc::new(Mutex::new(State::default()));
+        let shared = Arc::clone(&state);
+        let url = serve(move |request| {
+            let ints = request.query.contains("enum-encoding%3Dint") || request.query.contains("enum-encoding=int");
+            let body: Value = serde_json::from_slice(&request.body).unwrap_or(Value::Null);
+            let path = request.path.trim_start_matches("/v1/");
+            let (status, answer) = answer(&shared, &request.method, path, body, ints);
+            TestResponse::json(status, answer.to_string())
         });
-        gke
+        Gke { url, state }
     }
 
     /// A provider for `fleet` in `europe-west1` and `us-central1`, anonymous, polling fast.
@@ -140,113 +137,68 @@ impl Gke {
         let cluster = json!({"name": name, "location": location, "status": "RUNNING", "resourceLabels": labels});
         self.state.lock().unwrap().clusters.insert(path, cluster);
     }
+}
 
-    fn serve(&self, mut stream: TcpStream) {
-        loop {
-            let mut head = Vec::new();
-            let mut byte = [0u8; 1];
-            while !head.ends_with(b"\r\n\r\n") {
-                match stream.read(&mut byte) {
-                    Ok(1) => head.push(byte[0]),
-                    _ => return,
-                }
-            }
-            let head = String::from_utf8_lossy(&head).into_owned();
-            let length: usize = head
-                .lines()
-                .find_map(|l| {
-                    l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().parse().unwrap_or(0))
-                })
-                .unwrap_or(0);
-            let mut body = vec![0u8; length];
-            if stream.read_exact(&mut body).is_err() {
-                return;
-            }
-            let line = head.lines().next().unwrap_or_default().to_owned();
-            let mut parts = line.split_whitespace();
-            let method = parts.next().unwrap_or_default().to_owned();
-            let target = parts.next().unwrap_or_default().to_owned();
-            let (path, query) = target.split_once('?').unwrap_or((&target, ""));
-            let ints = query.contains("enum-encoding%3Dint") || query.contains("enum-encoding=int");
-            let body: Value =
-                if body.is_empty() { Value::Null } else { serde_json::from_slice(&body).unwrap_or(Value::Null) };
-            let (status, answer) = self.answer(&method, path.trim_start_matches("/v1/"), body, ints);
-            let text = answer.to_string();
-            let response = format!(
-                "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{text}",
-                text.len()
-            );
-            if stream.write_all(response.as_bytes()).is_err() {
-                return;
-            }
-        }
+fn answer(shared: &Mutex<State>, method: &str, path: &str, body: Value, ints: bool) -> (u16, Value) {
+    let mut state = shared.lock().unwrap();
+    state.requests.push((method.to_owned(), path.to_owned(), body.clone()));
+    if let Some((http, status, message)) = state.failures.pop_front() {
+        return error(http, status, &message);
     }
-
-    fn answer(&self, method: &str, path: &str, body: Value, ints: bool) -> (u16, Value) {
-        let mut state = self.state.lock().unwrap();
-        state.requests.push((method.to_owned(), path.to_owned(), body.clone()));
-        if let Some((http, status, message)) = state.failures.pop_front() {
-            return error(http, status, &message);
+    let segments: Vec<&str> = path.split('/').collect();
+    let answer = match (method, segments.as_slice()) {
+        ("POST", ["projects", _, "locations", location, "clusters"]) => {
+            let violations = unknown_fields(&body, "CreateClusterRequest");
+            state.violations.extend(violations);
+            create(&mut state, location, body)
         }
-        let segments: Vec<&str> = path.split('/').collect();
-        let answer = match (method, segments.as_slice()) {
-            ("POST", ["projects", _, "locations", location, "clusters"]) => {
-                let violations = unknown_fields(&body, "CreateClusterRequest");
-                state.violations.extend(violations);
-                create(&mut state, location, body)
-            }
-            ("GET", ["projects", _, "locations", location, "clusters"]) => {
-                let clusters: Vec<Value> = state
-                    .clusters
-                    .values()
-                    .filter(|c| *location == "-" || c["location"] == *location)
-                    .cloned()
-                    .collect();
-                (200, json!({"clusters": clusters}))
-            }
-            ("GET", ["projects", _, "locations", _, "clusters", _]) => match state.clusters.get(path) {
-                Some(cluster) => (200, cluster.clone()),
-                None => error(404, "NOT_FOUND", &format!("Not found: {path}.")),
-            },
-            ("PUT", ["projects", _, "locations", location, "clusters", _]) => {
-                state.violations.extend(unknown_fields(&body, "UpdateClusterRequest"));
-                let version = body["update"]["desiredMasterVersion"].as_str().unwrap_or_default().to_owned();
-                match state.clusters.get_mut(path) {
-                    Some(cluster) => {
-                        cluster["status"] = json!("RECONCILING");
-                        operation(&mut state, location, "UPGRADE_MASTER", Done::Upgrade(path.to_owned(), version))
-                    }
-                    None => error(404, "NOT_FOUND", &format!("Not found: {path}.")),
-                }
-            }
-            ("POST", ["projects", _, "locations", location, "clusters", cluster, "nodePools", pool]) => {
-                state.violations.extend(unknown_fields(&body, "SetNodePoolAutoscalingRequest"));
-                let Some(pool) = pool.strip_suffix(":setAutoscaling") else {
-                    return error(404, "NOT_FOUND", path);
-                };
-                let name = format!("projects/{PROJECT}/locations/{location}/clusters/{cluster}");
-                let Some(stored) = state.clusters.get_mut(&name) else {
-                    return error(404, "NOT_FOUND", &format!("Not found: {name}."));
-                };
-                if let Some(pools) = stored["nodePools"].as_array_mut() {
-                    for stored_pool in pools.iter_mut().filter(|p| p["name"] == *pool) {
-                        stored_pool["autoscaling"] = body["autoscaling"].clone();
-                    }
-                }
-                operation(&mut state, location, "SET_NODE_POOL_SIZE", Done::Nothing)
-            }
-            ("DELETE", ["projects", _, "locations", location, "clusters", _]) => match state.clusters.get_mut(path) {
+        ("GET", ["projects", _, "locations", location, "clusters"]) => {
+            let clusters: Vec<Value> =
+                state.clusters.values().filter(|c| *location == "-" || c["location"] == *location).cloned().collect();
+            (200, json!({"clusters": clusters}))
+        }
+        ("GET", ["projects", _, "locations", _, "clusters", _]) => match state.clusters.get(path) {
+            Some(cluster) => (200, cluster.clone()),
+            None => error(404, "NOT_FOUND", &format!("Not found: {path}.")),
+        },
+        ("PUT", ["projects", _, "locations", location, "clusters", _]) => {
+            state.violations.extend(unknown_fields(&body, "UpdateClusterRequest"));
+            let version = body["update"]["desiredMasterVersion"].as_str().unwrap_or_default().to_owned();
+            match state.clusters.get_mut(path) {
                 Some(cluster) => {
-                    cluster["status"] = json!("STOPPING");
-                    operation(&mut state, location, "DELETE_CLUSTER", Done::Remove(path.to_owned()))
+                    cluster["status"] = json!("RECONCILING");
+                    operation(&mut state, location, "UPGRADE_MASTER", Done::Upgrade(path.to_owned(), version))
                 }
                 None => error(404, "NOT_FOUND", &format!("Not found: {path}.")),
-            },
-            ("GET", ["projects", _, "locations", _, "operations", id]) => poll(&mut state, id),
-            _ => error(404, "NOT_FOUND", &format!("no route for {method} {path}")),
-        };
-        (answer.0, if ints { with_int_enums(answer.1) } else { answer.1 })
-    }
+            }
+        }
+        ("POST", ["projects", _, "locations", location, "clusters", cluster, "nodePools", pool]) => {
+            state.violations.extend(unknown_fields(&body, "SetNodePoolAutoscalingRequest"));
+            let Some(pool) = pool.strip_suffix(":setAutoscaling") else {
+                return error(404, "NOT_FOUND", path);
+            };
+            let name = format!("projects/{PROJECT}/locations/{location}/clusters/{cluster}");
+            let Some(stored) = state.clusters.get_mut(&name) else {
+                return error(404, "NOT_FOUND", &format!("Not found: {name}."));
+            };
+            if let Some(pools) = stored["nodePools"].as_array_mut() {
+                for stored_pool in pools.iter_mut().filter(|p| p["name"] == *pool) {
+                    stored_pool["autoscaling"] = body["autoscaling"].clone();
+                }
+            }
+            operation(&mut state, location, "SET_NODE_POOL_SIZE", Done::Nothing)
+        }
+        ("DELETE", ["projects", _, "locations", location, "clusters", _]) => match state.clusters.get_mut(path) {
+            Some(cluster) => {
+                cluster["status"] = json!("STOPPING");
+                operation(&mut state, location, "DELETE_CLUSTER", Done::Remove(path.to_owned()))
+            }
+            None => error(404, "NOT_FOUND", &format!("Not found: {path}.")),
+        },
+        ("GET", ["projects", _, "locations", _, "operations", id]) => poll(&mut state, id),
+        _ => error(404, "NOT_FOUND", &format!("no route for {method} {path}")),
+    };
+    (answer.0, if ints { with_int_enums(answer.1) } else { answer.1 })
 }
 
 fn error(http: u16, status: &str, message: &str) -> (u16, Value) {
