@@ -10,7 +10,8 @@ use super::budget::CallKind;
 use super::events::EngineEvent;
 use super::placements::identity_of;
 use super::{EngineInner, Slot};
-use crate::addons::{AddonSet, DriftPolicy};
+use crate::addons::AddonSet;
+use crate::fleet_spec::DesiredFleet;
 use crate::mutex::lock;
 use crate::{Cluster, ClusterId, Result};
 
@@ -26,16 +27,26 @@ pub(crate) fn wanted(engine: &EngineInner, identity: &ClusterId) -> Result<Addon
     }
 }
 
-/// Whether `cluster`'s add-ons should be installed now: never installed, changed since, or
-/// installed longer ago than the re-apply interval.
-pub(crate) fn due(engine: &EngineInner, cluster: &Cluster, now: Instant) -> bool {
+/// The hash of the add-on set each desired identity wants (`None` where its manifests do not
+/// parse: installing then reports why), computed once per pass.
+pub(crate) fn wanted_hashes(desired: &DesiredFleet) -> BTreeMap<ClusterId, Option<String>> {
+    desired
+        .clusters
+        .iter()
+        .map(|c| (c.spec.identity().clone(), AddonSet::parse(&c.addons).ok().map(|set| set.hash())))
+        .collect()
+}
+
+/// Whether `cluster`'s add-ons, whose wanted set hashes to `wanted`, should be installed now:
+/// never installed, changed since, or installed longer ago than the re-apply interval.
+pub(crate) fn due(engine: &EngineInner, cluster: &Cluster, wanted: Option<&str>, now: Instant) -> bool {
     if engine.installer_for(&cluster.provider).is_none() {
         return false;
     }
-    let Ok(set) = wanted(engine, &identity_of(cluster)) else { return true };
+    let Some(wanted) = wanted else { return true };
     match lock(&engine.installed).get(&cluster.id) {
         None => true,
-        Some((hash, at)) => *hash != set.hash() || now.duration_since(*at) >= engine.options.addon_interval,
+        Some((hash, at)) => hash != wanted || now.duration_since(*at) >= engine.options.addon_interval,
     }
 }
 
@@ -70,6 +81,3 @@ pub(crate) async fn install(engine: &EngineInner, slot: &Slot, cluster: &Cluster
     }
     Ok(())
 }
-
-/// The default drift policy's name, for documentation of [`super::EngineOptions::drift`].
-pub(crate) const DEFAULT_DRIFT: DriftPolicy = DriftPolicy::Report;

@@ -62,8 +62,7 @@ use crate::mutex::lock;
 use crate::plan::{Action, DeleteReason, plan};
 use crate::store::{IntentOutcome, MemoryStore, StateStore};
 use crate::{
-    Cluster, ClusterId, ClusterPhase, ClusterProvider, ClusterSpec, Error, FleetName, FleetTags, ProviderName,
-    RateLimits, Result,
+    Cluster, ClusterId, ClusterPhase, ClusterProvider, Error, FleetName, FleetTags, ProviderName, RateLimits, Result,
 };
 use budget::{Budget, CallKind};
 
@@ -118,7 +117,7 @@ impl Default for EngineOptions {
             rate_limits: BTreeMap::new(),
             rollout: RolloutOptions::default(),
             addon_interval: Duration::from_secs(600),
-            drift: addons::DEFAULT_DRIFT,
+            drift: DriftPolicy::default(),
         }
     }
 }
@@ -599,10 +598,11 @@ impl Engine {
             lock(&inner.unwanted_since).retain(|id, _| still_unwanted.contains(id));
             // Add-ons of running clusters: installed again when changed or due.
             let mut addon_tasks = JoinSet::new();
-            let wanted: BTreeSet<&ClusterId> = desired.specs().map(ClusterSpec::identity).collect();
+            let wanted = if inner.addons.is_empty() { BTreeMap::new() } else { addons::wanted_hashes(&desired) };
             for cluster in observed.iter().filter(|c| c.phase == ClusterPhase::Running) {
                 let identity = placements::identity_of(cluster);
-                if !wanted.contains(&identity) || !addons::due(inner, cluster, now) {
+                let Some(hash) = wanted.get(&identity) else { continue };
+                if !addons::due(inner, cluster, hash.as_deref(), now) {
                     continue;
                 }
                 let Some(slot) = inner.slots.get(&cluster.provider).cloned() else { continue };

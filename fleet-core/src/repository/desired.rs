@@ -114,11 +114,7 @@ impl Repository {
             for (p, placement) in template.placements.iter().enumerate() {
                 let at = format!("{at}.placements[{p}]");
                 let Some(info) = providers.get(&placement.provider) else {
-                    let known = providers.keys().map(|n| n.as_str()).collect::<Vec<_>>().join(", ");
-                    errors.push(SpecError::new(
-                        format!("{at}.provider"),
-                        format!("unknown provider `{}`; known: {known}", placement.provider),
-                    ));
+                    errors.push(unknown_provider(&at, &placement.provider, providers));
                     continue;
                 };
                 for (r, region) in placement.regions.iter().enumerate() {
@@ -262,11 +258,7 @@ fn failover_policies(
         for (f, fallback) in policy.fallbacks.iter().enumerate() {
             let at = format!("spec.templates[{t}].failover.fallbacks[{f}]");
             let Some(info) = providers.get(&fallback.provider) else {
-                let known = providers.keys().map(|n| n.as_str()).collect::<Vec<_>>().join(", ");
-                errors.push(SpecError::new(
-                    format!("{at}.provider"),
-                    format!("unknown provider `{}`; known: {known}", fallback.provider),
-                ));
+                errors.push(unknown_provider(&at, &fallback.provider, providers));
                 continue;
             };
             for (r, region) in fallback.regions.iter().enumerate() {
@@ -282,4 +274,14 @@ fn failover_policies(
         policies.insert(Repository::template_origin(&template.name), policy);
     }
     policies
+}
+
+/// The error of a reference at `at` to a provider the repository is not resolved against.
+fn unknown_provider(
+    at: &str,
+    provider: &crate::ProviderName,
+    providers: &BTreeMap<&crate::ProviderName, &ProviderInfo>,
+) -> SpecError {
+    let known = providers.keys().map(|n| n.as_str()).collect::<Vec<_>>().join(", ");
+    SpecError::new(format!("{at}.provider"), format!("unknown provider `{provider}`; known: {known}"))
 }
