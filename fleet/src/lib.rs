@@ -2,7 +2,7 @@
 //!
 //! Fleet runs fleets of small, disposable Kubernetes clusters across clouds and regions. This
 //! facade re-exports [`fleet_core`] (model, provider trait, engine, failover, simulated cloud,
-//! conformance kit) and, behind features, the provider crates: `aws` (`fleet_aws`), `gcp` (`fleet_gcp`)
+//! conformance kit) and, behind features, the provider crates: `aws` (`fleet_aws`), `azure` (`fleet_azure`), `gcp` (`fleet_gcp`)
 //! and `kind` (`fleet_kind`).
 //!
 //! ```
@@ -23,6 +23,10 @@ pub use fleet_core::*;
 /// The EKS provider (feature `aws`).
 #[cfg(feature = "aws")]
 pub use fleet_aws as aws;
+
+/// The AKS provider (feature `azure`).
+#[cfg(feature = "azure")]
+pub use fleet_azure as azure;
 
 /// The GKE provider (feature `gcp`).
 #[cfg(feature = "gcp")]
