@@ -730,3 +730,44 @@ async fn add_ons_go_in_before_a_cluster_becomes_active_and_follow_blueprint_chan
     tokio::time::sleep(Duration::from_secs(1800)).await;
     assert_eq!(engine.run_once().await.unwrap().addons_installed, 3, "re-applied to find drift");
 }
+
+/// Owns the identities whose last character's code has the given parity.
+struct Parity(u32);
+
+impl fleet_core::engine::Ownership for Parity {
+    fn owns(&self, identity: &ClusterId) -> bool {
+        identity.as_str().chars().last().is_some_and(|c| c as u32 % 2 == self.0)
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn engines_sharing_a_store_act_only_on_the_clusters_they_own() {
+    let cloud = cloud(11, LatencyModel::zero());
+    let store: Arc<dyn StateStore> = Arc::new(fleet_core::store::MemoryStore::new());
+    let engines: Vec<Engine> = (0..2)
+        .map(|parity| {
+            Engine::builder(fleet())
+                .provider(Arc::new(cloud.provider(fleet())))
+                .store(Arc::clone(&store))
+                .ownership(Arc::new(Parity(parity)))
+                .options(quick_options())
+                .build()
+                .unwrap()
+        })
+        .collect();
+    let ids = ["a-1", "a-2", "a-3", "a-4", "a-5", "a-6"];
+    for engine in &engines {
+        engine.set_desired(desired(ids.iter().map(|id| spec(id, 31)).collect()));
+    }
+    // The first engine alone: it creates its three and leaves the others alone.
+    converge(&engines[0], 10).await;
+    let created: BTreeSet<String> = cloud.clusters().iter().map(|c| c.id.to_string()).collect();
+    assert_eq!(created, BTreeSet::from(["a-2".into(), "a-4".into(), "a-6".into()]));
+    // The second one: its three, and it neither deletes nor recovers the first one's.
+    converge(&engines[1], 10).await;
+    converge(&engines[0], 10).await;
+    let creates = cloud.call_log().iter().filter(|c| c.operation == Operation::Create).count();
+    assert_eq!(creates, 6, "each cluster created once, by its owner");
+    assert_no_orphans(&cloud, store.as_ref(), &ids).await;
+    assert_eq!(cloud.call_log().iter().filter(|c| c.operation == Operation::Delete).count(), 0);
+}

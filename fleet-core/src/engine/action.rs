@@ -196,6 +196,12 @@ impl ActionRun<'_> {
         let mut attempt = 1;
         loop {
             self.budget().call(CallKind::Write).await;
+            // Ownership can move while an action waits; a call is made only while it is held
+            // (and a fenced store refuses the intent of a replica that lost it).
+            let identity = super::ownership::identity_of_call(id, spec, &lock(&self.engine.last_observed));
+            if !self.engine.ownership.owns(&identity) {
+                return Err(Error::Conflict { message: format!("this engine no longer owns `{identity}`") });
+            }
             let intent = NewIntent::new(id.clone(), operation, attempt, spec.cloned());
             let intent_id = self.engine.store.record_intent(intent).await?;
             let result = call().await;

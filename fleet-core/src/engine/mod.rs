@@ -38,6 +38,7 @@ mod action;
 mod addons;
 mod budget;
 mod events;
+mod ownership;
 pub(crate) mod placements;
 mod rollout;
 
@@ -52,6 +53,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
 pub use events::{EngineEvent, Progress, ReconcileReport};
+pub use ownership::{Ownership, OwnsAll};
 pub use placements::PLACEMENT_SWITCHED;
 pub use rollout::RolloutOptions;
 
@@ -149,13 +151,22 @@ pub(crate) struct EngineInner {
     expired: Mutex<Option<BTreeSet<ClusterId>>>,
     /// Identities already warned of their expiry.
     warned: Mutex<BTreeSet<ClusterId>>,
-    last_observed: Mutex<Vec<Cluster>>,
+    pub(crate) last_observed: Mutex<Vec<Cluster>>,
     /// Judges new clusters of a replacement before the old ones go.
     pub(crate) health_gate: Arc<dyn HealthCheck>,
     pub(crate) rollout: Mutex<rollout::Rollout>,
     /// What puts add-ons into each provider's clusters (`None` key: every other provider).
     pub(crate) addons: BTreeMap<Option<ProviderName>, Arc<dyn AddonInstaller>>,
     pub(crate) installed: Mutex<addons::Installed>,
+    /// Which clusters this engine may act on.
+    pub(crate) ownership: Arc<dyn Ownership>,
+}
+
+impl EngineInner {
+    /// Whether this engine owns the identity of `cluster`.
+    pub(crate) fn owns_cluster(&self, cluster: &Cluster) -> bool {
+        self.ownership.owns(&placements::identity_of(cluster))
+    }
 }
 
 impl EngineInner {
@@ -201,6 +212,7 @@ pub struct EngineBuilder {
     clock: Option<Clock>,
     health_gate: Option<Arc<dyn HealthCheck>>,
     addons: BTreeMap<Option<ProviderName>, Arc<dyn AddonInstaller>>,
+    ownership: Option<Arc<dyn Ownership>>,
 }
 
 impl EngineBuilder {
@@ -213,6 +225,13 @@ impl EngineBuilder {
     /// Sets the state store (default: a [`MemoryStore`]).
     pub fn store(mut self, store: Arc<dyn StateStore>) -> Self {
         self.store = Some(store);
+        self
+    }
+
+    /// Sets which clusters this engine may act on (default: [`OwnsAll`]); replicas sharing a
+    /// store each get the ownership of the shards they hold.
+    pub fn ownership(mut self, ownership: Arc<dyn Ownership>) -> Self {
+        self.ownership = Some(ownership);
         self
     }
 
@@ -299,6 +318,7 @@ impl EngineBuilder {
                 rollout: Mutex::new(rollout::Rollout::default()),
                 addons: self.addons,
                 installed: Mutex::new(BTreeMap::new()),
+                ownership: self.ownership.unwrap_or_else(|| Arc::new(OwnsAll)),
             }),
         })
     }
@@ -315,6 +335,7 @@ impl Engine {
             clock: None,
             health_gate: None,
             addons: BTreeMap::new(),
+            ownership: None,
         }
     }
 
@@ -423,8 +444,12 @@ impl Engine {
         let span = tracing::info_span!("reconcile", fleet = %inner.fleet);
         async move {
             let mut report = ReconcileReport::default();
-            let pending = inner.store.pending_intents().await?;
             let (observed, unavailable) = self.observe().await;
+            let mut pending = inner.store.pending_intents().await?;
+            pending.retain(|intent| {
+                let call = &intent.intent;
+                inner.ownership.owns(&ownership::identity_of_call(&call.cluster, call.spec.as_ref(), &observed))
+            });
             for intent in &pending {
                 let exists = observed.iter().any(|c| c.id == intent.intent.cluster);
                 let finding = format!(
@@ -441,7 +466,8 @@ impl Engine {
             *lock(&inner.last_observed) = observed.clone();
             let placements = self.placements(&observed).await?;
 
-            let wanted = lock(&inner.desired).clone();
+            let mut wanted = lock(&inner.desired).clone();
+            wanted.clusters.retain(|cluster| inner.ownership.owns(cluster.spec.identity()));
             let desired = placements::follow_relocations(self.without_expired(wanted).await?, &placements);
             self.warn_of_expiry(&desired, &observed).await?;
             let capabilities =
@@ -703,7 +729,7 @@ impl Engine {
             return Ok(observed);
         }
         for mut cluster in self.inner.store.observed().await? {
-            if unavailable.contains(&cluster.provider) {
+            if unavailable.contains(&cluster.provider) && self.inner.owns_cluster(&cluster) {
                 cluster.phase = ClusterPhase::Unreachable;
                 observed.push(cluster);
             }
@@ -715,8 +741,15 @@ impl Engine {
     /// The stored placements by identity, after giving every identity that has a running
     /// cluster but no placement (adopted, or created before placements were kept) one.
     async fn placements(&self, observed: &[Cluster]) -> Result<BTreeMap<ClusterId, crate::store::Placement>> {
-        let mut placements: BTreeMap<ClusterId, crate::store::Placement> =
-            self.inner.store.placements().await?.into_iter().map(|p| (p.identity.clone(), p)).collect();
+        let mut placements: BTreeMap<ClusterId, crate::store::Placement> = self
+            .inner
+            .store
+            .placements()
+            .await?
+            .into_iter()
+            .filter(|p| self.inner.ownership.owns(&p.identity))
+            .map(|p| (p.identity.clone(), p))
+            .collect();
         for cluster in observed.iter().filter(|c| c.phase == ClusterPhase::Running) {
             if placements.contains_key(&placements::identity_of(cluster)) {
                 continue;
@@ -754,17 +787,19 @@ impl Engine {
         Ok(())
     }
 
-    /// Lists every provider; returns this fleet's clusters and the providers that could not
-    /// be listed.
+    /// Lists every provider; returns this fleet's clusters that this engine owns, and the
+    /// providers that could not be listed.
     pub(crate) async fn observe(&self) -> (Vec<Cluster>, BTreeSet<ProviderName>) {
         let mut observed = Vec::new();
         let mut unavailable = BTreeSet::new();
         for (name, slot) in &self.inner.slots {
             slot.budget.call(CallKind::Read).await;
             match slot.provider.list().await {
-                Ok(clusters) => {
-                    observed.extend(clusters.into_iter().filter(|c| FleetTags::belongs_to(&c.tags, &self.inner.fleet)))
-                }
+                Ok(clusters) => observed.extend(
+                    clusters
+                        .into_iter()
+                        .filter(|c| FleetTags::belongs_to(&c.tags, &self.inner.fleet) && self.inner.owns_cluster(c)),
+                ),
                 Err(err) => {
                     self.inner
                         .emit(EngineEvent::ProviderUnavailable { provider: name.clone(), error: err.to_string() });
@@ -780,8 +815,13 @@ impl Engine {
     /// clusters were adopted (found at a provider, unknown to the store).
     async fn sync_store(&self, observed: &[Cluster], unavailable: &BTreeSet<ProviderName>) -> Result<usize> {
         let store = &self.inner.store;
-        let stored: BTreeMap<ClusterId, Cluster> =
-            store.observed().await?.into_iter().map(|c| (c.id.clone(), c)).collect();
+        let stored: BTreeMap<ClusterId, Cluster> = store
+            .observed()
+            .await?
+            .into_iter()
+            .filter(|c| self.inner.owns_cluster(c))
+            .map(|c| (c.id.clone(), c))
+            .collect();
         let mut adopted = 0;
         for cluster in observed {
             match stored.get(&cluster.id) {

@@ -1,0 +1,47 @@
+//! [`Ownership`]: which logical clusters an engine may act on. One engine alone owns every
+//! cluster ([`OwnsAll`]); replicas sharing one store (see the `fleet-etcd` crate) each own
+//! the clusters of the shards they hold, and the engine leaves the others alone: it neither
+//! observes, plans, acts on, recovers intents of, nor stores anything about them.
+
+use std::sync::Arc;
+
+use super::placements::identity_of;
+use crate::{Cluster, ClusterId, ClusterSpec};
+
+/// Decides whether this engine may act on a logical cluster (an identity: the id a cluster
+/// and its replacements share).
+///
+/// ```
+/// use fleet_core::engine::{Ownership, OwnsAll};
+/// use fleet_core::ClusterId;
+/// assert!(OwnsAll.owns(&ClusterId::new("web-1").unwrap()));
+/// ```
+pub trait Ownership: Send + Sync {
+    /// Whether this engine may act on `identity` now.
+    fn owns(&self, identity: &ClusterId) -> bool;
+}
+
+/// Owns every cluster: the ownership of a single engine.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct OwnsAll;
+
+impl Ownership for OwnsAll {
+    fn owns(&self, _identity: &ClusterId) -> bool {
+        true
+    }
+}
+
+impl<T: Ownership + ?Sized> Ownership for Arc<T> {
+    fn owns(&self, identity: &ClusterId) -> bool {
+        (**self).owns(identity)
+    }
+}
+
+/// The identity an intent is about: its spec's, else that of the observed cluster it names,
+/// else the cluster id itself.
+pub(crate) fn identity_of_call(cluster: &ClusterId, spec: Option<&ClusterSpec>, observed: &[Cluster]) -> ClusterId {
+    match spec {
+        Some(spec) => spec.identity().clone(),
+        None => observed.iter().find(|c| &c.id == cluster).map_or_else(|| cluster.clone(), identity_of),
+    }
+}
