@@ -160,12 +160,21 @@ pub(crate) struct EngineInner {
     pub(crate) installed: Mutex<addons::Installed>,
     /// Which clusters this engine may act on.
     pub(crate) ownership: Arc<dyn Ownership>,
+    /// Ownership as judged first in this pass, so that one pass sees one split of the fleet.
+    owned_this_pass: Mutex<BTreeMap<ClusterId, bool>>,
 }
 
 impl EngineInner {
-    /// Whether this engine owns the identity of `cluster`.
+    /// Whether this engine owns `identity`, as judged the first time this pass asked: a
+    /// cluster changing hands mid-pass is left to the next pass. (Each mutating call asks the
+    /// live ownership again.)
+    pub(crate) fn owns(&self, identity: &ClusterId) -> bool {
+        *lock(&self.owned_this_pass).entry(identity.clone()).or_insert_with(|| self.ownership.owns(identity))
+    }
+
+    /// Whether this engine owns the identity of `cluster` (see [`EngineInner::owns`]).
     pub(crate) fn owns_cluster(&self, cluster: &Cluster) -> bool {
-        self.ownership.owns(&placements::identity_of(cluster))
+        self.owns(&placements::identity_of(cluster))
     }
 }
 
@@ -319,6 +328,7 @@ impl EngineBuilder {
                 addons: self.addons,
                 installed: Mutex::new(BTreeMap::new()),
                 ownership: self.ownership.unwrap_or_else(|| Arc::new(OwnsAll)),
+                owned_this_pass: Mutex::new(BTreeMap::new()),
             }),
         })
     }
@@ -444,11 +454,12 @@ impl Engine {
         let span = tracing::info_span!("reconcile", fleet = %inner.fleet);
         async move {
             let mut report = ReconcileReport::default();
+            lock(&inner.owned_this_pass).clear();
             let (observed, unavailable) = self.observe().await;
             let mut pending = inner.store.pending_intents().await?;
             pending.retain(|intent| {
                 let call = &intent.intent;
-                inner.ownership.owns(&ownership::identity_of_call(&call.cluster, call.spec.as_ref(), &observed))
+                inner.owns(&ownership::identity_of_call(&call.cluster, call.spec.as_ref(), &observed))
             });
             for intent in &pending {
                 let exists = observed.iter().any(|c| c.id == intent.intent.cluster);
@@ -467,7 +478,7 @@ impl Engine {
             let placements = self.placements(&observed).await?;
 
             let mut wanted = lock(&inner.desired).clone();
-            wanted.clusters.retain(|cluster| inner.ownership.owns(cluster.spec.identity()));
+            wanted.clusters.retain(|cluster| inner.owns(cluster.spec.identity()));
             let desired = placements::follow_relocations(self.without_expired(wanted).await?, &placements);
             self.warn_of_expiry(&desired, &observed).await?;
             let capabilities =
@@ -747,7 +758,7 @@ impl Engine {
             .placements()
             .await?
             .into_iter()
-            .filter(|p| self.inner.ownership.owns(&p.identity))
+            .filter(|p| self.inner.owns(&p.identity))
             .map(|p| (p.identity.clone(), p))
             .collect();
         for cluster in observed.iter().filter(|c| c.phase == ClusterPhase::Running) {

@@ -82,7 +82,7 @@ pub struct FleetSpec {
 }
 
 /// One cluster the fleet should have.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct DesiredCluster {
@@ -110,7 +110,7 @@ impl DesiredCluster {
 }
 
 /// Every cluster a fleet should have, ordered by id.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct DesiredFleet {
     /// The fleet's name.
