@@ -2,7 +2,7 @@
 //!
 //! Fleet runs fleets of small, disposable Kubernetes clusters across clouds and regions. This
 //! facade re-exports [`fleet_core`] (model, provider trait, engine, failover, simulated cloud,
-//! conformance kit) and, behind features, the provider crates: `aws` (`fleet_aws`), `azure` (`fleet_azure`), `gcp` (`fleet_gcp`)
+//! conformance kit) and, behind features, the provider crates: `aws` (`fleet_aws`), `azure` (`fleet_azure`), `etcd` (`fleet_etcd`), `gcp` (`fleet_gcp`)
 //! and `kind` (`fleet_kind`).
 //!
 //! ```
@@ -27,6 +27,10 @@ pub use fleet_aws as aws;
 /// The AKS provider (feature `azure`).
 #[cfg(feature = "azure")]
 pub use fleet_azure as azure;
+
+/// Several replicas on etcd: a shared store, shard ownership, fencing (feature `etcd`).
+#[cfg(feature = "etcd")]
+pub use fleet_etcd as etcd;
 
 /// The GKE provider (feature `gcp`).
 #[cfg(feature = "gcp")]

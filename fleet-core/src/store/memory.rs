@@ -46,10 +46,11 @@ impl StateStore for MemoryStore {
 
     async fn resolve_intent(&self, id: u64, outcome: IntentOutcome) -> Result<()> {
         let mut inner = self.inner();
-        let intent = inner
-            .intents
-            .iter_mut()
-            .find(|intent| intent.id == id)
+        // Ids are positions from 1.
+        let intent = usize::try_from(id)
+            .ok()
+            .and_then(|id| id.checked_sub(1))
+            .and_then(|index| inner.intents.get_mut(index))
             .ok_or_else(|| store_error("resolve intent", format!("no intent {id}")))?;
         intent.outcome = Some(outcome);
         Ok(())
