@@ -1,6 +1,9 @@
 //! Workloads shared by Fleet's benchmarks: simulated clouds and fleets of cluster specs of a
 //! given size.
 
+pub mod plan_scale;
+pub mod table;
+
 use fleet::sim::{LatencyModel, RegionCapacity, SimCloud};
 use fleet::{ClusterId, ClusterSpec, NodePool, NodePoolName, ProviderName, Region, Result, SizeClass};
 

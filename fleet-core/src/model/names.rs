@@ -84,6 +84,11 @@ macro_rules! validated_name {
                 Ok(Self(value))
             }
 
+            /// Whether `value` is a valid name of this kind (without allocating).
+            pub fn is_valid(value: &str) -> bool {
+                Self::RULE.check(value).is_ok()
+            }
+
             /// The name as a string slice.
             pub fn as_str(&self) -> &str {
                 &self.0

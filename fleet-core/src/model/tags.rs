@@ -71,12 +71,25 @@ impl FleetTags {
         tags
     }
 
+    /// Whether `key` is one of Fleet's own tag keys (not a spec label).
+    pub fn is_own_key(key: &str) -> bool {
+        key.starts_with(super::RESERVED_LABEL_PREFIX)
+    }
+
     /// Labels as a spec declared them: `tags` without Fleet's own keys.
     pub fn user_labels(tags: &BTreeMap<String, String>) -> BTreeMap<String, String> {
-        tags.iter()
-            .filter(|(key, _)| !key.starts_with(super::RESERVED_LABEL_PREFIX))
-            .map(|(key, value)| (key.clone(), value.clone()))
-            .collect()
+        tags.iter().filter(|(key, _)| !Self::is_own_key(key)).map(|(key, value)| (key.clone(), value.clone())).collect()
+    }
+
+    /// The identity (cluster id tag) of a cluster whose tags are `fleet`'s, without
+    /// allocating; `None` unless all three of Fleet's tags are present and valid and name
+    /// `fleet` (as [`FleetTags::from_tags`] and [`FleetTags::belongs_to`] judge).
+    pub fn identity_in<'a>(tags: &'a BTreeMap<String, String>, fleet: &FleetName) -> Option<&'a str> {
+        let identity = tags.get(Self::CLUSTER_ID_KEY)?.as_str();
+        let ours = tags.get(Self::FLEET_KEY).is_some_and(|name| name == fleet.as_str())
+            && ClusterId::is_valid(identity)
+            && tags.get(Self::BLUEPRINT_VERSION_KEY).is_some_and(|version| BlueprintVersion::is_valid(version));
+        ours.then_some(identity)
     }
 
     /// Reads Fleet's tags back; `None` unless all three are present and valid.
@@ -90,7 +103,7 @@ impl FleetTags {
 
     /// Whether `tags` mark a cluster that belongs to `fleet`.
     pub fn belongs_to(tags: &BTreeMap<String, String>, fleet: &FleetName) -> bool {
-        Self::from_tags(tags).is_some_and(|found| &found.fleet == fleet)
+        Self::identity_in(tags, fleet).is_some()
     }
 }
 

@@ -38,8 +38,15 @@ pub(crate) fn version_satisfies(observed: KubernetesVersion, wanted: KubernetesV
     }
 }
 
-/// Every difference between `spec` and `observed`, given what the provider changes in place.
-pub(crate) fn diff(spec: &ClusterSpec, observed: &Cluster, capabilities: Capabilities) -> Vec<Change> {
+/// Every difference between `spec` and `observed`, given what the provider changes in place
+/// and the spec's [`ClusterSpec::fixed_settings_hash`] (`wanted_fixed`). Allocates nothing when
+/// there is no difference.
+pub(crate) fn diff(
+    spec: &ClusterSpec,
+    observed: &Cluster,
+    capabilities: Capabilities,
+    wanted_fixed: &str,
+) -> Vec<Change> {
     let mut changes = Vec::new();
     if spec.provider != observed.provider {
         changes.push(Change::replacing(
@@ -77,29 +84,34 @@ pub(crate) fn diff(spec: &ClusterSpec, observed: &Cluster, capabilities: Capabil
     if !observed.node_pools.is_empty() {
         diff_node_pools(spec, observed, capabilities, &mut changes);
     }
-    let wanted_fixed = spec.fixed_settings_hash().to_string();
-    let observed_fixed = observed.tags.get(FleetTags::FIXED_SETTINGS_KEY).cloned().unwrap_or_default();
+    let tag = |key: &str| observed.tags.get(key).map_or("", String::as_str);
+    let observed_fixed = tag(FleetTags::FIXED_SETTINGS_KEY);
     if observed_fixed != wanted_fixed {
         changes.push(Change::replacing(
             "network/auditLogging",
-            short(&observed_fixed),
-            short(&wanted_fixed),
+            short(observed_fixed),
+            short(wanted_fixed),
             "network and audit logging settings are fixed at creation",
         ));
     }
-    let observed_labels = FleetTags::user_labels(&observed.tags);
-    for key in observed_labels.keys().chain(spec.labels.keys()).collect::<std::collections::BTreeSet<_>>() {
-        let (from, to) = (observed_labels.get(key), spec.labels.get(key));
-        if from != to {
-            let show = |v: Option<&String>| v.cloned().unwrap_or_else(|| "(none)".into());
-            changes.push(Change::in_place(format!("labels.{key}"), show(from), show(to)));
+    let user_labels = observed.tags.keys().filter(|key| !FleetTags::is_own_key(key)).count();
+    let same_labels = user_labels == spec.labels.len()
+        && spec.labels.iter().all(|(key, value)| observed.tags.get(key) == Some(value));
+    if !same_labels {
+        let observed_labels = FleetTags::user_labels(&observed.tags);
+        for key in observed_labels.keys().chain(spec.labels.keys()).collect::<std::collections::BTreeSet<_>>() {
+            let (from, to) = (observed_labels.get(key), spec.labels.get(key));
+            if from != to {
+                let show = |v: Option<&String>| v.cloned().unwrap_or_else(|| "(none)".into());
+                changes.push(Change::in_place(format!("labels.{key}"), show(from), show(to)));
+            }
         }
     }
-    let observed_version = observed.tags.get(FleetTags::BLUEPRINT_VERSION_KEY).cloned().unwrap_or_default();
+    let observed_version = tag(FleetTags::BLUEPRINT_VERSION_KEY);
     if observed_version != spec.blueprint_version.as_str() {
         changes.push(Change::in_place(
             "blueprintVersion",
-            short(&observed_version),
+            short(observed_version),
             short(spec.blueprint_version.as_str()),
         ));
     }

@@ -53,7 +53,7 @@ mod apply;
 mod diff;
 mod render;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, SystemTime};
 
 use serde::Serialize;
@@ -61,7 +61,7 @@ use serde::Serialize;
 pub use diff::Change;
 
 use crate::fleet_spec::DesiredFleet;
-use crate::{Capabilities, Cluster, ClusterId, ClusterPhase, ClusterSpec, FleetName, ProviderName, Region};
+use crate::{Capabilities, Cluster, ClusterId, ClusterPhase, ClusterSpec, FleetName, FleetTags, ProviderName, Region};
 
 /// Why a cluster is deleted.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -215,36 +215,45 @@ pub fn plan(
 ) -> Plan {
     // This fleet's clusters, grouped by identity: a replacement runs beside the cluster it
     // replaces under another name, with the same identity tag.
-    let mut by_identity: BTreeMap<ClusterId, Vec<&Cluster>> = BTreeMap::new();
-    // Every name an identity's clusters hold, those being deleted included.
-    let mut names: BTreeMap<ClusterId, Vec<&ClusterId>> = BTreeMap::new();
+    let mut groups: HashMap<&str, Group<'_>> = HashMap::with_capacity(observed.len());
     for cluster in observed {
-        let Some(tags) = cluster.fleet_tags().filter(|tags| tags.fleet == desired.name) else { continue };
-        names.entry(tags.cluster_id.clone()).or_default().push(&cluster.id);
-        if !matches!(cluster.phase, ClusterPhase::Deleting | ClusterPhase::Deleted) {
-            by_identity.entry(tags.cluster_id).or_default().push(cluster);
+        let Some(identity) = FleetTags::identity_in(&cluster.tags, &desired.name) else { continue };
+        let group = groups.entry(identity).or_default();
+        if matches!(cluster.phase, ClusterPhase::Deleting | ClusterPhase::Deleted) {
+            group.deleting.push(&cluster.id);
+        } else {
+            group.add(cluster);
         }
     }
-    let mut actions = Vec::new();
+    let mut fixed = FixedSettingsHashes::default();
+    let mut actions = Vec::with_capacity(desired.clusters.len());
     for spec in desired.specs() {
-        let taken = names.get(spec.identity()).map(Vec::as_slice).unwrap_or_default();
-        let Some(mut candidates) = by_identity.remove(spec.identity()) else {
+        let Some(group) = groups.remove(spec.identity().as_str()).filter(|group| group.first.is_some()) else {
             actions.push(Action::Create { spec: spec.clone() });
             continue;
         };
         let provider_capabilities = capabilities.get(&spec.provider).copied().unwrap_or_default();
-        // The cluster to keep: one needing no replacement if any, the newest otherwise.
-        candidates.sort_by_key(|c| {
-            let replaced = diff::diff(spec, c, provider_capabilities).iter().any(|d| d.forces_replacement.is_some());
-            (replaced, std::cmp::Reverse(c.created_at), c.id.clone())
-        });
-        let current = candidates[0];
-        actions.extend(candidates[1..].iter().map(|old| delete(old, DeleteReason::Superseded)));
+        let wanted_fixed = fixed.of(spec);
+        let current = match group.first {
+            Some(only) if group.more.is_empty() => only,
+            _ => {
+                // The cluster to keep: one needing no replacement if any, the newest otherwise.
+                let mut candidates: Vec<&Cluster> = group.live().collect();
+                candidates.sort_by_key(|c| {
+                    let replaced = diff::diff(spec, c, provider_capabilities, wanted_fixed)
+                        .iter()
+                        .any(|d| d.forces_replacement.is_some());
+                    (replaced, std::cmp::Reverse(c.created_at), c.id.clone())
+                });
+                actions.extend(candidates[1..].iter().map(|old| delete(old, DeleteReason::Superseded)));
+                candidates[0]
+            }
+        };
         if is_expired(spec, current, now) {
             actions.push(delete(current, DeleteReason::Expired { ttl: spec.ttl }));
             continue;
         }
-        let changes = diff::diff(spec, current, provider_capabilities);
+        let changes = diff::diff(spec, current, provider_capabilities, wanted_fixed);
         let action = if changes.is_empty() {
             match (&current.phase, spec.hibernated) {
                 (ClusterPhase::Running, true) => Action::Hibernate { id: current.id.clone() },
@@ -252,7 +261,8 @@ pub fn plan(
                 _ => Action::Unchanged { id: current.id.clone() },
             }
         } else if changes.iter().any(|change| change.forces_replacement.is_some()) {
-            let spec = spec.named(replacement_name(spec.identity(), taken.iter().copied()));
+            let taken = group.live().map(|c| &c.id).chain(group.deleting.iter().copied());
+            let spec = spec.named(replacement_name(spec.identity(), taken));
             if current.phase == ClusterPhase::Unreachable {
                 // The old cluster cannot be reached (its region or provider is down, say): the
                 // new one is created now, the old one deleted once it can be reached again.
@@ -266,11 +276,61 @@ pub fn plan(
         };
         actions.push(action);
     }
-    for clusters in by_identity.into_values() {
-        actions.extend(clusters.into_iter().map(|cluster| delete(cluster, DeleteReason::NotWanted)));
+    for group in groups.into_values() {
+        actions.extend(group.live().map(|cluster| delete(cluster, DeleteReason::NotWanted)));
     }
+    // Mostly in order already (specs are sorted by id): a stable sort finds the runs.
     actions.sort_by(|a, b| a.cluster_id().cmp(b.cluster_id()));
     Plan { fleet: desired.name.clone(), actions }
+}
+
+/// The clusters of one identity: the live ones (the first kept inline, as most identities
+/// have one) and the names of those being deleted.
+#[derive(Default)]
+struct Group<'a> {
+    first: Option<&'a Cluster>,
+    more: Vec<&'a Cluster>,
+    deleting: Vec<&'a ClusterId>,
+}
+
+impl<'a> Group<'a> {
+    fn add(&mut self, cluster: &'a Cluster) {
+        match self.first {
+            None => self.first = Some(cluster),
+            Some(_) => self.more.push(cluster),
+        }
+    }
+
+    fn live(&self) -> impl Iterator<Item = &'a Cluster> + '_ {
+        self.first.into_iter().chain(self.more.iter().copied())
+    }
+}
+
+/// [`ClusterSpec::fixed_settings_hash`] computed once per distinct setting within a plan:
+/// fleets share a few network settings among many clusters. Past 64 distinct settings the
+/// rest are computed each time.
+#[derive(Default)]
+struct FixedSettingsHashes {
+    known: Vec<((crate::Network, bool), String)>,
+    uncached: String,
+}
+
+impl FixedSettingsHashes {
+    const LIMIT: usize = 64;
+
+    fn of(&mut self, spec: &ClusterSpec) -> &str {
+        let key = |(network, audit): &(crate::Network, bool)| *network == spec.network && *audit == spec.audit_logging;
+        if let Some(index) = self.known.iter().position(|(settings, _)| key(settings)) {
+            return &self.known[index].1;
+        }
+        let hash = spec.fixed_settings_hash().to_string();
+        if self.known.len() < Self::LIMIT {
+            self.known.push(((spec.network.clone(), spec.audit_logging), hash));
+            return &self.known[self.known.len() - 1].1;
+        }
+        self.uncached = hash;
+        &self.uncached
+    }
 }
 
 /// The provider-side name of a new cluster of `identity` that must not reuse any `taken` name
