@@ -1,7 +1,11 @@
 //! Workloads shared by Fleet's benchmarks: simulated clouds and fleets of cluster specs of a
 //! given size.
 
+pub mod blueprint_cost;
+pub mod convergence;
+pub mod failover_scale;
 pub mod plan_scale;
+pub mod store_rate;
 pub mod table;
 
 use fleet::sim::{LatencyModel, RegionCapacity, SimCloud};

@@ -86,7 +86,10 @@ impl fmt::Display for Table {
         writeln!(f, "| figure | measured | target | bound or peer | ratio | result |")?;
         writeln!(f, "|---|---|---|---|---|---|")?;
         for row in &self.rows {
-            let ratio = row.ratio.map_or_else(|| "-".to_owned(), |r| format!("{r:.3}"));
+            let ratio = row.ratio.map_or_else(
+                || "-".to_owned(),
+                |r| if r != 0.0 && r.abs() < 0.01 { format!("{r:.1e}") } else { format!("{r:.3}") },
+            );
             let result = match row.pass {
                 Some(true) => "pass",
                 Some(false) => "MISS",

@@ -1,0 +1,136 @@
+//! Convergence from empty: the engine's own cost with instant operations (wall time, and next
+//! to Cluster API's in-memory provider), and with realistic latencies and API limits in
+//! virtual time against the lower bound those limits force.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use fleet::engine::{Engine, EngineOptions};
+use fleet::failover::earliest_finishes;
+use fleet::fleet_spec::{DesiredCluster, DesiredFleet};
+use fleet::sim::{Latency, LatencyModel, RegionCapacity, SimCloud};
+use fleet::{Error, FleetName, ProviderName, RateLimit, RateLimits, Region, Result};
+use tokio_util::sync::CancellationToken;
+
+use crate::table::{Row, show};
+use crate::{cluster_specs, instant_cloud};
+
+/// Cluster API's in-memory provider is reported to bring 1,000 clusters up in about 15
+/// minutes on a laptop.
+const CAPI_IN_MEMORY_1000: Duration = Duration::from_secs(15 * 60);
+const ZERO_LATENCY_TARGET: Duration = Duration::from_secs(2);
+/// Each create takes this long at the simulated provider.
+const CREATE: Duration = Duration::from_secs(7 * 60);
+
+fn runtime(paused: bool) -> Result<tokio::runtime::Runtime> {
+    let mut builder = tokio::runtime::Builder::new_current_thread();
+    builder.enable_time();
+    if paused {
+        builder.start_paused(true);
+    }
+    builder.build().map_err(|err| Error::Unavailable { message: format!("no runtime: {err}") })
+}
+
+fn desired(fleet: &FleetName, specs: Vec<fleet::ClusterSpec>) -> DesiredFleet {
+    DesiredFleet::new(fleet.clone(), specs.into_iter().map(|s| DesiredCluster::new(s, "bench", 0)).collect())
+}
+
+/// Wall time for `count` clusters from empty on an instant, unthrottled cloud.
+fn zero_latency(count: usize) -> Result<Duration> {
+    runtime(false)?.block_on(async {
+        let fleet = FleetName::new("bench")?;
+        let cloud = instant_cloud("bench", 3, 1)?;
+        let specs = cluster_specs(&cloud, count)?;
+        let mut options = EngineOptions::default();
+        let unlimited = RateLimit::new(1e9, u32::MAX);
+        options.rate_limits.insert(cloud.info().name.clone(), RateLimits::new(unlimited, unlimited));
+        options.concurrency_per_provider = count.max(1);
+        let engine = Engine::builder(fleet.clone())
+            .provider(Arc::new(cloud.provider(fleet.clone())))
+            .options(options)
+            .build()?;
+        let started = Instant::now();
+        engine.set_desired(desired(&fleet, specs));
+        for _ in 0..10 {
+            if engine.run_once().await?.converged {
+                return Ok(started.elapsed());
+            }
+        }
+        Err(Error::Timeout { message: "the fleet did not converge in 10 passes".into() })
+    })
+}
+
+/// Virtual time for `count` clusters from empty when each create takes [`CREATE`] and the
+/// provider allows `writes`; and the lower bound: the last create cannot start before the
+/// budget lets its call through, and takes [`CREATE`].
+fn realistic(count: usize, writes: RateLimit) -> Result<(Duration, Duration)> {
+    runtime(true)?.block_on(async {
+        let fleet = FleetName::new("bench")?;
+        let limits = RateLimits::new(RateLimit::new(100.0, 200), writes);
+        let latency = LatencyModel::zero()
+            .with_create(Latency::Fixed(CREATE))
+            .with_calls(Latency::Fixed(Duration::from_millis(100)), Latency::Fixed(Duration::from_millis(200)));
+        let mut builder = SimCloud::builder(ProviderName::new("bench")?).latency(latency).rate_limits(limits).seed(3);
+        for n in 0..3 {
+            builder = builder.region(Region::new(format!("r{n}"))?, RegionCapacity::unlimited());
+        }
+        let cloud = builder.build();
+        let specs = cluster_specs(&cloud, count)?;
+        let mut options = EngineOptions::default();
+        options.concurrency_per_provider = count.max(1);
+        options.poll_initial = Duration::from_secs(5);
+        options.poll_max = Duration::from_secs(10);
+        let engine = Engine::builder(fleet.clone())
+            .provider(Arc::new(cloud.provider(fleet.clone())))
+            .options(options)
+            .build()?;
+        let started = tokio::time::Instant::now();
+        engine.set_desired(desired(&fleet, specs));
+        let cancel = CancellationToken::new();
+        let running = tokio::spawn({
+            let (engine, cancel) = (engine.clone(), cancel.clone());
+            async move { engine.run(cancel).await }
+        });
+        let limit = started + Duration::from_secs(6 * 3600);
+        while cloud.clusters().iter().filter(|c| c.phase.is_running()).count() < count {
+            if tokio::time::Instant::now() > limit {
+                return Err(Error::Timeout { message: "the fleet did not converge in six hours".into() });
+            }
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+        let took = started.elapsed();
+        cancel.cancel();
+        let _ = running.await;
+        let bound = earliest_finishes(count, writes, count.max(1), CREATE).into_iter().max().unwrap_or_default();
+        Ok((took, bound))
+    })
+}
+
+/// The convergence rows for `count` clusters.
+pub fn convergence_rows(count: usize) -> Result<Vec<Row>> {
+    let wall = zero_latency(count)?;
+    let label = format!("{count} clusters from empty, zero latency (wall)");
+    let mut rows = vec![if count >= 1000 {
+        Row::judged(label, show(wall), "< 2 s", wall < ZERO_LATENCY_TARGET)
+    } else {
+        Row::info(label, show(wall))
+    }];
+    let per_thousand = wall.mul_f64(1000.0 / count.max(1) as f64);
+    rows.push(Row::info("same, scaled to 1000 clusters, next to Cluster API in-memory", show(per_thousand)).against(
+        "about 15 min (CAPI in-memory provider, 1000 clusters)",
+        per_thousand.as_secs_f64() / CAPI_IN_MEMORY_1000.as_secs_f64(),
+    ));
+    let writes = RateLimit::new(5.0, 20);
+    let (took, bound) = realistic(count, writes)?;
+    let ratio = took.as_secs_f64() / bound.as_secs_f64().max(1e-9);
+    rows.push(
+        Row::judged(
+            format!("{count} clusters from empty, 7-min creates, 5 writes/s (virtual)"),
+            show(took),
+            "<= 1.05x bound",
+            ratio <= 1.05,
+        )
+        .against(format!("{} (create + write queueing)", show(bound)), ratio),
+    );
+    Ok(rows)
+}

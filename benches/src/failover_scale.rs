@@ -1,0 +1,155 @@
+//! Failover at fleet scale, in virtual time: a fleet over three regions of two simulated
+//! clouds loses one region; its clusters come back elsewhere. Reported: recovery time against
+//! the controller's lower bound, and calls the clouds refused for going over their API limits.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use fleet::engine::{Engine, EngineOptions};
+use fleet::failover::{FailoverController, FailoverOptions, FailoverPolicy, Fallback, LossThresholds, PhaseAndProbe};
+use fleet::fleet_spec::{DesiredCluster, DesiredFleet};
+use fleet::sim::{CallOutcome, Latency, LatencyModel, RegionCapacity, SimCloud};
+use fleet::{
+    ClusterId, ClusterProvider, ClusterSpec, Error, ErrorKind, FleetName, KubernetesVersion, NodePool, NodePoolName,
+    ProviderName, RateLimit, RateLimits, Region, Result, SizeClass,
+};
+use tokio_util::sync::CancellationToken;
+
+use crate::table::{Row, show};
+
+const MINUTE: Duration = Duration::from_secs(60);
+
+fn cloud(name: &str, regions: &[&str]) -> Result<SimCloud> {
+    let latency = LatencyModel::zero()
+        .with_create(Latency::Fixed(8 * MINUTE))
+        .with_delete(Latency::Fixed(4 * MINUTE))
+        .with_calls(Latency::Fixed(Duration::from_millis(100)), Latency::Fixed(Duration::from_millis(200)));
+    let limits = RateLimits::new(RateLimit::new(400.0, 800), RateLimit::new(20.0, 50));
+    let mut builder = SimCloud::builder(ProviderName::new(name)?).latency(latency).rate_limits(limits).seed(11);
+    for region in regions {
+        builder = builder.region(Region::new(*region)?, RegionCapacity::unlimited());
+    }
+    Ok(builder.build())
+}
+
+fn cluster(id: String, provider: &str, region: &str) -> Result<DesiredCluster> {
+    let spec = ClusterSpec::builder(
+        ClusterId::new(id)?,
+        ProviderName::new(provider)?,
+        Region::new(region)?,
+        KubernetesVersion::new(1, 31, None),
+    )
+    .node_pool(NodePool::new(NodePoolName::new("workers")?, SizeClass::Small, 1, 3)?)
+    .build()?;
+    Ok(DesiredCluster::new(spec, "batch", 0))
+}
+
+/// `count` clusters: 40% in aws/east, 30% in aws/west, 30% in gcp/central; aws/east fails.
+pub fn failover_rows(count: usize) -> Result<Vec<Row>> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .start_paused(true)
+        .build()
+        .map_err(|err| Error::Unavailable { message: format!("no runtime: {err}") })?;
+    runtime.block_on(scenario(count))
+}
+
+async fn scenario(count: usize) -> Result<Vec<Row>> {
+    let fleet = FleetName::new("bench")?;
+    let aws = cloud("aws", &["east", "west"])?;
+    let gcp = cloud("gcp", &["central"])?;
+    let east = count * 4 / 10;
+    let west = count * 3 / 10;
+    let mut clusters = Vec::with_capacity(count);
+    for n in 0..count {
+        let (provider, region) = if n < east {
+            ("aws", "east")
+        } else if n < east + west {
+            ("aws", "west")
+        } else {
+            ("gcp", "central")
+        };
+        clusters.push(cluster(format!("c{n}"), provider, region)?);
+    }
+    let mut options = EngineOptions::default();
+    options.concurrency_per_provider = count.max(1);
+    options.poll_initial = Duration::from_secs(5);
+    options.poll_max = Duration::from_secs(15);
+    options.reconcile_interval = MINUTE;
+    let mut builder = Engine::builder(fleet.clone()).options(options);
+    for cloud in [&aws, &gcp] {
+        builder = builder.provider(Arc::new(cloud.provider(fleet.clone())));
+    }
+    let engine = builder.build()?;
+    engine.set_desired(DesiredFleet::new(fleet.clone(), clusters));
+    for _ in 0..20 {
+        if engine.run_once().await?.converged {
+            break;
+        }
+    }
+    let policy = FailoverPolicy::new(vec![
+        Fallback::new(ProviderName::new("aws")?, vec![Region::new("west")?]),
+        Fallback::new(ProviderName::new("gcp")?, vec![Region::new("central")?]),
+    ])
+    .with_rto(30 * MINUTE)
+    .with_max_parallel(count.max(1));
+    let mut failover = FailoverOptions::default();
+    failover.probe_interval = Duration::from_secs(10);
+    failover.thresholds = LossThresholds::new(3, MINUTE, 0.5);
+    failover.probe_concurrency = 64;
+    let mut controller = FailoverController::builder(engine.clone())
+        .policies(BTreeMap::from([("batch".to_owned(), policy)]))
+        .options(failover);
+    for cloud in [&aws, &gcp] {
+        let provider: Arc<dyn ClusterProvider> = Arc::new(cloud.provider(fleet.clone()));
+        controller = controller
+            .health_check(cloud.info().name.clone(), Arc::new(PhaseAndProbe::new(provider, Arc::new(cloud.clone()))));
+    }
+    let controller = controller.build()?;
+    let cancel = CancellationToken::new();
+    let tasks = [
+        tokio::spawn({
+            let (engine, cancel) = (engine.clone(), cancel.clone());
+            async move { engine.run(cancel).await }
+        }),
+        tokio::spawn({
+            let (controller, cancel) = (controller.clone(), cancel.clone());
+            async move { controller.run(cancel).await }
+        }),
+    ];
+    tokio::time::sleep(2 * MINUTE).await;
+    aws.fail_region(&Region::new("east")?);
+    let started = tokio::time::Instant::now();
+    let report = loop {
+        let report = controller.report();
+        if report.moves.len() == east && report.recovery_time.is_some() {
+            break report;
+        }
+        if started.elapsed() > 6 * 60 * MINUTE {
+            return Err(Error::Timeout { message: format!("failover not done after six hours:\n{report}") });
+        }
+        tokio::time::sleep(Duration::from_secs(10)).await;
+    };
+    cancel.cancel();
+    for task in tasks {
+        let _ = task.await;
+    }
+    let refused = [&aws, &gcp]
+        .iter()
+        .flat_map(|cloud| cloud.call_log())
+        .filter(|call| call.outcome == CallOutcome::Failed(ErrorKind::RateLimited))
+        .count();
+    let (recovery, bound) = (report.recovery_time.unwrap_or_default(), report.lower_bound.unwrap_or_default());
+    let ratio = recovery.as_secs_f64() / bound.as_secs_f64().max(1e-9);
+    Ok(vec![
+        Row::judged(
+            format!("failover: {east} of {count} clusters lose their region, recovery (virtual)"),
+            show(recovery),
+            "<= 1.1x bound",
+            ratio <= 1.1,
+        )
+        .against(format!("{} (detection + queueing + create)", show(bound)), ratio),
+        Row::judged("failover: calls refused for going over an API limit", refused.to_string(), "0", refused == 0),
+    ])
+}
