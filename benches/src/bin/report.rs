@@ -21,6 +21,11 @@ fn live_bytes() -> usize {
     stats.bytes_allocated.saturating_sub(stats.bytes_deallocated)
 }
 
+/// Bytes allocated so far, freed or not.
+fn allocated_bytes() -> usize {
+    GLOBAL.stats().bytes_allocated
+}
+
 /// The sizes of one run.
 struct Sizes {
     plans: &'static [usize],
@@ -44,7 +49,12 @@ const QUICK: Sizes =
 
 fn run(sizes: &Sizes) -> fleet::Result<Table> {
     let mut table = Table::default();
-    table.rows.extend(fleet_benches::plan_scale::plan_rows(sizes.plans, sizes.plan_repeats, &live_bytes)?);
+    table.rows.extend(fleet_benches::plan_scale::plan_rows(
+        sizes.plans,
+        sizes.plan_repeats,
+        &live_bytes,
+        &allocated_bytes,
+    )?);
     table.rows.extend(fleet_benches::blueprint_cost::blueprint_rows(sizes.specs, 50)?);
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
