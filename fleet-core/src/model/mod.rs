@@ -18,4 +18,5 @@ pub use duration_text::{format_duration, parse_duration, serde_duration, serde_o
 pub use names::{BlueprintVersion, ClusterId, FleetName, NameError, NodePoolName, ProviderName, Region, TeamName};
 pub use spec::{ClusterSpec, ClusterSpecBuilder, Network, NodePool, RESERVED_LABEL_PREFIX, SizeClass};
 pub use tags::FleetTags;
+pub(crate) use tags::TagView;
 pub use version::{KubernetesVersion, VersionError};

@@ -8,6 +8,7 @@
 
 use std::fmt;
 use std::str::FromStr;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
@@ -45,9 +46,11 @@ impl NameRule {
         if value.len() > self.max_len {
             return Err(fail(format!("must be at most {} characters, found {}", self.max_len, value.len())));
         }
-        if let Some(bad) =
-            value.chars().find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || (self.allow_hyphen && *c == '-')))
-        {
+        // Bytes, not chars: every allowed character is ASCII, and any other byte starts a
+        // character to report.
+        let allowed_byte = |b: &u8| b.is_ascii_lowercase() || b.is_ascii_digit() || (self.allow_hyphen && *b == b'-');
+        if let Some(at) = value.bytes().position(|b| !allowed_byte(&b)) {
+            let bad = value[at..].chars().next().unwrap_or('?');
             return Err(fail(format!("may contain only {allowed}, found {bad:?}")));
         }
         let first = value.as_bytes()[0];
@@ -64,9 +67,24 @@ impl NameRule {
 macro_rules! validated_name {
     ($(#[$doc:meta])* $name:ident, $rule:expr, $example:literal) => {
         $(#[$doc])*
-        #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+        // Shared, not copied, by every clone: a fleet's clusters hold one provider name, one
+        // region per region and one blueprint version per blueprint between them.
+        #[derive(Clone, Eq, PartialOrd, Ord, Serialize, Deserialize)]
         #[serde(try_from = "String", into = "String")]
-        pub struct $name(String);
+        pub struct $name(Arc<str>);
+
+        impl PartialEq for $name {
+            fn eq(&self, other: &Self) -> bool {
+                Arc::ptr_eq(&self.0, &other.0) || self.0 == other.0
+            }
+        }
+
+        // By content, as equality is.
+        impl std::hash::Hash for $name {
+            fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+                self.0.hash(state);
+            }
+        }
 
         impl $name {
             const RULE: NameRule = $rule;
@@ -81,7 +99,7 @@ macro_rules! validated_name {
             pub fn new(value: impl Into<String>) -> Result<Self, NameError> {
                 let value = value.into();
                 Self::RULE.check(&value)?;
-                Ok(Self(value))
+                Ok(Self(Arc::from(value)))
             }
 
             /// Whether `value` is a valid name of this kind (without allocating).
@@ -111,7 +129,7 @@ macro_rules! validated_name {
 
         impl From<$name> for String {
             fn from(name: $name) -> String {
-                name.0
+                name.0.to_string()
             }
         }
 

@@ -85,11 +85,7 @@ impl FleetTags {
     /// allocating; `None` unless all three of Fleet's tags are present and valid and name
     /// `fleet` (as [`FleetTags::from_tags`] and [`FleetTags::belongs_to`] judge).
     pub fn identity_in<'a>(tags: &'a BTreeMap<String, String>, fleet: &FleetName) -> Option<&'a str> {
-        let identity = tags.get(Self::CLUSTER_ID_KEY)?.as_str();
-        let ours = tags.get(Self::FLEET_KEY).is_some_and(|name| name == fleet.as_str())
-            && ClusterId::is_valid(identity)
-            && tags.get(Self::BLUEPRINT_VERSION_KEY).is_some_and(|version| BlueprintVersion::is_valid(version));
-        ours.then_some(identity)
+        TagView::of(tags, fleet).map(|view| view.identity)
     }
 
     /// Reads Fleet's tags back; `None` unless all three are present and valid.
@@ -104,6 +100,55 @@ impl FleetTags {
     /// Whether `tags` mark a cluster that belongs to `fleet`.
     pub fn belongs_to(tags: &BTreeMap<String, String>, fleet: &FleetName) -> bool {
         Self::identity_in(tags, fleet).is_some()
+    }
+}
+
+/// What Fleet reads of a cluster's tags, in one ordered pass over them (each key is touched
+/// once: the planner reads this for every cluster of a fleet).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct TagView<'a> {
+    /// The cluster id tag.
+    pub identity: &'a str,
+    /// The fixed settings hash tag (empty when missing).
+    pub fixed: &'a str,
+    /// The blueprint version tag.
+    pub blueprint: &'a str,
+    /// How many tags are spec labels (not Fleet's own).
+    pub user_labels: usize,
+}
+
+impl<'a> TagView<'a> {
+    /// `None` unless all three of Fleet's tags are present and valid and name `fleet`.
+    pub fn of(tags: &'a BTreeMap<String, String>, fleet: &FleetName) -> Option<Self> {
+        Self::unchecked(tags, fleet).filter(TagView::is_valid)
+    }
+
+    /// As [`TagView::of`], without checking that the cluster id and blueprint version tags
+    /// are valid names (see [`TagView::is_valid`]): for callers that compare them with valid
+    /// names first, which is a check of its own.
+    pub fn unchecked(tags: &'a BTreeMap<String, String>, fleet: &FleetName) -> Option<Self> {
+        let (mut name, mut identity, mut blueprint, mut fixed, mut user_labels) = (None, None, None, "", 0);
+        for (key, value) in tags {
+            match key.as_str() {
+                FleetTags::FLEET_KEY => name = Some(value.as_str()),
+                FleetTags::CLUSTER_ID_KEY => identity = Some(value.as_str()),
+                FleetTags::BLUEPRINT_VERSION_KEY => blueprint = Some(value.as_str()),
+                FleetTags::FIXED_SETTINGS_KEY => fixed = value.as_str(),
+                other if !FleetTags::is_own_key(other) => user_labels += 1,
+                _ => {}
+            }
+        }
+        (name == Some(fleet.as_str())).then_some(Self {
+            identity: identity?,
+            fixed,
+            blueprint: blueprint?,
+            user_labels,
+        })
+    }
+
+    /// Whether the cluster id and blueprint version tags are valid names.
+    pub fn is_valid(&self) -> bool {
+        ClusterId::is_valid(self.identity) && BlueprintVersion::is_valid(self.blueprint)
     }
 }
 

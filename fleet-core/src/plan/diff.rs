@@ -2,6 +2,7 @@
 
 use serde::Serialize;
 
+use crate::model::TagView;
 use crate::{Capabilities, Cluster, ClusterSpec, FleetTags, KubernetesVersion};
 
 /// One difference between a spec and an observed cluster.
@@ -38,12 +39,13 @@ pub(crate) fn version_satisfies(observed: KubernetesVersion, wanted: KubernetesV
     }
 }
 
-/// Every difference between `spec` and `observed`, given what the provider changes in place
-/// and the spec's [`ClusterSpec::fixed_settings_hash`] (`wanted_fixed`). Allocates nothing when
+/// Every difference between `spec` and `observed` (whose tags read as `tags`), given what the
+/// provider changes in place and the spec's [`ClusterSpec::fixed_settings_hash`] (`wanted_fixed`). Allocates nothing when
 /// there is no difference.
 pub(crate) fn diff(
     spec: &ClusterSpec,
     observed: &Cluster,
+    tags: &TagView<'_>,
     capabilities: Capabilities,
     wanted_fixed: &str,
 ) -> Vec<Change> {
@@ -84,8 +86,7 @@ pub(crate) fn diff(
     if !observed.node_pools.is_empty() {
         diff_node_pools(spec, observed, capabilities, &mut changes);
     }
-    let tag = |key: &str| observed.tags.get(key).map_or("", String::as_str);
-    let observed_fixed = tag(FleetTags::FIXED_SETTINGS_KEY);
+    let observed_fixed = tags.fixed;
     if observed_fixed != wanted_fixed {
         changes.push(Change::replacing(
             "network/auditLogging",
@@ -107,7 +108,7 @@ pub(crate) fn diff(
             }
         }
     }
-    let observed_version = tag(FleetTags::BLUEPRINT_VERSION_KEY);
+    let observed_version = tags.blueprint;
     if observed_version != spec.blueprint_version.as_str() {
         changes.push(Change::in_place(
             "blueprintVersion",

@@ -51,9 +51,10 @@
 
 mod apply;
 mod diff;
+mod groups;
 mod render;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime};
 
 use serde::Serialize;
@@ -61,7 +62,9 @@ use serde::Serialize;
 pub use diff::Change;
 
 use crate::fleet_spec::DesiredFleet;
-use crate::{Capabilities, Cluster, ClusterId, ClusterPhase, ClusterSpec, FleetName, FleetTags, ProviderName, Region};
+use crate::model::TagView;
+use crate::{Capabilities, Cluster, ClusterId, ClusterPhase, ClusterSpec, FleetName, ProviderName, Region};
+use groups::Groups;
 
 /// Why a cluster is deleted.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -215,37 +218,30 @@ pub fn plan(
 ) -> Plan {
     // This fleet's clusters, grouped by identity: a replacement runs beside the cluster it
     // replaces under another name, with the same identity tag.
-    let mut groups: HashMap<&str, Group<'_>> = HashMap::with_capacity(observed.len());
-    for cluster in observed {
-        let Some(identity) = FleetTags::identity_in(&cluster.tags, &desired.name) else { continue };
-        let group = groups.entry(identity).or_default();
-        if matches!(cluster.phase, ClusterPhase::Deleting | ClusterPhase::Deleted) {
-            group.deleting.push(&cluster.id);
-        } else {
-            group.add(cluster);
-        }
-    }
+    let mut groups = Groups::new(observed, &desired.name);
     let mut fixed = FixedSettingsHashes::default();
     let mut actions = Vec::with_capacity(desired.clusters.len());
     for spec in desired.specs() {
-        let Some(group) = groups.remove(spec.identity().as_str()).filter(|group| group.first.is_some()) else {
+        let Some(group) =
+            groups.take(spec.identity().as_str()).map(|group| group.ours(spec)).filter(|g| g.first.is_some())
+        else {
             actions.push(Action::Create { spec: spec.clone() });
             continue;
         };
         let provider_capabilities = capabilities.get(&spec.provider).copied().unwrap_or_default();
         let wanted_fixed = fixed.of(spec);
-        let current = match group.first {
+        let (current, tags) = match group.first {
             Some(only) if group.more.is_empty() => only,
             _ => {
                 // The cluster to keep: one needing no replacement if any, the newest otherwise.
-                let mut candidates: Vec<&Cluster> = group.live().collect();
-                candidates.sort_by_key(|c| {
-                    let replaced = diff::diff(spec, c, provider_capabilities, wanted_fixed)
+                let mut candidates: Vec<(&Cluster, TagView<'_>)> = group.live().collect();
+                candidates.sort_by_key(|(c, tags)| {
+                    let replaced = diff::diff(spec, c, tags, provider_capabilities, wanted_fixed)
                         .iter()
                         .any(|d| d.forces_replacement.is_some());
                     (replaced, std::cmp::Reverse(c.created_at), c.id.clone())
                 });
-                actions.extend(candidates[1..].iter().map(|old| delete(old, DeleteReason::Superseded)));
+                actions.extend(candidates[1..].iter().map(|(old, _)| delete(old, DeleteReason::Superseded)));
                 candidates[0]
             }
         };
@@ -253,7 +249,7 @@ pub fn plan(
             actions.push(delete(current, DeleteReason::Expired { ttl: spec.ttl }));
             continue;
         }
-        let changes = diff::diff(spec, current, provider_capabilities, wanted_fixed);
+        let changes = diff::diff(spec, current, &tags, provider_capabilities, wanted_fixed);
         let action = if changes.is_empty() {
             match (&current.phase, spec.hibernated) {
                 (ClusterPhase::Running, true) => Action::Hibernate { id: current.id.clone() },
@@ -261,7 +257,7 @@ pub fn plan(
                 _ => Action::Unchanged { id: current.id.clone() },
             }
         } else if changes.iter().any(|change| change.forces_replacement.is_some()) {
-            let taken = group.live().map(|c| &c.id).chain(group.deleting.iter().copied());
+            let taken = group.live().map(|(c, _)| &c.id).chain(group.deleting.iter().copied());
             let spec = spec.named(replacement_name(spec.identity(), taken));
             if current.phase == ClusterPhase::Unreachable {
                 // The old cluster cannot be reached (its region or provider is down, say): the
@@ -276,34 +272,13 @@ pub fn plan(
         };
         actions.push(action);
     }
-    for group in groups.into_values() {
-        actions.extend(group.live().map(|cluster| delete(cluster, DeleteReason::NotWanted)));
+    for group in groups.rest() {
+        let valid = group.live().filter(|(_, tags)| tags.is_valid());
+        actions.extend(valid.map(|(cluster, _)| delete(cluster, DeleteReason::NotWanted)));
     }
     // Mostly in order already (specs are sorted by id): a stable sort finds the runs.
     actions.sort_by(|a, b| a.cluster_id().cmp(b.cluster_id()));
     Plan { fleet: desired.name.clone(), actions }
-}
-
-/// The clusters of one identity: the live ones (the first kept inline, as most identities
-/// have one) and the names of those being deleted.
-#[derive(Default)]
-struct Group<'a> {
-    first: Option<&'a Cluster>,
-    more: Vec<&'a Cluster>,
-    deleting: Vec<&'a ClusterId>,
-}
-
-impl<'a> Group<'a> {
-    fn add(&mut self, cluster: &'a Cluster) {
-        match self.first {
-            None => self.first = Some(cluster),
-            Some(_) => self.more.push(cluster),
-        }
-    }
-
-    fn live(&self) -> impl Iterator<Item = &'a Cluster> + '_ {
-        self.first.into_iter().chain(self.more.iter().copied())
-    }
 }
 
 /// [`ClusterSpec::fixed_settings_hash`] computed once per distinct setting within a plan:
