@@ -241,3 +241,37 @@ fn hibernation_follows_the_spec() {
     let wake = plan(&desired(vec![running]), &[stopped], &caps, now());
     assert!(matches!(&wake.actions[0], Action::Resume { .. }), "{wake}");
 }
+
+#[test]
+fn the_plan_does_not_depend_on_the_order_of_observed_clusters() {
+    // Identities `a`, `a-b` and `b`: the replacement of `a` sorts after `a-b` by name, so the
+    // clusters listed by name are out of identity order.
+    let wanted_a = spec("a", "1.31", 3);
+    let old_a = spec("a", "1.30", 3);
+    let new_a = wanted_a.named(fleet_core::plan::replacement_name(&wanted_a.id, [&old_a.id]));
+    let mut observed_clusters = vec![
+        observed(&old_a),
+        observed(&spec("a-b", "1.31", 5)),
+        observed(&new_a),
+        observed(&spec("b", "1.31", 3)),
+        observed(&spec("gone", "1.31", 3)),
+    ];
+    let fleet = desired(vec![wanted_a, spec("a-b", "1.31", 3), spec("b", "1.31", 3), spec("new", "1.31", 3)]);
+    let caps = capabilities(Capabilities::all());
+    let reference = plan(&fleet, &observed_clusters, &caps, now());
+    assert!(reference.actions.iter().any(|a| matches!(a, Action::Create { spec } if spec.id.as_str() == "new")));
+    assert!(reference.actions.iter().any(|a| matches!(a, Action::Delete { id, .. } if id.as_str() == "gone")));
+    assert!(reference.actions.iter().any(|a| matches!(a, Action::Update { spec, .. } if spec.id.as_str() == "a-b")));
+    // In identity order: read with a cursor rather than an index.
+    let by_identity = [0, 2, 1, 3, 4].map(|at| observed_clusters[at].clone());
+    assert_eq!(plan(&fleet, &by_identity, &caps, now()).actions, reference.actions, "identity order");
+    for rotation in 1..observed_clusters.len() {
+        observed_clusters.rotate_left(1);
+        let other = plan(&fleet, &observed_clusters, &caps, now());
+        assert_eq!(other.actions, reference.actions, "rotation {rotation}");
+        observed_clusters.reverse();
+        let reversed = plan(&fleet, &observed_clusters, &caps, now());
+        assert_eq!(reversed.actions, reference.actions, "reversed rotation {rotation}");
+        observed_clusters.reverse();
+    }
+}

@@ -1,7 +1,6 @@
 //! The observed clusters of a fleet grouped by identity, for the planner: most identities
-//! have one cluster, a replacement in progress two. Built in one pass with a compact index
-//! (identity to position), so that a fleet of 100,000 clusters is grouped without an
-//! allocation per cluster.
+//! have one cluster, a replacement in progress two. Built in one pass without an allocation
+//! per cluster, and read with a cursor while clusters and specs come in identity order.
 
 use std::collections::HashMap;
 
@@ -17,10 +16,19 @@ struct Entry<'a> {
     next: u32,
 }
 
-/// Every observed cluster of one fleet, by identity.
+/// Every observed cluster of one fleet, by identity. When the clusters come sorted by
+/// identity (as listed, in the usual case) and are asked for in order, a cursor walks them;
+/// otherwise an index (identity to position) is built once.
 pub(super) struct Groups<'a> {
-    heads: HashMap<&'a str, u32, BuildIdHasher>,
     entries: Vec<Entry<'a>>,
+    /// Whether `entries` are sorted by identity.
+    sorted: bool,
+    /// Sorted mode: the first entry not yet taken or passed, and the entries passed.
+    cursor: usize,
+    passed: Vec<usize>,
+    last: Option<&'a str>,
+    /// Index mode: the last entry of each identity (entries chain through `next`).
+    heads: Option<HashMap<&'a str, u32, BuildIdHasher>>,
     /// Names of clusters being deleted, by identity (usually none).
     deleting: HashMap<&'a str, Vec<&'a ClusterId>>,
 }
@@ -31,8 +39,12 @@ impl<'a> Groups<'a> {
     /// equal to the spec's (see [`Group::ours`]); the rest are checked in [`Groups::rest`].
     pub fn new(observed: &'a [Cluster], fleet: &FleetName) -> Self {
         let mut groups = Groups {
-            heads: HashMap::with_capacity_and_hasher(observed.len(), BuildIdHasher),
             entries: Vec::with_capacity(observed.len()),
+            sorted: true,
+            cursor: 0,
+            passed: Vec::new(),
+            last: None,
+            heads: None,
             deleting: HashMap::new(),
         };
         for cluster in observed {
@@ -41,41 +53,79 @@ impl<'a> Groups<'a> {
                 groups.deleting.entry(tags.identity).or_default().push(&cluster.id);
                 continue;
             }
-            let index = u32::try_from(groups.entries.len()).unwrap_or(NONE);
-            let next = groups.heads.insert(tags.identity, index).unwrap_or(NONE);
-            groups.entries.push(Entry { cluster, tags, next });
+            if groups.entries.last().is_some_and(|last| last.tags.identity > tags.identity) {
+                groups.sorted = false;
+            }
+            groups.entries.push(Entry { cluster, tags, next: NONE });
+        }
+        if !groups.sorted {
+            groups.index();
         }
         groups
     }
 
+    /// Switches to index mode over the entries not yet taken.
+    fn index(&mut self) {
+        let mut heads = HashMap::with_capacity_and_hasher(self.entries.len(), BuildIdHasher);
+        let open = self.passed.iter().copied().chain(self.cursor..self.entries.len()).collect::<Vec<_>>();
+        for at in open {
+            let index = u32::try_from(at).unwrap_or(NONE);
+            let entry = &mut self.entries[at];
+            entry.next = heads.insert(entry.tags.identity, index).unwrap_or(NONE);
+        }
+        self.heads = Some(heads);
+        self.passed.clear();
+        self.cursor = self.entries.len();
+    }
+
     /// Takes the group of `identity`, if it has any cluster.
-    pub fn take(&mut self, identity: &str) -> Option<Group<'a>> {
+    pub fn take(&mut self, identity: &'a str) -> Option<Group<'a>> {
         let deleting =
             if self.deleting.is_empty() { Vec::new() } else { self.deleting.remove(identity).unwrap_or_default() };
-        let head = self.heads.remove(identity);
-        if head.is_none() && deleting.is_empty() {
-            return None;
+        if self.heads.is_none() && self.last.is_some_and(|last| last > identity) {
+            self.index();
         }
-        Some(self.group(head.unwrap_or(NONE), deleting))
-    }
-
-    fn group(&self, head: u32, deleting: Vec<&'a ClusterId>) -> Group<'a> {
         let mut group = Group { first: None, more: Vec::new(), deleting };
-        let mut at = head;
-        while let Some(entry) = self.entries.get(at as usize) {
-            match group.first {
-                None => group.first = Some((entry.cluster, entry.tags)),
-                Some(_) => group.more.push((entry.cluster, entry.tags)),
+        match &mut self.heads {
+            None => {
+                self.last = Some(identity);
+                while let Some(entry) = self.entries.get(self.cursor) {
+                    match entry.tags.identity.cmp(identity) {
+                        std::cmp::Ordering::Less => self.passed.push(self.cursor),
+                        std::cmp::Ordering::Equal => group.add(entry.cluster, entry.tags),
+                        std::cmp::Ordering::Greater => break,
+                    }
+                    self.cursor += 1;
+                }
             }
-            at = entry.next;
+            Some(heads) => {
+                let mut at = heads.remove(identity).unwrap_or(NONE);
+                while let Some(entry) = self.entries.get(at as usize) {
+                    group.add(entry.cluster, entry.tags);
+                    at = entry.next;
+                }
+            }
         }
-        group
+        (group.first.is_some() || !group.deleting.is_empty()).then_some(group)
     }
 
-    /// The groups no spec took.
-    pub fn rest(self) -> impl Iterator<Item = Group<'a>> {
-        let heads: Vec<u32> = self.heads.values().copied().collect();
-        heads.into_iter().map(move |head| self.group(head, Vec::new()))
+    /// The live clusters no spec took.
+    pub fn rest(self) -> impl Iterator<Item = (&'a Cluster, TagView<'a>)> {
+        let open: Vec<usize> = match &self.heads {
+            None => self.passed.iter().copied().chain(self.cursor..self.entries.len()).collect(),
+            Some(heads) => {
+                let mut open = Vec::new();
+                for head in heads.values() {
+                    let mut at = *head;
+                    while let Some(entry) = self.entries.get(at as usize) {
+                        open.push(at as usize);
+                        at = entry.next;
+                    }
+                }
+                open
+            }
+        };
+        open.into_iter().map(move |at| (self.entries[at].cluster, self.entries[at].tags))
     }
 }
 
@@ -87,6 +137,13 @@ pub(super) struct Group<'a> {
 }
 
 impl<'a> Group<'a> {
+    fn add(&mut self, cluster: &'a Cluster, tags: TagView<'a>) {
+        match self.first {
+            None => self.first = Some((cluster, tags)),
+            Some(_) => self.more.push((cluster, tags)),
+        }
+    }
+
     pub fn live(&self) -> impl Iterator<Item = (&'a Cluster, TagView<'a>)> + '_ {
         self.first.into_iter().chain(self.more.iter().copied())
     }

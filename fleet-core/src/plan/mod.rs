@@ -272,10 +272,8 @@ pub fn plan(
         };
         actions.push(action);
     }
-    for group in groups.rest() {
-        let valid = group.live().filter(|(_, tags)| tags.is_valid());
-        actions.extend(valid.map(|(cluster, _)| delete(cluster, DeleteReason::NotWanted)));
-    }
+    let unwanted = groups.rest().filter(|(_, tags)| tags.is_valid());
+    actions.extend(unwanted.map(|(cluster, _)| delete(cluster, DeleteReason::NotWanted)));
     // Mostly in order already (specs are sorted by id): a stable sort finds the runs.
     actions.sort_by(|a, b| a.cluster_id().cmp(b.cluster_id()));
     Plan { fleet: desired.name.clone(), actions }
