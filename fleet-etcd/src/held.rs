@@ -15,6 +15,9 @@ use crate::shards::shard_of;
 pub(crate) struct Held {
     pub shards: u32,
     tokens: Mutex<BTreeMap<u32, i64>>,
+    /// Shards being given back, with when: no new work starts on them, work under way may
+    /// still write, and the owner key goes once the grace has passed.
+    releasing: Mutex<BTreeMap<u32, Instant>>,
     /// Until when the replica's lease is known to be alive (from its last keep-alive).
     lease_valid_until: Mutex<Option<Instant>>,
 }
@@ -25,7 +28,12 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 impl Held {
     pub fn new(shards: u32) -> Self {
-        Self { shards, tokens: Mutex::new(BTreeMap::new()), lease_valid_until: Mutex::new(None) }
+        Self {
+            shards,
+            tokens: Mutex::new(BTreeMap::new()),
+            releasing: Mutex::new(BTreeMap::new()),
+            lease_valid_until: Mutex::new(None),
+        }
     }
 
     /// The shard of `identity`.
@@ -40,14 +48,27 @@ impl Held {
 
     pub fn hold(&self, shard: u32, token: i64) {
         lock(&self.tokens).insert(shard, token);
+        lock(&self.releasing).remove(&shard);
     }
 
     pub fn drop_shard(&self, shard: u32) {
         lock(&self.tokens).remove(&shard);
+        lock(&self.releasing).remove(&shard);
     }
 
     pub fn clear(&self) {
         lock(&self.tokens).clear();
+        lock(&self.releasing).clear();
+    }
+
+    /// Starts giving `shard` back, if not already; returns since when it is being given back.
+    pub fn release(&self, shard: u32) -> Instant {
+        *lock(&self.releasing).entry(shard).or_insert_with(Instant::now)
+    }
+
+    /// Whether new work may start on `shard`: held, and not being given back.
+    pub fn active(&self, shard: u32) -> bool {
+        self.token(shard).is_some() && !lock(&self.releasing).contains_key(&shard)
     }
 
     /// The shards held, in order.
@@ -66,12 +87,12 @@ impl Held {
 }
 
 /// The engine's view of a replica's shards: it owns a logical cluster while its shard is held
-/// and its lease is known to be alive. (Writes are fenced in etcd besides: a replica that
-/// believes this wrongly still cannot write.)
+/// (and not being given back) and its lease is known to be alive. (Writes are fenced in etcd
+/// besides: a replica that believes this wrongly still cannot write.)
 pub(crate) struct ShardOwnership(pub std::sync::Arc<Held>);
 
 impl Ownership for ShardOwnership {
     fn owns(&self, identity: &ClusterId) -> bool {
-        self.0.lease_alive() && self.0.token(self.0.shard_of(identity)).is_some()
+        self.0.lease_alive() && self.0.active(self.0.shard_of(identity))
     }
 }

@@ -216,7 +216,8 @@ impl Inner {
     }
 
     /// Takes the shards this replica is preferred for and nobody holds, gives back those
-    /// another live replica is preferred for, and forgets those it lost.
+    /// another live replica is preferred for (after a lease time-to-live without new work on
+    /// them; the resync every time-to-live comes back to finish), and forgets those it lost.
     async fn rebalance(&self) -> Result<()> {
         let mut client = self.client.clone();
         let prefix = Some(GetOptions::new().with_prefix());
@@ -239,7 +240,9 @@ impl Inner {
                 Some(kv) if kv.value() == self.id.as_bytes() => {
                     if preferred {
                         self.held.hold(shard, kv.create_revision());
-                    } else {
+                    } else if self.held.release(shard).elapsed() >= self.options.lease_ttl {
+                        // Given back one lease time-to-live after new work on it stopped, so
+                        // that calls under way finish before another replica takes over.
                         self.held.drop_shard(shard);
                         let give_back = Txn::new()
                             .when([Compare::create_revision(key.clone(), CompareOp::Equal, kv.create_revision())])

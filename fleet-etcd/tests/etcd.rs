@@ -178,10 +178,13 @@ async fn a_killed_replicas_shards_move_and_the_fleet_converges() {
     let cloud = cloud();
     let publisher = EtcdStore::connect(&[etcd.endpoint()], &fleet()).await.unwrap();
     publisher.publish_desired(&desired(12)).await.unwrap();
+    // Replicas join while the fleet is being created: shards are handed over under work.
     let replicas =
         vec![running(&etcd, &cloud, "a").await, running(&etcd, &cloud, "b").await, running(&etcd, &cloud, "c").await];
     until("12 clusters run", || running_clusters(&cloud) == 12).await;
     until("every replica holds shards", || replicas.iter().all(|r| !r.replica.held_shards().is_empty())).await;
+    let creates = effective_creates(&cloud);
+    assert!(creates.values().all(|n| *n == 1), "no cluster created twice while shards moved to joiners: {creates:?}");
 
     let killed = &replicas[2];
     let orphaned = killed.replica.held_shards();
