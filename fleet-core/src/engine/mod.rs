@@ -176,9 +176,7 @@ impl EngineInner {
     pub(crate) fn owns_cluster(&self, cluster: &Cluster) -> bool {
         self.owns(&placements::identity_of(cluster))
     }
-}
 
-impl EngineInner {
     /// What installs add-ons in `provider`'s clusters, if anything does.
     pub(crate) fn installer_for(&self, provider: &ProviderName) -> Option<&Arc<dyn AddonInstaller>> {
         self.addons.get(&Some(provider.clone())).or_else(|| self.addons.get(&None))
