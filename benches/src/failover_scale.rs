@@ -138,7 +138,7 @@ async fn scenario(count: usize) -> Result<Vec<Row>> {
     let refused = [&aws, &gcp]
         .iter()
         .flat_map(|cloud| cloud.call_log())
-        .filter(|call| call.outcome == CallOutcome::Failed(ErrorKind::RateLimited))
+        .filter(|call| call.outcome == CallOutcome::OverBudget)
         .count();
     let (recovery, bound) = (report.recovery_time.unwrap_or_default(), report.lower_bound.unwrap_or_default());
     let ratio = recovery.as_secs_f64() / bound.as_secs_f64().max(1e-9);

@@ -47,6 +47,8 @@
 
 pub mod addons;
 pub mod blueprint;
+#[cfg(feature = "chaos")]
+pub mod chaos;
 #[cfg(feature = "conformance")]
 pub mod conformance;
 pub mod engine;

@@ -35,6 +35,13 @@ impl TokenBucket {
         Self { per_second: limit.per_second, burst, tokens: burst, last: now }
     }
 
+    /// An empty bucket, filling from `now`: for a caller that cannot know what was spent
+    /// before it started (a restarted process sharing an account's limits with its
+    /// predecessor).
+    pub fn empty(limit: RateLimit, now: Instant) -> Self {
+        Self { tokens: 0.0, ..Self::new(limit, now) }
+    }
+
     fn refill(&mut self, now: Instant) {
         let elapsed = now.saturating_duration_since(self.last).as_secs_f64();
         self.tokens = (self.tokens + elapsed * self.per_second).min(self.burst);

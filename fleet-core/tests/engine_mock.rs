@@ -91,7 +91,7 @@ async fn delete_an_unwanted_tagged_cluster_then_poll_until_gone() {
 async fn replace_creates_the_new_cluster_waits_for_it_then_deletes_the_old_one() {
     let old = spec(30);
     let new = spec(31);
-    let new_name = fleet_core::plan::replacement_name(&new.id, [&old.id]);
+    let new_name = fleet_core::plan::replacement_name(&new, [&old.id]);
     let replacement = new.named(new_name.clone());
     let mut mock = mock(Capabilities::default());
     let mut seq = Sequence::new();

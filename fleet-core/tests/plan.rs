@@ -187,7 +187,8 @@ fn a_replacement_runs_under_another_name_and_keeps_its_identity() {
     assert_eq!(FleetTags::cluster_tags(&fleet_name(), spec)[FleetTags::CLUSTER_ID_KEY], "a");
     assert!(plan.to_string().contains(&format!("(new cluster `{}` replaces `a`)", spec.id)), "{plan}");
 
-    // Replacing the replacement goes back to the plain name.
+    // Replacing the replacement takes a third name, never the plain one: a name once left
+    // may still be held by a cluster that lingers unseen at a provider that is down.
     let newer = spec_named(spec, "1.32");
     let again = fleet_core::plan::plan(
         &desired(vec![spec_named(&newer, "1.32").named(ClusterId::new("a").unwrap())]),
@@ -196,7 +197,22 @@ fn a_replacement_runs_under_another_name_and_keeps_its_identity() {
         now(),
     );
     let Action::Replace { spec: third, .. } = &again.actions[0] else { panic!("{again}") };
-    assert_eq!(third.id.as_str(), "a");
+    assert!(third.id != spec.id && third.id.as_str() != "a", "{again}");
+    assert!(third.id.as_str().starts_with("a-r"), "{again}");
+}
+
+#[test]
+fn replacements_in_different_places_never_share_a_name() {
+    let here = spec("a", "1.31", 3);
+    let mut there = here.clone();
+    there.region = Region::new("west").unwrap();
+    let name_here = fleet_core::plan::replacement_name(&here, []);
+    let name_there = fleet_core::plan::replacement_name(&there, []);
+    assert_ne!(name_here, name_there, "the name carries the place");
+    assert_ne!(name_here.as_str(), "a");
+    let next_here = fleet_core::plan::replacement_name(&here, [&name_here]);
+    assert_ne!(next_here, name_here, "a taken name is skipped");
+    assert_eq!(fleet_core::plan::replacement_name(&here, []), name_here, "names are deterministic");
 }
 
 fn spec_named(base: &ClusterSpec, version: &str) -> ClusterSpec {
@@ -209,7 +225,7 @@ fn spec_named(base: &ClusterSpec, version: &str) -> ClusterSpec {
 fn an_interrupted_replacement_keeps_the_new_cluster_and_deletes_the_old() {
     let old = spec("a", "1.30", 3);
     let wanted = spec("a", "1.31", 3);
-    let replacement = wanted.named(fleet_core::plan::replacement_name(&wanted.id, [&old.id]));
+    let replacement = wanted.named(fleet_core::plan::replacement_name(&wanted, [&old.id]));
     let plan = plan(
         &desired(vec![wanted]),
         &[observed(&old), observed(&replacement)],
@@ -248,7 +264,7 @@ fn the_plan_does_not_depend_on_the_order_of_observed_clusters() {
     // clusters listed by name are out of identity order.
     let wanted_a = spec("a", "1.31", 3);
     let old_a = spec("a", "1.30", 3);
-    let new_a = wanted_a.named(fleet_core::plan::replacement_name(&wanted_a.id, [&old_a.id]));
+    let new_a = wanted_a.named(fleet_core::plan::replacement_name(&wanted_a, [&old_a.id]));
     let mut observed_clusters = vec![
         observed(&old_a),
         observed(&spec("a-b", "1.31", 5)),

@@ -68,10 +68,12 @@ impl ActionRun<'_> {
 
     async fn start_create(&self, spec: &ClusterSpec) -> Result<()> {
         let provider = Arc::clone(&self.slot.provider);
+        let store = Arc::clone(&self.engine.store);
         self.mutate(&spec.id, IntentOperation::Create, Some(spec), || {
-            let provider = Arc::clone(&provider);
+            let (provider, store) = (Arc::clone(&provider), Arc::clone(&store));
             let spec = spec.clone();
-            async move { provider.create(&spec).await.map(|_| ()) }
+            // The new cluster is known to the store before its intent counts as done.
+            async move { store.put_observed(&provider.create(&spec).await?).await }
         })
         .await
     }

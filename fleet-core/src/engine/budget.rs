@@ -1,5 +1,9 @@
 //! Per-provider API budgets: token buckets for reads and writes, and a limit on concurrent
 //! operations, shared by every action of an engine. Calls wait for a token; none exceeds it.
+//!
+//! The buckets start empty: an engine that starts (or restarts after a crash) cannot know how
+//! much of the provider's limits a previous process spent just before, and a full bucket
+//! would let it burst over them. The cost is one burst's worth of refill at start.
 
 use std::sync::Mutex;
 use std::time::Duration;
@@ -31,8 +35,8 @@ impl Budget {
     pub(crate) fn new(limits: RateLimits, concurrency: usize) -> Self {
         let now = Instant::now();
         Self {
-            reads: Mutex::new(TokenBucket::new(limits.reads, now)),
-            writes: Mutex::new(TokenBucket::new(limits.writes, now)),
+            reads: Mutex::new(TokenBucket::empty(limits.reads, now)),
+            writes: Mutex::new(TokenBucket::empty(limits.writes, now)),
             operations: Semaphore::new(concurrency.max(1)),
             used: Mutex::new((0, 0)),
         }

@@ -37,6 +37,7 @@
 mod action;
 mod addons;
 mod budget;
+mod budgeted;
 mod events;
 mod ownership;
 pub(crate) mod placements;
@@ -62,7 +63,7 @@ use crate::failover::{HealthCheck, ReportedPhase};
 use crate::fleet_spec::DesiredFleet;
 use crate::mutex::lock;
 use crate::plan::{Action, DeleteReason, plan};
-use crate::store::{IntentOutcome, MemoryStore, StateStore};
+use crate::store::{Intent, IntentOperation, IntentOutcome, MemoryStore, StateStore};
 use crate::{
     Cluster, ClusterId, ClusterPhase, ClusterProvider, Error, FleetName, FleetTags, ProviderName, RateLimits, Result,
 };
@@ -392,9 +393,18 @@ impl Engine {
         &self.inner.fleet
     }
 
-    /// The providers, by name.
+    /// The providers, by name, each call charged to the engine's API budget for that provider
+    /// (the same token buckets its own actions wait on), so that callers beside the engine,
+    /// such as the failover controller and health checks, never take the fleet over the limits.
     pub fn providers(&self) -> BTreeMap<ProviderName, Arc<dyn ClusterProvider>> {
-        self.inner.slots.iter().map(|(name, slot)| (name.clone(), Arc::clone(&slot.provider))).collect()
+        self.inner
+            .slots
+            .iter()
+            .map(|(name, slot)| {
+                let provider: Arc<dyn ClusterProvider> = Arc::new(budgeted::BudgetedProvider::new(Arc::clone(slot)));
+                (name.clone(), provider)
+            })
+            .collect()
     }
 
     /// The API budget the engine keeps to for `provider`: its rate limits and how many
@@ -455,9 +465,13 @@ impl Engine {
             lock(&inner.owned_this_pass).clear();
             let (observed, unavailable) = self.observe().await;
             let mut pending = inner.store.pending_intents().await?;
+            let unlisted = self.unlisted_calls(&pending, &unavailable).await?;
             pending.retain(|intent| {
                 let call = &intent.intent;
-                inner.owns(&ownership::identity_of_call(&call.cluster, call.spec.as_ref(), &observed))
+                // A call to a provider that could not be listed is settled once it can be:
+                // until then nobody can tell whether it took effect.
+                !unlisted.contains(&intent.id)
+                    && inner.owns(&ownership::identity_of_call(&call.cluster, call.spec.as_ref(), &observed))
             });
             for intent in &pending {
                 let exists = observed.iter().any(|c| c.id == intent.intent.cluster);
@@ -473,10 +487,11 @@ impl Engine {
             report.adopted = self.sync_store(&observed, &unavailable).await?;
             let observed = self.with_unreachable(observed, &unavailable).await?;
             *lock(&inner.last_observed) = observed.clone();
-            let placements = self.placements(&observed).await?;
-
             let mut wanted = lock(&inner.desired).clone();
             wanted.clusters.retain(|cluster| inner.owns(cluster.spec.identity()));
+            let identities: BTreeSet<&ClusterId> = wanted.specs().map(|spec| spec.identity()).collect();
+            let placements = self.placements(&observed, &identities).await?;
+
             let desired = placements::follow_relocations(self.without_expired(wanted).await?, &placements);
             self.warn_of_expiry(&desired, &observed).await?;
             let capabilities =
@@ -495,6 +510,14 @@ impl Engine {
             let mut still_unwanted = BTreeSet::new();
             // Replacements started this pass.
             let mut wave = 0;
+            let deleting: BTreeSet<ClusterId> = plan
+                .actions
+                .iter()
+                .filter_map(|action| match action {
+                    Action::Delete { id, .. } => Some(id.clone()),
+                    _ => None,
+                })
+                .collect();
             for action in plan.actions {
                 let id = action.cluster_id().clone();
                 let provider = match &action {
@@ -591,12 +614,36 @@ impl Engine {
                     }
                     _ => None,
                 };
+                // A superseded cluster hands its placement to the running one the plan keeps
+                // before it goes, so that the identity is never without an active cluster.
+                let successor = match &action {
+                    Action::Delete { reason: DeleteReason::Superseded, .. } => {
+                        deleted.as_ref().and_then(|(identity, _)| {
+                            observed
+                                .iter()
+                                .find(|c| {
+                                    !deleting.contains(&c.id)
+                                        && c.phase.is_running()
+                                        && placements::identity_of(c) == *identity
+                                })
+                                .cloned()
+                        })
+                    }
+                    _ => None,
+                };
                 inner.emit(EngineEvent::ActionStarted { cluster: id.clone(), action: name });
                 let engine = Arc::clone(inner);
                 let span = tracing::info_span!("action", cluster = %id, action = name);
                 tasks.spawn(
                     async move {
-                        let result = action::execute(Arc::clone(&engine), slot, action).await;
+                        let result = match &successor {
+                            Some(successor) => placements::activate(&engine, successor).await,
+                            None => Ok(()),
+                        };
+                        let result = match result {
+                            Ok(()) => action::execute(Arc::clone(&engine), slot, action).await,
+                            Err(err) => Err(err),
+                        };
                         lock(&engine.in_flight).remove(&id);
                         match &result {
                             Ok(()) => {
@@ -743,13 +790,58 @@ impl Engine {
                 observed.push(cluster);
             }
         }
+        // A create whose outcome is unknown (the process stopped before it learned it) may
+        // have made a cluster there: it counts as one, unreachable, until the provider answers.
+        for intent in self.inner.store.pending_intents().await? {
+            let Some(spec) = intent.intent.spec.as_ref() else { continue };
+            let known = observed.iter().any(|c| c.id == spec.id && c.provider == spec.provider);
+            if intent.intent.operation != IntentOperation::Create
+                || !unavailable.contains(&spec.provider)
+                || known
+                || !self.inner.owns(spec.identity())
+            {
+                continue;
+            }
+            let mut cluster = Cluster::new(
+                spec.id.clone(),
+                spec.provider.clone(),
+                String::new(),
+                spec.region.clone(),
+                ClusterPhase::Unreachable,
+            );
+            cluster.tags = FleetTags::cluster_tags(&self.inner.fleet, spec);
+            cluster.kubernetes_version = Some(spec.kubernetes_version);
+            cluster.node_pools = spec.node_pools.clone();
+            observed.push(cluster);
+        }
         observed.sort_by(|a, b| a.id.cmp(&b.id));
         Ok(observed)
     }
 
-    /// The stored placements by identity, after giving every identity that has a running
-    /// cluster but no placement (adopted, or created before placements were kept) one.
-    async fn placements(&self, observed: &[Cluster]) -> Result<BTreeMap<ClusterId, crate::store::Placement>> {
+    /// The ids of `pending` intents whose call went to a provider in `unavailable`.
+    async fn unlisted_calls(&self, pending: &[Intent], unavailable: &BTreeSet<ProviderName>) -> Result<BTreeSet<u64>> {
+        if unavailable.is_empty() || pending.is_empty() {
+            return Ok(BTreeSet::new());
+        }
+        let stored: BTreeMap<ClusterId, ProviderName> =
+            self.inner.store.observed().await?.into_iter().map(|c| (c.id, c.provider)).collect();
+        Ok(pending
+            .iter()
+            .filter(|intent| {
+                let provider = intent.intent.spec.as_ref().map(|s| &s.provider).or_else(|| stored.get(&intent.intent.cluster));
+                provider.is_some_and(|p| unavailable.contains(p))
+            })
+            .map(|intent| intent.id)
+            .collect())
+    }
+
+    /// The stored placements by identity, after giving every wanted identity that has a
+    /// running cluster but no placement (adopted, or created before placements were kept) one.
+    async fn placements(
+        &self,
+        observed: &[Cluster],
+        wanted: &BTreeSet<&ClusterId>,
+    ) -> Result<BTreeMap<ClusterId, crate::store::Placement>> {
         let mut placements: BTreeMap<ClusterId, crate::store::Placement> = self
             .inner
             .store
@@ -759,8 +851,13 @@ impl Engine {
             .filter(|p| self.inner.owns(&p.identity))
             .map(|p| (p.identity.clone(), p))
             .collect();
+        let present: BTreeSet<&ClusterId> = observed.iter().map(|c| &c.id).collect();
         for cluster in observed.iter().filter(|c| c.phase == ClusterPhase::Running) {
-            if placements.contains_key(&placements::identity_of(cluster)) {
+            // A placement whose active cluster is gone (deleted by a pass that stopped before
+            // it could switch) is taken over by a running cluster of its identity.
+            let serves = |p: &crate::store::Placement| p.active.as_ref().is_some_and(|a| present.contains(&a.cluster));
+            let identity = placements::identity_of(cluster);
+            if !wanted.contains(&identity) || placements.get(&identity).is_some_and(serves) {
                 continue;
             }
             placements::activate(&self.inner, cluster).await?;

@@ -70,10 +70,13 @@ pub(crate) async fn activate(engine: &EngineInner, cluster: &Cluster) -> Result<
     let location = Location::of(cluster);
     let active = ActiveCluster::new(cluster.id.clone(), location.clone());
     let mut previous = None;
+    let mut switched = false;
     let written = update_placement(engine, &identity, &location, |placement| {
+        switched = false;
         if placement.active.as_ref() == Some(&active) {
             return false;
         }
+        switched = true;
         if placement.location != location {
             // Not the move failover asked for: the spec itself moved.
             placement.home = None;
@@ -86,7 +89,8 @@ pub(crate) async fn activate(engine: &EngineInner, cluster: &Cluster) -> Result<
         true
     })
     .await?;
-    if written.active.as_ref() != Some(&active) || previous.as_ref() == Some(&active) {
+    // Only a write that made `cluster` active is a switch; one that found it active is not.
+    if !switched || written.active.as_ref() != Some(&active) {
         return Ok(());
     }
     let was = previous.map_or_else(|| "none".to_owned(), |p| format!("`{}` at {}", p.cluster, p.location));

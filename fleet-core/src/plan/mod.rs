@@ -233,15 +233,20 @@ pub fn plan(
         let (current, tags) = match group.first {
             Some(only) if group.more.is_empty() => only,
             _ => {
-                // The cluster to keep: one needing no replacement if any, the newest otherwise.
+                // The cluster to keep: a reachable one before an unreachable one (never give up
+                // a serving cluster for one that cannot be reached), then one needing no
+                // replacement, then the newest.
                 let mut candidates: Vec<(&Cluster, TagView<'_>)> = group.live().collect();
                 candidates.sort_by_key(|(c, tags)| {
                     let replaced = diff::diff(spec, c, tags, provider_capabilities, wanted_fixed)
                         .iter()
                         .any(|d| d.forces_replacement.is_some());
-                    (replaced, std::cmp::Reverse(c.created_at), c.id.clone())
+                    (c.phase == ClusterPhase::Unreachable, replaced, std::cmp::Reverse(c.created_at), c.id.clone())
                 });
-                actions.extend(candidates[1..].iter().map(|(old, _)| delete(old, DeleteReason::Superseded)));
+                // A serving cluster goes only once the one kept serves too.
+                let kept_serves = candidates[0].0.phase.is_running();
+                let superseded = candidates[1..].iter().filter(|(old, _)| kept_serves || !old.phase.is_running());
+                actions.extend(superseded.map(|(old, _)| delete(old, DeleteReason::Superseded)));
                 candidates[0]
             }
         };
@@ -258,7 +263,7 @@ pub fn plan(
             }
         } else if changes.iter().any(|change| change.forces_replacement.is_some()) {
             let taken = group.live().map(|(c, _)| &c.id).chain(group.deleting.iter().copied());
-            let spec = spec.named(replacement_name(spec.identity(), taken));
+            let spec = spec.named(replacement_name(spec, taken));
             if current.phase == ClusterPhase::Unreachable {
                 // The old cluster cannot be reached (its region or provider is down, say): the
                 // new one is created now, the old one deleted once it can be reached again.
@@ -306,23 +311,22 @@ impl FixedSettingsHashes {
     }
 }
 
-/// The provider-side name of a new cluster of `identity` that must not reuse any `taken` name
-/// (the names its other clusters have): the identity itself when free, else the identity with
-/// a short suffix, within a cluster id's 40 characters.
-pub fn replacement_name<'a>(identity: &ClusterId, taken: impl IntoIterator<Item = &'a ClusterId>) -> ClusterId {
+/// The provider-side name of a replacement cluster for `spec` that must not reuse any `taken`
+/// name (the names its identity's other clusters have): the identity with a short suffix
+/// hashed from the identity and `spec`'s provider and region, within a cluster id's 40
+/// characters. A name thus belongs to one place: a replacement elsewhere can never take the
+/// name of a cluster that lingers, unseen, at a provider that is down.
+pub fn replacement_name<'a>(spec: &ClusterSpec, taken: impl IntoIterator<Item = &'a ClusterId>) -> ClusterId {
     let taken: Vec<&ClusterId> = taken.into_iter().collect();
+    let identity = spec.identity();
     let stem: String = identity.as_str().chars().take(33).collect();
     let stem = stem.trim_end_matches('-');
-    let suffixed = (0u32..).map(|attempt| {
-        let hash = if attempt == 0 {
-            crate::content_hash(identity.as_str())
-        } else {
-            crate::content_hash(&(identity.as_str(), attempt))
-        };
-        ClusterId::new(format!("{stem}-r{}", &hash.as_str()[..4])).unwrap_or_else(|_| identity.clone())
-    });
-    std::iter::once(identity.clone())
-        .chain(suffixed.take(64))
+    let place = (identity.as_str(), spec.provider.as_str(), spec.region.as_str());
+    (0u32..64)
+        .map(|attempt| {
+            let hash = crate::content_hash(&(place, attempt));
+            ClusterId::new(format!("{stem}-r{}", &hash.as_str()[..4])).unwrap_or_else(|_| identity.clone())
+        })
         .find(|name| !taken.contains(&name))
         .unwrap_or_else(|| identity.clone())
 }

@@ -79,6 +79,9 @@ pub enum CallOutcome {
     Failed(ErrorKind),
     /// It took effect, but the response was lost: the caller saw an error.
     ResponseLost,
+    /// The cloud's own rate limit refused it: the caller went over the API budget (and saw
+    /// [`crate::Error::RateLimited`]). Throttling injected as a fault is `Failed` instead.
+    OverBudget,
 }
 
 /// One call to a simulated cloud.

@@ -11,7 +11,7 @@ use super::call_log::{CallOutcome, CallRecord, Operation};
 use super::faults::{Faults, InjectedError};
 use super::latency::LatencyModel;
 use super::provider::SimProvider;
-use super::state::{RegionCapacity, RegionState, SimState};
+use super::state::{Creation, RegionCapacity, RegionState, SimState};
 use crate::{
     Capabilities, Cluster, ClusterId, Error, FleetName, KubernetesVersion, ProviderInfo, ProviderName, RateLimit,
     RateLimits, Region, Result, TokenBucket, TypicalLatency,
@@ -198,6 +198,18 @@ impl SimCloud {
         self.world().state.serial
     }
 
+    /// Every cluster a create brought into being, in order (unmanaged ones inserted by tests
+    /// are not included).
+    pub fn creations(&self) -> Vec<Creation> {
+        self.world().state.creations.clone()
+    }
+
+    /// Every bearer token the cloud has handed out in credentials, for tests that check no
+    /// secret leaks.
+    pub fn issued_tokens(&self) -> Vec<String> {
+        self.world().state.issued_tokens.clone()
+    }
+
     /// Every cluster in the cloud, of any fleet or none, as the cloud sees it.
     pub fn clusters(&self) -> Vec<Cluster> {
         self.world().state.all(Instant::now())
@@ -311,6 +323,7 @@ impl SimCloud {
             Target::Region(region) => Some((*region).clone()),
             Target::Fleet => None,
         };
+        let mut throttled = false;
         let result = (|| {
             if world.provider_down {
                 return Err(Error::Unavailable { message: format!("provider `{}` is down", self.inner.info.name) });
@@ -322,6 +335,7 @@ impl SimCloud {
             }
             let bucket = if operation.is_write() { &mut world.writes } else { &mut world.reads };
             if let Err(wait) = bucket.try_take(now) {
+                throttled = true;
                 return Err(Error::RateLimited { retry_after: Some(wait) });
             }
             if let Some(injected) = world.faults.error_for(operation, &mut world.state.rng) {
@@ -348,6 +362,7 @@ impl SimCloud {
                 CallOutcome::ResponseLost,
             ),
             Ok(value) => (Ok(value), CallOutcome::Ok),
+            Err(err) if throttled => (Err(err), CallOutcome::OverBudget),
             Err(err) => {
                 let kind = err.kind();
                 (Err(err), CallOutcome::Failed(kind))

@@ -12,7 +12,7 @@ mod faults;
 mod latency;
 mod probe;
 mod provider;
-mod rng;
+pub(crate) mod rng;
 mod state;
 
 pub use call_log::{CallOutcome, CallRecord, Operation};
@@ -20,4 +20,4 @@ pub use cloud::{SimCloud, SimCloudBuilder};
 pub use faults::InjectedError;
 pub use latency::{Latency, LatencyModel};
 pub use provider::SimProvider;
-pub use state::RegionCapacity;
+pub use state::{Creation, RegionCapacity};

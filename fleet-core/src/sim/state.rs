@@ -19,6 +19,21 @@ use crate::{
 /// The simulated wall clock starts at 2026-01-01T00:00:00Z, so timestamps are reproducible.
 pub(crate) const SIM_EPOCH_SECS: u64 = 1_767_225_600;
 
+/// A cluster that a create brought into being (a create answered with an existing cluster
+/// is none).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Creation {
+    /// Its name at the cloud.
+    pub cluster: ClusterId,
+    /// The logical cluster it serves (its spec's identity).
+    pub identity: ClusterId,
+    /// The fleet that created it.
+    pub fleet: FleetName,
+    /// Virtual time since the cloud was built.
+    pub at: Duration,
+}
+
 /// How many clusters and nodes one simulated region can hold.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
@@ -175,6 +190,10 @@ pub(crate) struct SimState {
     pub(crate) regions: BTreeMap<Region, RegionState>,
     pub(crate) clusters: BTreeMap<ClusterId, SimCluster>,
     pub(crate) serial: u64,
+    /// Every cluster a create brought into being, in order.
+    pub(crate) creations: Vec<Creation>,
+    /// Every bearer token the cloud has issued (cluster and team credentials).
+    pub(crate) issued_tokens: Vec<String>,
 }
 
 impl SimState {
@@ -185,7 +204,17 @@ impl SimState {
         seed: u64,
         start: Instant,
     ) -> Self {
-        Self { name, capabilities, start, rng: SimRng::new(seed), regions, clusters: BTreeMap::new(), serial: 0 }
+        Self {
+            name,
+            capabilities,
+            start,
+            rng: SimRng::new(seed),
+            regions,
+            clusters: BTreeMap::new(),
+            serial: 0,
+            creations: Vec::new(),
+            issued_tokens: Vec::new(),
+        }
     }
 
     /// The cluster `id`, settled to `now`; `None` when missing or gone.
@@ -307,6 +336,13 @@ impl SimState {
         };
         cluster.settle(now, self.start);
         let view = cluster.view(&name, true);
+        self.issued_tokens.push(format!("sim-{}", cluster.token));
+        self.creations.push(Creation {
+            cluster: spec.id.clone(),
+            identity: spec.identity().clone(),
+            fleet: fleet.clone(),
+            at: elapsed,
+        });
         self.clusters.insert(spec.id.clone(), cluster);
         Ok(view)
     }
@@ -510,17 +546,19 @@ impl SimState {
         now: Instant,
     ) -> Result<crate::Credentials> {
         let name = self.name.clone();
-        let token = self.rng.hex(32);
+        let token = format!("sim-team-{team}-{}", self.rng.hex(32));
         let cluster = self.owned(id, fleet, now)?;
         cluster.require_serving()?;
-        Ok(crate::Credentials::for_namespace(
+        let credentials = crate::Credentials::for_namespace(
             cluster.id.as_str(),
             &cluster.endpoint(&name),
             Some(&cluster.ca_pem()),
-            format!("sim-team-{team}-{token}").into(),
+            token.clone().into(),
             team.as_str(),
             "fleet-team-edit",
-        ))
+        );
+        self.issued_tokens.push(token);
+        Ok(credentials)
     }
 
     /// Adds a running cluster that Fleet did not create, with the given tags.

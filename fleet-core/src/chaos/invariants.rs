@@ -1,0 +1,190 @@
+//! What must hold in every chaos run, checked after every step and once the fleet converges.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::sim::{CallOutcome, Operation, SimCloud};
+use crate::store::StateStore;
+use crate::{ClusterId, FleetName, FleetTags, Result};
+
+/// Events of record that announce a new cluster for an identity on failover.
+const FAILOVER_CREATES: [&str; 2] = ["failover_started", "failover_failing_back"];
+
+/// A placement switch seen on the engine's events: identity, new active cluster, generation.
+pub(crate) type Switch = (ClusterId, ClusterId, u64);
+
+/// The invariants of one chaos run and what is needed to judge them.
+#[derive(Debug)]
+pub(crate) struct Invariants {
+    fleet: FleetName,
+    /// Clusters no Fleet call may change: untagged, or another fleet's.
+    foreign: BTreeSet<ClusterId>,
+    /// Creates each identity may have caused so far (adds and replacing spec changes; failovers
+    /// are counted from the store).
+    allowed_creates: BTreeMap<ClusterId, u64>,
+    /// How many checks were made.
+    pub(crate) checks: u64,
+}
+
+impl Invariants {
+    pub(crate) fn new(fleet: FleetName, foreign: BTreeSet<ClusterId>) -> Self {
+        Self { fleet, foreign, allowed_creates: BTreeMap::new(), checks: 0 }
+    }
+
+    /// `identity` may be created once more (it was added, or changed in a way that replaces it).
+    pub(crate) fn allow_create(&mut self, identity: &ClusterId) {
+        *self.allowed_creates.entry(identity.clone()).or_default() += 1;
+    }
+
+    fn check(&mut self, holds: bool, what: impl FnOnce() -> String) -> std::result::Result<(), String> {
+        self.checks += 1;
+        if holds { Ok(()) } else { Err(what()) }
+    }
+
+    /// The checks that hold at every moment.
+    pub(crate) async fn check_always(
+        &mut self,
+        clouds: &[SimCloud],
+        store: &dyn StateStore,
+        switches: &[Switch],
+    ) -> Result<std::result::Result<(), String>> {
+        let failovers = failover_creates(store).await?;
+        Ok(self.check_calls(clouds).and_then(|()| self.check_creates(clouds, &failovers)).and_then(|()| {
+            self.check_foreign_intact(clouds)?;
+            self.check_switches(switches)
+        }))
+    }
+
+    /// No call over the API budget; no call that changes a foreign cluster.
+    fn check_calls(&mut self, clouds: &[SimCloud]) -> std::result::Result<(), String> {
+        for cloud in clouds {
+            for call in cloud.call_log() {
+                self.check(call.outcome != CallOutcome::OverBudget, || {
+                    format!("no call over the API budget: {} refused call {call}", cloud.info().name)
+                })?;
+                let changes = !matches!(call.operation, Operation::Get | Operation::List | Operation::Room);
+                let foreign = call.cluster.as_ref().is_some_and(|id| self.foreign.contains(id));
+                self.check(!(changes && foreign), || {
+                    format!("never a change to an untagged or foreign cluster: {} saw {call}", cloud.info().name)
+                })?;
+            }
+        }
+        Ok(())
+    }
+
+    /// No identity got more clusters than its adds, replacing changes and failovers call for.
+    fn check_creates(
+        &mut self,
+        clouds: &[SimCloud],
+        failovers: &BTreeMap<ClusterId, u64>,
+    ) -> std::result::Result<(), String> {
+        let mut created: BTreeMap<ClusterId, Vec<String>> = BTreeMap::new();
+        for cloud in clouds {
+            for creation in cloud.creations().into_iter().filter(|c| c.fleet == self.fleet) {
+                let at = format!("`{}` at {} ({:.1}s)", creation.cluster, cloud.info().name, creation.at.as_secs_f64());
+                created.entry(creation.identity).or_default().push(at);
+            }
+        }
+        for (identity, creations) in created {
+            let allowed = self.allowed_creates.get(&identity).copied().unwrap_or(0)
+                + failovers.get(&identity).copied().unwrap_or(0);
+            self.check(creations.len() as u64 <= allowed, || {
+                format!(
+                    "no duplicate create: `{identity}` was created {} times, its changes and failovers allow \
+                     {allowed}: {}",
+                    creations.len(),
+                    creations.join(", ")
+                )
+            })?;
+        }
+        Ok(())
+    }
+
+    /// Every foreign cluster is still there.
+    fn check_foreign_intact(&mut self, clouds: &[SimCloud]) -> std::result::Result<(), String> {
+        let present: BTreeSet<ClusterId> = clouds.iter().flat_map(|c| c.clusters()).map(|c| c.id).collect();
+        let missing: Vec<ClusterId> = self.foreign.difference(&present).cloned().collect();
+        self.check(missing.is_empty(), || format!("foreign clusters are never deleted: {missing:?} are gone"))
+    }
+
+    /// Each placement switch names a later generation than the last one of its identity, and
+    /// a cluster other than the active one: never two active clusters for one identity.
+    fn check_switches(&mut self, switches: &[Switch]) -> std::result::Result<(), String> {
+        let mut last: BTreeMap<&ClusterId, (&ClusterId, u64)> = BTreeMap::new();
+        for (identity, cluster, generation) in switches {
+            if let Some((previous, at)) = last.get(identity) {
+                self.check(generation > at && *previous != cluster, || {
+                    format!(
+                        "never two active placements: `{identity}` switched to `{cluster}` at generation \
+                         {generation} after `{previous}` at {at}"
+                    )
+                })?;
+            }
+            last.insert(identity, (cluster, *generation));
+        }
+        Ok(())
+    }
+
+    /// The checks of a converged fleet: exactly one running cluster per wanted identity, each
+    /// its identity's active placement and known to the store; no unresolved intent.
+    pub(crate) async fn check_converged(
+        &mut self,
+        clouds: &[SimCloud],
+        store: &dyn StateStore,
+        wanted: &BTreeSet<ClusterId>,
+    ) -> Result<std::result::Result<(), String>> {
+        let ours: Vec<crate::Cluster> = clouds
+            .iter()
+            .flat_map(|cloud| cloud.clusters())
+            .filter(|c| FleetTags::belongs_to(&c.tags, &self.fleet))
+            .collect();
+        let observed: BTreeSet<ClusterId> = store.observed().await?.into_iter().map(|c| c.id).collect();
+        let pending = store.pending_intents().await?;
+        let placements: BTreeMap<ClusterId, crate::store::Placement> =
+            store.placements().await?.into_iter().map(|p| (p.identity.clone(), p)).collect();
+        let result = (|| {
+            let physical: BTreeSet<ClusterId> = ours.iter().map(|c| c.id.clone()).collect();
+            let orphans: Vec<&ClusterId> = physical.difference(&observed).collect();
+            self.check(orphans.is_empty(), || format!("no orphan: {orphans:?} exist but the store does not know them"))?;
+            let mut identities: BTreeMap<ClusterId, Vec<&crate::Cluster>> = BTreeMap::new();
+            for cluster in &ours {
+                let identity = cluster.fleet_tags().map_or_else(|| cluster.id.clone(), |tags| tags.cluster_id);
+                identities.entry(identity).or_default().push(cluster);
+            }
+            let held: BTreeSet<ClusterId> = identities.keys().cloned().collect();
+            self.check(held == *wanted, || {
+                format!("the fleet converges to what is wanted: providers hold {held:?}, the spec wants {wanted:?}")
+            })?;
+            for (identity, clusters) in &identities {
+                let names: Vec<&ClusterId> = clusters.iter().map(|c| &c.id).collect();
+                self.check(clusters.len() == 1, || format!("one cluster per identity: `{identity}` has {names:?}"))?;
+                let cluster = clusters[0];
+                self.check(cluster.phase.is_running(), || {
+                    format!("a converged cluster runs: `{}` is {}", cluster.id, cluster.phase)
+                })?;
+                let active = placements.get(identity).and_then(|p| p.active.as_ref());
+                self.check(active.is_some_and(|a| a.cluster == cluster.id), || {
+                    format!("`{}` is the active placement of `{identity}`: the store has {active:?}", cluster.id)
+                })?;
+            }
+            self.check(pending.is_empty(), || {
+                let ids: Vec<_> = pending.iter().map(|i| (i.id, i.intent.cluster.to_string())).collect();
+                format!("every intent is resolved: {ids:?} are not")
+            })?;
+            self.check_foreign_intact(clouds)
+        })();
+        Ok(result)
+    }
+}
+
+/// Clusters each identity's failovers called for, from the store's events of record.
+async fn failover_creates(store: &dyn StateStore) -> Result<BTreeMap<ClusterId, u64>> {
+    let mut counts = BTreeMap::new();
+    for event in store.events_after(0).await? {
+        if FAILOVER_CREATES.contains(&event.kind.as_str())
+            && let Some(identity) = event.cluster
+        {
+            *counts.entry(identity).or_default() += 1;
+        }
+    }
+    Ok(counts)
+}

@@ -1,0 +1,89 @@
+//! A provider seen through an engine's API budget: every call waits for a token of the same
+//! buckets the engine's own actions use, so that whatever else calls the provider on the
+//! fleet's behalf (the failover controller's health checks and capacity queries, embedding
+//! code) never takes the fleet over the API limits.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+
+use super::Slot;
+use super::budget::CallKind;
+use crate::failover::Room;
+use crate::{Cluster, ClusterId, ClusterProvider, ClusterSpec, Credentials, ProviderInfo, Region, Result, TeamName};
+
+/// `slot`'s provider, each call charged to `slot`'s budget.
+pub(crate) struct BudgetedProvider {
+    slot: Arc<Slot>,
+}
+
+impl BudgetedProvider {
+    pub(crate) fn new(slot: Arc<Slot>) -> Self {
+        Self { slot }
+    }
+
+    fn provider(&self) -> &dyn ClusterProvider {
+        self.slot.provider.as_ref()
+    }
+
+    async fn charge(&self, kind: CallKind) {
+        self.slot.budget.call(kind).await;
+    }
+}
+
+#[async_trait]
+impl ClusterProvider for BudgetedProvider {
+    fn info(&self) -> &ProviderInfo {
+        self.provider().info()
+    }
+
+    async fn create(&self, spec: &ClusterSpec) -> Result<Cluster> {
+        self.charge(CallKind::Write).await;
+        self.provider().create(spec).await
+    }
+
+    async fn get(&self, id: &ClusterId) -> Result<Cluster> {
+        self.charge(CallKind::Read).await;
+        self.provider().get(id).await
+    }
+
+    async fn list(&self) -> Result<Vec<Cluster>> {
+        self.charge(CallKind::Read).await;
+        self.provider().list().await
+    }
+
+    async fn update(&self, spec: &ClusterSpec) -> Result<Cluster> {
+        self.charge(CallKind::Write).await;
+        self.provider().update(spec).await
+    }
+
+    async fn delete(&self, id: &ClusterId) -> Result<()> {
+        self.charge(CallKind::Write).await;
+        self.provider().delete(id).await
+    }
+
+    async fn credentials(&self, id: &ClusterId) -> Result<Credentials> {
+        self.charge(CallKind::Read).await;
+        self.provider().credentials(id).await
+    }
+
+    async fn team_credentials(&self, id: &ClusterId, team: &TeamName) -> Result<Credentials> {
+        self.charge(CallKind::Write).await;
+        self.provider().team_credentials(id, team).await
+    }
+
+    async fn hibernate(&self, id: &ClusterId) -> Result<Cluster> {
+        self.charge(CallKind::Write).await;
+        self.provider().hibernate(id).await
+    }
+
+    async fn room(&self, region: &Region) -> Result<Option<Room>> {
+        self.charge(CallKind::Read).await;
+        self.provider().room(region).await
+    }
+
+    async fn resume(&self, id: &ClusterId) -> Result<Cluster> {
+        self.charge(CallKind::Write).await;
+        self.provider().resume(id).await
+    }
+}
