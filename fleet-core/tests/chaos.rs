@@ -3,6 +3,7 @@
 //! - `FLEET_CHAOS_SEEDS=N` runs seeds `0..N` (default 500); `FLEET_CHAOS_FIRST=K` starts at K.
 //! - `FLEET_CHAOS_SEED=S` runs the one seed S (the replay command of a failure sets it).
 //! - `FLEET_CHAOS_STEPS=N` sets the steps per run (default 30).
+//! - `FLEET_CHAOS_FOCUS=c3` makes a failure show every call, event and intent about `c3`.
 //!
 //! Ten thousand seeds: `FLEET_CHAOS_SEEDS=10000 cargo test --release -p fleet-core --features chaos --test chaos -- --nocapture`.
 

@@ -6,8 +6,9 @@
 //! throttling, lost responses, region and provider outages) and the process crashes (the
 //! engine and the failover controller stop mid-pass and restart from the store, a
 //! [`MemoryStore`](crate::store::MemoryStore) or an SQLite file opened again) all come from
-//! it. When a check fails, [`ChaosFailure`] says which, at which step, and the command that
-//! replays exactly that run.
+//! it. When a check fails, [`ChaosFailure`] says which, at which step, what happened last,
+//! and the command that replays exactly that run; replayed with [`FOCUS_VARIABLE`] set to a
+//! cluster name, it shows every call, event and intent about that cluster.
 //!
 //! The invariants:
 //! - no duplicate create: no identity gets more clusters than its additions, replacing
@@ -31,7 +32,9 @@
 //! ```
 
 mod faults;
+mod history;
 mod invariants;
+mod recorder;
 mod scenario;
 mod world;
 
@@ -40,6 +43,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 pub use faults::FaultCounts;
+pub use history::FOCUS_VARIABLE;
 
 use crate::sim::SimCloud;
 use crate::store::StateStore;
@@ -56,11 +60,14 @@ pub struct ChaosOptions {
     pub sqlite_every: u64,
     /// Where the SQLite files go.
     pub sqlite_dir: PathBuf,
+    /// Whether the run keeps every engine and failover event, as printed, in
+    /// [`ChaosRun::events`].
+    pub record_events: bool,
 }
 
 impl Default for ChaosOptions {
     fn default() -> Self {
-        Self { steps: 30, max_clusters: 8, sqlite_every: 5, sqlite_dir: std::env::temp_dir() }
+        Self { steps: 30, max_clusters: 8, sqlite_every: 5, sqlite_dir: std::env::temp_dir(), record_events: false }
     }
 }
 
@@ -165,6 +172,8 @@ pub struct ChaosRun {
     pub clouds: Vec<SimCloud>,
     /// The store the last process used.
     pub store: Arc<dyn StateStore>,
+    /// Every engine and failover event, `Debug`-printed, when [`ChaosOptions::record_events`].
+    pub events: Vec<String>,
 }
 
 /// A run whose invariant broke, or that could not run.
@@ -228,7 +237,12 @@ pub async fn run_seed(seed: u64, options: &ChaosOptions) -> Result<ChaosRun, Cha
     world.tally();
     world.clean_up();
     outcome?;
-    Ok(ChaosRun { report: world.report.clone(), clouds: world.clouds().to_vec(), store: Arc::clone(world.store()) })
+    Ok(ChaosRun {
+        report: world.report.clone(),
+        clouds: world.clouds().to_vec(),
+        store: Arc::clone(world.store()),
+        events: world.events(),
+    })
 }
 
 /// [`run_seed`] on a fresh current-thread runtime with paused time: a run that depends on

@@ -2,17 +2,17 @@
 //! crash and restart from that store, the scenario, and the invariants.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use super::faults::{self, FaultCounts};
-use super::invariants::{Invariants, Switch};
+use super::invariants::Invariants;
+use super::recorder::Recorder;
 use super::scenario::{Change, Places, Scenario, TEMPLATE, pick_index};
 use super::{ChaosOptions, ChaosReport, ChaosStore};
 use crate::blueprint::Addon;
-use crate::engine::{Engine, EngineEvent, EngineOptions, ReconcileReport};
+use crate::engine::{Engine, EngineOptions, ReconcileReport};
 use crate::failover::{FailoverController, FailoverOptions, FailoverPolicy, Fallback, LossThresholds, PhaseAndProbe};
-use crate::mutex::lock;
 use crate::sim::rng::SimRng;
 use crate::sim::{CallOutcome, Latency, LatencyModel, RegionCapacity, SimCloud};
 use crate::store::{MemoryStore, SqliteStore, StateStore};
@@ -20,9 +20,6 @@ use crate::{
     ClusterId, ClusterSpec, FleetName, FleetTags, KubernetesVersion, NodePool, NodePoolName,
     ProviderName, RateLimit, RateLimits, Region, SizeClass,
 };
-
-/// Events of record a failure's message shows.
-const HISTORY: usize = 40;
 
 /// Passes allowed for the fleet to converge once faults stop.
 const FINAL_PASSES: usize = 60;
@@ -42,7 +39,7 @@ pub(crate) struct World {
     store: Arc<dyn StateStore>,
     engine: Engine,
     controller: FailoverController,
-    switches: Arc<Mutex<Vec<Switch>>>,
+    recorder: Arc<Recorder>,
     scenario: Scenario,
     addons: BTreeMap<String, Addon>,
     invariants: Invariants,
@@ -108,8 +105,8 @@ impl World {
         };
         let store = open_store(&store_kind, None).await?;
         let addons = BTreeMap::from([("network".to_owned(), Addon::new(DEFAULT_DENY))]);
-        let switches = Arc::new(Mutex::new(Vec::new()));
-        let (engine, controller) = start(&fleet, &clouds, &store, &scenario, &addons, &switches)?;
+        let recorder = Recorder::new(options.record_events);
+        let (engine, controller) = start(&fleet, &clouds, &store, &scenario, &addons, &recorder)?;
         let report = ChaosReport { seed, store: store_kind.label(), ..ChaosReport::default() };
         Ok(Self {
             rng,
@@ -119,7 +116,7 @@ impl World {
             store,
             engine,
             controller,
-            switches,
+            recorder,
             scenario,
             addons,
             invariants,
@@ -130,6 +127,11 @@ impl World {
     /// The clouds of the run.
     pub(crate) fn clouds(&self) -> &[SimCloud] {
         &self.clouds
+    }
+
+    /// Every event heard, if the run records them.
+    pub(crate) fn events(&self) -> Vec<String> {
+        self.recorder.events()
     }
 
     /// The store of the run.
@@ -281,43 +283,16 @@ impl World {
     }
 
     async fn check_always(&mut self) -> crate::Result<Result<(), Violation>> {
-        let switches = lock(&self.switches).clone();
+        let switches = self.recorder.switches();
         let verdict = self.invariants.check_always(&self.clouds, self.store.as_ref(), &switches).await?;
         match verdict {
             Ok(()) => Ok(Ok(())),
             Err(violation) => {
-                if let Ok(who) = std::env::var("FLEET_CHAOS_DEBUG") {
-                    for cloud in &self.clouds {
-                        for call in cloud.call_log() {
-                            if call.cluster.as_ref().is_some_and(|c| c.as_str().starts_with(&who)) {
-                                eprintln!("{} {call}", cloud.info().name);
-                            }
-                        }
-                    }
-                    for e in self.store.events_after(0).await? {
-                        if e.cluster.as_ref().is_some_and(|c| c.as_str().starts_with(&who)) {
-                            eprintln!("event #{} {} {:?}: {}", e.seq, e.kind, e.cluster, e.message);
-                        }
-                    }
-                    for intent in self.store.intents().await? {
-                        if intent.intent.cluster.as_str().starts_with(&who) {
-                            eprintln!("intent {} {:?} {:?} {:?} {:?}", intent.id, intent.intent.operation, intent.intent.spec.as_ref().map(|s| (s.provider.to_string(), s.region.to_string())), intent.outcome, intent.recorded_at);
-                        }
-                    }
-                }
-                Ok(Err(format!("{violation}\n{}", self.history().await?)))
+                let focus = std::env::var(super::history::FOCUS_VARIABLE).ok();
+                let history = super::history::describe(&self.clouds, self.store.as_ref(), focus.as_deref()).await?;
+                Ok(Err(format!("{violation}\n{history}")))
             }
         }
-    }
-
-    /// The last events of record, for a failure's message.
-    pub(crate) async fn history(&self) -> crate::Result<String> {
-        let events = self.store.events_after(0).await?;
-        let recent = events.iter().rev().take(HISTORY).rev();
-        let lines: Vec<String> = recent
-            .map(|e| format!("  #{} {} {}: {}", e.seq, e.kind, e.cluster.as_ref().map_or("-", |c| c.as_str()), e.message))
-            .collect();
-        Ok(format!("the last {} events of record:\n{}", lines.len(), lines.join("\n")))
     }
 
     /// The process dies mid-pass: every task of the engine and the controller stops where it
@@ -330,7 +305,7 @@ impl World {
     async fn restart(&mut self) -> crate::Result<()> {
         let store = open_store(&self.store_kind, Some(&self.store)).await?;
         let (engine, controller) =
-            start(&self.fleet, &self.clouds, &store, &self.scenario, &self.addons, &self.switches)?;
+            start(&self.fleet, &self.clouds, &store, &self.scenario, &self.addons, &self.recorder)?;
         // The old process's engine and controller go with it.
         self.engine = engine;
         self.controller = controller;
@@ -359,7 +334,7 @@ fn start(
     store: &Arc<dyn StateStore>,
     scenario: &Scenario,
     addons: &BTreeMap<String, Addon>,
-    switches: &Arc<Mutex<Vec<Switch>>>,
+    recorder: &Arc<Recorder>,
 ) -> crate::Result<(Engine, FailoverController)> {
     let mut options = EngineOptions::default();
     options.retry_initial = Duration::from_millis(200);
@@ -380,15 +355,6 @@ fn start(
     }
     let engine = builder.build()?;
     engine.set_desired(scenario.desired(addons));
-    let mut events = engine.subscribe();
-    let recorded = Arc::clone(switches);
-    tokio::spawn(async move {
-        while let Ok(event) = events.recv().await {
-            if let EngineEvent::PlacementSwitched { identity, cluster, generation, .. } = event {
-                lock(&recorded).push((identity, cluster, generation));
-            }
-        }
-    });
     let policy = FailoverPolicy::new(vec![
         Fallback::new(name("sim-a"), vec![region("a-east"), region("a-west")]),
         Fallback::new(name("sim-b"), vec![region("b-central")]),
@@ -405,7 +371,9 @@ fn start(
             controller = controller.health_check(name.clone(), Arc::new(check));
         }
     }
-    Ok((engine, controller.build()?))
+    let controller = controller.build()?;
+    recorder.listen(&engine, &controller);
+    Ok((engine, controller))
 }
 
 /// Clusters no chaos call may touch: an untagged one and another fleet's in every region.
