@@ -37,6 +37,7 @@ pub struct EksProviderBuilder {
     credentials: Option<AwsCredentials>,
     instance_types: BTreeMap<SizeClass, String>,
     capabilities: Capabilities,
+    client_retries: bool,
 }
 
 impl EksProviderBuilder {
@@ -54,6 +55,7 @@ impl EksProviderBuilder {
             credentials: None,
             instance_types: BTreeMap::new(),
             capabilities: Capabilities::default().with_in_place_version_upgrade(true).with_node_pool_resize(true),
+            client_retries: true,
         }
     }
 
@@ -129,6 +131,13 @@ impl EksProviderBuilder {
         self
     }
 
+    /// Turns off the AWS SDK's own retries: every failed call comes back at once, and the
+    /// engine (which retries within its API budget) decides what to do.
+    pub fn without_client_retries(mut self) -> Self {
+        self.client_retries = false;
+        self
+    }
+
     /// Checks the configuration, finds credentials and builds the provider. Every problem is
     /// reported at once; missing credentials say how to provide them.
     pub async fn build(self) -> Result<EksProvider> {
@@ -178,6 +187,9 @@ impl EksProviderBuilder {
                 .region(aws_sdk_eks::config::Region::new(region.to_string()));
             if let Some(url) = &self.endpoint_url {
                 config = config.endpoint_url(url);
+            }
+            if !self.client_retries {
+                config = config.retry_config(aws_sdk_eks::config::retry::RetryConfig::disabled());
             }
             clients.insert(region.clone(), aws_sdk_eks::Client::from_conf(config.build()));
         }

@@ -23,8 +23,6 @@ use crate::token::eks_token;
 const NODE_POOLS_TAG: &str = "fleet-node-pools";
 
 /// How often `delete` checks that node groups are gone, and for how long.
-const NODEGROUP_POLL: Duration = Duration::from_secs(15);
-const NODEGROUP_DELETE_TIMEOUT: Duration = Duration::from_secs(30 * 60);
 
 /// The EC2 instance type of a size class (override per provider with
 /// [`crate::EksProviderBuilder::with_instance_type`]).
@@ -124,6 +122,7 @@ impl EksProvider {
         let client = self.client(region)?;
         let doing = format!("list node groups of `{id}`");
         let mut names = Vec::new();
+        let mut pages = fleet_core::paging::Pages::new(&doing);
         let mut token = None;
         loop {
             let out = client
@@ -134,7 +133,7 @@ impl EksProvider {
                 .await
                 .map_err(|e| map_sdk_error(&doing, false, e))?;
             names.extend(out.nodegroups().iter().cloned());
-            token = out.next_token().map(str::to_owned);
+            token = pages.next(out.next_token())?;
             if token.is_none() {
                 return Ok(names);
             }
@@ -368,6 +367,7 @@ impl ClusterProvider for EksProvider {
     async fn list(&self) -> Result<Vec<Cluster>> {
         let mut clusters = Vec::new();
         for (region, client) in &self.clients {
+            let mut pages = fleet_core::paging::Pages::new(format!("list clusters in {region}"));
             let mut token = None;
             loop {
                 let out = client
@@ -396,7 +396,7 @@ impl ClusterProvider for EksProvider {
                     }
                     clusters.push(self.view(&described)?);
                 }
-                token = out.next_token().map(str::to_owned);
+                token = pages.next(out.next_token())?;
                 if token.is_none() {
                     break;
                 }
@@ -487,12 +487,13 @@ impl ClusterProvider for EksProvider {
                 },
             }
         }
-        let deadline = tokio::time::Instant::now() + NODEGROUP_DELETE_TIMEOUT;
-        while !self.nodegroup_names(&described.region, id).await?.is_empty() {
-            if tokio::time::Instant::now() >= deadline {
-                return Err(Error::Timeout { message: format!("the node groups of `{id}` were not deleted in time") });
-            }
-            tokio::time::sleep(NODEGROUP_POLL).await;
+        // Node groups take minutes to go. Rather than wait inside the call, it asks to be
+        // called again (a retryable conflict) until they are gone; each call is idempotent.
+        let left = self.nodegroup_names(&described.region, id).await?;
+        if !left.is_empty() {
+            return Err(Error::Conflict {
+                message: format!("node groups of `{id}` are being deleted ({}); the cluster goes after them", left.join(", ")),
+            });
         }
         let doing = format!("delete cluster `{id}`");
         match client.delete_cluster().name(id.as_str()).send().await {

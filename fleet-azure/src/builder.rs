@@ -65,6 +65,7 @@ pub struct AksProviderBuilder {
     vm_sizes: BTreeMap<SizeClass, String>,
     capabilities: Capabilities,
     poll_interval: Duration,
+    operation_timeout: Duration,
     client_retries: bool,
     name: Option<ProviderName>,
 }
@@ -86,6 +87,7 @@ impl AksProviderBuilder {
             vm_sizes: BTreeMap::new(),
             capabilities: Capabilities::all(),
             poll_interval: Duration::from_secs(10),
+            operation_timeout: Duration::from_secs(60 * 60),
             client_retries: true,
             name: None,
         }
@@ -172,6 +174,13 @@ impl AksProviderBuilder {
     /// How often long-running operations are polled when ARM does not say (default 10 s).
     pub fn with_poll_interval(mut self, interval: Duration) -> Self {
         self.poll_interval = interval;
+        self
+    }
+
+    /// How long a long-running operation is followed before the call gives up with
+    /// `Timeout` (default 60 minutes); the operation itself goes on at the provider.
+    pub fn with_operation_timeout(mut self, timeout: Duration) -> Self {
+        self.operation_timeout = timeout;
         self
     }
 
@@ -282,7 +291,7 @@ impl AksProviderBuilder {
                 base,
                 api_version: API_VERSION,
                 poll_interval: self.poll_interval,
-                operation_timeout: Duration::from_secs(60 * 60),
+                operation_timeout: self.operation_timeout,
             },
             placement: Placement {
                 subscription: self.subscription,

@@ -232,6 +232,7 @@ impl AksProvider {
     async fn list_from(&self, first: String, clusters: &mut Vec<Cluster>) -> Result<()> {
         let mut url = self.arm.url(&first)?;
         let doing = format!("list AKS clusters of `{first}`");
+        let mut pages = fleet_core::paging::Pages::new(&doing);
         loop {
             let page: Page = self.arm.call(Method::Get, url, None, &[], &doing, false).await?.json(&doing)?;
             for aks in &page.value {
@@ -239,8 +240,8 @@ impl AksProvider {
                     clusters.push(self.view(aks)?);
                 }
             }
-            match page.next_link.as_deref().filter(|link| !link.is_empty()) {
-                Some(link) => url = self.arm.link(link, &doing)?,
+            match pages.next(page.next_link.as_deref())? {
+                Some(link) => url = self.arm.link(&link, &doing)?,
                 None => return Ok(()),
             }
         }

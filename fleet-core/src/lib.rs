@@ -57,6 +57,7 @@ pub mod failover;
 pub mod fleet_spec;
 mod model;
 mod mutex;
+pub mod paging;
 pub mod plan;
 mod provider;
 pub mod repository;

@@ -26,6 +26,7 @@ pub struct GkeProviderBuilder {
     machine_types: BTreeMap<SizeClass, String>,
     capabilities: Capabilities,
     poll_interval: Duration,
+    operation_timeout: Duration,
     name: Option<ProviderName>,
     client_retries: bool,
 }
@@ -44,6 +45,7 @@ impl GkeProviderBuilder {
             machine_types: BTreeMap::new(),
             capabilities: Capabilities::default().with_in_place_version_upgrade(true).with_node_pool_resize(true),
             poll_interval: Duration::from_secs(10),
+            operation_timeout: Duration::from_secs(45 * 60),
             name: None,
             client_retries: true,
         }
@@ -88,6 +90,13 @@ impl GkeProviderBuilder {
     /// How often long-running operations are polled (default 10 s).
     pub fn with_poll_interval(mut self, interval: Duration) -> Self {
         self.poll_interval = interval;
+        self
+    }
+
+    /// How long a long-running operation is followed before the call gives up with
+    /// `Timeout` (default 45 minutes); the operation itself goes on at the provider.
+    pub fn with_operation_timeout(mut self, timeout: Duration) -> Self {
+        self.operation_timeout = timeout;
         self
     }
 
@@ -168,7 +177,7 @@ impl GkeProviderBuilder {
             },
             machine_types: self.machine_types,
             poll_interval: self.poll_interval,
-            operation_timeout: Duration::from_secs(45 * 60),
+            operation_timeout: self.operation_timeout,
             located: Mutex::new(BTreeMap::new()),
         })
     }

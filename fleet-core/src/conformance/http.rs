@@ -44,13 +44,18 @@ pub struct TestResponse {
     /// Extra headers.
     pub headers: Vec<(String, String)>,
     /// The body.
-    pub body: String,
+    pub body: Vec<u8>,
 }
 
 impl TestResponse {
     /// A JSON answer.
     pub fn json(status: u16, body: impl Into<String>) -> Self {
-        Self { status, headers: vec![("Content-Type".into(), "application/json".into())], body: body.into() }
+        Self::bytes(status, "application/json", body.into().into_bytes())
+    }
+
+    /// An answer of any bytes (not necessarily UTF-8, not necessarily what `content_type` says).
+    pub fn bytes(status: u16, content_type: &str, body: Vec<u8>) -> Self {
+        Self { status, headers: vec![("Content-Type".into(), content_type.into())], body }
     }
 
     /// Adds a header.
@@ -86,8 +91,7 @@ fn connection(mut stream: TcpStream, answer: &dyn Fn(TestRequest) -> TestRespons
             text.push_str(&format!("{name}: {value}\r\n"));
         }
         text.push_str("\r\n");
-        text.push_str(&response.body);
-        if stream.write_all(text.as_bytes()).is_err() {
+        if stream.write_all(text.as_bytes()).and_then(|()| stream.write_all(&response.body)).is_err() {
             return;
         }
     }

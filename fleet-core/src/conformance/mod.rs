@@ -35,6 +35,7 @@
 //! # });
 //! ```
 
+pub mod hostile;
 pub mod http;
 pub mod store;
 

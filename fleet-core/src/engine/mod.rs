@@ -59,7 +59,7 @@ pub use placements::PLACEMENT_SWITCHED;
 pub use rollout::RolloutOptions;
 
 use crate::addons::{AddonInstaller, DriftPolicy};
-use crate::failover::{HealthCheck, ReportedPhase};
+use crate::failover::{HealthCheck, Location, ReportedPhase};
 use crate::fleet_spec::DesiredFleet;
 use crate::mutex::lock;
 use crate::plan::{Action, DeleteReason, plan};
@@ -510,6 +510,9 @@ impl Engine {
             let mut still_unwanted = BTreeSet::new();
             // Replacements started this pass.
             let mut wave = 0;
+            // Where each identity is wanted now (after failover's relocations).
+            let wanted_at: BTreeMap<&ClusterId, Location> =
+                desired.specs().map(|spec| (spec.identity(), Location::of_spec(spec))).collect();
             let deleting: BTreeSet<ClusterId> = plan
                 .actions
                 .iter()
@@ -615,7 +618,8 @@ impl Engine {
                     _ => None,
                 };
                 // A superseded cluster hands its placement to the running one the plan keeps
-                // before it goes, so that the identity is never without an active cluster.
+                // before it goes, so that the identity is never without an active cluster; a
+                // kept cluster elsewhere than the identity is wanted serves only meanwhile.
                 let successor = match &action {
                     Action::Delete { reason: DeleteReason::Superseded, .. } => {
                         deleted.as_ref().and_then(|(identity, _)| {
@@ -626,7 +630,7 @@ impl Engine {
                                         && c.phase.is_running()
                                         && placements::identity_of(c) == *identity
                                 })
-                                .cloned()
+                                .map(|c| (c.clone(), wanted_at.get(identity) == Some(&Location::of(c))))
                         })
                     }
                     _ => None,
@@ -636,8 +640,9 @@ impl Engine {
                 let span = tracing::info_span!("action", cluster = %id, action = name);
                 tasks.spawn(
                     async move {
-                        let result = match &successor {
-                            Some(successor) => placements::activate(&engine, successor).await,
+                        let result = match successor {
+                            Some((successor, true)) => placements::activate(&engine, &successor).await,
+                            Some((successor, false)) => placements::activate_meanwhile(&engine, &successor).await,
                             None => Ok(()),
                         };
                         let result = match result {

@@ -64,8 +64,20 @@ pub(crate) async fn update_placement(
     Err(last_conflict.unwrap_or_else(|| Error::Conflict { message: format!("placement of `{identity}` is contended") }))
 }
 
-/// Makes `cluster`, now serving, the active placement of its identity, recording the switch.
+/// Makes `cluster`, now serving, the active placement of its identity, recording the switch;
+/// the placement is where `cluster` is from now on.
 pub(crate) async fn activate(engine: &EngineInner, cluster: &Cluster) -> Result<()> {
+    switch(engine, cluster, true).await
+}
+
+/// Makes `cluster` the active placement of its identity until one where the placement wants
+/// it serves: the active cluster changes, where the identity is wanted does not (a failover's
+/// move stays in force).
+pub(crate) async fn activate_meanwhile(engine: &EngineInner, cluster: &Cluster) -> Result<()> {
+    switch(engine, cluster, false).await
+}
+
+async fn switch(engine: &EngineInner, cluster: &Cluster, moves_placement: bool) -> Result<()> {
     let identity = identity_of(cluster);
     let location = Location::of(cluster);
     let active = ActiveCluster::new(cluster.id.clone(), location.clone());
@@ -77,6 +89,10 @@ pub(crate) async fn activate(engine: &EngineInner, cluster: &Cluster) -> Result<
             return false;
         }
         switched = true;
+        if !moves_placement {
+            previous = placement.active.replace(active.clone());
+            return true;
+        }
         if placement.location != location {
             // Not the move failover asked for: the spec itself moved.
             placement.home = None;
