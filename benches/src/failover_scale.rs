@@ -11,8 +11,8 @@ use fleet::failover::{FailoverController, FailoverOptions, FailoverPolicy, Fallb
 use fleet::fleet_spec::{DesiredCluster, DesiredFleet};
 use fleet::sim::{CallOutcome, Latency, LatencyModel, RegionCapacity, SimCloud};
 use fleet::{
-    ClusterId, ClusterProvider, ClusterSpec, Error, ErrorKind, FleetName, KubernetesVersion, NodePool, NodePoolName,
-    ProviderName, RateLimit, RateLimits, Region, Result, SizeClass,
+    ClusterId, ClusterProvider, ClusterSpec, Error, FleetName, KubernetesVersion, NodePool, NodePoolName, ProviderName,
+    RateLimit, RateLimits, Region, Result, SizeClass,
 };
 use tokio_util::sync::CancellationToken;
 

@@ -22,8 +22,6 @@ use crate::token::eks_token;
 /// comma-separated (EKS tags allow these characters).
 const NODE_POOLS_TAG: &str = "fleet-node-pools";
 
-/// How often `delete` checks that node groups are gone, and for how long.
-
 /// The EC2 instance type of a size class (override per provider with
 /// [`crate::EksProviderBuilder::with_instance_type`]).
 ///
@@ -492,7 +490,10 @@ impl ClusterProvider for EksProvider {
         let left = self.nodegroup_names(&described.region, id).await?;
         if !left.is_empty() {
             return Err(Error::Conflict {
-                message: format!("node groups of `{id}` are being deleted ({}); the cluster goes after them", left.join(", ")),
+                message: format!(
+                    "node groups of `{id}` are being deleted ({}); the cluster goes after them",
+                    left.join(", ")
+                ),
             });
         }
         let doing = format!("delete cluster `{id}`");

@@ -13,16 +13,17 @@ const MANAGED_CLUSTER: &str = r#"{"id": "/subscriptions/6f1c2a3b-0d4e-4f5a-8b6c-
 #[tokio::test(flavor = "multi_thread")]
 async fn every_call_ends_whatever_the_api_answers() {
     let server = HostileServer::start();
-    let provider = fleet_azure::AksProviderBuilder::new(FleetName::new("prod").unwrap(), "6f1c2a3b-0d4e-4f5a-8b6c-7d8e9f0a1b2c")
-        .with_regions(vec![Region::new("westeurope").unwrap()])
-        .with_resource_group("fleet-rg")
-        .with_base_url(&server.url)
-        .with_anonymous_credentials()
-        .with_poll_interval(Duration::from_millis(5))
-        .with_operation_timeout(Duration::from_secs(1))
-        .without_client_retries()
-        .build()
-        .unwrap();
+    let provider =
+        fleet_azure::AksProviderBuilder::new(FleetName::new("prod").unwrap(), "6f1c2a3b-0d4e-4f5a-8b6c-7d8e9f0a1b2c")
+            .with_regions(vec![Region::new("westeurope").unwrap()])
+            .with_resource_group("fleet-rg")
+            .with_base_url(&server.url)
+            .with_anonymous_credentials()
+            .with_poll_interval(Duration::from_millis(5))
+            .with_operation_timeout(Duration::from_secs(1))
+            .without_client_retries()
+            .build()
+            .unwrap();
     let spec = ClusterSpec::builder(
         ClusterId::new("web-1").unwrap(),
         ProviderName::new("azure").unwrap(),

@@ -67,9 +67,18 @@ fn every_seed_keeps_every_invariant() {
     for failure in &failures {
         println!("{failure}");
     }
-    assert!(failures.is_empty(), "{} of {} seeds broke an invariant; first: {}", failures.len(), seeds.len(), failures[0]);
+    assert!(
+        failures.is_empty(),
+        "{} of {} seeds broke an invariant; first: {}",
+        failures.len(),
+        seeds.len(),
+        failures[0]
+    );
     if seeds.len() >= 50 {
-        assert!(total.crashes > 0 && total.faulted_calls > 0 && total.spec_changes > 0, "the suite exercised nothing: {total}");
+        assert!(
+            total.crashes > 0 && total.faulted_calls > 0 && total.spec_changes > 0,
+            "the suite exercised nothing: {total}"
+        );
         for kind in ["error_rate", "failed_calls", "lost_responses", "region_outage", "provider_outage"] {
             assert!(total.faults.by_kind.get(kind).copied().unwrap_or(0) > 0, "no `{kind}` fault injected: {total}");
         }
@@ -98,5 +107,9 @@ fn a_failure_names_the_command_that_replays_it() {
     let failure = ChaosFailure::new(42, 7, "no orphan: [\"c3\"]".into(), 30);
     let text = failure.to_string();
     assert!(text.contains("seed 42") && text.contains("step 7") && text.contains("no orphan"), "{text}");
-    assert!(text.contains("FLEET_CHAOS_SEED=42 FLEET_CHAOS_STEPS=30 cargo test -p fleet-core --features chaos --test chaos"));
+    assert!(
+        text.contains(
+            "FLEET_CHAOS_SEED=42 FLEET_CHAOS_STEPS=30 cargo test -p fleet-core --features chaos --test chaos"
+        )
+    );
 }

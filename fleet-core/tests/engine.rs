@@ -273,10 +273,7 @@ async fn throttling_never_exceeds_the_budget_and_retry_after_is_honoured() {
     engine.set_desired(desired(ids.iter().map(|id| spec(id, 31)).collect()));
     converge(&engine, 3).await;
     let log = cloud.call_log();
-    assert!(
-        log.iter().all(|r| r.outcome != CallOutcome::OverBudget),
-        "the engine's budget kept it under the limit"
-    );
+    assert!(log.iter().all(|r| r.outcome != CallOutcome::OverBudget), "the engine's budget kept it under the limit");
     for (kind, limit) in [(true, limits.writes), (false, limits.reads)] {
         let times: Vec<Duration> = log.iter().filter(|r| r.operation.is_write() == kind).map(|r| r.at).collect();
         for (i, start) in times.iter().enumerate() {

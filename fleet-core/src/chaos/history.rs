@@ -21,7 +21,11 @@ pub(crate) async fn describe(clouds: &[SimCloud], store: &dyn StateStore, focus:
     let mut out = String::new();
     let Some(focus) = focus else {
         let recent: Vec<_> = events.iter().rev().take(RECENT).rev().collect();
-        let _ = writeln!(out, "the last {} events of record ({FOCUS_VARIABLE}=<cluster> shows one cluster's all):", recent.len());
+        let _ = writeln!(
+            out,
+            "the last {} events of record ({FOCUS_VARIABLE}=<cluster> shows one cluster's all):",
+            recent.len()
+        );
         for event in recent {
             let cluster = event.cluster.as_ref().map_or("-", |c| c.as_str());
             let _ = writeln!(out, "  #{} {} {cluster}: {}", event.seq, event.kind, event.message);

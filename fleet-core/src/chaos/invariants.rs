@@ -144,7 +144,9 @@ impl Invariants {
         let result = (|| {
             let physical: BTreeSet<ClusterId> = ours.iter().map(|c| c.id.clone()).collect();
             let orphans: Vec<&ClusterId> = physical.difference(&observed).collect();
-            self.check(orphans.is_empty(), || format!("no orphan: {orphans:?} exist but the store does not know them"))?;
+            self.check(orphans.is_empty(), || {
+                format!("no orphan: {orphans:?} exist but the store does not know them")
+            })?;
             let mut identities: BTreeMap<ClusterId, Vec<&crate::Cluster>> = BTreeMap::new();
             for cluster in &ours {
                 let identity = cluster.fleet_tags().map_or_else(|| cluster.id.clone(), |tags| tags.cluster_id);

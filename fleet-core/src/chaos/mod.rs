@@ -248,8 +248,9 @@ pub async fn run_seed(seed: u64, options: &ChaosOptions) -> Result<ChaosRun, Cha
 /// [`run_seed`] on a fresh current-thread runtime with paused time: a run that depends on
 /// nothing but its seed.
 pub fn run_seed_blocking(seed: u64, options: &ChaosOptions) -> Result<ChaosRun, ChaosFailure> {
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().start_paused(true).build().map_err(
-        |err| ChaosFailure { seed, step: 0, violation: format!("no runtime: {err}"), steps: options.steps },
-    )?;
+    let runtime =
+        tokio::runtime::Builder::new_current_thread().enable_all().start_paused(true).build().map_err(|err| {
+            ChaosFailure { seed, step: 0, violation: format!("no runtime: {err}"), steps: options.steps }
+        })?;
     runtime.block_on(run_seed(seed, options))
 }

@@ -17,8 +17,8 @@ use crate::sim::rng::SimRng;
 use crate::sim::{CallOutcome, Latency, LatencyModel, RegionCapacity, SimCloud};
 use crate::store::{MemoryStore, SqliteStore, StateStore};
 use crate::{
-    ClusterId, ClusterSpec, FleetName, FleetTags, KubernetesVersion, NodePool, NodePoolName,
-    ProviderName, RateLimit, RateLimits, Region, SizeClass,
+    ClusterId, ClusterSpec, FleetName, FleetTags, KubernetesVersion, NodePool, NodePoolName, ProviderName, RateLimit,
+    RateLimits, Region, SizeClass,
 };
 
 /// Passes allowed for the fleet to converge once faults stop.
@@ -336,18 +336,18 @@ fn start(
     addons: &BTreeMap<String, Addon>,
     recorder: &Arc<Recorder>,
 ) -> crate::Result<(Engine, FailoverController)> {
-    let mut options = EngineOptions::default();
-    options.retry_initial = Duration::from_millis(200);
-    options.retry_max = Duration::from_secs(10);
-    options.max_attempts = 4;
-    options.poll_initial = Duration::from_secs(5);
-    options.poll_max = Duration::from_secs(20);
-    options.reconcile_interval = Duration::from_secs(60);
+    let options = EngineOptions {
+        retry_initial: Duration::from_millis(200),
+        retry_max: Duration::from_secs(10),
+        max_attempts: 4,
+        poll_initial: Duration::from_secs(5),
+        poll_max: Duration::from_secs(20),
+        reconcile_interval: Duration::from_secs(60),
+        ..EngineOptions::default()
+    };
     let clock = clouds[0].clone();
-    let mut builder = Engine::builder(fleet.clone())
-        .options(options)
-        .store(Arc::clone(store))
-        .clock(move || clock.wall_clock());
+    let mut builder =
+        Engine::builder(fleet.clone()).options(options).store(Arc::clone(store)).clock(move || clock.wall_clock());
     for cloud in clouds {
         builder = builder
             .provider(Arc::new(cloud.provider(fleet.clone())))
@@ -360,8 +360,10 @@ fn start(
         Fallback::new(name("sim-b"), vec![region("b-central")]),
     ])
     .with_rto(Duration::from_secs(30 * 60));
-    let mut failover = FailoverOptions::default();
-    failover.thresholds = LossThresholds::new(3, Duration::from_secs(60), 0.5);
+    let failover = FailoverOptions {
+        thresholds: LossThresholds::new(3, Duration::from_secs(60), 0.5),
+        ..FailoverOptions::default()
+    };
     let providers = engine.providers();
     let mut controller = FailoverController::builder(engine.clone()).policy(TEMPLATE, policy).options(failover);
     for cloud in clouds {
@@ -388,12 +390,16 @@ fn plant_foreign_clusters(clouds: &[SimCloud]) -> BTreeSet<ClusterId> {
             let theirs = ClusterId::new(format!("other-{place}")).expect("a valid id");
             let spec = ClusterSpec::builder(theirs.clone(), cloud.info().name.clone(), place.clone(), version)
                 .node_pool(
-                    NodePool::new(NodePoolName::new("workers").expect("valid"), SizeClass::Small, 1, 1)
-                        .expect("valid"),
+                    NodePool::new(NodePoolName::new("workers").expect("valid"), SizeClass::Small, 1, 1).expect("valid"),
                 )
                 .build()
                 .expect("a valid spec");
-            cloud.insert_unmanaged_cluster(theirs.clone(), place.clone(), version, FleetTags::cluster_tags(&other, &spec));
+            cloud.insert_unmanaged_cluster(
+                theirs.clone(),
+                place.clone(),
+                version,
+                FleetTags::cluster_tags(&other, &spec),
+            );
             planted.extend([untagged, theirs]);
         }
     }

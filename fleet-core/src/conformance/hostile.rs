@@ -70,8 +70,14 @@ pub fn bodies(base_url: &str) -> Vec<HostileBody> {
             "ARM shapes with wrong types",
             r#"{"id": 1, "name": {}, "location": [], "tags": "x", "properties": 5, "value": {"a": 1}, "nextLink": 7, "kubeconfigs": "x", "error": "boom"}"#,
         ),
-        body("duplicate keys", r#"{"cluster": {"name": "a", "name": "b"}, "name": "a", "name": "b", "properties": {}, "properties": 1}"#),
-        body("null everywhere", r#"{"cluster": null, "name": null, "properties": null, "value": null, "clusters": null}"#),
+        body(
+            "duplicate keys",
+            r#"{"cluster": {"name": "a", "name": "b"}, "name": "a", "name": "b", "properties": {}, "properties": 1}"#,
+        ),
+        body(
+            "null everywhere",
+            r#"{"cluster": null, "name": null, "properties": null, "value": null, "clusters": null}"#,
+        ),
         body("null", "null"),
         body(
             "absurd numbers",
@@ -151,8 +157,11 @@ impl HostileServer {
 /// A provider call on its own task.
 type Call = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>;
 
+/// Starts one operation about a spec and its cluster.
+type Operation = fn(Arc<dyn ClusterProvider>, ClusterSpec) -> Call;
+
 /// Every operation, about a spec and its cluster; results are dropped (any is fine).
-const OPERATIONS: [(&str, fn(Arc<dyn ClusterProvider>, ClusterSpec) -> Call); 8] = [
+const OPERATIONS: [(&str, Operation); 8] = [
     ("create", |p, s| Box::pin(async move { drop(p.create(&s).await) })),
     ("get", |p, s| Box::pin(async move { drop(p.get(&s.id).await) })),
     ("list", |p, _| Box::pin(async move { drop(p.list().await) })),
@@ -216,7 +225,8 @@ pub async fn run_hostile_answers(
         let status = if index % 3 == 0 { 400 } else { 200 };
         server.answer_with(status, &mutant.bytes);
         for problem in every_call_ends(Arc::clone(&provider), spec, limit).await {
-            problems.push(format!("mutant {index} {:?} under {status}: {problem}", String::from_utf8_lossy(&mutant.bytes)));
+            problems
+                .push(format!("mutant {index} {:?} under {status}: {problem}", String::from_utf8_lossy(&mutant.bytes)));
         }
     }
     problems

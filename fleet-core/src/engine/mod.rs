@@ -833,7 +833,8 @@ impl Engine {
         Ok(pending
             .iter()
             .filter(|intent| {
-                let provider = intent.intent.spec.as_ref().map(|s| &s.provider).or_else(|| stored.get(&intent.intent.cluster));
+                let provider =
+                    intent.intent.spec.as_ref().map(|s| &s.provider).or_else(|| stored.get(&intent.intent.cluster));
                 provider.is_some_and(|p| unavailable.contains(p))
             })
             .map(|intent| intent.id)

@@ -62,9 +62,21 @@ struct Envelope<T> {
     spec: T,
 }
 
+/// Parser options: no source snippets in messages, and limits sized for Fleet's documents
+/// (a few kilobytes each), far below the parser's general defaults, so that a hostile file
+/// (an alias bomb, a flood of nodes) is refused before it costs memory.
 fn options() -> serde_saphyr::Options {
     let mut options = serde_saphyr::Options::default();
     options.with_snippet = false;
+    let mut budget = serde_saphyr::Budget::default();
+    budget.max_aliases = 1_000;
+    budget.max_anchors = 1_000;
+    budget.max_recorded_anchor_events = 10_000;
+    budget.max_recorded_anchor_bytes = 1 << 20;
+    budget.max_events = 200_000;
+    budget.max_nodes = 100_000;
+    budget.max_total_scalar_bytes = 8 << 20;
+    options.budget = Some(budget);
     options
 }
 
@@ -83,13 +95,27 @@ fn parse<T: DeserializeOwned>(text: &str, line_offset: u64) -> Result<T, SpecErr
             Some(cut) => message[..cut].to_owned(),
             None => message,
         };
-        let path = path.filter(|p| p != ".").unwrap_or_default();
+        let message = plain_duplicate_key(message);
+        // The path ends in `?` where the parser had not yet read the key it stopped at.
+        let path = path.map(|p| p.trim_end_matches('?').trim_end_matches('.').to_owned());
+        let path = path.filter(|p| !p.is_empty()).unwrap_or_default();
         let error = SpecError::new(path, message);
         match err.location() {
             Some(location) if location.line() > 0 => error.at(location.line() + line_offset, location.column()),
             _ => error,
         }
     })
+}
+
+/// The parser's duplicate-key message, without its advice to change the parser's options.
+fn plain_duplicate_key(message: String) -> String {
+    match message.strip_prefix("duplicate mapping key: ") {
+        Some(rest) => {
+            let key = rest.split(", set DuplicateKeyPolicy").next().unwrap_or(rest);
+            format!("duplicate key `{key}`: a key may appear once in a mapping")
+        }
+        None => message,
+    }
 }
 
 /// Parses one document (its first line is line `line_offset + 1` of its file); `None` for an
