@@ -10,11 +10,12 @@ use crate::{ClusterId, FleetName, FleetTags, Result};
 const FAILOVER_CREATES: [&str; 2] = ["failover_started", "failover_failing_back"];
 
 /// A placement switch seen on the engine's events: identity, new active cluster, generation.
-pub(crate) type Switch = (ClusterId, ClusterId, u64);
+pub type Switch = (ClusterId, ClusterId, u64);
 
-/// The invariants of one chaos run and what is needed to judge them.
+/// The invariants of one chaos run and what is needed to judge them. Public so that other
+/// stores (several replicas on etcd, say) run the same checks.
 #[derive(Debug)]
-pub(crate) struct Invariants {
+pub struct Invariants {
     fleet: FleetName,
     /// Clusters no Fleet call may change: untagged, or another fleet's.
     foreign: BTreeSet<ClusterId>,
@@ -22,17 +23,23 @@ pub(crate) struct Invariants {
     /// are counted from the store).
     allowed_creates: BTreeMap<ClusterId, u64>,
     /// How many checks were made.
-    pub(crate) checks: u64,
+    checks: u64,
 }
 
 impl Invariants {
-    pub(crate) fn new(fleet: FleetName, foreign: BTreeSet<ClusterId>) -> Self {
+    /// The invariants of `fleet`, whose runs must never change the `foreign` clusters.
+    pub fn new(fleet: FleetName, foreign: BTreeSet<ClusterId>) -> Self {
         Self { fleet, foreign, allowed_creates: BTreeMap::new(), checks: 0 }
     }
 
     /// `identity` may be created once more (it was added, or changed in a way that replaces it).
-    pub(crate) fn allow_create(&mut self, identity: &ClusterId) {
+    pub fn allow_create(&mut self, identity: &ClusterId) {
         *self.allowed_creates.entry(identity.clone()).or_default() += 1;
+    }
+
+    /// How many checks were made.
+    pub fn checks(&self) -> u64 {
+        self.checks
     }
 
     fn check(&mut self, holds: bool, what: impl FnOnce() -> String) -> std::result::Result<(), String> {
@@ -40,8 +47,9 @@ impl Invariants {
         if holds { Ok(()) } else { Err(what()) }
     }
 
-    /// The checks that hold at every moment.
-    pub(crate) async fn check_always(
+    /// The checks that hold at every moment, given the placement switches heard so far; the
+    /// outer error is the store's, the inner one a broken invariant.
+    pub async fn check_always(
         &mut self,
         clouds: &[SimCloud],
         store: &dyn StateStore,
@@ -106,27 +114,32 @@ impl Invariants {
         self.check(missing.is_empty(), || format!("foreign clusters are never deleted: {missing:?} are gone"))
     }
 
-    /// Each placement switch names a later generation than the last one of its identity, and
-    /// a cluster other than the active one: never two active clusters for one identity.
+    /// Each generation of an identity's placement made one cluster active, and no switch made
+    /// the active cluster active again: never two active clusters for one identity, whichever
+    /// order the switches were heard in (several processes may report them).
     fn check_switches(&mut self, switches: &[Switch]) -> std::result::Result<(), String> {
-        let mut last: BTreeMap<&ClusterId, (&ClusterId, u64)> = BTreeMap::new();
+        let mut by_identity: BTreeMap<&ClusterId, Vec<(u64, &ClusterId)>> = BTreeMap::new();
         for (identity, cluster, generation) in switches {
-            if let Some((previous, at)) = last.get(identity) {
-                self.check(generation > at && *previous != cluster, || {
+            by_identity.entry(identity).or_default().push((*generation, cluster));
+        }
+        for (identity, mut history) in by_identity {
+            history.sort();
+            for pair in history.windows(2) {
+                let ((before, was), (after, now)) = (pair[0], pair[1]);
+                self.check(before < after && was != now, || {
                     format!(
-                        "never two active placements: `{identity}` switched to `{cluster}` at generation \
-                         {generation} after `{previous}` at {at}"
+                        "never two active placements: `{identity}` switched to `{was}` at generation {before} and \
+                         to `{now}` at generation {after}"
                     )
                 })?;
             }
-            last.insert(identity, (cluster, *generation));
         }
         Ok(())
     }
 
     /// The checks of a converged fleet: exactly one running cluster per wanted identity, each
     /// its identity's active placement and known to the store; no unresolved intent.
-    pub(crate) async fn check_converged(
+    pub async fn check_converged(
         &mut self,
         clouds: &[SimCloud],
         store: &dyn StateStore,

@@ -44,6 +44,8 @@ use std::sync::Arc;
 
 pub use faults::FaultCounts;
 pub use history::FOCUS_VARIABLE;
+pub use invariants::{Invariants, Switch};
+pub use scenario::{Change, Scenario, TEMPLATE, places_of, plant_foreign_clusters};
 
 use crate::sim::SimCloud;
 use crate::store::StateStore;

@@ -1,27 +1,21 @@
-//! The chaos suite's random fleets and spec changes, drawn from the run's seed.
+//! The chaos suite's random fleets and spec changes, drawn from the run's seed, and the
+//! foreign clusters planted beside them.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::fleet_spec::{DesiredCluster, DesiredFleet};
+use crate::sim::SimCloud;
 use crate::sim::rng::SimRng;
 use crate::{
-    BlueprintVersion, ClusterId, ClusterSpec, FleetName, KubernetesVersion, NodePool, NodePoolName, ProviderName,
-    Region, SizeClass,
+    BlueprintVersion, ClusterId, ClusterSpec, FleetName, FleetTags, KubernetesVersion, NodePool, NodePoolName,
+    ProviderName, Region, SizeClass,
 };
 
 /// The template every chaos cluster belongs to (its failover policy's key).
-pub(crate) const TEMPLATE: &str = "svc";
+pub const TEMPLATE: &str = "svc";
 
-/// The places a chaos fleet can use: every region of every simulated cloud.
-#[derive(Debug, Clone)]
-pub(crate) struct Places {
-    pub(crate) all: Vec<(ProviderName, Region)>,
-}
-
-impl Places {
-    fn pick(&self, rng: &mut SimRng) -> (ProviderName, Region) {
-        self.all[pick_index(rng, self.all.len())].clone()
-    }
+fn pick_place(places: &[(ProviderName, Region)], rng: &mut SimRng) -> (ProviderName, Region) {
+    places[pick_index(rng, places.len())].clone()
 }
 
 /// An index in `0..len` (`len` > 0).
@@ -31,7 +25,8 @@ pub(crate) fn pick_index(rng: &mut SimRng, len: usize) -> usize {
 
 /// What one spec change did, for the checks: whether it needs a new cluster.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Change {
+#[non_exhaustive]
+pub enum Change {
     /// A cluster was added: one create.
     Added(ClusterId),
     /// A cluster was removed.
@@ -42,11 +37,14 @@ pub(crate) enum Change {
     Replacing(ClusterId),
 }
 
-/// The fleet a chaos run wants, and how it changes.
+/// The fleet a chaos run wants, and how it changes: clusters `c0`, `c1`, ... at random places,
+/// versions, sizes and node counts, changed at random (added, removed, upgraded, resized,
+/// given another machine size or moved), all from one seed.
 #[derive(Debug, Clone)]
-pub(crate) struct Scenario {
+pub struct Scenario {
+    rng: SimRng,
     fleet: FleetName,
-    places: Places,
+    places: Vec<(ProviderName, Region)>,
     specs: BTreeMap<ClusterId, ClusterSpec>,
     next_id: usize,
     revision: u64,
@@ -54,19 +52,26 @@ pub(crate) struct Scenario {
 }
 
 impl Scenario {
-    /// A random fleet of 1 to `max_clusters` clusters.
-    pub(crate) fn new(fleet: FleetName, places: Places, max_clusters: usize, rng: &mut SimRng) -> Self {
-        let mut scenario =
-            Self { fleet, places, specs: BTreeMap::new(), next_id: 0, revision: 0, max_clusters: max_clusters.max(1) };
-        let count = 1 + pick_index(rng, scenario.max_clusters);
+    /// A random fleet of `fleet`, of 1 to `max_clusters` clusters at `places`, from `seed`.
+    pub fn new(fleet: FleetName, places: Vec<(ProviderName, Region)>, max_clusters: usize, seed: u64) -> Self {
+        let mut scenario = Self {
+            rng: SimRng::new(seed),
+            fleet,
+            places,
+            specs: BTreeMap::new(),
+            next_id: 0,
+            revision: 0,
+            max_clusters: max_clusters.max(1),
+        };
+        let count = 1 + pick_index(&mut scenario.rng, scenario.max_clusters);
         for _ in 0..count {
-            scenario.add(rng);
+            scenario.add();
         }
         scenario
     }
 
-    /// The desired fleet now.
-    pub(crate) fn desired(&self, addons: &BTreeMap<String, crate::blueprint::Addon>) -> DesiredFleet {
+    /// The desired fleet now, every cluster with `addons`.
+    pub fn desired(&self, addons: &BTreeMap<String, crate::blueprint::Addon>) -> DesiredFleet {
         let clusters = self
             .specs
             .values()
@@ -76,7 +81,7 @@ impl Scenario {
     }
 
     /// Identities the fleet wants now.
-    pub(crate) fn identities(&self) -> impl Iterator<Item = &ClusterId> {
+    pub fn identities(&self) -> impl Iterator<Item = &ClusterId> {
         self.specs.keys()
     }
 
@@ -85,10 +90,11 @@ impl Scenario {
         BlueprintVersion::new(format!("chaos-v{}", self.revision)).expect("`chaos-v<n>` is a valid version")
     }
 
-    fn add(&mut self, rng: &mut SimRng) -> Change {
+    fn add(&mut self) -> Change {
+        let rng = &mut self.rng;
         let id = ClusterId::new(format!("c{}", self.next_id)).expect("`c<n>` is a valid cluster id");
         self.next_id += 1;
-        let (provider, region) = self.places.pick(rng);
+        let (provider, region) = pick_place(&self.places, rng);
         let minor = 29 + pick_index(rng, 3) as u32;
         let size = [SizeClass::Small, SizeClass::Medium][pick_index(rng, 2)];
         let pool = NodePool::new(pool_name(), size, 1, 2 + pick_index(rng, 4) as u32).expect("valid pool");
@@ -103,18 +109,18 @@ impl Scenario {
     }
 
     /// One random change of the wanted fleet.
-    pub(crate) fn change(&mut self, rng: &mut SimRng) -> Change {
-        let roll = pick_index(rng, 6);
+    pub fn change(&mut self) -> Change {
+        let roll = pick_index(&mut self.rng, 6);
         if self.specs.is_empty() || (roll == 0 && self.specs.len() < self.max_clusters) {
-            return self.add(rng);
+            return self.add();
         }
-        let id = self.specs.keys().nth(pick_index(rng, self.specs.len())).cloned().expect("not empty");
+        let id = self.specs.keys().nth(pick_index(&mut self.rng, self.specs.len())).cloned().expect("not empty");
         if roll == 1 {
             self.specs.remove(&id);
             return Change::Removed(id);
         }
         let version = self.version();
-        let places = self.places.clone();
+        let rng = &mut self.rng;
         let spec = self.specs.get_mut(&id).expect("picked from the map");
         spec.blueprint_version = version;
         match roll {
@@ -134,7 +140,7 @@ impl Scenario {
                 Change::Replacing(id)
             }
             _ => {
-                let (provider, region) = places.pick(rng);
+                let (provider, region) = pick_place(&self.places, rng);
                 if provider == spec.provider && region == spec.region {
                     return Change::InPlace(id);
                 }
@@ -148,4 +154,37 @@ impl Scenario {
 
 fn pool_name() -> NodePoolName {
     NodePoolName::new("workers").expect("`workers` is a valid node pool name")
+}
+
+/// Every region of every cloud, as places a scenario may use.
+pub fn places_of(clouds: &[SimCloud]) -> Vec<(ProviderName, Region)> {
+    clouds.iter().flat_map(|cloud| cloud.info().regions.iter().map(|r| (cloud.info().name.clone(), r.clone()))).collect()
+}
+
+/// Clusters no chaos call may touch: an untagged one and another fleet's in every region.
+pub fn plant_foreign_clusters(clouds: &[SimCloud]) -> BTreeSet<ClusterId> {
+    let other = FleetName::new("other").expect("a valid fleet name");
+    let mut planted = BTreeSet::new();
+    for cloud in clouds {
+        for place in &cloud.info().regions {
+            let version = KubernetesVersion::new(1, 30, None);
+            let untagged = ClusterId::new(format!("untagged-{place}")).expect("a valid id");
+            cloud.insert_unmanaged_cluster(untagged.clone(), place.clone(), version, BTreeMap::new());
+            let theirs = ClusterId::new(format!("other-{place}")).expect("a valid id");
+            let spec = ClusterSpec::builder(theirs.clone(), cloud.info().name.clone(), place.clone(), version)
+                .node_pool(
+                    NodePool::new(NodePoolName::new("workers").expect("valid"), SizeClass::Small, 1, 1).expect("valid"),
+                )
+                .build()
+                .expect("a valid spec");
+            cloud.insert_unmanaged_cluster(
+                theirs.clone(),
+                place.clone(),
+                version,
+                FleetTags::cluster_tags(&other, &spec),
+            );
+            planted.extend([untagged, theirs]);
+        }
+    }
+    planted
 }

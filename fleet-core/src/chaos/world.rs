@@ -8,7 +8,7 @@ use std::time::Duration;
 use super::faults::{self, FaultCounts};
 use super::invariants::Invariants;
 use super::recorder::Recorder;
-use super::scenario::{Change, Places, Scenario, TEMPLATE, pick_index};
+use super::scenario::{Change, Scenario, TEMPLATE, pick_index, places_of, plant_foreign_clusters};
 use super::{ChaosOptions, ChaosReport, ChaosStore};
 use crate::blueprint::Addon;
 use crate::engine::{Engine, EngineOptions, ReconcileReport};
@@ -16,10 +16,7 @@ use crate::failover::{FailoverController, FailoverOptions, FailoverPolicy, Fallb
 use crate::sim::rng::SimRng;
 use crate::sim::{CallOutcome, Latency, LatencyModel, RegionCapacity, SimCloud};
 use crate::store::{MemoryStore, SqliteStore, StateStore};
-use crate::{
-    ClusterId, ClusterSpec, FleetName, FleetTags, KubernetesVersion, NodePool, NodePoolName, ProviderName, RateLimit,
-    RateLimits, Region, SizeClass,
-};
+use crate::{ClusterId, FleetName, FleetTags, ProviderName, RateLimit, RateLimits, Region};
 
 /// Passes allowed for the fleet to converge once faults stop.
 const FINAL_PASSES: usize = 60;
@@ -87,13 +84,7 @@ impl World {
             cloud("sim-b", &[("b-central", RegionCapacity::unlimited())], rng.next_u64()),
         ];
         let foreign = plant_foreign_clusters(&clouds);
-        let places = Places {
-            all: clouds
-                .iter()
-                .flat_map(|cloud| cloud.info().regions.iter().map(|r| (cloud.info().name.clone(), r.clone())))
-                .collect(),
-        };
-        let scenario = Scenario::new(fleet.clone(), places, options.max_clusters, &mut rng);
+        let scenario = Scenario::new(fleet.clone(), places_of(&clouds), options.max_clusters, rng.next_u64());
         let mut invariants = Invariants::new(fleet.clone(), foreign);
         for identity in scenario.identities() {
             invariants.allow_create(identity);
@@ -237,7 +228,7 @@ impl World {
             }
             self.report.creates += cloud.creations().iter().filter(|c| c.fleet == self.fleet).count() as u64;
         }
-        self.report.invariant_checks = self.invariants.checks;
+        self.report.invariant_checks = self.invariants.checks();
     }
 
     /// Removes what the run left on disk.
@@ -263,7 +254,7 @@ impl World {
     }
 
     fn change_spec(&mut self) {
-        match self.scenario.change(&mut self.rng) {
+        match self.scenario.change() {
             Change::Added(identity) | Change::Replacing(identity) => self.invariants.allow_create(&identity),
             Change::Removed(_) | Change::InPlace(_) => {}
         }
@@ -376,32 +367,4 @@ fn start(
     let controller = controller.build()?;
     recorder.listen(&engine, &controller);
     Ok((engine, controller))
-}
-
-/// Clusters no chaos call may touch: an untagged one and another fleet's in every region.
-fn plant_foreign_clusters(clouds: &[SimCloud]) -> BTreeSet<ClusterId> {
-    let other = FleetName::new("other").expect("a valid fleet name");
-    let mut planted = BTreeSet::new();
-    for cloud in clouds {
-        for place in &cloud.info().regions {
-            let version = KubernetesVersion::new(1, 30, None);
-            let untagged = ClusterId::new(format!("untagged-{place}")).expect("a valid id");
-            cloud.insert_unmanaged_cluster(untagged.clone(), place.clone(), version, BTreeMap::new());
-            let theirs = ClusterId::new(format!("other-{place}")).expect("a valid id");
-            let spec = ClusterSpec::builder(theirs.clone(), cloud.info().name.clone(), place.clone(), version)
-                .node_pool(
-                    NodePool::new(NodePoolName::new("workers").expect("valid"), SizeClass::Small, 1, 1).expect("valid"),
-                )
-                .build()
-                .expect("a valid spec");
-            cloud.insert_unmanaged_cluster(
-                theirs.clone(),
-                place.clone(),
-                version,
-                FleetTags::cluster_tags(&other, &spec),
-            );
-            planted.extend([untagged, theirs]);
-        }
-    }
-    planted
 }
