@@ -6,7 +6,8 @@
 //! from the spec (a retried create never makes a second cluster), then one managed node group
 //! per node pool once the cluster is active: the second half of a create is driven by `get`,
 //! which reports the cluster `Creating` until every node group is active. `delete` removes the
-//! node groups first, then the cluster. Credentials are a kubeconfig with the cluster's
+//! node groups first (answering with a retryable conflict while any is left), then the
+//! cluster. Credentials are a kubeconfig with the cluster's
 //! endpoint and CA and a token made the way `aws eks get-token` makes it ([`eks_token`]).
 //!
 //! ```no_run

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::Etcd;
-use fleet_core::engine::{Engine, EngineEvent, EngineOptions};
+use fleet_core::engine::{Engine, EngineEvent};
 use fleet_core::fleet_spec::{DesiredCluster, DesiredFleet};
 use fleet_core::sim::{CallOutcome, LatencyModel, Operation, RegionCapacity, SimCloud};
 use fleet_core::store::{IntentOperation, IntentOutcome, NewIntent, StateStore};
@@ -50,16 +50,6 @@ fn options() -> ReplicaOptions {
     ReplicaOptions::default().with_shards(16).with_lease_ttl(Duration::from_secs(2))
 }
 
-fn engine_options() -> EngineOptions {
-    let mut options = EngineOptions::default();
-    options.reconcile_interval = Duration::from_millis(500);
-    options.poll_initial = Duration::from_millis(20);
-    options.poll_max = Duration::from_millis(100);
-    options.retry_initial = Duration::from_millis(50);
-    options.retry_max = Duration::from_millis(500);
-    options
-}
-
 /// A replica with its engine, running until the test ends; every cluster its engine starts
 /// an action on is collected.
 struct Running {
@@ -75,7 +65,7 @@ async fn running(etcd: &Etcd, cloud: &SimCloud, id: &str) -> Running {
         .provider(Arc::new(cloud.provider(fleet())))
         .store(replica.store())
         .ownership(replica.ownership())
-        .options(engine_options())
+        .options(common::engine_options(Duration::from_millis(500)))
         .build()
         .unwrap();
     let acted_on = Arc::new(std::sync::Mutex::new(BTreeSet::new()));
@@ -245,7 +235,7 @@ async fn a_paused_replica_that_lost_its_lease_has_its_writes_rejected() {
         .provider(Arc::new(cloud.provider(fleet())))
         .store(a.store())
         .ownership(a.ownership())
-        .options(engine_options())
+        .options(common::engine_options(Duration::from_millis(500)))
         .build()
         .unwrap();
     engine.set_desired(desired(8));

@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use common::Etcd;
 use fleet_core::chaos::{Change, Invariants, Scenario, Switch, places_of, plant_foreign_clusters};
-use fleet_core::engine::{Engine, EngineEvent, EngineOptions};
+use fleet_core::engine::{Engine, EngineEvent};
 use fleet_core::sim::{InjectedError, Latency, LatencyModel, Operation, RegionCapacity, SimCloud};
 use fleet_core::store::StateStore;
 use fleet_core::*;
@@ -36,16 +36,6 @@ fn cloud(name: &str, regions: &[&str], seed: u64) -> SimCloud {
         builder = builder.region(Region::new(*region).unwrap(), RegionCapacity::unlimited());
     }
     builder.build()
-}
-
-fn engine_options() -> EngineOptions {
-    let mut options = EngineOptions::default();
-    options.reconcile_interval = Duration::from_millis(200);
-    options.poll_initial = Duration::from_millis(20);
-    options.poll_max = Duration::from_millis(100);
-    options.retry_initial = Duration::from_millis(50);
-    options.retry_max = Duration::from_millis(500);
-    options
 }
 
 /// A seeded generator for the schedule (SplitMix64).
@@ -85,7 +75,7 @@ impl World {
         let mut builder = Engine::builder(self.fleet.clone())
             .store(replica.store())
             .ownership(replica.ownership())
-            .options(engine_options());
+            .options(common::engine_options(Duration::from_millis(200)));
         for cloud in &self.clouds {
             builder = builder.provider(Arc::new(cloud.provider(self.fleet.clone())));
         }
@@ -110,6 +100,16 @@ impl World {
         member.run.abort();
         member.replica.crash();
     }
+}
+
+/// The invariants that hold at every moment, across every replica's switches so far.
+async fn check_always(invariants: &mut Invariants, world: &World, store: &EtcdStore, when: &str) -> Result<(), String> {
+    let switches = world.switches.lock().unwrap().clone();
+    invariants
+        .check_always(&world.clouds, store, &switches)
+        .await
+        .map_err(|err| format!("{when}: the store failed: {err}"))?
+        .map_err(|violation| format!("{when}: {violation}"))
 }
 
 /// One seed's run; the error names the invariant that broke and when.
@@ -158,7 +158,8 @@ async fn run(seed: u64) -> Result<String, String> {
             }
             4 => {
                 let cloud = &world.clouds[schedule.below(world.clouds.len())];
-                let operation = [Operation::Create, Operation::Get, Operation::List, Operation::Delete][schedule.below(4)];
+                let operation =
+                    [Operation::Create, Operation::Get, Operation::List, Operation::Delete][schedule.below(4)];
                 match schedule.below(3) {
                     0 => cloud.fail_next(operation, 1 + schedule.below(3) as u32, InjectedError::Unavailable),
                     1 => cloud.lose_next_responses(Operation::Create, 1),
@@ -170,12 +171,7 @@ async fn run(seed: u64) -> Result<String, String> {
             _ => {}
         }
         tokio::time::sleep(Duration::from_millis(300)).await;
-        let switches = world.switches.lock().unwrap().clone();
-        invariants
-            .check_always(&world.clouds, &publisher, &switches)
-            .await
-            .map_err(|err| format!("step {step}: the store failed: {err}"))?
-            .map_err(|violation| format!("step {step}: {violation}"))?;
+        check_always(&mut invariants, &world, &publisher, &format!("step {step}")).await?;
     }
     for cloud in &world.clouds {
         cloud.clear_faults();
@@ -199,19 +195,14 @@ async fn run(seed: u64) -> Result<String, String> {
             Err(_) => {}
         }
     }
-    let switches = world.switches.lock().unwrap().clone();
-    invariants
-        .check_always(&world.clouds, &publisher, &switches)
-        .await
-        .map_err(|err| format!("the store failed: {err}"))?
-        .map_err(|violation| format!("at the end: {violation}"))?;
+    check_always(&mut invariants, &world, &publisher, "at the end").await?;
     for member in world.members.drain(..) {
         member.run.abort();
         member.replica.crash();
     }
     let pending = publisher.pending_intents().await.map_err(|err| err.to_string())?;
     Ok(format!(
-        "{changes} spec changes, {kills} replicas killed, {pauses} paused past their lease, {} joined, {faults} faults, \
+        "{changes} spec changes, {kills} kills, {pauses} pauses past the lease, {} joins, {faults} faults, \
          {} creates, {} invariant checks, {} intents left",
         world.joined,
         world.clouds.iter().map(|c| c.creations().len()).sum::<usize>(),

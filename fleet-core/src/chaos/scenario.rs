@@ -158,7 +158,10 @@ fn pool_name() -> NodePoolName {
 
 /// Every region of every cloud, as places a scenario may use.
 pub fn places_of(clouds: &[SimCloud]) -> Vec<(ProviderName, Region)> {
-    clouds.iter().flat_map(|cloud| cloud.info().regions.iter().map(|r| (cloud.info().name.clone(), r.clone()))).collect()
+    clouds
+        .iter()
+        .flat_map(|cloud| cloud.info().regions.iter().map(|r| (cloud.info().name.clone(), r.clone())))
+        .collect()
 }
 
 /// Clusters no chaos call may touch: an untagged one and another fleet's in every region.

@@ -11,6 +11,18 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+/// Engine options for tests on a zero-latency simulated cloud: fast polls and retries, a pass
+/// every `interval`.
+pub fn engine_options(interval: Duration) -> fleet_core::engine::EngineOptions {
+    let mut options = fleet_core::engine::EngineOptions::default();
+    options.reconcile_interval = interval;
+    options.poll_initial = Duration::from_millis(20);
+    options.poll_max = Duration::from_millis(100);
+    options.retry_initial = Duration::from_millis(50);
+    options.retry_max = Duration::from_millis(500);
+    options
+}
+
 pub struct Etcd {
     child: Option<Child>,
     program: PathBuf,
