@@ -64,3 +64,40 @@ async fn fleets_sharing_a_file_do_not_see_each_other() {
     assert!(b.pending_intents().await.unwrap().is_empty());
     assert_eq!(a.pending_intents().await.unwrap().len(), 1);
 }
+
+#[tokio::test]
+async fn a_tampered_file_gives_errors_naming_the_store_never_a_panic() {
+    let path = temp_file("tampered");
+    let fleet = FleetName::new("f").unwrap();
+    let store = SqliteStore::open(&path, &fleet).await.unwrap();
+    store.record_intent(NewIntent::new(ClusterId::new("c").unwrap(), IntentOperation::Create, 1, None)).await.unwrap();
+    drop(store);
+    let hostile = [
+        "not json",
+        "{\"id\": 1, \"provider\": [], \"phase\": 7}",
+        "{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{}}}}}}}",
+        "\u{0}\u{1}\u{2}",
+        "null",
+    ];
+    for (n, body) in hostile.iter().enumerate() {
+        let db = rusqlite::Connection::open(&path).unwrap();
+        db.execute("DELETE FROM observed", []).unwrap();
+        db.execute("DELETE FROM placements", []).unwrap();
+        db.execute("INSERT INTO observed (fleet, cluster, body) VALUES ('f', ?1, ?2)", (format!("x{n}"), body))
+            .unwrap();
+        db.execute("INSERT INTO placements (fleet, identity, generation, body) VALUES ('f', 'p', 1, ?1)", [body])
+            .unwrap();
+        db.execute("UPDATE intents SET spec = ?1, operation = ?2, outcome = NULL", (body, format!("op{n}"))).unwrap();
+        drop(db);
+        let store = SqliteStore::open(&path, &fleet).await.unwrap();
+        for (what, result) in [
+            ("observed", store.observed().await.map(|_| ())),
+            ("placements", store.placements().await.map(|_| ())),
+            ("intents", store.intents().await.map(|_| ())),
+            ("pending intents", store.pending_intents().await.map(|_| ())),
+        ] {
+            let err = result.expect_err(what);
+            assert!(err.to_string().contains("state store"), "{what} of {body:?}: {err}");
+        }
+    }
+}

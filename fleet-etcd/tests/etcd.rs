@@ -304,3 +304,28 @@ async fn restarting_etcd_mid_run_loses_no_intent() {
     replica.cancel.cancel();
     let _ = &replica.engine;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tampered_values_give_errors_naming_the_store_never_a_panic() {
+    let etcd = Etcd::start();
+    let store = EtcdStore::connect(&[etcd.endpoint()], &fleet()).await.unwrap();
+    let mut client = etcd_client::Client::connect([etcd.endpoint()], None).await.unwrap();
+    let hostile: [&[u8]; 5] = [b"not json", b"{\"id\": [], \"phase\": 7}", b"\xff\xfe\x00", b"null", b""];
+    for body in hostile {
+        for key in ["observed/x", "placements/p", "intents/00000000000000000001", "events/00000000000000000001"] {
+            client.put(format!("/fleet/{}/{key}", fleet()), body, None).await.unwrap();
+        }
+        client.put(format!("/fleet/{}/counters/intents", fleet()), body, None).await.unwrap();
+        for (what, result) in [
+            ("observed", store.observed().await.map(|_| ())),
+            ("placements", store.placements().await.map(|_| ())),
+            ("intents", store.intents().await.map(|_| ())),
+            ("events", store.events_after(0).await.map(|_| ())),
+        ] {
+            let err = result.expect_err(what);
+            assert!(err.to_string().contains("etcd") || err.to_string().contains("store"), "{what}: {err}");
+        }
+        let intent = NewIntent::new(ClusterId::new("c").unwrap(), IntentOperation::Create, 1, None);
+        assert!(store.record_intent(intent).await.is_err(), "a garbled counter is an error, not id 0");
+    }
+}

@@ -7,14 +7,15 @@
 //! ```no_run
 //! use std::sync::Arc;
 //! use fleet_core::conformance::hostile::{HostileServer, run_hostile_answers};
-//! # async fn provider_for(url: &str) -> Arc<dyn fleet_core::ClusterProvider> { unimplemented!() }
-//! # async fn example(spec: fleet_core::ClusterSpec) {
-//! let server = HostileServer::start();
-//! let provider = provider_for(&server.url).await;
-//! let documented = br#"{"cluster": {"name": "web-1", "status": "ACTIVE"}}"#;
-//! let problems = run_hostile_answers(&server, provider, &spec, documented, 100).await;
-//! assert!(problems.is_empty(), "{problems:#?}");
-//! # }
+//! use fleet_core::{ClusterProvider, ClusterSpec};
+//!
+//! /// `connect` builds the provider under test on the server's URL.
+//! async fn check(connect: impl Fn(&str) -> Arc<dyn ClusterProvider>, spec: ClusterSpec) {
+//!     let server = HostileServer::start();
+//!     let documented = br#"{"cluster": {"name": "web-1", "status": "ACTIVE"}}"#;
+//!     let problems = run_hostile_answers(&server, connect(&server.url), &spec, documented, 100).await;
+//!     assert!(problems.is_empty(), "{problems:#?}");
+//! }
 //! ```
 
 use std::sync::{Arc, Mutex};

@@ -89,8 +89,28 @@ pub struct FakeKind {
     pub root: PathBuf,
 }
 
+/// A hostile `kind`: whatever the command, it prints `answer` and exits with `status`.
+const HOSTILE_SCRIPT: &str = "#!/usr/bin/env bash\ncat '@STATE@/answer'\nexit \"$(cat '@STATE@/status')\"\n";
+
 impl FakeKind {
     pub fn new() -> Self {
+        Self::with_script(SCRIPT)
+    }
+
+    /// A fake that answers every command with what [`FakeKind::answer_with`] set.
+    pub fn hostile() -> Self {
+        let fake = Self::with_script(HOSTILE_SCRIPT);
+        fake.answer_with(0, b"");
+        fake
+    }
+
+    /// Makes a hostile fake print `answer` and exit with `status`.
+    pub fn answer_with(&self, status: i32, answer: &[u8]) {
+        std::fs::write(self.root.join("state/answer"), answer).unwrap();
+        std::fs::write(self.root.join("state/status"), status.to_string()).unwrap();
+    }
+
+    fn with_script(script: &str) -> Self {
         use std::os::unix::fs::PermissionsExt;
         let root = std::env::temp_dir().join(format!(
             "fleet-fake-kind-{}-{}",
@@ -100,9 +120,9 @@ impl FakeKind {
         let bin = root.join("bin");
         std::fs::create_dir_all(&bin).unwrap();
         std::fs::create_dir_all(root.join("state/clusters")).unwrap();
-        let script = bin.join("kind");
-        std::fs::write(&script, SCRIPT.replace("@STATE@", &root.join("state").display().to_string())).unwrap();
-        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let program = bin.join("kind");
+        std::fs::write(&program, script.replace("@STATE@", &root.join("state").display().to_string())).unwrap();
+        std::fs::set_permissions(&program, std::fs::Permissions::from_mode(0o755)).unwrap();
         Self { root }
     }
 
