@@ -59,17 +59,14 @@ impl std::fmt::Debug for SelfService {
 }
 
 impl SelfService {
-    /// Serves the fleet `repository` declares, through `engine` and the same `providers`; the
-    /// engine's desired fleet becomes the repository's (its own requests included).
-    pub fn new(
-        repository: Repository,
-        engine: Engine,
-        providers: Vec<Arc<dyn ClusterProvider>>,
-    ) -> Result<Self, SpecErrors> {
-        let infos: Vec<_> = providers.iter().map(|p| p.info().clone()).collect();
+    /// Serves the fleet `repository` declares through `engine` and its providers (whose calls
+    /// are charged to the engine's API budget); the engine's desired fleet becomes the
+    /// repository's (its own requests included).
+    pub fn new(repository: Repository, engine: Engine) -> Result<Self, SpecErrors> {
+        let providers = engine.providers();
+        let infos: Vec<_> = providers.values().map(|p| p.info().clone()).collect();
         let base = repository.desired(&infos)?.fleet;
         engine.set_desired(base.clone());
-        let providers = providers.into_iter().map(|p| (p.info().name.clone(), p)).collect();
         Ok(Self { repository, engine, providers, base, accepted: Mutex::new(Vec::new()) })
     }
 

@@ -59,7 +59,7 @@ fn setup() -> (SimCloud, Engine, SelfService) {
     let clock = cloud.clone();
     let engine = Engine::builder(fleet).provider(provider.clone()).clock(move || clock.wall_clock()).build().unwrap();
     let repository = Repository::from_sources(&[(PathBuf::from("repo.yaml"), REPOSITORY)]).unwrap();
-    let service = SelfService::new(repository, engine.clone(), vec![provider]).unwrap();
+    let service = SelfService::new(repository, engine.clone()).unwrap();
     (cloud, engine, service)
 }
 

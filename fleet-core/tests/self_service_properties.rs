@@ -104,7 +104,7 @@ fn submit_all(requests: Vec<EnvironmentRequest>) -> (SimCloud, Engine, Vec<Resul
         let engine =
             Engine::builder(fleet).provider(provider.clone()).clock(move || clock.wall_clock()).build().unwrap();
         let repository = Repository::from_sources(&[(PathBuf::from("repo.yaml"), REPOSITORY)]).unwrap();
-        let service = Arc::new(SelfService::new(repository, engine.clone(), vec![provider]).unwrap());
+        let service = Arc::new(SelfService::new(repository, engine.clone()).unwrap());
         let tasks: Vec<_> = requests
             .into_iter()
             .map(|request| {

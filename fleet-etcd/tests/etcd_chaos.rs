@@ -179,7 +179,7 @@ async fn run(seed: u64) -> Result<String, String> {
     if world.members.is_empty() {
         world.join().await;
     }
-    let wanted = scenario.identities().cloned().collect();
+    let wanted = scenario.desired(&addons);
     let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
     loop {
         tokio::time::sleep(Duration::from_millis(250)).await;

@@ -137,14 +137,17 @@ impl Invariants {
         Ok(())
     }
 
-    /// The checks of a converged fleet: exactly one running cluster per wanted identity, each
+    /// The checks of a converged fleet (`desired`, after failover moves): exactly one cluster per
+    /// wanted identity, running or hibernated as its spec asks, each
     /// its identity's active placement and known to the store; no unresolved intent.
     pub async fn check_converged(
         &mut self,
         clouds: &[SimCloud],
         store: &dyn StateStore,
-        wanted: &BTreeSet<ClusterId>,
+        desired: &crate::fleet_spec::DesiredFleet,
     ) -> Result<std::result::Result<(), String>> {
+        let wanted: BTreeMap<ClusterId, bool> =
+            desired.specs().map(|spec| (spec.identity().clone(), spec.hibernated)).collect();
         let ours: Vec<crate::Cluster> = clouds
             .iter()
             .flat_map(|cloud| cloud.clusters())
@@ -165,16 +168,27 @@ impl Invariants {
                 let identity = cluster.fleet_tags().map_or_else(|| cluster.id.clone(), |tags| tags.cluster_id);
                 identities.entry(identity).or_default().push(cluster);
             }
-            let held: BTreeSet<ClusterId> = identities.keys().cloned().collect();
-            self.check(held == *wanted, || {
-                format!("the fleet converges to what is wanted: providers hold {held:?}, the spec wants {wanted:?}")
+            let held: BTreeSet<&ClusterId> = identities.keys().collect();
+            let asked: BTreeSet<&ClusterId> = wanted.keys().collect();
+            self.check(held == asked, || {
+                format!("the fleet converges to what is wanted: providers hold {held:?}, the spec wants {asked:?}")
             })?;
             for (identity, clusters) in &identities {
                 let names: Vec<&ClusterId> = clusters.iter().map(|c| &c.id).collect();
                 self.check(clusters.len() == 1, || format!("one cluster per identity: `{identity}` has {names:?}"))?;
                 let cluster = clusters[0];
-                self.check(cluster.phase.is_running(), || {
-                    format!("a converged cluster runs: `{}` is {}", cluster.id, cluster.phase)
+                let hibernated = wanted.get(identity).copied().unwrap_or(false);
+                let settled = if hibernated {
+                    cluster.phase == crate::ClusterPhase::Hibernated
+                } else {
+                    cluster.phase.is_running()
+                };
+                self.check(settled, || {
+                    let wants = if hibernated { "hibernated" } else { "running" };
+                    format!(
+                        "a converged cluster is as its spec asks: `{}` is {}, wanted {wants}",
+                        cluster.id, cluster.phase
+                    )
                 })?;
                 let active = placements.get(identity).and_then(|p| p.active.as_ref());
                 self.check(active.is_some_and(|a| a.cluster == cluster.id), || {

@@ -39,7 +39,7 @@ pub enum Change {
 
 /// The fleet a chaos run wants, and how it changes: clusters `c0`, `c1`, ... at random places,
 /// versions, sizes and node counts, changed at random (added, removed, upgraded, resized,
-/// given another machine size or moved), all from one seed.
+/// hibernated or woken, given another machine size or moved), all from one seed.
 #[derive(Debug, Clone)]
 pub struct Scenario {
     rng: SimRng,
@@ -110,7 +110,7 @@ impl Scenario {
 
     /// One random change of the wanted fleet.
     pub fn change(&mut self) -> Change {
-        let roll = pick_index(&mut self.rng, 6);
+        let roll = pick_index(&mut self.rng, 7);
         if self.specs.is_empty() || (roll == 0 && self.specs.len() < self.max_clusters) {
             return self.add();
         }
@@ -132,6 +132,10 @@ impl Scenario {
                 let pool = &mut spec.node_pools[0];
                 pool.max_count = std::num::NonZeroU32::new(pool.max_count.get() % 5 + 1).expect("at least 1");
                 pool.min_count = pool.min_count.min(pool.max_count.get());
+                Change::InPlace(id)
+            }
+            6 => {
+                spec.hibernated = !spec.hibernated;
                 Change::InPlace(id)
             }
             4 => {

@@ -192,7 +192,8 @@ impl World {
             converged_in_a_row = if report.converged { converged_in_a_row + 1 } else { 0 };
             if converged_in_a_row == 2 {
                 self.report.settle_passes = pass;
-                return self.invariants.check_converged(&self.clouds, self.store.as_ref(), &self.wanted()).await;
+                let desired = self.scenario.desired(&self.addons);
+                return self.invariants.check_converged(&self.clouds, self.store.as_ref(), &desired).await;
             }
             if report.halted.is_some() {
                 self.engine.resume_rollout();

@@ -143,9 +143,14 @@ impl ActionRun<'_> {
         self.engine.store.put_observed(&cluster).await
     }
 
+    /// Changes a cluster in place. A hibernated cluster is woken for the change and put back
+    /// to sleep after it if its spec still asks for that.
     async fn update(&self, spec: &ClusterSpec) -> Result<()> {
         // A cluster still being created or changed cannot be changed again yet.
-        self.wait_for(&spec.id, ClusterPhase::Running).await?;
+        let current = self.wait_until(&spec.id, "running or hibernated", ClusterPhase::is_ready).await?;
+        if current.phase == ClusterPhase::Hibernated {
+            self.set_hibernation(&spec.id, false).await?;
+        }
         let provider = Arc::clone(&self.slot.provider);
         self.mutate(&spec.id, IntentOperation::Update, Some(spec), || {
             let provider = Arc::clone(&provider);
@@ -153,7 +158,11 @@ impl ActionRun<'_> {
             async move { provider.update(&spec).await.map(|_| ()) }
         })
         .await?;
-        self.await_running(&spec.id).await
+        self.await_running(&spec.id).await?;
+        if spec.hibernated {
+            self.set_hibernation(&spec.id, true).await?;
+        }
+        Ok(())
     }
 
     async fn delete(&self, id: &ClusterId) -> Result<()> {

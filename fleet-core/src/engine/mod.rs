@@ -627,7 +627,7 @@ impl Engine {
                                 .iter()
                                 .find(|c| {
                                     !deleting.contains(&c.id)
-                                        && c.phase.is_running()
+                                        && c.phase.is_ready()
                                         && placements::identity_of(c) == *identity
                                 })
                                 .map(|c| (c.clone(), wanted_at.get(identity) == Some(&Location::of(c))))
@@ -842,7 +842,7 @@ impl Engine {
     }
 
     /// The stored placements by identity, after giving every wanted identity that has a
-    /// running cluster but no placement (adopted, or created before placements were kept) one.
+    /// ready cluster but no placement (adopted, or created before placements were kept) one.
     async fn placements(
         &self,
         observed: &[Cluster],
@@ -858,9 +858,9 @@ impl Engine {
             .map(|p| (p.identity.clone(), p))
             .collect();
         let present: BTreeSet<&ClusterId> = observed.iter().map(|c| &c.id).collect();
-        for cluster in observed.iter().filter(|c| c.phase == ClusterPhase::Running) {
+        for cluster in observed.iter().filter(|c| c.phase.is_ready()) {
             // A placement whose active cluster is gone (deleted by a pass that stopped before
-            // it could switch) is taken over by a running cluster of its identity.
+            // it could switch) is taken over by a ready cluster of its identity.
             let serves = |p: &crate::store::Placement| p.active.as_ref().is_some_and(|a| present.contains(&a.cluster));
             let identity = placements::identity_of(cluster);
             if !wanted.contains(&identity) || placements.get(&identity).is_some_and(serves) {

@@ -42,6 +42,12 @@ impl ClusterPhase {
         matches!(self, ClusterPhase::Running)
     }
 
+    /// Whether the cluster is ready as a spec can ask it to be: running, or hibernated. A ready
+    /// cluster can serve its identity (a hibernated one once woken).
+    pub fn is_ready(&self) -> bool {
+        matches!(self, ClusterPhase::Running | ClusterPhase::Hibernated)
+    }
+
     /// Whether the cluster is being built or changed, so that a later observation will differ.
     pub fn is_in_progress(&self) -> bool {
         matches!(self, ClusterPhase::Pending | ClusterPhase::Creating | ClusterPhase::Updating | ClusterPhase::Deleting)

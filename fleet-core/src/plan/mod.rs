@@ -243,9 +243,10 @@ pub fn plan(
                         .any(|d| d.forces_replacement.is_some());
                     (c.phase == ClusterPhase::Unreachable, replaced, std::cmp::Reverse(c.created_at), c.id.clone())
                 });
-                // A serving cluster goes only once the one kept serves too.
-                let kept_serves = candidates[0].0.phase.is_running();
-                let superseded = candidates[1..].iter().filter(|(old, _)| kept_serves || !old.phase.is_running());
+                // A ready cluster (running, or hibernated as its spec may ask) goes only once
+                // the one kept is ready too.
+                let kept_ready = candidates[0].0.phase.is_ready();
+                let superseded = candidates[1..].iter().filter(|(old, _)| kept_ready || !old.phase.is_ready());
                 actions.extend(superseded.map(|(old, _)| delete(old, DeleteReason::Superseded)));
                 candidates[0]
             }
