@@ -243,10 +243,11 @@ pub fn plan(
                         .any(|d| d.forces_replacement.is_some());
                     (c.phase == ClusterPhase::Unreachable, replaced, std::cmp::Reverse(c.created_at), c.id.clone())
                 });
-                // A ready cluster (running, or hibernated as its spec may ask) goes only once
-                // the one kept is ready too.
+                // A cluster that serves or may (running, hibernated, being changed in place)
+                // goes only once the one kept is ready (running, or hibernated as asked).
                 let kept_ready = candidates[0].0.phase.is_ready();
-                let superseded = candidates[1..].iter().filter(|(old, _)| kept_ready || !old.phase.is_ready());
+                let may_serve = |c: &Cluster| c.phase.is_ready() || c.phase == ClusterPhase::Updating;
+                let superseded = candidates[1..].iter().filter(|(old, _)| kept_ready || !may_serve(old));
                 actions.extend(superseded.map(|(old, _)| delete(old, DeleteReason::Superseded)));
                 candidates[0]
             }
