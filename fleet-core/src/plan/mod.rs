@@ -92,19 +92,19 @@ pub enum Action {
     /// Create a cluster that does not exist.
     Create {
         /// What to create.
-        spec: ClusterSpec,
+        spec: Box<ClusterSpec>,
     },
     /// Change a cluster in place.
     Update {
         /// What it should become.
-        spec: ClusterSpec,
+        spec: Box<ClusterSpec>,
         /// The changes, none forcing a replacement.
         changes: Vec<Change>,
     },
     /// Create a new cluster under another name, wait until it runs, then delete the old one.
     Replace {
         /// What the new cluster should be (its `id` is its new name, its identity unchanged).
-        spec: ClusterSpec,
+        spec: Box<ClusterSpec>,
         /// The old cluster's name at the provider.
         old: ClusterId,
         /// The changes; at least one forces the replacement.
@@ -225,7 +225,7 @@ pub fn plan(
         let Some(group) =
             groups.take(spec.identity().as_str()).map(|group| group.ours(spec)).filter(|g| g.first.is_some())
         else {
-            actions.push(Action::Create { spec: spec.clone() });
+            actions.push(Action::Create { spec: Box::new(spec.clone()) });
             continue;
         };
         let provider_capabilities = capabilities.get(&spec.provider).copied().unwrap_or_default();
@@ -265,7 +265,7 @@ pub fn plan(
             }
         } else if changes.iter().any(|change| change.forces_replacement.is_some()) {
             let taken = group.live().map(|(c, _)| &c.id).chain(group.deleting.iter().copied());
-            let spec = spec.named(replacement_name(spec, taken));
+            let spec = Box::new(spec.named(replacement_name(spec, taken)));
             if current.phase == ClusterPhase::Unreachable {
                 // The old cluster cannot be reached (its region or provider is down, say): the
                 // new one is created now, the old one deleted once it can be reached again.
@@ -275,7 +275,7 @@ pub fn plan(
                 Action::Replace { spec, old: current.id.clone(), changes }
             }
         } else {
-            Action::Update { spec: spec.named(current.id.clone()), changes }
+            Action::Update { spec: Box::new(spec.named(current.id.clone())), changes }
         };
         actions.push(action);
     }
