@@ -14,11 +14,14 @@
 //! - no duplicate create: no identity gets more clusters than its additions, replacing
 //!   changes and failovers call for;
 //! - no orphan: once converged, every cluster with the fleet's tags is known to the store;
-//! - never two active placements: each switch of an identity's active cluster names a later
-//!   generation, and a converged identity has exactly one cluster, its active placement;
+//! - never two active placements: each generation of an identity's placement made one
+//!   cluster active, and a converged identity has exactly one cluster, its active placement;
 //! - never a call over the API budget: no cloud refuses a call by its own rate limit;
 //! - never a change to an untagged or foreign cluster, and those are never deleted;
 //! - every intent resolved, and the fleet converges once faults stop.
+//!
+//! [`Invariants`] and [`Scenario`] are public, so that other setups (several replicas on etcd,
+//! in `fleet-etcd`'s tests) check the same things.
 //!
 //! ```
 //! use fleet_core::chaos::{ChaosOptions, run_seed};

@@ -18,6 +18,9 @@ use crate::sim::{CallOutcome, Latency, LatencyModel, RegionCapacity, SimCloud};
 use crate::store::{MemoryStore, SqliteStore, StateStore};
 use crate::{ClusterId, FleetName, FleetTags, ProviderName, RateLimit, RateLimits, Region};
 
+/// Numbers the SQLite files of this process's runs.
+static NEXT_FILE: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
 /// Passes allowed for the fleet to converge once faults stop.
 const FINAL_PASSES: usize = 60;
 
@@ -90,7 +93,9 @@ impl World {
             invariants.allow_create(identity);
         }
         let store_kind = if options.sqlite_every > 0 && seed.is_multiple_of(options.sqlite_every) {
-            ChaosStore::Sqlite(options.sqlite_dir.join(format!("chaos-{seed}-{}.db", std::process::id())))
+            // Unique per run: runs of one seed may go on at once in one process.
+            let run = NEXT_FILE.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            ChaosStore::Sqlite(options.sqlite_dir.join(format!("chaos-{seed}-{}-{run}.db", std::process::id())))
         } else {
             ChaosStore::Memory
         };
