@@ -392,3 +392,37 @@ async fn team_access_is_a_namespace_role_and_binding_with_a_kubeconfig_for_that_
         "the cluster's CA is carried over"
     );
 }
+
+/// A Kubernetes API server that answers every request with one status and body.
+fn hostile_client(status: u16, body: Vec<u8>) -> kube::Client {
+    let (service, mut handle) = tower_test::mock::pair::<Request<Body>, Response<Body>>();
+    tokio::spawn(async move {
+        while let Some((_, send)) = handle.next_request().await {
+            let response = Response::builder().status(status).body(Body::from(body.clone())).unwrap();
+            send.send_response(response);
+        }
+    });
+    kube::Client::new(service, "default")
+}
+
+#[tokio::test]
+async fn hostile_api_answers_give_errors_never_a_panic_or_a_hang() {
+    use fleet_core::conformance::hostile::{STATUSES, bodies, mutants};
+    let config_map = br#"{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "fleet-addons", "namespace": "kube-system", "labels": {"applyset.kubernetes.io/id": "applyset-x"}, "annotations": {"applyset.kubernetes.io/contains-group-kinds": "Deployment.apps"}}, "status": {"token": "t", "expirationTimestamp": "2026-01-01T00:00:00Z"}, "items": []}"#;
+    let mut answers: Vec<(u16, Vec<u8>)> =
+        bodies("").into_iter().flat_map(|b| STATUSES.map(|status| (status, b.bytes.clone()))).collect();
+    answers.extend(mutants(config_map, 100, 3).into_iter().map(|m| (200, m.bytes)));
+    let admin = Credentials::from_token("c1", "https://127.0.0.1:6443", None, "admin-token".to_owned().into());
+    let team = TeamName::new("payments").unwrap();
+    let (installer, addons) = (KubeAddons::new(), set(FULL));
+    for (status, body) in answers {
+        let client = hostile_client(status, body.clone());
+        let shown = String::from_utf8_lossy(&body[..body.len().min(80)]).into_owned();
+        let install = installer.install_with(&client, &addons, DriftPolicy::Correct);
+        let installed = tokio::time::timeout(Duration::from_secs(60), install).await;
+        assert!(installed.is_ok(), "installing add-ons hung on {status} {shown:?}");
+        let grant = grant_team_access(&client, &admin, "c1", &team, Duration::from_secs(3600));
+        let granted = tokio::time::timeout(Duration::from_secs(60), grant).await;
+        assert!(granted.is_ok(), "granting team access hung on {status} {shown:?}");
+    }
+}
