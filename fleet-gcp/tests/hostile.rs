@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use fleet_core::conformance::hostile::{HostileServer, run_hostile_answers};
+use fleet_core::conformance::hostile::{HostileServer, run_hostile_answers, web_spec};
 use fleet_core::*;
 
 const CLUSTER: &str = r#"{"name": "web-1", "location": "europe-west1", "status": "RUNNING", "currentMasterVersion": "1.31.5-gke.1000", "endpoint": "34.77.0.1", "createTime": "2026-01-01T00:00:00Z", "resourceLabels": {"fleet-name": "prod", "fleet-cluster-id": "web-1", "fleet-blueprint-version": "v1"}, "masterAuth": {"clusterCaCertificate": "LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCg=="}, "nodePools": [{"name": "workers", "config": {"machineType": "e2-standard-2"}, "initialNodeCount": 1, "autoscaling": {"enabled": true, "minNodeCount": 1, "maxNodeCount": 3}, "status": "RUNNING"}], "clusters": [{"name": "web-1", "location": "europe-west1", "status": "RUNNING"}], "done": true, "status_": "DONE"}"#;
@@ -24,15 +24,7 @@ async fn every_call_ends_whatever_the_api_answers() {
         .build()
         .await
         .unwrap();
-    let spec = ClusterSpec::builder(
-        ClusterId::new("web-1").unwrap(),
-        ProviderName::new("gcp").unwrap(),
-        Region::new("europe-west1").unwrap(),
-        "1.31".parse().unwrap(),
-    )
-    .node_pool(NodePool::new(NodePoolName::new("workers").unwrap(), SizeClass::Small, 1, 3).unwrap())
-    .build()
-    .unwrap();
+    let spec = web_spec("gcp", "europe-west1").unwrap();
     let problems = run_hostile_answers(&server, Arc::new(provider), &spec, CLUSTER.as_bytes(), 150).await;
     assert!(problems.is_empty(), "{problems:#?}");
 }

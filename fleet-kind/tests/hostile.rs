@@ -9,22 +9,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::FakeKind;
-use fleet_core::conformance::hostile::{bodies, every_call_ends};
+use fleet_core::conformance::hostile::{bodies, every_call_ends, web_spec};
 use fleet_core::*;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn every_call_ends_whatever_kind_prints() {
     let kind = FakeKind::hostile();
     let provider: Arc<dyn ClusterProvider> = Arc::new(kind.provider("prod"));
-    let spec = ClusterSpec::builder(
-        ClusterId::new("web-1").unwrap(),
-        ProviderName::new("kind").unwrap(),
-        Region::new("local").unwrap(),
-        "1.31".parse().unwrap(),
-    )
-    .node_pool(NodePool::new(NodePoolName::new("workers").unwrap(), SizeClass::Small, 1, 1).unwrap())
-    .build()
-    .unwrap();
+    let spec = web_spec("kind", "local").unwrap();
     std::fs::create_dir_all(kind.records()).unwrap();
     let mut problems = Vec::new();
     for body in bodies("") {

@@ -129,6 +129,20 @@ pub fn mutants(valid: &[u8], count: usize, seed: u64) -> Vec<HostileBody> {
         .collect()
 }
 
+/// The cluster the hostile checks ask about: `web-1` at `provider` in `region`, Kubernetes
+/// 1.31, one small node pool of one to three nodes.
+pub fn web_spec(provider: &str, region: &str) -> crate::Result<ClusterSpec> {
+    let pool = crate::NodePool::new(crate::NodePoolName::new("workers")?, crate::SizeClass::Small, 1, 3)?;
+    ClusterSpec::builder(
+        crate::ClusterId::new("web-1")?,
+        crate::ProviderName::new(provider)?,
+        crate::Region::new(region)?,
+        crate::KubernetesVersion::new(1, 31, None),
+    )
+    .node_pool(pool)
+    .build()
+}
+
 /// A local server answering every request with one status and body, switchable at any time.
 #[derive(Debug, Clone)]
 pub struct HostileServer {
