@@ -102,7 +102,7 @@ impl World {
         let store = open_store(&store_kind, None).await?;
         let addons = BTreeMap::from([("network".to_owned(), Addon::new(DEFAULT_DENY))]);
         let recorder = Recorder::new(options.record_events);
-        let (engine, controller) = start(&fleet, &clouds, &store, &scenario, &addons, &recorder)?;
+        let (engine, controller) = start(&fleet, &clouds, &store, &scenario, &addons, &recorder, rng.next_u64())?;
         let report = ChaosReport { seed, store: store_kind.label(), ..ChaosReport::default() };
         Ok(Self {
             rng,
@@ -301,8 +301,15 @@ impl World {
 
     async fn restart(&mut self) -> crate::Result<()> {
         let store = open_store(&self.store_kind, Some(&self.store)).await?;
-        let (engine, controller) =
-            start(&self.fleet, &self.clouds, &store, &self.scenario, &self.addons, &self.recorder)?;
+        let (engine, controller) = start(
+            &self.fleet,
+            &self.clouds,
+            &store,
+            &self.scenario,
+            &self.addons,
+            &self.recorder,
+            self.rng.next_u64(),
+        )?;
         // The old process's engine and controller go with it.
         self.engine = engine;
         self.controller = controller;
@@ -318,13 +325,14 @@ async fn open_store(kind: &ChaosStore, previous: Option<&Arc<dyn StateStore>>) -
         (ChaosStore::Memory, Some(previous)) => Arc::clone(previous),
         (ChaosStore::Memory, None) => Arc::new(MemoryStore::new()),
         (ChaosStore::Sqlite(path), _) => {
-            Arc::new(SqliteStore::open(path, &FleetName::new("chaos").expect("a valid fleet name")).await?)
+            let fleet = FleetName::new("chaos").expect("a valid fleet name");
+            Arc::new(SqliteStore::open(path, &fleet).await?.in_caller_thread())
         }
     })
 }
 
 /// An engine and a failover controller for the chaos fleet, on `store`, recording the
-/// placement switches they make.
+/// placement switches they make; their retry jitter comes from `jitter_seed`.
 fn start(
     fleet: &FleetName,
     clouds: &[SimCloud],
@@ -332,6 +340,7 @@ fn start(
     scenario: &Scenario,
     addons: &BTreeMap<String, Addon>,
     recorder: &Arc<Recorder>,
+    jitter_seed: u64,
 ) -> crate::Result<(Engine, FailoverController)> {
     let options = EngineOptions {
         retry_initial: Duration::from_millis(200),
@@ -340,6 +349,7 @@ fn start(
         poll_initial: Duration::from_secs(5),
         poll_max: Duration::from_secs(20),
         reconcile_interval: Duration::from_secs(60),
+        jitter_seed: Some(jitter_seed),
         ..EngineOptions::default()
     };
     let clock = clouds[0].clone();

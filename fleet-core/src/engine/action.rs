@@ -202,8 +202,13 @@ impl ActionRun<'_> {
             .with_min_delay(options.retry_initial)
             .with_max_delay(options.retry_max)
             .with_jitter()
-            .without_max_times()
-            .build();
+            .without_max_times();
+        if let Some(seed) = options.jitter_seed {
+            // One stream per cluster: seeded, yet clusters do not retry in step.
+            let per_cluster = id.as_str().bytes().fold(seed, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3));
+            backoff = backoff.with_jitter_seed(per_cluster);
+        }
+        let mut backoff = backoff.build();
         let mut attempt = 1;
         loop {
             self.budget().call(CallKind::Write).await;

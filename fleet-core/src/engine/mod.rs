@@ -102,6 +102,9 @@ pub struct EngineOptions {
     pub addon_interval: Duration,
     /// What to do with add-on objects that drifted (default: report them).
     pub drift: DriftPolicy,
+    /// Seed of the retry delays' jitter (default `None`: random). Set it, with the simulated
+    /// cloud's seed and tokio's paused clock, for runs that repeat exactly.
+    pub jitter_seed: Option<u64>,
 }
 
 impl Default for EngineOptions {
@@ -121,6 +124,7 @@ impl Default for EngineOptions {
             rollout: RolloutOptions::default(),
             addon_interval: Duration::from_secs(600),
             drift: DriftPolicy::default(),
+            jitter_seed: None,
         }
     }
 }

@@ -56,6 +56,8 @@ pub struct SqliteStore {
     connection: Arc<Mutex<Connection>>,
     fleet: String,
     path: PathBuf,
+    /// Whether calls run on the calling thread (see [`SqliteStore::in_caller_thread`]).
+    inline: bool,
 }
 
 fn millis(time: SystemTime) -> i64 {
@@ -101,7 +103,16 @@ impl SqliteStore {
         })
         .await
         .map_err(|err| store_error("open", err))??;
-        Ok(Self { connection: Arc::new(Mutex::new(connection)), fleet: fleet.to_string(), path })
+        Ok(Self { connection: Arc::new(Mutex::new(connection)), fleet: fleet.to_string(), path, inline: false })
+    }
+
+    /// This store with every call run on the calling thread instead of tokio's blocking pool:
+    /// for simulations on a current-thread runtime under a paused clock, where the order in
+    /// which blocking threads finish would make runs differ. It blocks the async thread for
+    /// each call, so it is not for services.
+    pub fn in_caller_thread(mut self) -> Self {
+        self.inline = true;
+        self
     }
 
     /// The file this store lives in.
@@ -115,6 +126,10 @@ impl SqliteStore {
         what: &'static str,
         work: impl FnOnce(&mut Connection, &str) -> rusqlite::Result<T> + Send + 'static,
     ) -> Result<T> {
+        if self.inline {
+            let mut connection = crate::mutex::lock(&self.connection);
+            return work(&mut connection, &self.fleet).map_err(|err| store_error(what, err));
+        }
         let connection = Arc::clone(&self.connection);
         let fleet = self.fleet.clone();
         tokio::task::spawn_blocking(move || {
