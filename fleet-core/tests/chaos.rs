@@ -119,4 +119,3 @@ fn a_failure_names_the_command_that_replays_it() {
         )
     );
 }
-
