@@ -494,7 +494,8 @@ impl Engine {
             let mut wanted = lock(&inner.desired).clone();
             wanted.clusters.retain(|cluster| inner.owns(cluster.spec.identity()));
             let identities: BTreeSet<&ClusterId> = wanted.specs().map(|spec| spec.identity()).collect();
-            let placements = self.placements(&observed, &identities).await?;
+            let present: BTreeSet<&ClusterId> = observed.iter().map(|c| &c.id).collect();
+            let placements = self.placements(&observed, &present, &identities).await?;
 
             let desired = placements::follow_relocations(self.without_expired(wanted).await?, &placements);
             self.warn_of_expiry(&desired, &observed).await?;
@@ -711,7 +712,6 @@ impl Engine {
                     (cluster.id.clone(), result)
                 });
             }
-            let present: BTreeSet<&ClusterId> = observed.iter().map(|c| &c.id).collect();
             lock(&inner.installed).retain(|id, _| present.contains(id));
             // Deletes sent earlier (before a restart, say) are awaited too: the pass ends when
             // they are gone and forgotten.
@@ -845,11 +845,13 @@ impl Engine {
             .collect())
     }
 
-    /// The stored placements by identity, after giving every wanted identity that has a
-    /// ready cluster but no placement (adopted, or created before placements were kept) one.
+    /// The stored placements by identity (`present`: the names of the clusters observed), after
+    /// giving every wanted identity that has a ready cluster but no placement (adopted, or
+    /// created before placements were kept) one.
     async fn placements(
         &self,
         observed: &[Cluster],
+        present: &BTreeSet<&ClusterId>,
         wanted: &BTreeSet<&ClusterId>,
     ) -> Result<BTreeMap<ClusterId, crate::store::Placement>> {
         let mut placements: BTreeMap<ClusterId, crate::store::Placement> = self
@@ -861,7 +863,6 @@ impl Engine {
             .filter(|p| self.inner.owns(&p.identity))
             .map(|p| (p.identity.clone(), p))
             .collect();
-        let present: BTreeSet<&ClusterId> = observed.iter().map(|c| &c.id).collect();
         for cluster in observed.iter().filter(|c| c.phase.is_ready()) {
             // A placement whose active cluster is gone (deleted by a pass that stopped before
             // it could switch) is taken over by a ready cluster of its identity.
