@@ -59,7 +59,7 @@ pub use placements::PLACEMENT_SWITCHED;
 pub use rollout::RolloutOptions;
 
 use crate::addons::{AddonInstaller, DriftPolicy};
-use crate::failover::{HealthCheck, Location, ReportedPhase};
+use crate::failover::{HealthCheck, ReportedPhase};
 use crate::fleet_spec::DesiredFleet;
 use crate::mutex::lock;
 use crate::plan::{Action, DeleteReason, plan};
@@ -515,17 +515,7 @@ impl Engine {
             let mut still_unwanted = BTreeSet::new();
             // Replacements started this pass.
             let mut wave = 0;
-            // Where each identity is wanted now (after failover's relocations).
-            let wanted_at: BTreeMap<&ClusterId, Location> =
-                desired.specs().map(|spec| (spec.identity(), Location::of_spec(spec))).collect();
-            let deleting: BTreeSet<ClusterId> = plan
-                .actions
-                .iter()
-                .filter_map(|action| match action {
-                    Action::Delete { id, .. } => Some(id.clone()),
-                    _ => None,
-                })
-                .collect();
+            let mut successors = placements::successors(&plan.actions, &observed, &desired);
             for action in plan.actions {
                 let id = action.cluster_id().clone();
                 let provider = match &action {
@@ -622,22 +612,11 @@ impl Engine {
                     }
                     _ => None,
                 };
-                // A superseded cluster hands its placement to the running one the plan keeps
+                // A superseded cluster hands its placement to the ready one the plan keeps
                 // before it goes, so that the identity is never without an active cluster; a
                 // kept cluster elsewhere than the identity is wanted serves only meanwhile.
                 let successor = match &action {
-                    Action::Delete { reason: DeleteReason::Superseded, .. } => {
-                        deleted.as_ref().and_then(|(identity, _)| {
-                            observed
-                                .iter()
-                                .find(|c| {
-                                    !deleting.contains(&c.id)
-                                        && c.phase.is_ready()
-                                        && placements::identity_of(c) == *identity
-                                })
-                                .map(|c| (c.clone(), wanted_at.get(identity) == Some(&Location::of(c))))
-                        })
-                    }
+                    Action::Delete { .. } => successors.remove(&id),
                     _ => None,
                 };
                 inner.emit(EngineEvent::ActionStarted { cluster: id.clone(), action: name });

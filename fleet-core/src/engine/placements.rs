@@ -2,12 +2,13 @@
 //! cluster that comes to serve becomes its identity's active placement (one switch, fenced by
 //! the placement's generation), and deleting the active cluster ends the placement.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use super::EngineInner;
 use super::events::EngineEvent;
 use crate::failover::{Location, relocate};
 use crate::fleet_spec::DesiredFleet;
+use crate::plan::{Action, DeleteReason};
 use crate::store::{ActiveCluster, Placement};
 use crate::{Cluster, ClusterId, Error, Result};
 
@@ -138,3 +139,61 @@ pub(crate) async fn release(engine: &EngineInner, identity: &ClusterId, cluster:
 
 /// The kind of the event of record for a switch of the active cluster.
 pub const PLACEMENT_SWITCHED: &str = "placement_switched";
+
+/// For each cluster the plan deletes as superseded, the ready cluster of its identity that the
+/// plan keeps (if one is), and whether that cluster is where the identity is wanted
+/// (`desired`, after failover's moves): before the superseded cluster goes, its placement
+/// passes to that one, for good or only meanwhile. Costs nothing when nothing is superseded.
+pub(crate) fn successors(
+    actions: &[Action],
+    observed: &[Cluster],
+    desired: &DesiredFleet,
+) -> BTreeMap<ClusterId, (Cluster, bool)> {
+    let superseded: BTreeSet<&ClusterId> = actions
+        .iter()
+        .filter_map(|action| match action {
+            Action::Delete { id, reason: DeleteReason::Superseded, .. } => Some(id),
+            _ => None,
+        })
+        .collect();
+    if superseded.is_empty() {
+        return BTreeMap::new();
+    }
+    let deleted: BTreeSet<&ClusterId> = actions
+        .iter()
+        .filter_map(|action| match action {
+            Action::Delete { id, .. } => Some(id),
+            _ => None,
+        })
+        .collect();
+    // The identity of each superseded cluster, as the first cluster of its name observed says.
+    let mut identities: BTreeMap<&ClusterId, ClusterId> = BTreeMap::new();
+    for cluster in observed.iter().filter(|c| superseded.contains(&c.id)) {
+        identities.entry(&cluster.id).or_insert_with(|| identity_of(cluster));
+    }
+    let mut by_identity: BTreeMap<ClusterId, Vec<&ClusterId>> = BTreeMap::new();
+    for (id, identity) in identities {
+        by_identity.entry(identity).or_default().push(id);
+    }
+    let mut kept: BTreeMap<ClusterId, &Cluster> = BTreeMap::new();
+    for cluster in observed.iter().filter(|c| c.phase.is_ready() && !deleted.contains(&c.id)) {
+        let identity = identity_of(cluster);
+        if by_identity.contains_key(&identity) {
+            kept.entry(identity).or_insert(cluster);
+        }
+    }
+    let wanted_at: BTreeMap<&ClusterId, Location> = desired
+        .specs()
+        .filter(|spec| by_identity.contains_key(spec.identity()))
+        .map(|spec| (spec.identity(), Location::of_spec(spec)))
+        .collect();
+    let mut successors = BTreeMap::new();
+    for (identity, ids) in &by_identity {
+        let Some(kept) = kept.get(identity) else { continue };
+        let in_place = wanted_at.get(identity) == Some(&Location::of(kept));
+        for id in ids {
+            successors.insert((*id).clone(), ((*kept).clone(), in_place));
+        }
+    }
+    successors
+}
