@@ -13,8 +13,22 @@
 //! - `MockClusterProvider` (feature `mock`) is a `mockall` mock of the trait.
 //! - [`blueprint`]: layered blueprints with locks and typed variables, resolved into versioned
 //!   settings; [`fleet_spec`]: fleet specs, environment requests, team policies;
-//!   [`repository`]: loading a GitOps directory of them with precise errors; [`plan`]: the pure
-//!   diff of desired and observed clusters, printed like `terraform plan`.
+//!   `repository` (feature `yaml`): loading a GitOps directory of them with precise errors;
+//!   [`plan`]: the pure diff of desired and observed clusters, printed like `terraform plan`.
+//!
+//! ## Features
+//!
+//! - `sqlite` (default): `store::SqliteStore`, the embedded state store (bundled SQLite, so a
+//!   C compiler at build time).
+//! - `yaml` (default): `repository` and `self_service`, and YAML add-on manifests (without it
+//!   add-on manifests are JSON).
+//! - `conformance`: the provider conformance kit. `mock`: `MockClusterProvider`. `chaos`: the
+//!   chaos suite (turns on `sqlite` and `yaml`). `kube`: add-ons and team access through the
+//!   Kubernetes API.
+//!
+//! A provider crate needs neither default: with `default-features = false` (and
+//! `features = ["conformance"]` for its tests) it gets the trait, the model, the errors, the
+//! simulated cloud and the conformance kit without a C compiler, SQLite or a YAML parser.
 //!
 //! ```
 //! use std::time::Duration;
@@ -60,19 +74,27 @@ mod mutex;
 pub mod paging;
 pub mod plan;
 mod provider;
+#[cfg(feature = "yaml")]
 pub mod repository;
+#[cfg(feature = "yaml")]
 pub mod self_service;
 pub mod sim;
 mod spec_error;
 pub mod store;
 mod token_bucket;
 
+/// The `async_trait` attribute every [`ClusterProvider`] implementation uses, re-exported so
+/// that a provider crate needs no dependency of its own on it.
+pub use async_trait::async_trait;
 pub use error::{BoxError, Error, ErrorKind, Result};
 pub use model::*;
 #[cfg(feature = "mock")]
 pub use provider::MockClusterProvider;
 pub use provider::{
-    Capabilities, ClusterProvider, ClusterProviderExt, ProviderInfo, RateLimit, RateLimits, TypicalLatency, WaitOptions,
+    Capabilities, ClusterProvider, ClusterProviderExt, Listing, ProviderInfo, RateLimit, RateLimits, TypicalLatency,
+    UnreachableRegion, WaitOptions,
 };
+/// The secret string type of [`Credentials::from_token`] and of secrets in general.
+pub use secrecy::{ExposeSecret, SecretString};
 pub use spec_error::{SpecError, SpecErrors};
 pub use token_bucket::TokenBucket;

@@ -11,6 +11,10 @@ use tokio::time::Instant;
 use crate::failover::Room;
 use crate::{Cluster, ClusterId, ClusterPhase, ClusterSpec, Credentials, Error, ProviderName, Region, Result};
 
+mod listing;
+
+pub use listing::{Listing, UnreachableRegion};
+
 /// A place that runs Kubernetes clusters: a cloud's managed Kubernetes service, local Kind, or
 /// the simulated cloud ([`crate::sim::SimProvider`]).
 ///
@@ -18,29 +22,66 @@ use crate::{Cluster, ClusterId, ClusterPhase, ClusterSpec, Credentials, Error, P
 /// [`crate::FleetTags`].
 ///
 /// # Contract
-/// Every implementation, in this workspace or outside it, keeps these promises; the
-/// [conformance kit](crate::conformance) checks them.
-/// - **Asynchronous operations.** `create`, `update` and `delete` start an operation and return;
-///   [`get`](Self::get) observes its progress through the [`ClusterPhase`]s
-///   (`Pending`/`Creating` → `Running`, `Deleting` → gone).
-/// - **Idempotent create.** `create` of an id that already exists in this fleet returns the
-///   existing cluster and never makes a second one, so a retry after a lost response is safe.
-///   An id taken by a cluster outside this fleet is [`Error::AlreadyExists`].
-/// - **Idempotent delete.** `delete` of a missing or already deleting cluster is `Ok`.
-/// - **Tags.** Every cluster a provider creates carries [`crate::FleetTags::cluster_tags`], so
-///   that [`list`](Self::list) finds it again after a crash; `list` returns exactly the clusters
-///   that carry this fleet's tags, those in unreachable regions with phase
-///   [`ClusterPhase::Unreachable`] where the provider still knows them.
-/// - **Hands off.** `update`, `delete`, `credentials`, `hibernate` and `resume` refuse, with
-///   [`Error::PermissionDenied`], a cluster that does not carry this fleet's tags.
-/// - **Placement.** `create` in a region missing from [`ProviderInfo::regions`] is
-///   [`Error::InvalidSpec`].
-/// - **Missing clusters.** `get` and `credentials` of a missing cluster are [`Error::NotFound`].
-/// - **Capabilities.** An operation the provider's [`Capabilities`] do not declare returns
-///   [`Error::Unsupported`]; so does an `update` that cannot be made in place.
-/// - **Errors.** Every failure is mapped into [`Error`], transient ones retryable
-///   ([`Error::is_retryable`]), throttling as [`Error::RateLimited`] with the provider's
-///   `Retry-After`. No secret appears in an error.
+/// Every implementation, in this workspace or outside it, keeps these promises: the engine
+/// relies on each of them, and the [conformance kit](crate::conformance) (feature
+/// `conformance`) has a check for each.
+///
+/// **Operations are asynchronous.** `create`, `update`, `delete`, `hibernate` and `resume`
+/// start an operation and return; [`get`](Self::get) observes its progress through the
+/// [`ClusterPhase`]s: `Pending`/`Creating` → `Running`; `Updating` → `Running` (also on the way
+/// to and back from `Hibernated`); `Deleting` → gone ([`Error::NotFound`]). A new cluster's
+/// phases never go backwards.
+///
+/// **`create`**
+/// - Tags the new cluster with [`crate::FleetTags::cluster_tags`] (fleet, cluster id,
+///   blueprint version, fixed settings) and the spec's labels, so that `list` finds it again.
+/// - Of an id this fleet already has: returns the existing cluster **unchanged** (same
+///   provider id, creation time and phase: a running cluster stays `Running`) and makes no
+///   second one, so a retry after a lost response is safe; concurrent creates of one id make
+///   one cluster (each call returns it or a retryable error).
+/// - Of an id this fleet's cluster holds while it is being deleted: a retryable
+///   [`Error::Conflict`] until the deletion has finished, never the deleting cluster.
+/// - Of an id taken by a cluster outside this fleet (another fleet's, or untagged):
+///   [`Error::AlreadyExists`], and that cluster is left as it was.
+/// - In a region missing from [`ProviderInfo::regions`], or for a spec naming another
+///   provider: [`Error::InvalidSpec`], and nothing is created.
+///
+/// **`get`** observes one cluster and changes nothing. A missing cluster is
+/// [`Error::NotFound`]. A cluster outside this fleet may be reported (its tags say whose it is)
+/// or be `NotFound`; either way it is only read.
+///
+/// **`list`** returns exactly this fleet's clusters, each with its tags: never an untagged
+/// cluster or another fleet's. When some regions (locations, resource groups) cannot be listed,
+/// it still lists the others and names the failed ones in [`Listing::unreachable`]; it fails
+/// only when no region could be listed. The engine neither recreates nor garbage-collects
+/// anything in an unreachable region, and goes on acting in the others.
+///
+/// **`update`** makes the cluster match the spec in place: afterwards (`Updating` → `Running`)
+/// the cluster reports the spec's Kubernetes version, node pools and tags, blueprint version
+/// and labels included. It refuses with [`Error::Unsupported`], changing nothing, exactly the
+/// changes [`crate::plan::replacement_needed`] says need a replacement for the provider's
+/// [`Capabilities`] (check with [`crate::plan::ensure_in_place`] before changing anything). An
+/// update of a cluster that is not running is a retryable [`Error::Conflict`].
+///
+/// **`delete`** of a missing or already deleting cluster is `Ok`.
+///
+/// **`credentials`** of a missing cluster is [`Error::NotFound`]; before the cluster runs it
+/// is a retryable error or credentials that work once it runs. The kubeconfig names the
+/// cluster's endpoint. [`team_credentials`](Self::team_credentials), where
+/// [`Capabilities::team_credentials`] declares it, is scoped to the team's namespace and holds
+/// none of the cluster-admin credentials.
+///
+/// **Hands off.** `update`, `delete`, `credentials`, `team_credentials`, `hibernate` and
+/// `resume` refuse, with [`Error::PermissionDenied`], a cluster that does not carry this
+/// fleet's tags, and leave it as it was.
+///
+/// **Capabilities.** An operation the provider's [`Capabilities`] do not declare returns
+/// [`Error::Unsupported`].
+///
+/// **Errors.** Every failure is mapped into [`Error`]: transient ones retryable
+/// ([`Error::is_retryable`]), throttling as [`Error::RateLimited`] with the provider's
+/// `Retry-After`. No secret (kubeconfig, token, key) appears in an error's `Display` or
+/// `Debug`.
 #[cfg_attr(feature = "mock", mockall::automock)]
 #[async_trait]
 pub trait ClusterProvider: Send + Sync {
@@ -53,8 +94,9 @@ pub trait ClusterProvider: Send + Sync {
     /// Observes one cluster.
     async fn get(&self, id: &ClusterId) -> Result<Cluster>;
 
-    /// Every cluster carrying this fleet's tags.
-    async fn list(&self) -> Result<Vec<Cluster>>;
+    /// Every cluster carrying this fleet's tags, in every region that answered; see the
+    /// contract for regions that do not.
+    async fn list(&self) -> Result<Listing>;
 
     /// Starts changing the cluster in place to match `spec` (version upgrade, node pool resize,
     /// labels), or fails with [`Error::Unsupported`] when that needs a replacement.
@@ -171,12 +213,14 @@ pub struct Capabilities {
     pub node_pool_resize: bool,
     /// Stop a cluster and start it again ([`ClusterProvider::hibernate`]).
     pub hibernation: bool,
+    /// Give a team access to its own namespace only ([`ClusterProvider::team_credentials`]).
+    pub team_credentials: bool,
 }
 
 impl Capabilities {
     /// Every capability.
     pub fn all() -> Self {
-        Self { in_place_version_upgrade: true, node_pool_resize: true, hibernation: true }
+        Self { in_place_version_upgrade: true, node_pool_resize: true, hibernation: true, team_credentials: true }
     }
 
     /// Sets [`Capabilities::in_place_version_upgrade`].
@@ -194,6 +238,12 @@ impl Capabilities {
     /// Sets [`Capabilities::hibernation`].
     pub fn with_hibernation(mut self, yes: bool) -> Self {
         self.hibernation = yes;
+        self
+    }
+
+    /// Sets [`Capabilities::team_credentials`].
+    pub fn with_team_credentials(mut self, yes: bool) -> Self {
+        self.team_credentials = yes;
         self
     }
 }

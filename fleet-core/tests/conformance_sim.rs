@@ -1,12 +1,11 @@
-//! The simulated cloud passes the whole provider conformance kit, with every capability and
-//! with none, under realistic latencies and rate limits.
+//! The simulated cloud passes the whole provider conformance kit with every hook, with every
+//! capability and with none, under realistic latencies and rate limits.
 
 use std::sync::Arc;
-use std::time::Duration;
 
-use fleet_core::conformance::{CHECKS, ConformanceContext, run_all};
+use fleet_core::conformance::{CHECKS, ConformanceContext, ConformanceReport, SimHooks, run_all};
 use fleet_core::sim::{LatencyModel, RegionCapacity, SimCloud};
-use fleet_core::{Capabilities, FleetName, ProviderName, Region, WaitOptions};
+use fleet_core::{Capabilities, FleetName, ProviderName, Region};
 
 fn backend(capabilities: Capabilities, seed: u64) -> SimCloud {
     SimCloud::builder(ProviderName::new("sim-conf").unwrap())
@@ -18,42 +17,96 @@ fn backend(capabilities: Capabilities, seed: u64) -> SimCloud {
         .build()
 }
 
-async fn run_kit(cloud: &SimCloud) -> Vec<&'static str> {
+fn context(cloud: &SimCloud) -> ConformanceContext {
+    let other = Arc::new(cloud.provider(FleetName::new("conformance-other").unwrap()));
+    ConformanceContext::new("conf", Region::new("eu-west-1").unwrap(), other)
+        .unwrap()
+        .with_second_region(Region::new("us-east-1").unwrap())
+        .with_hooks(Arc::new(SimHooks::new(cloud.clone())))
+}
+
+async fn run_kit(cloud: &SimCloud) -> ConformanceReport {
+    let provider = cloud.provider(FleetName::new("conformance").unwrap());
+    let report = run_all(&provider, &context(cloud)).await;
+    assert!(cloud.clusters().is_empty(), "the kit left clusters behind: {:?}", cloud.clusters());
+    report
+}
+
+#[tokio::test(start_paused = true)]
+async fn sim_with_every_capability_passes_every_check() {
+    let cloud = backend(Capabilities::all(), 1);
+    let report = run_kit(&cloud).await;
+    assert_eq!(report.passed, CHECKS.iter().map(|c| c.name).collect::<Vec<_>>(), "{report}");
+    assert!(CHECKS.len() >= 25);
+}
+
+#[tokio::test(start_paused = true)]
+async fn sim_without_capabilities_passes_and_skips_what_it_does_not_declare() {
+    let cloud = backend(Capabilities::default(), 2);
+    let report = run_kit(&cloud).await;
+    assert!(report.failed.is_empty(), "{report}");
+    assert_eq!(
+        report.skipped_checks(),
+        [
+            "upgrade_in_place_reaches_the_spec",
+            "resize_in_place_reaches_the_spec",
+            "hibernate_and_resume_round_trip",
+            "team_credentials_are_scoped"
+        ],
+        "{report}"
+    );
+    assert!(report.skipped.iter().all(|s| s.reason.contains("declares no")), "{report}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn sim_with_instant_operations_and_one_region_passes_the_kit() {
+    let cloud = SimCloud::builder(ProviderName::new("sim-fast").unwrap())
+        .region(Region::new("eu-west-1").unwrap(), RegionCapacity::unlimited())
+        .capabilities(Capabilities::all())
+        .latency(LatencyModel::zero())
+        .unlimited_rate()
+        .build();
     let provider = cloud.provider(FleetName::new("conformance").unwrap());
     let other = Arc::new(cloud.provider(FleetName::new("conformance-other").unwrap()));
     let ctx = ConformanceContext::new("conf", Region::new("eu-west-1").unwrap(), other)
         .unwrap()
-        .with_wait(WaitOptions::with_timeout(Duration::from_secs(7200)));
-    run_all(&provider, &ctx).await.passed
+        .with_hooks(Arc::new(SimHooks::new(cloud.clone())));
+    let report = run_all(&provider, &ctx).await;
+    assert_eq!(report.skipped_checks(), ["unreachable_region_is_reported"], "{report}");
+    assert!(report.skipped[0].reason.contains("second region"), "{report}");
 }
 
 #[tokio::test(start_paused = true)]
-async fn sim_with_every_capability_passes_the_kit() {
-    let cloud = backend(Capabilities::all(), 1);
-    assert_eq!(run_kit(&cloud).await, CHECKS);
-    assert!(CHECKS.len() >= 10);
-    assert!(cloud.clusters().is_empty(), "the kit left clusters behind: {:?}", cloud.clusters());
-}
-
-#[tokio::test(start_paused = true)]
-async fn sim_without_capabilities_passes_the_kit() {
-    let cloud = backend(Capabilities::default(), 2);
-    assert_eq!(run_kit(&cloud).await, CHECKS);
-}
-
-#[tokio::test(start_paused = true)]
-async fn sim_with_instant_operations_passes_the_kit() {
-    let cloud = SimCloud::builder(ProviderName::new("sim-fast").unwrap())
-        .region(Region::new("eu-west-1").unwrap(), RegionCapacity::unlimited())
-        .latency(LatencyModel::zero())
-        .unlimited_rate()
-        .build();
-    assert_eq!(run_kit(&cloud).await, CHECKS);
+async fn without_hooks_the_checks_that_need_them_are_skipped_by_name() {
+    let cloud = backend(Capabilities::all(), 4);
+    let provider = cloud.provider(FleetName::new("conformance").unwrap());
+    let other = Arc::new(cloud.provider(FleetName::new("conformance-other").unwrap()));
+    let ctx = ConformanceContext::new("conf", Region::new("eu-west-1").unwrap(), other)
+        .unwrap()
+        .with_second_region(Region::new("us-east-1").unwrap());
+    let report = fleet_core::conformance::run_checks(&provider, &ctx).await;
+    assert!(report.failed.is_empty(), "{report}");
+    let skipped: Vec<(&str, &str)> = report.skipped.iter().map(|s| (s.check, s.reason.as_str())).collect();
+    assert_eq!(
+        report.skipped_checks(),
+        [
+            "untagged_clusters_are_left_alone",
+            "team_credentials_are_scoped",
+            "unreachable_region_is_reported",
+            "transient_failures_are_retryable",
+            "throttling_is_rate_limited"
+        ],
+        "{report}"
+    );
+    for (check, reason) in skipped {
+        assert!(reason.contains("hook `"), "{check} skipped without naming its hook: {reason}");
+    }
+    assert!(report.to_string().contains("SKIPPED  throttling_is_rate_limited: needs hook `throttle_next_calls`"));
 }
 
 #[tokio::test(start_paused = true)]
 #[should_panic(expected = "does not list the test region")]
-async fn the_kit_fails_a_provider_that_breaks_the_contract() {
+async fn a_single_check_fails_naming_itself_and_the_caller() {
     let cloud = backend(Capabilities::all(), 3);
     let provider = cloud.provider(FleetName::new("conformance").unwrap());
     let other = Arc::new(cloud.provider(FleetName::new("conformance-other").unwrap()));

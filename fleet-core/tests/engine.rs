@@ -129,7 +129,7 @@ impl ClusterProvider for CrashAfter {
         let r = self.inner.get(id).await;
         self.check(r).await
     }
-    async fn list(&self) -> Result<Vec<Cluster>> {
+    async fn list(&self) -> Result<Listing> {
         let r = self.inner.list().await;
         self.check(r).await
     }
@@ -410,29 +410,29 @@ async fn ttls_are_judged_on_the_engines_clock() {
 }
 
 #[tokio::test(start_paused = true)]
-async fn a_cluster_in_backoff_does_not_block_the_others() {
+async fn a_create_in_an_unreachable_region_waits_while_the_others_go_on() {
     let cloud = cloud(7, LatencyModel::zero().with_create(Latency::seconds(1, 1)));
     cloud.fail_region(&Region::new("west").unwrap());
     let engine =
         Engine::builder(fleet()).provider(Arc::new(cloud.provider(fleet()))).options(quick_options()).build().unwrap();
     let mut events = engine.subscribe();
-    // "a" goes west (down), "bb" east.
+    // "a" goes west (out of sight), "bb" east.
     engine.set_desired(desired(vec![spec("a", 31), spec("bb", 31)]));
     let report = engine.run_once().await.unwrap();
     assert_eq!(report.succeeded, 1, "{report:?}");
-    assert!(report.failed.contains_key(&ClusterId::new("a").unwrap()), "{report:?}");
-    let mut order = Vec::new();
+    assert_eq!(report.unreachable, 1, "the create in the unreachable region waits: {report:?}");
+    assert!(report.failed.is_empty(), "{report:?}");
+    let creates: Vec<_> = cloud.call_log().into_iter().filter(|c| c.operation == Operation::Create).collect();
+    assert_eq!(creates.len(), 1, "nothing is created where the engine cannot look: {creates:?}");
+    let mut seen = Vec::new();
     while let Ok(event) = events.try_recv() {
         match event {
-            fleet_core::engine::EngineEvent::ClusterReady { cluster } => order.push(format!("ready {cluster}")),
-            fleet_core::engine::EngineEvent::ActionFailed { cluster, retry_in: None, .. } => {
-                order.push(format!("gave up {cluster}"))
-            }
+            fleet_core::engine::EngineEvent::ClusterReady { cluster } => seen.push(format!("ready {cluster}")),
+            fleet_core::engine::EngineEvent::RegionUnavailable { region, .. } => seen.push(format!("unseen {region}")),
             _ => {}
         }
     }
-    assert_eq!(order, ["ready bb", "gave up a"], "bb was ready while a was still backing off");
-    // A transient failure is tried again on the next pass, once the region is back.
+    assert_eq!(seen, ["unseen west", "ready bb"]);
     cloud.restore_region(&Region::new("west").unwrap());
     assert_eq!(engine.run_once().await.unwrap().succeeded, 1);
     assert!(engine.run_once().await.unwrap().converged);
@@ -767,4 +767,61 @@ async fn engines_sharing_a_store_act_only_on_the_clusters_they_own() {
     assert_eq!(creates, 6, "each cluster created once, by its owner");
     assert_no_orphans(&cloud, store.as_ref(), &ids).await;
     assert_eq!(cloud.call_log().iter().filter(|c| c.operation == Operation::Delete).count(), 0);
+}
+
+/// A provider that answers every update with success and changes nothing.
+struct IgnoresUpdates {
+    inner: fleet_core::sim::SimProvider,
+    updates: AtomicU64,
+}
+
+#[async_trait]
+impl ClusterProvider for IgnoresUpdates {
+    fn info(&self) -> &ProviderInfo {
+        self.inner.info()
+    }
+    async fn create(&self, spec: &ClusterSpec) -> Result<Cluster> {
+        self.inner.create(spec).await
+    }
+    async fn get(&self, id: &ClusterId) -> Result<Cluster> {
+        self.inner.get(id).await
+    }
+    async fn list(&self) -> Result<Listing> {
+        self.inner.list().await
+    }
+    async fn update(&self, spec: &ClusterSpec) -> Result<Cluster> {
+        self.updates.fetch_add(1, Ordering::SeqCst);
+        self.inner.get(&spec.id).await
+    }
+    async fn delete(&self, id: &ClusterId) -> Result<()> {
+        self.inner.delete(id).await
+    }
+    async fn credentials(&self, id: &ClusterId) -> Result<Credentials> {
+        self.inner.credentials(id).await
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_update_that_does_not_take_is_retried_a_bounded_number_of_times_then_failed() {
+    let cloud = cloud(9, LatencyModel::zero());
+    let provider = Arc::new(IgnoresUpdates { inner: cloud.provider(fleet()), updates: AtomicU64::new(0) });
+    let engine = Engine::builder(fleet()).provider(provider.clone()).options(quick_options()).build().unwrap();
+    engine.set_desired(desired(vec![spec("a", 31)]));
+    for _ in 0..3 {
+        engine.run_once().await.unwrap();
+    }
+    assert!(engine.run_once().await.unwrap().converged);
+    let mut relabelled = spec("a", 31);
+    relabelled.labels.insert("tier".into(), "gold".into());
+    engine.set_desired(desired(vec![relabelled]));
+    let mut last = None;
+    for _ in 0..10 {
+        last = Some(engine.run_once().await.unwrap());
+    }
+    let updates = provider.updates.load(Ordering::SeqCst);
+    assert_eq!(updates, 3, "tried a bounded number of times, not on every pass");
+    let report = last.unwrap();
+    let reason = &report.failed[&ClusterId::new("a").unwrap()];
+    assert!(reason.contains("did not apply the update") && reason.contains("labels.tier"), "{reason}");
+    assert!(!report.converged);
 }

@@ -53,7 +53,7 @@ async fn create_then_poll_until_running() {
     let want = spec(31);
     let mut mock = mock(Capabilities::all());
     let mut seq = Sequence::new();
-    mock.expect_list().times(1).in_sequence(&mut seq).returning(|| Ok(vec![]));
+    mock.expect_list().times(1).in_sequence(&mut seq).returning(|| Ok(Listing::new(vec![])));
     let created = cluster(&want, ClusterPhase::Creating);
     mock.expect_create()
         .withf(|s| s.id.as_str() == "c1")
@@ -76,7 +76,7 @@ async fn delete_an_unwanted_tagged_cluster_then_poll_until_gone() {
     let mut mock = mock(Capabilities::all());
     let mut seq = Sequence::new();
     let listed = cluster(&old, ClusterPhase::Running);
-    mock.expect_list().times(1).in_sequence(&mut seq).returning(move || Ok(vec![listed.clone()]));
+    mock.expect_list().times(1).in_sequence(&mut seq).returning(move || Ok(Listing::new(vec![listed.clone()])));
     mock.expect_delete().withf(|id| id.as_str() == "c1").times(1).in_sequence(&mut seq).returning(|_| Ok(()));
     let deleting = cluster(&old, ClusterPhase::Deleting);
     mock.expect_get().times(1).in_sequence(&mut seq).returning(move |_| Ok(deleting.clone()));
@@ -96,7 +96,7 @@ async fn replace_creates_the_new_cluster_waits_for_it_then_deletes_the_old_one()
     let mut mock = mock(Capabilities::default());
     let mut seq = Sequence::new();
     let listed = cluster(&old, ClusterPhase::Running);
-    mock.expect_list().times(1).in_sequence(&mut seq).returning(move || Ok(vec![listed.clone()]));
+    mock.expect_list().times(1).in_sequence(&mut seq).returning(move || Ok(Listing::new(vec![listed.clone()])));
     let created = cluster(&replacement, ClusterPhase::Creating);
     let expected_name = new_name.clone();
     mock.expect_create()
@@ -137,7 +137,7 @@ async fn clusters_without_this_fleets_tags_are_never_deleted() {
     );
     let mut foreign = cluster(&spec(31), ClusterPhase::Running);
     foreign.tags.insert(FleetTags::FLEET_KEY.into(), "someone-else".into());
-    mock.expect_list().times(2).returning(move || Ok(vec![untagged.clone(), foreign.clone()]));
+    mock.expect_list().times(2).returning(move || Ok(Listing::new(vec![untagged.clone(), foreign.clone()])));
     mock.expect_delete().never();
     mock.expect_update().never();
     let engine = engine(mock);

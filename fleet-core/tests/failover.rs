@@ -45,8 +45,15 @@ async fn check_round(
     let listed = provider.list().await.unwrap();
     for spec in specs {
         let location = Location::new(spec.provider.clone(), spec.region.clone());
-        let cluster = listed.iter().find(|c| c.id == spec.id).unwrap();
-        detector.record_cluster(&spec.id, &location, &check.check(cluster).await, now);
+        // A cluster of an unreachable region is not listed: the engine knows it from its store.
+        let cluster = match listed.clusters.iter().find(|c| c.id == spec.id) {
+            Some(cluster) => cluster.clone(),
+            None => {
+                assert!(listed.is_unreachable(&spec.region), "`{}` is neither listed nor unreachable", spec.id);
+                Cluster::for_spec(spec, provider.fleet(), "", ClusterPhase::Unreachable)
+            }
+        };
+        detector.record_cluster(&spec.id, &location, &check.check(&cluster).await, now);
         detector.record_region_api(&location, provider.get(&spec.id).await.is_ok(), now);
     }
 }
@@ -68,7 +75,12 @@ async fn the_default_check_needs_running_credentials_and_a_ready_api() {
     cloud.fail_region(&Region::new("east").unwrap());
     assert!(!check.check(&e1).await.is_healthy());
     assert_eq!(check.check(&w1).await, Health::Healthy, "other regions are unaffected");
-    let unreachable = provider.list().await.unwrap().into_iter().find(|c| c.id == specs[0].id).unwrap();
+    let listing = provider.list().await.unwrap();
+    assert!(
+        listing.is_unreachable(&Region::new("east").unwrap()) && !listing.is_unreachable(&Region::new("west").unwrap())
+    );
+    assert!(listing.clusters.iter().all(|c| c.region.as_str() == "west"), "only the reachable region is listed");
+    let unreachable = Cluster::for_spec(&specs[0], provider.fleet(), "", ClusterPhase::Unreachable);
     assert!(matches!(check.check(&unreachable).await, Health::Unhealthy { reason } if reason.contains("unreachable")));
 }
 

@@ -452,3 +452,40 @@ async fn two_controllers_on_one_store_move_each_lost_cluster_once() {
     }
     assert_eq!(world.clusters().len(), 16, "eight replacements, eight old clusters awaiting their region");
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_region_outage_of_a_single_provider_recreates_its_clusters_in_that_providers_other_region() {
+    // One provider, two regions: the listing of the lost region fails while the other answers,
+    // and the provider as a whole stays available to the engine.
+    let aws = cloud("aws", &[("east", RegionCapacity::unlimited()), ("west", RegionCapacity::unlimited())]);
+    let clusters: Vec<DesiredCluster> = (0..6).map(|i| desired(&format!("api-{i}"), "aws", "east", "api", 5)).collect();
+    let policy = FailoverPolicy::new(vec![Fallback::new(name("aws"), vec![region("west")])])
+        .with_rto(20 * MINUTE)
+        .with_max_parallel(10);
+    let world = World::start(vec![aws], clusters, BTreeMap::from([("api".to_owned(), policy)])).await;
+    let mut unseen = world.engine.subscribe();
+    let created_before = world.clouds["aws"].clusters_created();
+
+    world.clouds["aws"].fail_region(&region("east"));
+    let report = world.until(60 * MINUTE, |r| r.moves.len() == 6 && r.recovery_time.is_some()).await;
+    assert!(report.degraded.is_empty(), "{:?}", report.degraded);
+    assert!(report.moves.iter().all(|m| m.to == at("aws", "west")), "{report}");
+    assert_eq!(world.clouds["aws"].clusters_created() - created_before, 6, "one replacement each, in west");
+    let east = world.clusters().iter().filter(|(_, l)| *l == at("aws", "east")).count();
+    assert_eq!(east, 6, "nothing in the unreachable region is deleted or recreated while it is out of sight");
+    let mut saw_region_event = false;
+    while let Ok(event) = unseen.try_recv() {
+        match event {
+            EngineEvent::RegionUnavailable { region: lost, .. } => saw_region_event |= lost == region("east"),
+            EngineEvent::ProviderUnavailable { provider, .. } => panic!("`{provider}` was judged unavailable"),
+            _ => {}
+        }
+    }
+    assert!(saw_region_event, "the engine reports the region it could not see");
+
+    world.clouds["aws"].restore_region(&region("east"));
+    world.until(60 * MINUTE, |r| r.awaiting_cleanup.is_empty()).await;
+    tokio::time::sleep(10 * MINUTE).await;
+    world.assert_no_orphans().await;
+    world.assert_single_active_placements();
+}

@@ -211,8 +211,9 @@ async fn a_region_outage_makes_clusters_unreachable_until_it_returns() {
     assert!(matches!(provider.create(&spec("e1", "east")).await, Err(Error::Unavailable { .. })));
     assert!(matches!(provider.delete(&e0).await, Err(Error::Unavailable { .. })));
     let listed = provider.list().await.unwrap();
-    let phase_of = |id: &str| listed.iter().find(|c| c.id.as_str() == id).map(|c| c.phase.clone());
-    assert_eq!(phase_of("e0"), Some(ClusterPhase::Unreachable));
+    let phase_of = |id: &str| listed.clusters.iter().find(|c| c.id.as_str() == id).map(|c| c.phase.clone());
+    assert_eq!(phase_of("e0"), None, "a cloud does not list what it cannot reach");
+    assert!(listed.is_unreachable(&region("east")) && !listed.is_unreachable(&region("west")));
     assert_eq!(phase_of("w0"), Some(ClusterPhase::Running), "other regions are unaffected");
     provider.create(&spec("w1", "west")).await.unwrap();
 
@@ -232,7 +233,7 @@ async fn a_provider_outage_fails_every_call_until_it_returns() {
     assert!(matches!(provider.get(&id).await, Err(Error::Unavailable { .. })));
     assert!(matches!(provider.create(&spec("c1", "west")).await, Err(Error::Unavailable { .. })));
     cloud.restore_provider();
-    assert_eq!(provider.list().await.unwrap().len(), 1);
+    assert_eq!(provider.list().await.unwrap().clusters.len(), 1);
     provider.create(&spec("c1", "west")).await.unwrap();
 }
 
@@ -254,7 +255,7 @@ async fn untagged_clusters_are_invisible_to_list_and_untouchable() {
     let provider = fleet(&cloud);
     let id = ClusterId::new("legacy").unwrap();
     cloud.insert_unmanaged_cluster(id.clone(), region("east"), "1.29".parse().unwrap(), BTreeMap::new());
-    assert!(provider.list().await.unwrap().is_empty());
+    assert!(provider.list().await.unwrap().clusters.is_empty());
     assert!(matches!(provider.delete(&id).await, Err(Error::PermissionDenied { .. })));
     assert_eq!(provider.get(&id).await.unwrap().fleet_tags(), None, "get shows it, without Fleet tags");
     assert_eq!(cloud.clusters().len(), 1, "it is still there");
@@ -289,7 +290,7 @@ async fn updates_that_cannot_happen_in_place_are_unsupported() {
     assert!(matches!(provider.update(&moved).await, Err(Error::Unsupported { .. })));
     let mut older = s.clone();
     older.kubernetes_version = "1.30".parse().unwrap();
-    assert!(matches!(provider.update(&older).await, Err(Error::InvalidSpec { .. })));
+    assert!(matches!(provider.update(&older).await, Err(Error::Unsupported { .. })), "a downgrade is a replacement");
     let unchanged = provider.update(&s).await.unwrap();
     assert_eq!(unchanged.phase, ClusterPhase::Running, "a no-op update changes nothing");
 }

@@ -7,7 +7,11 @@
 //! per Fleet node pool (size classes mapped to machine types, autoscaling between the pool's
 //! bounds), and follows every long-running operation with `GetOperation` until it is done.
 //! `list` asks all locations at once (`locations/-`) and keeps this fleet's clusters by their
-//! labels. Credentials are a kubeconfig with the endpoint, the CA and an access token from
+//! labels; a configured location that GKE names in the answer's `missingZones` (itself, or a
+//! zone of it) is reported unreachable and its clusters are left out, and the list fails only
+//! when every configured location is missing. `update` checks
+//! [`fleet_core::plan::ensure_in_place`] first, then upgrades the control plane, resizes node
+//! pools and sets the resource labels (`setResourceLabels` with the label fingerprint). Credentials are a kubeconfig with the endpoint, the CA and an access token from
 //! `google-cloud-auth`, never from the `gcloud` binary.
 //!
 //! ```no_run
@@ -18,7 +22,7 @@
 //!     .with_locations(vec![Region::new("europe-west1")?])
 //!     .build()
 //!     .await?;
-//! println!("{} clusters", provider.list().await?.len());
+//! println!("{} clusters", provider.list().await?.clusters.len());
 //! # Ok(()) }
 //! ```
 

@@ -6,9 +6,10 @@ use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
 use base64::Engine as _;
+use fleet_core::plan::ensure_in_place;
 use fleet_core::{
     Cluster, ClusterId, ClusterPhase, ClusterProvider, ClusterSpec, Credentials, Error, FleetName, FleetTags,
-    KubernetesVersion, NodePool, NodePoolName, ProviderInfo, Region, Result, SizeClass,
+    KubernetesVersion, Listing, NodePool, NodePoolName, ProviderInfo, Region, Result, SizeClass,
 };
 use google_cloud_container_v1::client::ClusterManager;
 use google_cloud_container_v1::model;
@@ -18,6 +19,9 @@ use crate::token::TokenSource;
 
 /// The node label recording a pool's abstract size class.
 const SIZE_LABEL: &str = "fleet-size-class";
+/// The node label recording that a pool's machine type was chosen by its spec, not derived
+/// from its size class (its value is that machine type).
+const MACHINE_LABEL: &str = "fleet-machine-type";
 
 /// The Compute Engine machine type of a size class (override per provider with
 /// [`crate::GkeProviderBuilder::with_machine_type`]).
@@ -114,21 +118,45 @@ impl GkeProvider {
             .send()
             .await
             .map_err(|err| map_gcp_error(&format!("get cluster `{name}`"), false, err))?;
-        self.remember(id, location);
+        if FleetTags::belongs_to(&labels_of(&cluster), &self.fleet) {
+            self.remember(id, location);
+        }
         Ok(cluster)
     }
 
-    /// Finds cluster `id`: where it was last seen, else in each location.
+    /// Finds cluster `id`: where it was last seen, else in each location. GKE names clusters
+    /// per location, so one name can be taken in several: this fleet's cluster is preferred,
+    /// another one is returned only when this fleet has none.
     async fn find(&self, id: &ClusterId) -> Result<(Region, model::Cluster)> {
         let known = self.located.lock().unwrap_or_else(std::sync::PoisonError::into_inner).get(id).cloned();
-        for location in known.into_iter().chain(self.info.regions.iter().cloned()) {
+        let others = self.info.regions.iter().filter(|location| known.as_ref() != Some(*location)).cloned();
+        let mut foreign = None;
+        for location in known.clone().into_iter().chain(others) {
             match self.get_in(&location, id).await {
-                Ok(cluster) => return Ok((location, cluster)),
+                Ok(cluster) if FleetTags::belongs_to(&labels_of(&cluster), &self.fleet) => {
+                    return Ok((location, cluster));
+                }
+                Ok(cluster) => {
+                    foreign.get_or_insert((location, cluster));
+                }
                 Err(Error::NotFound { .. }) => continue,
                 Err(err) => return Err(err),
             }
         }
-        Err(Error::cluster_not_found(id))
+        foreign.ok_or_else(|| Error::cluster_not_found(id))
+    }
+
+    /// This fleet's cluster of `spec`'s id in another location than the spec's, if one is
+    /// there (GKE names clusters per location, so a create there would make a second one).
+    /// Locations that cannot be asked are passed over: this is a guard, not a listing.
+    async fn elsewhere(&self, spec: &ClusterSpec) -> Option<Cluster> {
+        for location in self.info.regions.iter().filter(|location| **location != spec.region) {
+            let Ok(gke) = self.get_in(location, &spec.id).await else { continue };
+            if FleetTags::belongs_to(&labels_of(&gke), &self.fleet) {
+                return self.view(location, &gke).ok();
+            }
+        }
+        None
     }
 
     /// Cluster `id`, if it exists and is this fleet's: `NotFound` or `PermissionDenied`.
@@ -141,20 +169,57 @@ impl GkeProvider {
         }
     }
 
+    /// Gives cluster `id` exactly `labels` with `setResourceLabels`, which needs the label
+    /// fingerprint of the labels it replaces: the one given, else a fresh one. A fingerprint
+    /// gone stale meanwhile is read again once.
+    async fn set_labels(
+        &self,
+        location: &Region,
+        id: &ClusterId,
+        labels: &BTreeMap<String, String>,
+        fingerprint: Option<String>,
+    ) -> Result<()> {
+        let name = self.name(location, id);
+        let mut fingerprint = fingerprint;
+        let mut attempts = 0;
+        loop {
+            attempts += 1;
+            let current = match fingerprint.take() {
+                Some(known) => known,
+                None => self.get_in(location, id).await?.label_fingerprint,
+            };
+            let sent = self
+                .client
+                .set_labels()
+                .set_name(&name)
+                .set_resource_labels(labels.clone())
+                .set_label_fingerprint(current)
+                .send()
+                .await;
+            match sent {
+                Ok(operation) => return self.follow(location, operation).await,
+                Err(err) => match map_gcp_error(&format!("set labels of `{name}`"), false, err) {
+                    Error::Conflict { message } if attempts < 2 && message.contains("fingerprint") => continue,
+                    other => return Err(other),
+                },
+            }
+        }
+    }
+
     fn node_pool(&self, pool: &NodePool) -> model::NodePool {
         let machine = pool
             .machine_type
             .clone()
             .or_else(|| self.machine_types.get(&pool.size).cloned())
             .unwrap_or_else(|| machine_type(pool.size).to_owned());
+        let mut labels = vec![(SIZE_LABEL.to_owned(), pool.size.as_str().to_owned())];
+        if let Some(chosen) = &pool.machine_type {
+            labels.push((MACHINE_LABEL.to_owned(), chosen.clone()));
+        }
         model::NodePool::new()
             .set_name(pool.name.as_str())
             .set_initial_node_count(pool.min_count.max(1) as i32)
-            .set_config(
-                model::NodeConfig::new()
-                    .set_machine_type(machine)
-                    .set_labels([(SIZE_LABEL.to_owned(), pool.size.as_str().to_owned())]),
-            )
+            .set_config(model::NodeConfig::new().set_machine_type(machine).set_labels(labels))
             .set_autoscaling(autoscaling(pool))
     }
 
@@ -217,10 +282,35 @@ fn node_pool_of(gke: &model::NodePool) -> Option<NodePool> {
         _ => (gke.initial_node_count.max(0) as u32, gke.initial_node_count.max(1) as u32),
     };
     let pool = NodePool::new(name, size, min, max).ok()?;
-    Some(match config.map(|c| c.machine_type.as_str()).filter(|m| !m.is_empty()) {
+    // A machine type derived from the size class is not part of the spec: only one the spec
+    // chose (marked by its node label) is reported.
+    let chosen = config
+        .filter(|c| c.labels.contains_key(MACHINE_LABEL))
+        .map(|c| c.machine_type.as_str())
+        .filter(|m| !m.is_empty());
+    Some(match chosen {
         Some(machine) => pool.with_machine_type(machine),
         None => pool,
     })
+}
+
+/// Whether GKE's `missing` location (a region or a zone) is, or lies within, the provider's
+/// `location`: `europe-west1` covers `europe-west1` and `europe-west1-b`.
+fn covers(location: &Region, missing: &str) -> bool {
+    let location = location.as_str();
+    missing == location
+        || missing
+            .strip_prefix(location)
+            .and_then(|rest| rest.strip_prefix('-'))
+            .is_some_and(|zone| !zone.is_empty() && zone.chars().all(|c| c.is_ascii_alphanumeric()))
+}
+
+/// Whether an observed version is the wanted one: a wanted `1.31` accepts any 1.31 patch.
+fn version_satisfies(observed: KubernetesVersion, wanted: KubernetesVersion) -> bool {
+    match wanted.patch() {
+        None => observed.same_minor(&wanted),
+        Some(_) => observed == wanted,
+    }
 }
 
 fn labels_of(gke: &model::Cluster) -> BTreeMap<String, String> {
@@ -270,11 +360,13 @@ impl ClusterProvider for GkeProvider {
                 reason: format!("provider `{}` has no location `{}`", self.info.name, spec.region),
             });
         }
+        if let Some(existing) = self.elsewhere(spec).await {
+            return Ok(existing);
+        }
         let labels: HashMap<String, String> = FleetTags::cluster_tags(&self.fleet, spec).into_iter().collect();
-        let version = format!("{}.{}", spec.kubernetes_version.major(), spec.kubernetes_version.minor());
         let cluster = model::Cluster::new()
             .set_name(spec.id.as_str())
-            .set_initial_cluster_version(version)
+            .set_initial_cluster_version(spec.kubernetes_version.to_string())
             .set_resource_labels(labels)
             .set_node_pools(spec.node_pools.iter().map(|p| self.node_pool(p)).collect::<Vec<_>>());
         let parent = self.parent(spec.region.as_str());
@@ -290,6 +382,16 @@ impl ClusterProvider for GkeProvider {
                     if !FleetTags::belongs_to(&labels_of(&existing), &self.fleet) {
                         return Err(Error::AlreadyExists { resource });
                     }
+                    if existing.status == model::cluster::Status::Stopping {
+                        return Err(Error::Conflict {
+                            message: format!(
+                                "GKE cluster `{}` is being deleted; it can be created again once it is gone",
+                                spec.id
+                            ),
+                        });
+                    }
+                    // This fleet's cluster already: returned as it is, whatever its phase.
+                    return self.view(&spec.region, &existing);
                 }
                 other => return Err(other),
             },
@@ -303,7 +405,7 @@ impl ClusterProvider for GkeProvider {
         self.view(&location, &cluster)
     }
 
-    async fn list(&self) -> Result<Vec<Cluster>> {
+    async fn list(&self) -> Result<Listing> {
         let parent = self.parent("-");
         let response = self
             .client
@@ -312,33 +414,49 @@ impl ClusterProvider for GkeProvider {
             .send()
             .await
             .map_err(|err| map_gcp_error(&format!("list clusters of {parent}"), false, err))?;
-        let mut clusters = Vec::new();
+        let mut listing = Listing::new(Vec::new());
+        for missing in &response.missing_zones {
+            for location in self.info.regions.iter().filter(|location| covers(location, missing)) {
+                listing.mark_unreachable(
+                    location.clone(),
+                    Error::Unavailable {
+                        message: format!("GKE could not list location `{missing}` (missingZones of {parent})"),
+                    },
+                );
+            }
+        }
         for gke in &response.clusters {
             let Ok(location) = Region::new(gke.location.as_str()) else { continue };
-            if !self.info.has_region(&location) || !FleetTags::belongs_to(&labels_of(gke), &self.fleet) {
+            if !self.info.has_region(&location)
+                || listing.is_unreachable(&location)
+                || !FleetTags::belongs_to(&labels_of(gke), &self.fleet)
+            {
                 continue;
             }
-            clusters.push(self.view(&location, gke)?);
+            let cluster = self.view(&location, gke)?;
+            self.remember(&cluster.id, &location);
+            listing.clusters.push(cluster);
         }
-        Ok(clusters)
+        listing.unless_all_unreachable(&self.info.name, &self.info.regions)
     }
 
     async fn update(&self, spec: &ClusterSpec) -> Result<Cluster> {
         let (location, gke) = self.owned(&spec.id).await?;
         let current = self.view(&location, &gke)?;
-        let names = |pools: &[NodePool]| pools.iter().map(|p| p.name.clone()).collect::<Vec<_>>();
-        if names(&current.node_pools) != names(&spec.node_pools) {
-            return Err(Error::Unsupported {
-                operation: format!("adding or removing node pools of GKE cluster `{}` (needs a replacement)", spec.id),
+        ensure_in_place(&current, spec, self.info.capabilities)?;
+        if current.phase != ClusterPhase::Running {
+            return Err(Error::Conflict {
+                message: format!(
+                    "GKE cluster `{}` is {}, not running: it cannot be updated now",
+                    spec.id, current.phase
+                ),
             });
         }
         let name = self.name(&location, &spec.id);
-        let wanted = (spec.kubernetes_version.major(), spec.kubernetes_version.minor());
-        if current.kubernetes_version.map(|v| (v.major(), v.minor())) != Some(wanted) {
-            if !self.info.capabilities.in_place_version_upgrade {
-                return Err(Error::Unsupported { operation: format!("in-place upgrade of `{}`", spec.id) });
-            }
-            let update = model::ClusterUpdate::new().set_desired_master_version(format!("{}.{}", wanted.0, wanted.1));
+        let mut changed = false;
+        let wanted = spec.kubernetes_version;
+        if !current.kubernetes_version.is_some_and(|version| version_satisfies(version, wanted)) {
+            let update = model::ClusterUpdate::new().set_desired_master_version(wanted.to_string());
             let operation = self
                 .client
                 .update_cluster()
@@ -348,10 +466,16 @@ impl ClusterProvider for GkeProvider {
                 .await
                 .map_err(|err| map_gcp_error(&format!("upgrade `{name}`"), false, err))?;
             self.follow(&location, operation).await?;
+            changed = true;
         }
-        for pool in spec.node_pools.iter().filter(|p| !current.node_pools.contains(p)) {
-            if !self.info.capabilities.node_pool_resize {
-                return Err(Error::Unsupported { operation: format!("resizing node pools of `{}`", spec.id) });
+        for pool in &spec.node_pools {
+            let resized = current
+                .node_pools
+                .iter()
+                .find(|p| p.name == pool.name)
+                .is_some_and(|p| (p.min_count, p.max_count) != (pool.min_count, pool.max_count));
+            if !resized {
+                continue;
             }
             let pool_name = format!("{name}/nodePools/{}", pool.name);
             let operation = self
@@ -363,16 +487,25 @@ impl ClusterProvider for GkeProvider {
                 .await
                 .map_err(|err| map_gcp_error(&format!("resize `{pool_name}`"), false, err))?;
             self.follow(&location, operation).await?;
+            changed = true;
+        }
+        let labels = FleetTags::cluster_tags(&self.fleet, spec);
+        if labels_of(&gke) != labels {
+            let fingerprint = if changed { None } else { Some(gke.label_fingerprint.clone()) };
+            self.set_labels(&location, &spec.id, &labels, fingerprint).await?;
         }
         self.get(&spec.id).await
     }
 
     async fn delete(&self, id: &ClusterId) -> Result<()> {
-        let (location, _) = match self.owned(id).await {
+        let (location, gke) = match self.owned(id).await {
             Ok(found) => found,
             Err(Error::NotFound { .. }) => return Ok(()),
             Err(err) => return Err(err),
         };
+        if gke.status == model::cluster::Status::Stopping {
+            return Ok(());
+        }
         let name = self.name(&location, id);
         match self.client.delete_cluster().set_name(&name).send().await {
             Ok(operation) => self.follow(&location, operation).await,

@@ -88,7 +88,7 @@ async fn clusters_fleet_did_not_make_are_never_listed_taken_or_deleted() {
     let kind = common::FakeKind::new();
     kind.add_foreign_cluster("hand-made");
     let provider = kind.provider("laptop");
-    assert!(provider.list().await.unwrap().is_empty());
+    assert!(provider.list().await.unwrap().clusters.is_empty());
     let err = provider.create(&spec("hand-made")).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::AlreadyExists, "{err}");
     let err = provider.delete(&ClusterId::new("hand-made").unwrap()).await.unwrap_err();
@@ -133,4 +133,132 @@ async fn bad_specs_are_refused_before_kind_runs() {
     assert!(kind.take_calls().is_empty(), "nothing ran");
     let err = provider.update(&spec("dev-4")).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::NotFound);
+}
+
+#[tokio::test]
+async fn update_changes_labels_and_blueprint_version_and_refuses_the_rest() {
+    let kind = common::FakeKind::new();
+    let provider = kind.provider("laptop");
+    let created = provider.create(&spec("dev-5")).await.unwrap();
+    kind.take_calls();
+
+    let mut relabelled = spec("dev-5");
+    relabelled.blueprint_version = BlueprintVersion::new("web-v4").unwrap();
+    relabelled.labels.insert("team".into(), "search".into());
+    relabelled.labels.insert("tier".into(), "gold".into());
+    let updated = provider.update(&relabelled).await.unwrap();
+    assert_eq!(kind.take_calls(), ["get clusters"], "an update of tags runs no kind command that changes anything");
+    let laptop = FleetName::new("laptop").unwrap();
+    assert_eq!(updated.tags, FleetTags::cluster_tags(&laptop, &relabelled));
+    let seen = provider.get(&relabelled.id).await.unwrap();
+    assert_eq!(seen.tags, FleetTags::cluster_tags(&laptop, &relabelled));
+    assert_eq!(seen.fleet_tags().unwrap().blueprint_version.as_str(), "web-v4");
+    assert_eq!((seen.created_at, seen.provider_id.as_str()), (created.created_at, created.provider_id.as_str()));
+    assert!(seen.updated_at >= created.updated_at);
+    let listed = provider.list().await.unwrap().clusters;
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].tags["tier"], "gold");
+
+    let mut upgraded = relabelled.clone();
+    upgraded.kubernetes_version = "1.32".parse().unwrap();
+    upgraded.labels.insert("tier".into(), "silver".into());
+    let err = provider.update(&upgraded).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Unsupported, "{err}");
+    assert!(err.to_string().contains("kubernetesVersion"), "{err}");
+    let mut resized = relabelled.clone();
+    resized.node_pools[0] = NodePool::new(NodePoolName::new("workers").unwrap(), SizeClass::Small, 3, 4).unwrap();
+    assert_eq!(provider.update(&resized).await.unwrap_err().kind(), ErrorKind::Unsupported);
+    let mut moved = relabelled.clone();
+    moved.region = Region::new("eu-west-1").unwrap();
+    assert_eq!(provider.update(&moved).await.unwrap_err().kind(), ErrorKind::Unsupported);
+    assert_eq!(provider.get(&relabelled.id).await.unwrap().tags["tier"], "gold", "a refused update changes nothing");
+    assert!(!kind.take_calls().iter().any(|call| !call.starts_with("get ")), "refusals run no kind command");
+
+    let mut elsewhere = spec("dev-5");
+    elsewhere.provider = ProviderName::new("eks").unwrap();
+    assert_eq!(provider.create(&elsewhere).await.unwrap_err().kind(), ErrorKind::InvalidSpec);
+    let again = provider.create(&spec("dev-5")).await.unwrap();
+    assert_eq!(again.tags, seen.tags, "create of an existing cluster returns it unchanged");
+    assert!(kind.take_calls().iter().all(|call| !call.starts_with("create")));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_creates_of_one_id_run_kind_once() {
+    let kind = common::FakeKind::new();
+    kind.slow_create(0.3);
+    // Two providers of one fleet sharing the state directory, as two programs would.
+    let providers = [std::sync::Arc::new(kind.provider("laptop")), std::sync::Arc::new(kind.provider("laptop"))];
+    let mut creates = Vec::new();
+    for n in 0..8 {
+        let provider = std::sync::Arc::clone(&providers[n % 2]);
+        creates.push(tokio::spawn(async move { provider.create(&spec("dev-6")).await }));
+    }
+    let mut created = Vec::new();
+    for create in creates {
+        created.push(create.await.unwrap().unwrap());
+    }
+    assert!(created.iter().all(|c| c.phase.is_running() && c.created_at == created[0].created_at));
+    let calls = kind.take_calls();
+    assert_eq!(calls.iter().filter(|call| call.starts_with("create cluster")).count(), 1, "{calls:#?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cluster_being_created_reports_creating_and_an_interrupted_one_failed() {
+    let kind = common::FakeKind::new();
+    kind.slow_create(1.0);
+    let provider = std::sync::Arc::new(kind.provider("laptop"));
+    let id = ClusterId::new("dev-7").unwrap();
+    let creating = tokio::spawn({
+        let provider = std::sync::Arc::clone(&provider);
+        async move { provider.create(&spec("dev-7")).await }
+    });
+    let mut phase = None;
+    for _ in 0..100 {
+        if let Ok(cluster) = provider.get(&id).await {
+            phase = Some(cluster.phase);
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert_eq!(phase, Some(ClusterPhase::Creating));
+    let listed = provider.list().await.unwrap().clusters;
+    assert_eq!(
+        listed.iter().map(|c| (c.id.as_str(), c.phase.clone())).collect::<Vec<_>>(),
+        [("dev-7", ClusterPhase::Creating)]
+    );
+    let err = provider.credentials(&id).await.unwrap_err();
+    assert!(err.is_retryable(), "{err}");
+    assert!(creating.await.unwrap().unwrap().phase.is_running());
+    assert!(provider.get(&id).await.unwrap().phase.is_running());
+
+    // A create stopped halfway: the caller gave up (which kills `kind`), leaving a cluster.
+    let id = ClusterId::new("dev-8").unwrap();
+    let stopped = tokio::spawn({
+        let provider = std::sync::Arc::clone(&provider);
+        async move { provider.create(&spec("dev-8")).await }
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    stopped.abort();
+    let _ = stopped.await;
+    assert_eq!(provider.get(&id).await.unwrap_err().kind(), ErrorKind::NotFound, "kind made nothing yet");
+    kind.add_foreign_cluster("dev-8");
+    let seen = provider.get(&id).await.unwrap();
+    assert!(matches!(seen.phase, ClusterPhase::Failed { .. }), "{:?}", seen.phase);
+    assert!(matches!(provider.create(&spec("dev-8")).await.unwrap().phase, ClusterPhase::Failed { .. }));
+    provider.delete(&id).await.unwrap();
+    assert_eq!(provider.get(&id).await.unwrap_err().kind(), ErrorKind::NotFound);
+}
+
+#[tokio::test]
+async fn a_container_engine_that_does_not_answer_is_retryable() {
+    let kind = common::FakeKind::new();
+    let provider = kind.provider("laptop");
+    provider.create(&spec("dev-9")).await.unwrap();
+    kind.fail_next(2);
+    let err = provider.get(&ClusterId::new("dev-9").unwrap()).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Unavailable, "{err}");
+    assert!(err.to_string().contains("start Docker or Podman"), "{err}");
+    let err = provider.list().await.unwrap_err();
+    assert!(err.is_retryable(), "a failing `kind get clusters` fails the list: {err}");
+    assert_eq!(provider.list().await.unwrap().clusters.len(), 1);
 }

@@ -4,9 +4,19 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use fleet_core::conformance::{CHECKS, ConformanceContext, run_all};
+use fleet_core::conformance::{CHECKS, ConformanceContext, ConformanceHooks, run_all};
 use fleet_core::{FleetName, Region, WaitOptions};
 use fleet_kind::KindProvider;
+
+/// Real Kind clusters run a Kubernetes API server, so team access can be set up in them; no
+/// other hook is implemented against real Kind.
+struct RealKind;
+
+impl ConformanceHooks for RealKind {
+    fn clusters_serve_kubernetes_api(&self) -> bool {
+        true
+    }
+}
 
 #[tokio::test]
 async fn the_kit_passes_against_real_kind() {
@@ -31,6 +41,9 @@ async fn the_kit_passes_against_real_kind() {
     let other = Arc::new(KindProvider::builder(FleetName::new("fleet-e2e-other").unwrap()).build().unwrap());
     let context = ConformanceContext::new("e2e", Region::new("local").unwrap(), other)
         .unwrap()
+        .with_hooks(Arc::new(RealKind))
         .with_wait(WaitOptions::with_timeout(Duration::from_secs(900)));
-    assert_eq!(run_all(&provider, &context).await.passed, CHECKS);
+    // The checks that need other hooks skip, saying so; any failure panics.
+    let report = run_all(&provider, &context).await;
+    assert_eq!(report.passed.len() + report.skipped.len(), CHECKS.len(), "{report}");
 }

@@ -1,4 +1,5 @@
-//! Add-on manifests as objects: parsed from YAML, checked, identified and put in apply order.
+//! Add-on manifests as objects: parsed from YAML (from JSON without feature `yaml`), checked,
+//! identified and put in apply order.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -158,15 +159,15 @@ pub struct AddonSet {
 }
 
 impl AddonSet {
-    /// Parses every add-on's manifest (one or more YAML documents). An object without
-    /// `apiVersion`, `kind` or `metadata.name`, or stated twice, is [`Error::InvalidSpec`]
-    /// naming the add-on and document.
+    /// Parses every add-on's manifest (one or more YAML documents; without feature `yaml`, one
+    /// or more JSON documents one after another). An object without `apiVersion`, `kind` or
+    /// `metadata.name`, or stated twice, is [`Error::InvalidSpec`] naming the add-on and
+    /// document.
     pub fn parse(addons: &BTreeMap<String, Addon>) -> Result<Self> {
         let mut objects: Vec<AddonObject> = Vec::new();
         for (name, addon) in addons {
-            let documents: Vec<Value> = serde_saphyr::from_str_multiple(&addon.manifest).map_err(|err| {
-                Error::InvalidSpec { path: format!("addons.{name}"), reason: format!("not valid YAML: {err}") }
-            })?;
+            let documents = documents(&addon.manifest)
+                .map_err(|reason| Error::InvalidSpec { path: format!("addons.{name}"), reason })?;
             for (index, body) in documents.into_iter().enumerate() {
                 if body.is_null() {
                     continue;
@@ -194,6 +195,21 @@ impl AddonSet {
     pub fn hash(&self) -> String {
         crate::content_hash(&self.objects).to_string()
     }
+}
+
+/// The documents of one manifest, as YAML.
+#[cfg(feature = "yaml")]
+fn documents(manifest: &str) -> std::result::Result<Vec<Value>, String> {
+    serde_saphyr::from_str_multiple(manifest).map_err(|err| format!("not valid YAML: {err}"))
+}
+
+/// The documents of one manifest, as JSON values one after another: YAML needs feature `yaml`.
+#[cfg(not(feature = "yaml"))]
+fn documents(manifest: &str) -> std::result::Result<Vec<Value>, String> {
+    serde_json::Deserializer::from_str(manifest)
+        .into_iter::<Value>()
+        .collect::<std::result::Result<_, _>>()
+        .map_err(|err| format!("not valid JSON (YAML manifests need feature `yaml` of fleet-core): {err}"))
 }
 
 fn object(addon: &str, index: usize, mut body: Value) -> Result<AddonObject> {
@@ -267,6 +283,7 @@ mod tests {
         BTreeMap::from([("base".to_owned(), Addon { manifest: manifest.to_owned() })])
     }
 
+    #[cfg(feature = "yaml")]
     #[test]
     fn objects_are_ordered_for_apply_and_namespaced_by_default() {
         let set = AddonSet::parse(&addons(
@@ -293,6 +310,7 @@ mod tests {
         assert_eq!(set.objects[3].body["metadata"]["namespace"], "default");
     }
 
+    #[cfg(feature = "yaml")]
     #[test]
     fn bad_objects_name_the_addon_and_document() {
         for (manifest, expected) in [
@@ -312,6 +330,21 @@ mod tests {
             let err = AddonSet::parse(&addons(manifest)).unwrap_err().to_string();
             assert!(err.contains(expected), "{manifest:?}: {err}");
         }
+    }
+
+    #[cfg(not(feature = "yaml"))]
+    #[test]
+    fn without_yaml_manifests_are_json_documents() {
+        let set = AddonSet::parse(&addons(
+            r#"{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "settings"}}
+               {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "shop"}}"#,
+        ))
+        .unwrap();
+        let order: Vec<String> = set.objects.iter().map(|o| o.reference.to_string()).collect();
+        assert_eq!(order, ["Namespace shop", "ConfigMap default/settings"]);
+        assert!(AddonSet::parse(&addons("")).unwrap().is_empty());
+        let err = AddonSet::parse(&addons("apiVersion: v1\nkind: ConfigMap\n")).unwrap_err().to_string();
+        assert!(err.contains("addons.base") && err.contains("feature `yaml`"), "{err}");
     }
 
     #[test]

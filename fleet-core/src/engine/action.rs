@@ -14,6 +14,10 @@ use crate::provider::Poller;
 use crate::store::{IntentOperation, IntentOutcome, NewIntent};
 use crate::{Cluster, ClusterId, ClusterPhase, ClusterSpec, Error, Result, WaitOptions};
 
+/// How many updates in a row may report success without the cluster matching its spec before
+/// the cluster is failed.
+pub(crate) const MAX_UPDATES_NOT_TAKEN: u32 = 3;
+
 /// The name of an action, for events.
 pub(crate) fn action_name(action: &Action) -> &'static str {
     match action {
@@ -105,11 +109,17 @@ impl ActionRun<'_> {
     /// Waits until the cluster runs (after a create or update, or an operation started before a
     /// restart), then records and announces it.
     async fn await_running(&self, id: &ClusterId) -> Result<()> {
+        self.await_running_cluster(id).await.map(|_| ())
+    }
+
+    /// [`await_running`](Self::await_running), giving the running cluster as observed.
+    async fn await_running_cluster(&self, id: &ClusterId) -> Result<Cluster> {
         let cluster = self.wait_for(id, ClusterPhase::Running).await?;
         self.engine.store.put_observed(&cluster).await?;
         self.engine.emit(EngineEvent::ClusterReady { cluster: id.clone() });
         super::addons::install(self.engine, self.slot, &cluster).await?;
-        super::placements::activate(self.engine, &cluster).await
+        super::placements::activate(self.engine, &cluster).await?;
+        Ok(cluster)
     }
 
     /// Waits until an operation under way (e.g. started before a restart) ends, whatever phase
@@ -158,11 +168,48 @@ impl ActionRun<'_> {
             async move { provider.update(&spec).await.map(|_| ()) }
         })
         .await?;
-        self.await_running(&spec.id).await?;
+        let updated = self.await_running_cluster(&spec.id).await?;
+        self.check_update_took(&updated, spec)?;
         if spec.hibernated {
             self.set_hibernation(&spec.id, true).await?;
         }
         Ok(())
+    }
+
+    /// An update the provider reported done must leave the cluster matching its spec. One
+    /// that did not take is tried again on the next passes (a retryable error), and after
+    /// [`MAX_UPDATES_NOT_TAKEN`] such attempts in a row the cluster is failed with the fields
+    /// that did not change: never an update on every pass forever.
+    fn check_update_took(&self, updated: &Cluster, spec: &ClusterSpec) -> Result<()> {
+        let capabilities = self.slot.provider.info().capabilities;
+        let left: Vec<String> = crate::plan::differences(updated, spec, capabilities)
+            .into_iter()
+            .map(|change| format!("{} is {}, wanted {}", change.field, change.from, change.to))
+            .collect();
+        let mut not_taken = lock(&self.engine.updates_not_taken);
+        if left.is_empty() {
+            not_taken.remove(&spec.id);
+            return Ok(());
+        }
+        let attempts = not_taken.entry(spec.id.clone()).or_insert(0);
+        *attempts += 1;
+        let fields = left.join("; ");
+        if *attempts < MAX_UPDATES_NOT_TAKEN {
+            return Err(Error::Conflict {
+                message: format!(
+                    "the update of cluster `{}` reported success but did not take ({} of {MAX_UPDATES_NOT_TAKEN}): {fields}",
+                    spec.id, attempts
+                ),
+            });
+        }
+        not_taken.remove(&spec.id);
+        Err(Error::Provider {
+            message: format!(
+                "provider `{}` did not apply the update of cluster `{}` after {MAX_UPDATES_NOT_TAKEN} attempts: {fields}",
+                spec.provider, spec.id
+            ),
+            source: None,
+        })
     }
 
     async fn delete(&self, id: &ClusterId) -> Result<()> {

@@ -10,7 +10,9 @@ use async_trait::async_trait;
 use super::Slot;
 use super::budget::CallKind;
 use crate::failover::Room;
-use crate::{Cluster, ClusterId, ClusterProvider, ClusterSpec, Credentials, ProviderInfo, Region, Result, TeamName};
+use crate::{
+    Cluster, ClusterId, ClusterProvider, ClusterSpec, Credentials, Listing, ProviderInfo, Region, Result, TeamName,
+};
 
 /// `slot`'s provider, each call charged to `slot`'s budget.
 pub(crate) struct BudgetedProvider {
@@ -47,7 +49,7 @@ impl ClusterProvider for BudgetedProvider {
         self.provider().get(id).await
     }
 
-    async fn list(&self) -> Result<Vec<Cluster>> {
+    async fn list(&self) -> Result<Listing> {
         self.charge(CallKind::Read).await;
         self.provider().list().await
     }

@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use crate::failover::Location;
 use crate::plan::Summary;
-use crate::{ClusterId, ProviderName};
+use crate::{ClusterId, ProviderName, Region};
 
 /// Something that happened in the engine.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -117,6 +117,16 @@ pub enum EngineEvent {
     ProviderUnavailable {
         /// The provider.
         provider: ProviderName,
+        /// Why.
+        error: String,
+    },
+    /// One region of a provider could not be observed; its clusters were left alone this
+    /// pass, and the provider's other regions were reconciled.
+    RegionUnavailable {
+        /// The provider.
+        provider: ProviderName,
+        /// The region.
+        region: Region,
         /// Why.
         error: String,
     },

@@ -42,6 +42,7 @@ mod events;
 mod ownership;
 pub(crate) mod placements;
 mod rollout;
+mod unseen;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
@@ -65,9 +66,11 @@ use crate::mutex::lock;
 use crate::plan::{Action, DeleteReason, plan};
 use crate::store::{Intent, IntentOperation, IntentOutcome, MemoryStore, StateStore};
 use crate::{
-    Cluster, ClusterId, ClusterPhase, ClusterProvider, Error, FleetName, FleetTags, ProviderName, RateLimits, Result,
+    Cluster, ClusterId, ClusterPhase, ClusterProvider, Error, FleetName, FleetTags, ProviderName, RateLimits, Region,
+    Result,
 };
 use budget::{Budget, CallKind};
+pub(crate) use unseen::Unseen;
 
 /// How the engine works; every field has a sensible default.
 #[derive(Debug, Clone)]
@@ -151,6 +154,8 @@ pub(crate) struct EngineInner {
     unwanted_since: Mutex<BTreeMap<ClusterId, Instant>>,
     /// Clusters whose last action failed for good, with the blueprint version it was for.
     failed: Mutex<BTreeMap<ClusterId, (String, String)>>,
+    /// Per cluster, updates in a row that reported success without taking.
+    pub(crate) updates_not_taken: Mutex<BTreeMap<ClusterId, u32>>,
     in_flight: Mutex<BTreeSet<ClusterId>>,
     /// Identities whose TTL ended (from the store's `cluster_expired` events of record).
     expired: Mutex<Option<BTreeSet<ClusterId>>>,
@@ -322,6 +327,7 @@ impl EngineBuilder {
                 changed: Notify::new(),
                 unwanted_since: Mutex::new(BTreeMap::new()),
                 failed: Mutex::new(BTreeMap::new()),
+                updates_not_taken: Mutex::new(BTreeMap::new()),
                 in_flight: Mutex::new(BTreeSet::new()),
                 expired: Mutex::new(None),
                 warned: Mutex::new(BTreeSet::new()),
@@ -467,12 +473,12 @@ impl Engine {
         async move {
             let mut report = ReconcileReport::default();
             lock(&inner.owned_this_pass).clear();
-            let (observed, unavailable) = self.observe().await;
+            let (observed, unseen) = self.observe().await;
             let mut pending = inner.store.pending_intents().await?;
-            let unlisted = self.unlisted_calls(&pending, &unavailable).await?;
+            let unlisted = self.unlisted_calls(&pending, &unseen).await?;
             pending.retain(|intent| {
                 let call = &intent.intent;
-                // A call to a provider that could not be listed is settled once it can be:
+                // A call to a provider or region that could not be listed is settled once it can be:
                 // until then nobody can tell whether it took effect.
                 !unlisted.contains(&intent.id)
                     && inner.owns(&ownership::identity_of_call(&call.cluster, call.spec.as_ref(), &observed))
@@ -488,8 +494,8 @@ impl Engine {
                 inner.store.resolve_intent(intent.id, IntentOutcome::Recovered { finding }).await?;
             }
             report.recovered_intents = pending.len();
-            report.adopted = self.sync_store(&observed, &unavailable).await?;
-            let observed = self.with_unreachable(observed, &unavailable).await?;
+            report.adopted = self.sync_store(&observed, &unseen).await?;
+            let observed = self.with_unreachable(observed, &unseen).await?;
             *lock(&inner.last_observed) = observed.clone();
             let mut wanted = lock(&inner.desired).clone();
             wanted.clusters.retain(|cluster| inner.owns(cluster.spec.identity()));
@@ -518,25 +524,27 @@ impl Engine {
             let mut successors = placements::successors(&plan.actions, &observed, &desired);
             for action in plan.actions {
                 let id = action.cluster_id().clone();
-                let provider = match &action {
+                let (provider, region) = match &action {
                     Action::Create { spec } | Action::Update { spec, .. } | Action::Replace { spec, .. } => {
-                        &spec.provider
+                        (&spec.provider, Some(&spec.region))
                     }
-                    Action::Delete { provider, .. } => provider,
+                    Action::Delete { provider, .. } => (provider, None),
                     Action::Hibernate { id } | Action::Resume { id } => match observed.iter().find(|c| &c.id == id) {
-                        Some(cluster) => &cluster.provider,
+                        Some(cluster) => (&cluster.provider, Some(&cluster.region)),
                         None => continue,
                     },
                     // Unchanged, but an operation is still under way: wait for it.
                     Action::Unchanged { id } if in_progress.contains(id) => {
                         match observed.iter().find(|c| &c.id == id) {
-                            Some(cluster) => &cluster.provider,
+                            Some(cluster) => (&cluster.provider, Some(&cluster.region)),
                             None => continue,
                         }
                     }
                     Action::Unchanged { .. } => continue,
                 };
-                if unavailable.contains(provider) {
+                // Nothing is made where the pass could not look: a cluster may be there.
+                if unseen.covers_provider(provider) || region.is_some_and(|r| unseen.covers(provider, r)) {
+                    report.unreachable += 1;
                     continue;
                 }
                 let touched = match &action {
@@ -696,7 +704,9 @@ impl Engine {
             // they are gone and forgotten.
             for cluster in observed.iter().filter(|c| c.phase == ClusterPhase::Deleting) {
                 let Some(slot) = inner.slots.get(&cluster.provider).cloned() else { continue };
-                if unavailable.contains(&cluster.provider) || !lock(&inner.in_flight).insert(cluster.id.clone()) {
+                if unseen.covers(&cluster.provider, &cluster.region)
+                    || !lock(&inner.in_flight).insert(cluster.id.clone())
+                {
                     continue;
                 }
                 let engine = Arc::clone(inner);
@@ -762,18 +772,14 @@ impl Engine {
         Ok(DesiredFleet::new(desired.name, clusters))
     }
 
-    /// `observed` plus the last stored observation of every cluster of a provider that could
-    /// not be listed, as `Unreachable`: a cluster out of sight is still this fleet's.
-    pub(crate) async fn with_unreachable(
-        &self,
-        mut observed: Vec<Cluster>,
-        unavailable: &BTreeSet<ProviderName>,
-    ) -> Result<Vec<Cluster>> {
-        if unavailable.is_empty() {
+    /// `observed` plus the last stored observation of every cluster of a provider or region
+    /// that could not be listed, as `Unreachable`: a cluster out of sight is still this fleet's.
+    pub(crate) async fn with_unreachable(&self, mut observed: Vec<Cluster>, unseen: &Unseen) -> Result<Vec<Cluster>> {
+        if unseen.is_empty() {
             return Ok(observed);
         }
         for mut cluster in self.inner.store.observed().await? {
-            if unavailable.contains(&cluster.provider) && self.inner.owns_cluster(&cluster) {
+            if unseen.covers(&cluster.provider, &cluster.region) && self.inner.owns_cluster(&cluster) {
                 cluster.phase = ClusterPhase::Unreachable;
                 observed.push(cluster);
             }
@@ -784,7 +790,7 @@ impl Engine {
             let Some(spec) = intent.intent.spec.as_ref() else { continue };
             let known = observed.iter().any(|c| c.id == spec.id && c.provider == spec.provider);
             if intent.intent.operation != IntentOperation::Create
-                || !unavailable.contains(&spec.provider)
+                || !unseen.covers(&spec.provider, &spec.region)
                 || known
                 || !self.inner.owns(spec.identity())
             {
@@ -806,19 +812,21 @@ impl Engine {
         Ok(observed)
     }
 
-    /// The ids of `pending` intents whose call went to a provider in `unavailable`.
-    async fn unlisted_calls(&self, pending: &[Intent], unavailable: &BTreeSet<ProviderName>) -> Result<BTreeSet<u64>> {
-        if unavailable.is_empty() || pending.is_empty() {
+    /// The ids of `pending` intents whose call went to a provider or region out of sight.
+    async fn unlisted_calls(&self, pending: &[Intent], unseen: &Unseen) -> Result<BTreeSet<u64>> {
+        if unseen.is_empty() || pending.is_empty() {
             return Ok(BTreeSet::new());
         }
-        let stored: BTreeMap<ClusterId, ProviderName> =
-            self.inner.store.observed().await?.into_iter().map(|c| (c.id, c.provider)).collect();
+        let stored: BTreeMap<ClusterId, (ProviderName, Region)> =
+            self.inner.store.observed().await?.into_iter().map(|c| (c.id, (c.provider, c.region))).collect();
         Ok(pending
             .iter()
             .filter(|intent| {
-                let provider =
-                    intent.intent.spec.as_ref().map(|s| &s.provider).or_else(|| stored.get(&intent.intent.cluster));
-                provider.is_some_and(|p| unavailable.contains(p))
+                let place = match intent.intent.spec.as_ref() {
+                    Some(spec) => Some((&spec.provider, &spec.region)),
+                    None => stored.get(&intent.intent.cluster).map(|(p, r)| (p, r)),
+                };
+                place.is_some_and(|(provider, region)| unseen.covers(provider, region))
             })
             .map(|intent| intent.id)
             .collect())
@@ -884,32 +892,43 @@ impl Engine {
     }
 
     /// Lists every provider; returns this fleet's clusters that this engine owns, and the
-    /// providers that could not be listed.
-    pub(crate) async fn observe(&self) -> (Vec<Cluster>, BTreeSet<ProviderName>) {
+    /// providers and regions that could not be listed.
+    pub(crate) async fn observe(&self) -> (Vec<Cluster>, Unseen) {
         let mut observed = Vec::new();
-        let mut unavailable = BTreeSet::new();
+        let mut unseen = Unseen::default();
         for (name, slot) in &self.inner.slots {
             slot.budget.call(CallKind::Read).await;
             match slot.provider.list().await {
-                Ok(clusters) => observed.extend(
-                    clusters
-                        .into_iter()
-                        .filter(|c| FleetTags::belongs_to(&c.tags, &self.inner.fleet) && self.inner.owns_cluster(c)),
-                ),
+                Ok(listing) => {
+                    for lost in listing.unreachable {
+                        self.inner.emit(EngineEvent::RegionUnavailable {
+                            provider: name.clone(),
+                            region: lost.region.clone(),
+                            error: lost.error.to_string(),
+                        });
+                        unseen.add_region(name.clone(), lost.region);
+                    }
+                    // A cluster listed in a region reported unreachable is not trusted either.
+                    observed.extend(listing.clusters.into_iter().filter(|c| {
+                        FleetTags::belongs_to(&c.tags, &self.inner.fleet)
+                            && self.inner.owns_cluster(c)
+                            && !unseen.covers(name, &c.region)
+                    }));
+                }
                 Err(err) => {
                     self.inner
                         .emit(EngineEvent::ProviderUnavailable { provider: name.clone(), error: err.to_string() });
-                    unavailable.insert(name.clone());
+                    unseen.add_provider(name.clone());
                 }
             }
         }
         observed.sort_by(|a, b| a.id.cmp(&b.id));
-        (observed, unavailable)
+        (observed, unseen)
     }
 
     /// Makes the store's observations match what the providers showed; returns how many
     /// clusters were adopted (found at a provider, unknown to the store).
-    async fn sync_store(&self, observed: &[Cluster], unavailable: &BTreeSet<ProviderName>) -> Result<usize> {
+    async fn sync_store(&self, observed: &[Cluster], unseen: &Unseen) -> Result<usize> {
         let store = &self.inner.store;
         let stored: BTreeMap<ClusterId, Cluster> = store
             .observed()
@@ -939,7 +958,7 @@ impl Engine {
         }
         let seen: BTreeSet<&ClusterId> = observed.iter().map(|c| &c.id).collect();
         for (id, known) in &stored {
-            if !unavailable.contains(&known.provider) && !seen.contains(id) {
+            if !unseen.covers(&known.provider, &known.region) && !seen.contains(id) {
                 store.remove_observed(id).await?;
             }
         }

@@ -266,8 +266,8 @@ impl FailoverController {
     pub async fn check_once(&self) -> Result<Vec<Loss>> {
         let inner = &self.inner;
         let engine = &inner.engine;
-        let (observed, unavailable) = engine.observe().await;
-        let observed = engine.with_unreachable(observed, &unavailable).await?;
+        let (observed, unseen) = engine.observe().await;
+        let observed = engine.with_unreachable(observed, &unseen).await?;
         let now = Instant::now();
         let placements: BTreeMap<ClusterId, Placement> =
             engine.store().placements().await?.into_iter().map(|p| (p.identity.clone(), p)).collect();
@@ -276,7 +276,7 @@ impl FailoverController {
         let losses = {
             let mut state = lock(&inner.state);
             for provider in engine.providers().keys() {
-                state.detector.record_provider_api(provider, !unavailable.contains(provider), now);
+                state.detector.record_provider_api(provider, !unseen.covers_provider(provider), now);
             }
             let mut answering: BTreeMap<Location, bool> = BTreeMap::new();
             for cluster in &observed {

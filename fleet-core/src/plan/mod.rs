@@ -53,6 +53,7 @@ mod apply;
 mod diff;
 mod groups;
 mod render;
+mod replacement;
 
 use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime};
@@ -60,6 +61,9 @@ use std::time::{Duration, SystemTime};
 use serde::Serialize;
 
 pub use diff::Change;
+#[cfg(feature = "conformance")]
+pub(crate) use diff::version_satisfies;
+pub use replacement::{Replacement, differences, ensure_in_place, replacement_needed};
 
 use crate::fleet_spec::DesiredFleet;
 use crate::model::TagView;

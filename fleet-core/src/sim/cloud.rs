@@ -291,6 +291,12 @@ impl SimCloud {
         self.world().state.insert_unmanaged(id, region, version, tags, Instant::now());
     }
 
+    /// Removes a cluster [`insert_unmanaged_cluster`](Self::insert_unmanaged_cluster) added;
+    /// whether it was still there.
+    pub fn remove_unmanaged_cluster(&self, id: &ClusterId) -> bool {
+        self.world().state.clusters.remove(id).is_some()
+    }
+
     /// Runs one call for `fleet`: the call latency, then outages, rate limit, injected faults,
     /// the operation itself (given the completion latency it draws) and lost responses, in
     /// that order; every call is logged.

@@ -5,7 +5,9 @@ use async_trait::async_trait;
 use super::call_log::Operation;
 use super::cloud::{SimCloud, Target};
 use crate::failover::Room;
-use crate::{Cluster, ClusterId, ClusterProvider, ClusterSpec, Credentials, FleetName, ProviderInfo, Region, Result};
+use crate::{
+    Cluster, ClusterId, ClusterProvider, ClusterSpec, Credentials, FleetName, Listing, ProviderInfo, Region, Result,
+};
 
 /// A [`ClusterProvider`] backed by a simulated cloud, **not a real one**; made by
 /// [`SimCloud::provider`]. Several fleets' providers can share one cloud, which is how tests
@@ -51,9 +53,9 @@ impl ClusterProvider for SimProvider {
         self.cloud.call(&self.fleet, Operation::Get, Target::Cluster(id), |state, _, now| state.get(id, now)).await
     }
 
-    async fn list(&self) -> Result<Vec<Cluster>> {
+    async fn list(&self) -> Result<Listing> {
         let fleet = &self.fleet;
-        self.cloud.call(fleet, Operation::List, Target::Fleet, |state, _, now| Ok(state.list(fleet, now))).await
+        self.cloud.call(fleet, Operation::List, Target::Fleet, |state, _, now| state.list(fleet, now)).await
     }
 
     async fn update(&self, spec: &ClusterSpec) -> Result<Cluster> {

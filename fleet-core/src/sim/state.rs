@@ -11,6 +11,7 @@ use tokio::time::Instant;
 use super::rng::SimRng;
 use crate::addons::{AddonReport, AddonSet, ObjectRef};
 use crate::failover::Room;
+use crate::provider::Listing;
 use crate::{
     Capabilities, Cluster, ClusterId, ClusterPhase, ClusterSpec, Error, FleetName, FleetTags, KubernetesVersion,
     NodePool, ProviderName, Region, Result,
@@ -353,13 +354,26 @@ impl SimState {
         Ok(cluster.view(&name, true))
     }
 
-    pub(crate) fn list(&mut self, fleet: &FleetName, now: Instant) -> Vec<Cluster> {
+    /// This fleet's clusters in the regions that are up; the regions that are down are
+    /// reported unreachable, and the list fails when every region is down, as a cloud's
+    /// regional endpoints would.
+    pub(crate) fn list(&mut self, fleet: &FleetName, now: Instant) -> Result<Listing> {
         self.settle_all(now);
-        self.clusters
-            .values()
-            .filter(|cluster| cluster.belongs_to(fleet))
-            .map(|cluster| cluster.view(&self.name, self.region_is_up(&cluster.region)))
-            .collect()
+        let mut listing = Listing::new(
+            self.clusters
+                .values()
+                .filter(|cluster| cluster.belongs_to(fleet) && self.region_is_up(&cluster.region))
+                .map(|cluster| cluster.view(&self.name, true))
+                .collect(),
+        );
+        for (region, state) in &self.regions {
+            if state.down {
+                let error = Error::Unavailable { message: format!("region `{region}` is unreachable") };
+                listing.mark_unreachable(region.clone(), error);
+            }
+        }
+        let regions: Vec<Region> = self.regions.keys().cloned().collect();
+        listing.unless_all_unreachable(&self.name, &regions)
     }
 
     pub(crate) fn update(
@@ -372,40 +386,11 @@ impl SimState {
         let capabilities = self.capabilities;
         let name = self.name.clone();
         let cluster = self.owned(&spec.id, fleet, now)?;
-        if cluster.region != spec.region {
-            return Err(Error::Unsupported {
-                operation: format!("moving cluster `{}` to another region (needs a replacement)", spec.id),
-            });
-        }
+        crate::plan::ensure_in_place(&cluster.view(&name, true), spec, capabilities)?;
         if !matches!(cluster.lifecycle, Lifecycle::Running) {
             return Err(Error::Conflict {
                 message: format!("cluster `{}` is {}, not running", spec.id, cluster.phase()),
             });
-        }
-        if spec.kubernetes_version != cluster.version {
-            if spec.kubernetes_version < cluster.version {
-                return Err(Error::InvalidSpec {
-                    path: "kubernetesVersion".into(),
-                    reason: format!("cannot downgrade from {} to {}", cluster.version, spec.kubernetes_version),
-                });
-            }
-            if !capabilities.in_place_version_upgrade {
-                return Err(Error::Unsupported { operation: format!("in-place version upgrade on `{name}`") });
-            }
-        }
-        if spec.node_pools != cluster.node_pools {
-            let same_shape = spec.node_pools.len() == cluster.node_pools.len()
-                && spec.node_pools.iter().zip(&cluster.node_pools).all(|(want, have)| {
-                    want.name == have.name && want.size == have.size && want.machine_type == have.machine_type
-                });
-            if !same_shape {
-                return Err(Error::Unsupported {
-                    operation: "adding, removing or resizing the machines of node pools (needs a replacement)".into(),
-                });
-            }
-            if !capabilities.node_pool_resize {
-                return Err(Error::Unsupported { operation: format!("node pool resize on `{name}`") });
-            }
         }
         let tags = FleetTags::cluster_tags(fleet, spec);
         if spec.kubernetes_version == cluster.version && spec.node_pools == cluster.node_pools && tags == cluster.tags {
@@ -546,6 +531,9 @@ impl SimState {
         now: Instant,
     ) -> Result<crate::Credentials> {
         let name = self.name.clone();
+        if !self.capabilities.team_credentials {
+            return Err(Error::Unsupported { operation: format!("team credentials on `{name}`") });
+        }
         let token = format!("sim-team-{team}-{}", self.rng.hex(32));
         let cluster = self.owned(id, fleet, now)?;
         cluster.require_serving()?;

@@ -1,5 +1,6 @@
 //! The state store: the engine's journal of intents, the last observed state of every cluster,
-//! and events of record. [`MemoryStore`] for tests, [`SqliteStore`] as the embedded default.
+//! and events of record. [`MemoryStore`] for tests, [`SqliteStore`] (feature `sqlite`, on by
+//! default) as the embedded default.
 //!
 //! Before every mutating provider call the engine records an [`Intent`]; after it, the
 //! outcome. After a crash, unresolved intents say which calls may have taken effect unseen.
@@ -7,6 +8,7 @@
 
 mod memory;
 mod placement;
+#[cfg(feature = "sqlite")]
 mod sqlite;
 
 use std::time::SystemTime;
@@ -16,6 +18,7 @@ use serde::{Deserialize, Serialize};
 
 pub use memory::MemoryStore;
 pub use placement::{ActiveCluster, Placement};
+#[cfg(feature = "sqlite")]
 pub use sqlite::SqliteStore;
 
 use crate::{BlueprintVersion, Cluster, ClusterId, ClusterSpec, Result};
@@ -45,6 +48,7 @@ impl IntentOperation {
         }
     }
 
+    #[cfg(feature = "sqlite")]
     pub(crate) fn parse(text: &str) -> Option<Self> {
         [
             IntentOperation::Create,

@@ -2,20 +2,44 @@
 //! and JSON, with request bodies checked against the public discovery document
 //! (`tests/data/container.v1.json`, revision 20261027, as shipped in the
 //! `google-api-python-client` package, Apache-2.0). It keeps state per cluster, returns
-//! long-running operations that finish after a few polls, and can fail chosen requests.
+//! long-running operations that finish after a few polls, refuses what GKE refuses for these
+//! requests, and can fail chosen requests, cut locations off and throttle.
+//!
+//! What it refuses, as GKE does:
+//! - a cluster name that is not 1-40 lowercase letters, digits and hyphens starting with a
+//!   letter (`INVALID_ARGUMENT`), labels that are not GCP labels (`INVALID_ARGUMENT`), a name
+//!   taken in the location (`ALREADY_EXISTS`, 409);
+//! - a change of a cluster while one of its operations runs, a deleting one included
+//!   (`FAILED_PRECONDITION`: "Cluster is running incompatible operation ..."), or of a cluster
+//!   that is not running;
+//! - `setResourceLabels` with a label fingerprint other than the cluster's
+//!   (`FAILED_PRECONDITION`: "Labels could not be set due to fingerprint mismatch ...");
+//! - a control plane downgrade, node pool bounds with min above max (`INVALID_ARGUMENT`).
+//!
+//! A cut location answers every call about it (its clusters, its operations, its list) with
+//! 503 `UNAVAILABLE`; the list of every location (`locations/-`) answers 200 without that
+//! location's clusters and names it in `missingZones`, the only way the GKE API documents to
+//! tell of locations it could not list. With every location cut, that list still answers 200,
+//! with no clusters and every location missing (nothing in GKE's documentation says the
+//! aggregated list ever fails for missing zones): the provider must notice by itself that no
+//! location was listed.
 
 // Shared by several test binaries, each of which uses only a part.
 #![allow(dead_code)]
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
 
+use fleet_core::conformance::ConformanceHooks;
 use fleet_core::conformance::http::{TestResponse, serve};
-use fleet_core::{FleetName, Region};
+use fleet_core::{ClusterId, Error, FleetName, Region, Result};
 use fleet_gcp::{GkeProvider, GkeProviderBuilder};
 use serde_json::{Value, json};
 
 pub const PROJECT: &str = "fleet-test";
+/// The two locations every test provider is configured with.
+pub const LOCATIONS: [&str; 2] = ["europe-west1", "us-central1"];
 /// Polls of an operation before it is done.
 const POLLS: u32 = 2;
 
@@ -54,25 +78,66 @@ fn walk(value: &Value, schema: &str, path: String, found: &mut Vec<String>) {
 
 struct Operation {
     value: Value,
+    /// The cluster it changes (its path).
+    cluster: String,
     polls_left: u32,
     on_done: Done,
 }
 
 enum Done {
-    Run(String),
-    Remove(String),
-    Upgrade(String, String),
+    Run,
+    Remove,
+    Upgrade(String),
+    Labels(Value),
     Nothing,
+}
+
+/// An answer given in place of the next request's.
+struct Canned {
+    status: u16,
+    body: Value,
+    headers: Vec<(String, String)>,
 }
 
 #[derive(Default)]
 struct State {
     clusters: BTreeMap<String, Value>,
     operations: BTreeMap<String, Operation>,
-    failures: VecDeque<(u16, &'static str, String)>,
+    failures: VecDeque<Canned>,
+    /// Answers for the next request whose path contains the key.
+    targeted: Vec<(String, Canned)>,
+    cut: BTreeSet<String>,
     requests: Vec<(String, String, Value)>,
     violations: Vec<String>,
     serial: u32,
+}
+
+/// One answer: HTTP status, JSON body, extra headers.
+struct Reply {
+    status: u16,
+    body: Value,
+    headers: Vec<(String, String)>,
+}
+
+fn ok(body: Value) -> Reply {
+    Reply { status: 200, body, headers: Vec::new() }
+}
+
+/// A Google error body, as the API sends it.
+fn error(http: u16, status: &str, message: &str) -> Reply {
+    Reply { status: http, body: google_error(http, status, message), headers: Vec::new() }
+}
+
+fn google_error(http: u16, status: &str, message: &str) -> Value {
+    json!({"error": {"code": http, "message": message, "status": status}})
+}
+
+fn not_found(path: &str) -> Reply {
+    error(404, "NOT_FOUND", &format!("Not found: {path}."))
+}
+
+fn invalid(message: &str) -> Reply {
+    error(400, "INVALID_ARGUMENT", message)
 }
 
 /// The local GKE API, serving until the test ends.
@@ -90,125 +155,377 @@ impl Gke {
             let ints = request.query.contains("enum-encoding%3Dint") || request.query.contains("enum-encoding=int");
             let body: Value = serde_json::from_slice(&request.body).unwrap_or(Value::Null);
             let path = request.path.trim_start_matches("/v1/");
-            let (status, answer) = answer(&shared, &request.method, path, body, ints);
-            TestResponse::json(status, answer.to_string())
+            let reply = answer(&shared, &request.method, path, body);
+            let body = if ints && reply.status == 200 { with_int_enums(reply.body) } else { reply.body };
+            reply
+                .headers
+                .into_iter()
+                .fold(TestResponse::json(reply.status, body.to_string()), |response, (name, value)| {
+                    response.with_header(name, value)
+                })
         });
         Gke { url, state }
     }
 
-    /// A provider for `fleet` in `europe-west1` and `us-central1`, anonymous, polling fast.
+    fn state(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// A provider for `fleet` in [`LOCATIONS`], anonymous, polling fast.
     pub async fn provider(&self, fleet: &str) -> GkeProvider {
         self.builder(fleet).build().await.unwrap()
     }
 
     pub fn builder(&self, fleet: &str) -> GkeProviderBuilder {
         GkeProviderBuilder::new(FleetName::new(fleet).unwrap(), PROJECT)
-            .with_locations(vec![Region::new("europe-west1").unwrap(), Region::new("us-central1").unwrap()])
+            .with_locations(LOCATIONS.iter().map(|l| Region::new(*l).unwrap()).collect())
             .with_endpoint(&self.url)
             .with_anonymous_credentials()
             .with_access_token("ya29.test-token".to_owned().into())
-            .with_poll_interval(std::time::Duration::from_millis(5))
+            .with_poll_interval(Duration::from_millis(5))
             .without_client_retries()
+    }
+
+    /// Hooks of the conformance kit acting on this server.
+    pub fn hooks(&self) -> Arc<dyn ConformanceHooks> {
+        Arc::new(GkeHooks { gke: self.clone() })
     }
 
     /// Fails the next request with this HTTP status and Google status.
     pub fn fail_next(&self, http: u16, status: &'static str, message: &str) {
-        self.state.lock().unwrap().failures.push_back((http, status, message.to_owned()));
+        self.answer_next(http, google_error(http, status, message), Vec::new());
     }
 
-    /// Forgets failures not yet used.
+    /// Answers the next request with this status, body and headers.
+    pub fn answer_next(&self, http: u16, body: Value, headers: Vec<(String, String)>) {
+        self.state().failures.push_back(Canned { status: http, body, headers });
+    }
+
+    /// Throttles the next request as Google's front ends do: 429 `RESOURCE_EXHAUSTED` with a
+    /// `google.rpc.RetryInfo` detail and a `Retry-After` header, both of `retry_after`.
+    pub fn throttle_next(&self, retry_after: Duration) {
+        let body = json!({"error": {
+            "code": 429,
+            "status": "RESOURCE_EXHAUSTED",
+            "message": "Quota exceeded for quota metric 'Read requests' and limit 'Read requests per minute' of service 'container.googleapis.com'.",
+            "details": [
+                {"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": "RATE_LIMIT_EXCEEDED", "domain": "googleapis.com"},
+                {"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": format!("{}s", retry_after.as_secs_f64())},
+            ],
+        }});
+        self.answer_next(429, body, vec![("Retry-After".into(), retry_after.as_secs().to_string())]);
+    }
+
+    /// Fails the next request whose path contains `path_part` with this HTTP status and
+    /// Google status; other requests are answered as usual.
+    pub fn fail_next_to(&self, path_part: &str, http: u16, status: &'static str, message: &str) {
+        let canned = Canned { status: http, body: google_error(http, status, message), headers: Vec::new() };
+        self.state().targeted.push((path_part.to_owned(), canned));
+    }
+
+    /// Forgets canned answers not yet used.
     pub fn clear_failures(&self) {
-        self.state.lock().unwrap().failures.clear();
+        let mut state = self.state();
+        state.failures.clear();
+        state.targeted.clear();
+    }
+
+    /// Makes `location` unreachable: its calls fail with 503, the aggregated list names it
+    /// in `missingZones`.
+    pub fn cut(&self, location: &str) {
+        self.state().cut.insert(location.to_owned());
+    }
+
+    /// Makes a cut location reachable again.
+    pub fn restore(&self, location: &str) {
+        self.state().cut.remove(location);
     }
 
     /// Every request so far: method, path, body.
     pub fn requests(&self) -> Vec<(String, String, Value)> {
-        self.state.lock().unwrap().requests.clone()
+        self.state().requests.clone()
     }
 
     /// Fields the provider sent that the discovery document does not define.
     pub fn violations(&self) -> Vec<String> {
-        self.state.lock().unwrap().violations.clone()
+        self.state().violations.clone()
     }
 
-    /// Adds a cluster made outside Fleet.
+    /// The stored cluster `name` of `location`, as GKE describes it.
+    pub fn cluster(&self, location: &str, name: &str) -> Option<Value> {
+        self.state().clusters.get(&cluster_path(location, name)).cloned()
+    }
+
+    /// Sets the status of a stored cluster (`STOPPING`, `ERROR`, ...), as if GKE were doing
+    /// something to it.
+    pub fn set_status(&self, location: &str, name: &str, status: &str) {
+        if let Some(cluster) = self.state().clusters.get_mut(&cluster_path(location, name)) {
+            cluster["status"] = json!(status);
+        }
+    }
+
+    /// Adds a running cluster made outside Fleet, with exactly these labels.
     pub fn add_cluster(&self, location: &str, name: &str, labels: Value) {
-        let path = format!("projects/{PROJECT}/locations/{location}/clusters/{name}");
-        let cluster = json!({"name": name, "location": location, "status": "RUNNING", "resourceLabels": labels});
-        self.state.lock().unwrap().clusters.insert(path, cluster);
+        let mut state = self.state();
+        state.serial += 1;
+        let serial = state.serial;
+        let path = cluster_path(location, name);
+        let mut cluster = json!({
+            "name": name,
+            "location": location,
+            "status": "RUNNING",
+            "selfLink": format!("https://container.googleapis.com/v1/{path}"),
+            "endpoint": format!("35.180.0.{serial}"),
+            "currentMasterVersion": "1.32.3-gke.1100",
+            "initialClusterVersion": "1.32",
+            "createTime": "2026-01-01T00:00:00+00:00",
+            "resourceLabels": labels,
+            "nodePools": [{
+                "name": "default-pool",
+                "initialNodeCount": 3,
+                "config": {"machineType": "e2-medium"},
+                "status": "RUNNING",
+            }],
+        });
+        cluster["labelFingerprint"] = json!(fingerprint(&cluster["resourceLabels"]));
+        state.clusters.insert(path, cluster);
+    }
+
+    /// Removes a cluster; whether it was there.
+    pub fn remove_cluster(&self, location: &str, name: &str) -> bool {
+        self.state().clusters.remove(&cluster_path(location, name)).is_some()
     }
 }
 
-fn answer(shared: &Mutex<State>, method: &str, path: &str, body: Value, ints: bool) -> (u16, Value) {
-    let mut state = shared.lock().unwrap();
+/// The conformance kit's hooks, acting on the local GKE API directly.
+struct GkeHooks {
+    gke: Gke,
+}
+
+#[fleet_core::async_trait]
+impl ConformanceHooks for GkeHooks {
+    async fn plant_cluster(
+        &self,
+        id: &ClusterId,
+        region: &Region,
+        tags: &BTreeMap<String, String>,
+    ) -> Option<Result<()>> {
+        self.gke.add_cluster(region.as_str(), id.as_str(), json!(tags));
+        Some(Ok(()))
+    }
+
+    async fn remove_planted(&self, id: &ClusterId, region: &Region) -> Option<Result<()>> {
+        Some(if self.gke.remove_cluster(region.as_str(), id.as_str()) {
+            Ok(())
+        } else {
+            Err(Error::cluster_not_found(id))
+        })
+    }
+
+    async fn cut_region(&self, region: &Region) -> Option<Result<()>> {
+        self.gke.cut(region.as_str());
+        Some(Ok(()))
+    }
+
+    async fn restore_region(&self, region: &Region) -> Option<Result<()>> {
+        self.gke.restore(region.as_str());
+        Some(Ok(()))
+    }
+
+    async fn fail_next_calls(&self, count: u32) -> Option<Result<()>> {
+        for _ in 0..count {
+            self.gke.fail_next(503, "UNAVAILABLE", "The service is currently unavailable.");
+        }
+        Some(Ok(()))
+    }
+
+    async fn throttle_next_calls(&self, count: u32, retry_after: Duration) -> Option<Result<()>> {
+        for _ in 0..count {
+            self.gke.throttle_next(retry_after);
+        }
+        Some(Ok(()))
+    }
+}
+
+fn cluster_path(location: &str, name: &str) -> String {
+    format!("projects/{PROJECT}/locations/{location}/clusters/{name}")
+}
+
+/// GKE's label fingerprint: 8 hex digits that change with the labels.
+fn fingerprint(labels: &Value) -> String {
+    let sorted: BTreeMap<String, String> = labels
+        .as_object()
+        .map(|map| map.iter().map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_owned())).collect())
+        .unwrap_or_default();
+    // FNV-1a over the sorted pairs.
+    let mut hash: u32 = 0x811c_9dc5;
+    for byte in serde_json::to_string(&sorted).unwrap_or_default().bytes() {
+        hash ^= u32::from(byte);
+        hash = hash.wrapping_mul(0x0100_0193);
+    }
+    format!("{hash:08x}")
+}
+
+/// Whether `location` is cut, or is a zone of a cut region.
+fn is_cut(state: &State, location: &str) -> bool {
+    state
+        .cut
+        .iter()
+        .any(|cut| location == cut || location.strip_prefix(cut.as_str()).is_some_and(|rest| rest.starts_with('-')))
+}
+
+/// GCP's label rules: at most 64 labels; keys of 1-63 lowercase letters, digits, `_` and `-`
+/// starting with a letter; values of at most 63 of the same.
+fn label_problem(labels: &Value) -> Option<String> {
+    let Some(labels) = labels.as_object() else {
+        return (!labels.is_null()).then(|| "resource labels must be a map".to_owned());
+    };
+    if labels.len() > 64 {
+        return Some(format!("at most 64 labels are allowed, got {}", labels.len()));
+    }
+    let allowed = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-';
+    for (key, value) in labels {
+        let key_ok = (1..=63).contains(&key.len())
+            && key.starts_with(|c: char| c.is_ascii_lowercase())
+            && key.chars().all(allowed);
+        let value_ok = value.as_str().is_some_and(|v| v.len() <= 63 && v.chars().all(allowed));
+        if !key_ok || !value_ok {
+            return Some(format!("Invalid resource label {key}={value}"));
+        }
+    }
+    None
+}
+
+fn valid_cluster_name(name: &str) -> bool {
+    (1..=40).contains(&name.len())
+        && name.starts_with(|c: char| c.is_ascii_lowercase())
+        && name.ends_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
+        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+}
+
+/// The running operation changing cluster `path`, if any.
+fn busy(state: &State, path: &str) -> Option<String> {
+    state.operations.iter().find(|(_, op)| op.cluster == path && op.value["status"] != "DONE").map(|(id, _)| id.clone())
+}
+
+/// Why cluster `path` cannot be changed now, as GKE says it.
+fn refuse_change(state: &State, path: &str) -> Option<Reply> {
+    let cluster = state.clusters.get(path)?;
+    if let Some(operation) = busy(state, path) {
+        return Some(error(
+            400,
+            "FAILED_PRECONDITION",
+            &format!("Cluster is running incompatible operation {operation}."),
+        ));
+    }
+    (cluster["status"] != "RUNNING")
+        .then(|| error(400, "FAILED_PRECONDITION", &format!("Cluster is not running: it is {}.", cluster["status"])))
+}
+
+fn answer(shared: &Mutex<State>, method: &str, path: &str, body: Value) -> Reply {
+    let mut state = shared.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     state.requests.push((method.to_owned(), path.to_owned(), body.clone()));
-    if let Some((http, status, message)) = state.failures.pop_front() {
-        return error(http, status, &message);
+    if let Some(canned) = state.failures.pop_front() {
+        return Reply { status: canned.status, body: canned.body, headers: canned.headers };
+    }
+    if let Some(index) = state.targeted.iter().position(|(part, _)| path.contains(part.as_str())) {
+        let (_, canned) = state.targeted.remove(index);
+        return Reply { status: canned.status, body: canned.body, headers: canned.headers };
     }
     let segments: Vec<&str> = path.split('/').collect();
-    let answer = match (method, segments.as_slice()) {
+    if let ["projects", _, "locations", location, ..] = segments.as_slice()
+        && *location != "-"
+        && is_cut(&state, location)
+    {
+        return error(503, "UNAVAILABLE", &format!("The service is currently unavailable in {location}."));
+    }
+    match (method, segments.as_slice()) {
         ("POST", ["projects", _, "locations", location, "clusters"]) => {
             let violations = unknown_fields(&body, "CreateClusterRequest");
             state.violations.extend(violations);
             create(&mut state, location, body)
         }
         ("GET", ["projects", _, "locations", location, "clusters"]) => {
-            let clusters: Vec<Value> =
-                state.clusters.values().filter(|c| *location == "-" || c["location"] == *location).cloned().collect();
-            (200, json!({"clusters": clusters}))
+            let clusters: Vec<Value> = state
+                .clusters
+                .values()
+                .filter(|c| {
+                    let at = c["location"].as_str().unwrap_or_default();
+                    (*location == "-" && !is_cut(&state, at)) || at == *location
+                })
+                .cloned()
+                .collect();
+            let mut list = json!({"clusters": clusters});
+            if *location == "-" && !state.cut.is_empty() {
+                list["missingZones"] = json!(state.cut.iter().collect::<Vec<_>>());
+            }
+            ok(list)
         }
         ("GET", ["projects", _, "locations", _, "clusters", _]) => match state.clusters.get(path) {
-            Some(cluster) => (200, cluster.clone()),
-            None => error(404, "NOT_FOUND", &format!("Not found: {path}.")),
+            Some(cluster) => ok(cluster.clone()),
+            None => not_found(path),
         },
+        ("POST", ["projects", _, "locations", location, "clusters", action]) => {
+            let Some(name) = action.strip_suffix(":setResourceLabels") else {
+                return error(404, "NOT_FOUND", &format!("no route for {method} {path}"));
+            };
+            state.violations.extend(unknown_fields(&body, "SetLabelsRequest"));
+            set_labels(&mut state, location, &cluster_path(location, name), body)
+        }
         ("PUT", ["projects", _, "locations", location, "clusters", _]) => {
             state.violations.extend(unknown_fields(&body, "UpdateClusterRequest"));
-            let version = body["update"]["desiredMasterVersion"].as_str().unwrap_or_default().to_owned();
-            match state.clusters.get_mut(path) {
-                Some(cluster) => {
-                    cluster["status"] = json!("RECONCILING");
-                    operation(&mut state, location, "UPGRADE_MASTER", Done::Upgrade(path.to_owned(), version))
-                }
-                None => error(404, "NOT_FOUND", &format!("Not found: {path}.")),
-            }
+            upgrade(&mut state, location, path, body)
         }
         ("POST", ["projects", _, "locations", location, "clusters", cluster, "nodePools", pool]) => {
             state.violations.extend(unknown_fields(&body, "SetNodePoolAutoscalingRequest"));
             let Some(pool) = pool.strip_suffix(":setAutoscaling") else {
-                return error(404, "NOT_FOUND", path);
+                return error(404, "NOT_FOUND", &format!("no route for {method} {path}"));
             };
-            let name = format!("projects/{PROJECT}/locations/{location}/clusters/{cluster}");
-            let Some(stored) = state.clusters.get_mut(&name) else {
-                return error(404, "NOT_FOUND", &format!("Not found: {name}."));
-            };
-            if let Some(pools) = stored["nodePools"].as_array_mut() {
-                for stored_pool in pools.iter_mut().filter(|p| p["name"] == *pool) {
-                    stored_pool["autoscaling"] = body["autoscaling"].clone();
-                }
-            }
-            operation(&mut state, location, "SET_NODE_POOL_SIZE", Done::Nothing)
+            set_autoscaling(&mut state, location, &cluster_path(location, cluster), pool, body)
         }
-        ("DELETE", ["projects", _, "locations", location, "clusters", _]) => match state.clusters.get_mut(path) {
-            Some(cluster) => {
-                cluster["status"] = json!("STOPPING");
-                operation(&mut state, location, "DELETE_CLUSTER", Done::Remove(path.to_owned()))
+        ("DELETE", ["projects", _, "locations", location, "clusters", _]) => {
+            if !state.clusters.contains_key(path) {
+                return not_found(path);
             }
-            None => error(404, "NOT_FOUND", &format!("Not found: {path}.")),
-        },
+            if let Some(operation) = busy(&state, path) {
+                return error(
+                    400,
+                    "FAILED_PRECONDITION",
+                    &format!("Cluster is running incompatible operation {operation}."),
+                );
+            }
+            if let Some(cluster) = state.clusters.get_mut(path) {
+                cluster["status"] = json!("STOPPING");
+            }
+            operation(&mut state, location, "DELETE_CLUSTER", path, Done::Remove)
+        }
         ("GET", ["projects", _, "locations", _, "operations", id]) => poll(&mut state, id),
         _ => error(404, "NOT_FOUND", &format!("no route for {method} {path}")),
-    };
-    (answer.0, if ints { with_int_enums(answer.1) } else { answer.1 })
+    }
 }
 
-fn error(http: u16, status: &str, message: &str) -> (u16, Value) {
-    (http, json!({"error": {"code": http, "message": message, "status": status}}))
-}
-
-fn create(state: &mut State, location: &str, body: Value) -> (u16, Value) {
+fn create(state: &mut State, location: &str, body: Value) -> Reply {
     let mut cluster = body["cluster"].clone();
     let name = cluster["name"].as_str().unwrap_or_default().to_owned();
-    let path = format!("projects/{PROJECT}/locations/{location}/clusters/{name}");
+    if !valid_cluster_name(&name) {
+        return invalid(&format!(
+            "Cluster name \"{name}\" is invalid: up to 40 lowercase letters, numbers and hyphens, starting with a \
+             letter and ending with a letter or number."
+        ));
+    }
+    if let Some(problem) = label_problem(&cluster["resourceLabels"]) {
+        return invalid(&problem);
+    }
+    let pools = cluster["nodePools"].as_array().cloned().unwrap_or_default();
+    if pools.is_empty() && cluster["initialNodeCount"].as_i64().unwrap_or(0) <= 0 {
+        return invalid("Cluster.initial_node_count must be greater than zero.");
+    }
+    for pool in &pools {
+        if let Some(problem) = autoscaling_problem(&pool["autoscaling"]) {
+            return invalid(&problem);
+        }
+    }
+    let path = cluster_path(location, &name);
     if state.clusters.contains_key(&path) {
         return error(409, "ALREADY_EXISTS", &format!("Already exists: {path}."));
     }
@@ -218,8 +535,9 @@ fn create(state: &mut State, location: &str, body: Value) -> (u16, Value) {
     cluster["status"] = json!("PROVISIONING");
     cluster["selfLink"] = json!(format!("https://container.googleapis.com/v1/{path}"));
     cluster["endpoint"] = json!(format!("34.77.0.{}", state.serial));
-    cluster["currentMasterVersion"] = json!(format!("{version}.5-gke.1100"));
+    cluster["currentMasterVersion"] = json!(gke_version(&version, 5, 1100));
     cluster["createTime"] = json!("2026-01-01T00:00:00+00:00");
+    cluster["labelFingerprint"] = json!(fingerprint(&cluster["resourceLabels"]));
     cluster["masterAuth"] = json!({"clusterCaCertificate": "LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCkdLRS1DQQotLS0tLUVORCBDRVJUSUZJQ0FURS0tLS0tCg=="});
     if let Some(pools) = cluster["nodePools"].as_array_mut() {
         for pool in pools {
@@ -227,10 +545,101 @@ fn create(state: &mut State, location: &str, body: Value) -> (u16, Value) {
         }
     }
     state.clusters.insert(path.clone(), cluster);
-    operation(state, location, "CREATE_CLUSTER", Done::Run(path))
+    operation(state, location, "CREATE_CLUSTER", &path, Done::Run)
 }
 
-fn operation(state: &mut State, location: &str, kind: &str, on_done: Done) -> (u16, Value) {
+/// `1.31` as GKE reports it once running: `1.31.<patch>-gke.<build>`; a full `1.31.2` keeps
+/// its patch.
+fn gke_version(asked: &str, patch: u32, build: u32) -> String {
+    match asked.split('.').count() {
+        2 => format!("{asked}.{patch}-gke.{build}"),
+        _ => format!("{asked}-gke.{build}"),
+    }
+}
+
+/// `(major, minor)` of a version text.
+fn minor_of(version: &str) -> Option<(u32, u32)> {
+    let mut parts = version.split(['.', '-']);
+    Some((parts.next()?.parse().ok()?, parts.next()?.parse().ok()?))
+}
+
+fn autoscaling_problem(autoscaling: &Value) -> Option<String> {
+    if autoscaling["enabled"] != true {
+        return None;
+    }
+    let min = autoscaling["minNodeCount"].as_i64().unwrap_or(0);
+    let max = autoscaling["maxNodeCount"].as_i64().unwrap_or(0);
+    (min < 0 || max < 1 || min > max).then(|| format!("Invalid autoscaling bounds: min {min}, max {max}."))
+}
+
+fn upgrade(state: &mut State, location: &str, path: &str, body: Value) -> Reply {
+    let Some(cluster) = state.clusters.get(path) else { return not_found(path) };
+    let version = body["update"]["desiredMasterVersion"].as_str().unwrap_or_default().to_owned();
+    if version.is_empty() {
+        return invalid("Cluster update is empty: no desired change given.");
+    }
+    let current = cluster["currentMasterVersion"].as_str().unwrap_or_default();
+    match (minor_of(current), minor_of(&version)) {
+        (Some(now), Some(wanted)) if wanted < now => {
+            return invalid(&format!("Master version \"{version}\" is older than the current \"{current}\"."));
+        }
+        (_, None) => return invalid(&format!("Version \"{version}\" is not a valid Kubernetes version.")),
+        _ => {}
+    }
+    if let Some(refusal) = refuse_change(state, path) {
+        return refusal;
+    }
+    if let Some(cluster) = state.clusters.get_mut(path) {
+        cluster["status"] = json!("RECONCILING");
+    }
+    operation(state, location, "UPGRADE_MASTER", path, Done::Upgrade(version))
+}
+
+fn set_autoscaling(state: &mut State, location: &str, path: &str, pool: &str, body: Value) -> Reply {
+    if !state.clusters.contains_key(path) {
+        return not_found(path);
+    }
+    if let Some(refusal) = refuse_change(state, path) {
+        return refusal;
+    }
+    if let Some(problem) = autoscaling_problem(&body["autoscaling"]) {
+        return invalid(&problem);
+    }
+    let Some(stored) = state.clusters.get_mut(path) else { return not_found(path) };
+    let Some(stored_pool) =
+        stored["nodePools"].as_array_mut().and_then(|pools| pools.iter_mut().find(|p| p["name"] == pool))
+    else {
+        return not_found(&format!("{path}/nodePools/{pool}"));
+    };
+    stored_pool["autoscaling"] = body["autoscaling"].clone();
+    operation(state, location, "SET_NODE_POOL_SIZE", path, Done::Nothing)
+}
+
+fn set_labels(state: &mut State, location: &str, path: &str, body: Value) -> Reply {
+    let Some(cluster) = state.clusters.get(path) else { return not_found(path) };
+    let expected = cluster["labelFingerprint"].as_str().unwrap_or_default().to_owned();
+    let supplied = body["labelFingerprint"].as_str().unwrap_or_default();
+    if supplied != expected {
+        return error(
+            400,
+            "FAILED_PRECONDITION",
+            &format!(
+                "Labels could not be set due to fingerprint mismatch; try again with the proper fingerprint: \
+                 incorrect fingerprint supplied was \"{supplied}\", the expected one is \"{expected}\"."
+            ),
+        );
+    }
+    let labels = if body["resourceLabels"].is_null() { json!({}) } else { body["resourceLabels"].clone() };
+    if let Some(problem) = label_problem(&labels) {
+        return invalid(&problem);
+    }
+    if let Some(refusal) = refuse_change(state, path) {
+        return refusal;
+    }
+    operation(state, location, "SET_LABELS", path, Done::Labels(labels))
+}
+
+fn operation(state: &mut State, location: &str, kind: &str, cluster: &str, on_done: Done) -> Reply {
     state.serial += 1;
     let id = format!("operation-{}", state.serial);
     let value = json!({
@@ -238,52 +647,60 @@ fn operation(state: &mut State, location: &str, kind: &str, on_done: Done) -> (u
         "operationType": kind,
         "status": "RUNNING",
         "selfLink": format!("https://container.googleapis.com/v1/projects/{PROJECT}/locations/{location}/operations/{id}"),
+        "targetLink": format!("https://container.googleapis.com/v1/{cluster}"),
         "location": location,
     });
-    state.operations.insert(id, Operation { value: value.clone(), polls_left: POLLS, on_done });
-    (200, value)
+    state
+        .operations
+        .insert(id, Operation { value: value.clone(), cluster: cluster.to_owned(), polls_left: POLLS, on_done });
+    ok(value)
 }
 
-fn poll(state: &mut State, id: &str) -> (u16, Value) {
+fn poll(state: &mut State, id: &str) -> Reply {
     let Some(operation) = state.operations.get_mut(id) else {
         return error(404, "NOT_FOUND", &format!("operation {id} not found"));
     };
     operation.polls_left = operation.polls_left.saturating_sub(1);
-    if operation.polls_left > 0 {
-        return (200, operation.value.clone());
+    if operation.polls_left > 0 || operation.value["status"] == "DONE" {
+        return ok(operation.value.clone());
     }
     operation.value["status"] = json!("DONE");
     let value = operation.value.clone();
+    let path = operation.cluster.clone();
     let on_done = std::mem::replace(&mut operation.on_done, Done::Nothing);
+    if let Done::Remove = on_done {
+        state.clusters.remove(&path);
+        return ok(value);
+    }
+    let Some(cluster) = state.clusters.get_mut(&path) else { return ok(value) };
     match on_done {
-        Done::Run(path) => {
-            if let Some(cluster) = state.clusters.get_mut(&path) {
-                cluster["status"] = json!("RUNNING");
-                if let Some(pools) = cluster["nodePools"].as_array_mut() {
-                    for pool in pools {
-                        pool["status"] = json!("RUNNING");
-                    }
+        Done::Run => {
+            cluster["status"] = json!("RUNNING");
+            if let Some(pools) = cluster["nodePools"].as_array_mut() {
+                for pool in pools {
+                    pool["status"] = json!("RUNNING");
                 }
             }
         }
-        Done::Remove(path) => {
-            state.clusters.remove(&path);
+        Done::Upgrade(version) => {
+            cluster["currentMasterVersion"] = json!(gke_version(&version, 2, 300));
+            cluster["status"] = json!("RUNNING");
         }
-        Done::Upgrade(path, version) => {
-            if let Some(cluster) = state.clusters.get_mut(&path) {
-                cluster["currentMasterVersion"] = json!(format!("{version}.2-gke.300"));
-                cluster["status"] = json!("RUNNING");
-            }
+        Done::Labels(labels) => {
+            cluster["labelFingerprint"] = json!(fingerprint(&labels));
+            cluster["resourceLabels"] = labels;
         }
-        Done::Nothing => {}
+        Done::Remove | Done::Nothing => {}
     }
-    (200, value)
+    ok(value)
 }
 
 /// Enums as the numbers the client asks for (`$alt=json;enum-encoding=int`).
 fn with_int_enums(mut value: Value) -> Value {
     const CLUSTER: &[&str] =
         &["STATUS_UNSPECIFIED", "PROVISIONING", "RUNNING", "RECONCILING", "STOPPING", "ERROR", "DEGRADED"];
+    const NODE_POOL: &[&str] =
+        &["STATUS_UNSPECIFIED", "PROVISIONING", "RUNNING", "RUNNING_WITH_ERROR", "RECONCILING", "STOPPING", "ERROR"];
     const OPERATION: &[&str] = &["STATUS_UNSPECIFIED", "PENDING", "RUNNING", "DONE", "ABORTING"];
     const TYPES: &[&str] = &[
         "TYPE_UNSPECIFIED",
@@ -311,7 +728,7 @@ fn with_int_enums(mut value: Value) -> Value {
         number(&mut value["status"], CLUSTER);
         if let Some(pools) = value["nodePools"].as_array_mut() {
             for pool in pools {
-                number(&mut pool["status"], CLUSTER);
+                number(&mut pool["status"], NODE_POOL);
             }
         }
     }

@@ -1,14 +1,17 @@
 //! A fake `kind` for tests: a small shell script, written into a temporary directory, that
 //! records every call (one line of arguments each, in `calls.log`) and keeps its clusters as
 //! files (each holding the kind config it was created with). It prints what kind prints.
+//! [`FakeKindHooks`] are the conformance kit's hooks into it.
 
 // Shared by several test binaries, each of which uses only a part.
 #![allow(dead_code)]
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use fleet_core::FleetName;
+use fleet_core::conformance::ConformanceHooks;
+use fleet_core::{ClusterId, Error, FleetName, Region, Result};
 use fleet_kind::KindProvider;
 
 static NEXT: AtomicU32 = AtomicU32::new(0);
@@ -19,6 +22,20 @@ set -u
 state='@STATE@'
 mkdir -p "$state/clusters"
 printf '%s\n' "$*" >> "$state/calls.log"
+# Failures planted by `fail_next_calls`: the container engine's daemon not answering.
+if [ -e "$state/fail-next" ]; then
+  exec 9>"$state/fail.lock"
+  flock 9
+  left=$(cat "$state/fail-next")
+  if [ "${left:-0}" -gt 0 ]; then
+    echo $((left - 1)) > "$state/fail-next"
+    flock -u 9
+    echo "ERROR: failed to list clusters: command \"docker ps -a --filter label=io.x-k8s.kind.cluster\" failed with error: exit status 1" >&2
+    echo "Command Output: Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?" >&2
+    exit 1
+  fi
+  flock -u 9
+fi
 name=""
 args=("$@")
 for ((i = 0; i < ${#args[@]}; i++)); do
@@ -43,6 +60,7 @@ case "${1:-} ${2:-}" in
       if [ "${args[$i]}" = "--config" ]; then config="${args[$((i + 1))]}"; fi
     done
     echo "Creating cluster \"$name\" ..." >&2
+    if [ -e "$state/create-delay" ]; then sleep "$(cat "$state/create-delay")"; fi
     cp "$config" "$state/clusters/$name"
     ;;
   "get kubeconfig")
@@ -170,6 +188,105 @@ impl FakeKind {
 
     pub fn path(&self) -> &Path {
         &self.root
+    }
+
+    /// Makes `kind create cluster` take `seconds` before the cluster exists.
+    pub fn slow_create(&self, seconds: f64) {
+        std::fs::write(self.root.join("state/create-delay"), seconds.to_string()).unwrap();
+    }
+
+    /// Makes the fake's next `count` invocations fail as `kind` does when the container
+    /// engine's daemon does not answer.
+    pub fn fail_next(&self, count: u32) {
+        std::fs::write(self.root.join("state/fail-next"), count.to_string()).unwrap();
+    }
+
+    /// The conformance kit's hooks into this fake.
+    pub fn hooks(&self) -> FakeKindHooks {
+        FakeKindHooks { state: self.root.join("state"), records: self.records() }
+    }
+}
+
+/// The conformance hooks of a [`FakeKind`]: planting clusters Fleet did not make and failing
+/// the next calls. Kind has one local region and no API to throttle, so `cut_region` and
+/// `throttle_next_calls` stay unavailable; the fake's clusters serve no Kubernetes API.
+pub struct FakeKindHooks {
+    state: PathBuf,
+    records: PathBuf,
+}
+
+impl FakeKindHooks {
+    fn cluster_file(&self, id: &ClusterId) -> PathBuf {
+        self.state.join("clusters").join(id.as_str())
+    }
+
+    fn record_file(&self, id: &ClusterId) -> PathBuf {
+        self.records.join(format!("{id}.json"))
+    }
+}
+
+fn io(path: &Path, err: std::io::Error) -> Error {
+    Error::Provider { message: format!("{}: {err}", path.display()), source: None }
+}
+
+#[fleet_core::async_trait]
+impl ConformanceHooks for FakeKindHooks {
+    /// A Kind cluster made by hand (as `kind create cluster` would), and, when `tags` is not
+    /// empty, a record carrying exactly them where Kind providers keep tags: the record of
+    /// another fleet that shares the state directory.
+    async fn plant_cluster(
+        &self,
+        id: &ClusterId,
+        region: &Region,
+        tags: &BTreeMap<String, String>,
+    ) -> Option<Result<()>> {
+        Some((|| {
+            if region.as_str() != "local" {
+                return Err(Error::InvalidSpec {
+                    path: "region".into(),
+                    reason: format!("Kind has no region `{region}`"),
+                });
+            }
+            let cluster = self.cluster_file(id);
+            std::fs::write(&cluster, "{}").map_err(|err| io(&cluster, err))?;
+            if !tags.is_empty() {
+                std::fs::create_dir_all(&self.records).map_err(|err| io(&self.records, err))?;
+                let record = serde_json::json!({
+                    "id": id.as_str(),
+                    "tags": tags,
+                    "kubernetes_version": "1.32",
+                    "node_pools": [],
+                    "endpoint": null,
+                    "created_at_ms": 0,
+                });
+                let path = self.record_file(id);
+                std::fs::write(&path, record.to_string()).map_err(|err| io(&path, err))?;
+            }
+            Ok(())
+        })())
+    }
+
+    async fn remove_planted(&self, id: &ClusterId, _region: &Region) -> Option<Result<()>> {
+        Some((|| {
+            let cluster = self.cluster_file(id);
+            match std::fs::remove_file(&cluster) {
+                Ok(()) => {}
+                Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Err(Error::cluster_not_found(id)),
+                Err(err) => return Err(io(&cluster, err)),
+            }
+            let record = self.record_file(id);
+            match std::fs::remove_file(&record) {
+                Err(err) if err.kind() != std::io::ErrorKind::NotFound => Err(io(&record, err)),
+                _ => Ok(()),
+            }
+        })())
+    }
+
+    /// The next `count` invocations of `kind` fail as when the container engine's daemon does
+    /// not answer (stopped or restarting): the one transient failure `kind` has.
+    async fn fail_next_calls(&self, count: u32) -> Option<Result<()>> {
+        let path = self.state.join("fail-next");
+        Some(std::fs::write(&path, count.to_string()).map_err(|err| io(&path, err)))
     }
 }
 
