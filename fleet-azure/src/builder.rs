@@ -85,7 +85,7 @@ impl AksProviderBuilder {
             credential: CredentialChoice::FromEnvironment,
             base_url: PUBLIC_CLOUD.to_owned(),
             vm_sizes: BTreeMap::new(),
-            capabilities: Capabilities::all(),
+            capabilities: Capabilities::all().with_team_credentials(false),
             poll_interval: Duration::from_secs(10),
             operation_timeout: Duration::from_secs(60 * 60),
             client_retries: true,
@@ -105,13 +105,18 @@ impl AksProviderBuilder {
         self
     }
 
-    /// The resource group clusters of `region` go to.
+    /// The resource group clusters of `region` go to. ARM keeps a resource group's data in the
+    /// group's own region, and a group whose region is down cannot be listed: give each region
+    /// a group located in it, and `list` reports a region out of reach while it lists the
+    /// others. Regions sharing a group are reachable, or not, together.
     pub fn with_region_resource_group(mut self, region: Region, resource_group: impl Into<String>) -> Self {
         self.region_groups.insert(region, resource_group.into());
         self
     }
 
-    /// Lists the whole subscription in one paged call instead of each resource group.
+    /// Lists the whole subscription in one paged call instead of each resource group. When that
+    /// call fails, `list` asks each resource group instead, so that a region out of reach is
+    /// reported as such while the others are listed.
     pub fn with_subscription_wide_list(mut self) -> Self {
         self.list_subscription = true;
         self
@@ -165,7 +170,9 @@ impl AksProviderBuilder {
         self
     }
 
-    /// Declares other capabilities than all of them (upgrades, resizes, stop and start).
+    /// Declares other capabilities than the default: in-place upgrades, node pool resizes, and
+    /// stop and start as hibernation. Team credentials are not among what AKS clusters offer
+    /// here: declaring them is a problem `build()` reports.
     pub fn with_capabilities(mut self, capabilities: Capabilities) -> Self {
         self.capabilities = capabilities;
         self
@@ -209,6 +216,12 @@ impl AksProviderBuilder {
         }
         if self.regions.is_empty() {
             problems.push("no regions: call with_regions".to_owned());
+        }
+        if self.capabilities.team_credentials {
+            problems.push(
+                "capability team_credentials is declared, but the AKS provider hands out no team credentials"
+                    .to_owned(),
+            );
         }
         let mut resource_groups = BTreeMap::new();
         for region in &self.regions {

@@ -8,10 +8,19 @@
 //! pool per Fleet node pool (size classes mapped to VM sizes, the first pool as the system
 //! pool, cluster autoscaler between the pool's bounds). Creation uses `If-None-Match: *`, so an
 //! existing cluster is never overwritten. Every long-running operation is followed through
-//! its `Azure-AsyncOperation` or `Location` URL, waiting as ARM's `Retry-After` asks. `list`
-//! pages through each resource group (or the subscription) by `nextLink` and keeps this
-//! fleet's clusters by their tags. Credentials are the cluster user kubeconfig from
-//! `listClusterUserCredential`, kept secret. Hibernation is AKS stop and start.
+//! its `Azure-AsyncOperation` or `Location` URL, waiting as ARM's `Retry-After` asks. `create`
+//! of a cluster this fleet already has returns it as it is, without writing to it. `update`
+//! refuses what [`fleet_core::plan::ensure_in_place`] refuses, then sets the version, the node
+//! pools' bounds and the tags in one PUT.
+//!
+//! `list` pages through each resource group by `nextLink` and keeps this fleet's clusters by
+//! their tags. Each resource group is listed on its own: ARM keeps a group's data in the
+//! group's region, so a group that cannot be listed makes the regions placed in it
+//! unreachable ([`fleet_core::Listing::unreachable`]) while the other groups are listed. With
+//! [`AksProviderBuilder::with_subscription_wide_list`] one paged call lists every region;
+//! since its answer cannot tell which region failed, a failed call is followed by a list of
+//! each group. Credentials are the cluster user kubeconfig from `listClusterUserCredential`,
+//! kept secret. Hibernation is AKS stop and start.
 //!
 //! ```no_run
 //! use fleet_azure::AksProviderBuilder;
@@ -19,9 +28,11 @@
 //! # async fn demo() -> fleet_core::Result<()> {
 //! let provider = AksProviderBuilder::new(FleetName::new("prod")?, "00000000-0000-0000-0000-000000000000")
 //!     .with_regions(vec![Region::new("westeurope")?, Region::new("northeurope")?])
-//!     .with_resource_group("fleet-prod")
+//!     .with_region_resource_group(Region::new("westeurope")?, "fleet-prod-westeurope")
+//!     .with_region_resource_group(Region::new("northeurope")?, "fleet-prod-northeurope")
 //!     .build()?;
-//! println!("{} clusters", provider.list().await?.len());
+//! let listing = provider.list().await?;
+//! println!("{} clusters, {} regions out of reach", listing.clusters.len(), listing.unreachable.len());
 //! # Ok(()) }
 //! ```
 

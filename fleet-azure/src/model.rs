@@ -3,6 +3,7 @@
 //! (`rest`), so that a read-modify-write never drops a setting Fleet does not know.
 
 use std::collections::BTreeMap;
+use std::time::SystemTime;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -29,6 +30,20 @@ impl ManagedCluster {
     /// The resource name.
     pub fn name(&self) -> Option<&str> {
         self.rest.get("name").and_then(Value::as_str)
+    }
+
+    /// When ARM created the resource and last changed it (`systemData.createdAt`,
+    /// `systemData.lastModifiedAt`, RFC 3339), when the answer says.
+    pub fn timestamps(&self) -> (Option<SystemTime>, Option<SystemTime>) {
+        let at = |field: &str| {
+            self.rest
+                .get("systemData")
+                .and_then(|data| data.get(field))
+                .and_then(Value::as_str)
+                .and_then(|text| azure_core::time::parse_rfc3339(text).ok())
+                .map(SystemTime::from)
+        };
+        (at("createdAt"), at("lastModifiedAt"))
     }
 }
 
@@ -149,5 +164,20 @@ mod tests {
         assert_eq!(back["properties"]["networkProfile"]["networkPlugin"], "azure");
         assert_eq!(back["properties"]["agentPoolProfiles"][0]["osType"], "Linux");
         assert_eq!(back["properties"]["kubernetesVersion"], "1.31");
+        assert_eq!(cluster.timestamps(), (None, None));
+    }
+
+    #[test]
+    fn system_data_gives_the_timestamps() {
+        let text = r#"{"systemData": {"createdAt": "2026-03-01T10:00:00Z", "lastModifiedAt": "2026-03-01T10:05:30.5Z",
+            "createdByType": "User"}}"#;
+        let cluster: ManagedCluster = serde_json::from_str(text).unwrap();
+        let (created, modified) = cluster.timestamps();
+        let created = created.unwrap().duration_since(SystemTime::UNIX_EPOCH).unwrap();
+        let modified = modified.unwrap().duration_since(SystemTime::UNIX_EPOCH).unwrap();
+        assert_eq!(created.as_secs(), 1_772_359_200);
+        assert_eq!(modified.as_millis(), 1_772_359_530_500);
+        let odd: ManagedCluster = serde_json::from_str(r#"{"systemData": {"createdAt": "yesterday"}}"#).unwrap();
+        assert_eq!(odd.timestamps(), (None, None));
     }
 }

@@ -8,7 +8,7 @@ use azure_core::http::Method;
 use base64::Engine as _;
 use fleet_core::{
     Cluster, ClusterId, ClusterPhase, ClusterProvider, ClusterSpec, Credentials, Error, FleetName, FleetTags,
-    KubernetesVersion, NodePool, NodePoolName, ProviderInfo, Region, Result, SizeClass,
+    KubernetesVersion, Listing, NodePool, NodePoolName, ProviderInfo, Region, Result, SizeClass,
 };
 use secrecy::SecretString;
 use serde_json::{Value, json};
@@ -18,6 +18,10 @@ use crate::model::{AgentPoolProfile, ClusterProperties, CredentialResults, Manag
 
 /// The node label recording a pool's abstract size class.
 const SIZE_LABEL: &str = "fleet-size-class";
+
+/// The node label marking a pool whose VM size the spec chose (`machine_type`), rather than
+/// its size class.
+const MACHINE_TYPE_LABEL: &str = "fleet-machine-type-chosen";
 
 /// The Azure VM size of a size class (override per provider with
 /// [`crate::AksProviderBuilder::with_vm_size`]).
@@ -35,6 +39,10 @@ pub fn vm_size(size: SizeClass) -> &'static str {
 }
 
 /// Where clusters of a region live: the resource group per region.
+///
+/// A resource group is the unit in which ARM answers or fails: its resources' data is kept in
+/// the group's own region, so a group whose region is down cannot be listed while groups in
+/// other regions still answer. Regions that share a group are listed, and fail, together.
 #[derive(Debug, Clone)]
 pub(crate) struct Placement {
     pub subscription: String,
@@ -55,12 +63,21 @@ impl Placement {
         )
     }
 
+    fn subscription_path(&self) -> String {
+        format!("/subscriptions/{}/providers/Microsoft.ContainerService/managedClusters", self.subscription)
+    }
+
     /// Every resource group, once each.
     fn groups(&self) -> Vec<&str> {
         let mut groups: Vec<&str> = self.resource_groups.values().map(String::as_str).collect();
         groups.sort_unstable();
         groups.dedup();
         groups
+    }
+
+    /// The regions whose clusters live in `resource_group`.
+    fn regions_of(&self, resource_group: &str) -> Vec<Region> {
+        self.resource_groups.iter().filter(|(_, group)| *group == resource_group).map(|(r, _)| r.clone()).collect()
     }
 }
 
@@ -102,18 +119,26 @@ impl AksProvider {
         Ok(cluster)
     }
 
-    /// Finds cluster `id`: where it was last seen, else in each resource group.
+    /// Finds cluster `id`: where it was last seen, else in each resource group. A group that
+    /// is out of reach (unavailable, timing out) does not stop the search in the others; when
+    /// the cluster is in none that answered, that failure is the answer, since the cluster
+    /// may be in the group that did not.
     async fn find(&self, id: &ClusterId) -> Result<(String, ManagedCluster)> {
         let known = self.located.lock().unwrap_or_else(std::sync::PoisonError::into_inner).get(id).cloned();
-        let groups = self.placement.groups();
-        for group in known.iter().map(String::as_str).chain(groups) {
+        let mut groups: Vec<&str> = known.iter().map(String::as_str).collect();
+        groups.extend(self.placement.groups().into_iter().filter(|group| Some(*group) != known.as_deref()));
+        let mut out_of_reach = None;
+        for group in groups {
             match self.get_in(group, id).await {
                 Ok(cluster) => return Ok((group.to_owned(), cluster)),
-                Err(Error::NotFound { .. }) => continue,
+                Err(Error::NotFound { .. }) => {}
+                Err(err @ (Error::Unavailable { .. } | Error::Timeout { .. })) => {
+                    out_of_reach.get_or_insert(err);
+                }
                 Err(err) => return Err(err),
             }
         }
-        Err(Error::cluster_not_found(id))
+        Err(out_of_reach.unwrap_or_else(|| Error::cluster_not_found(id)))
     }
 
     /// Cluster `id`, if it exists and is this fleet's: `NotFound` or `PermissionDenied`.
@@ -126,11 +151,42 @@ impl AksProvider {
         }
     }
 
+    /// What `create` finds already at `id` in `resource_group`: nothing (`None`), this fleet's
+    /// cluster as it is, `Conflict` while this fleet's cluster is being deleted, or
+    /// `AlreadyExists` for a cluster that is not this fleet's.
+    async fn existing(&self, resource_group: &str, id: &ClusterId) -> Result<Option<Cluster>> {
+        let aks = match self.get_in(resource_group, id).await {
+            Ok(aks) => aks,
+            Err(Error::NotFound { .. }) => return Ok(None),
+            Err(err) => return Err(err),
+        };
+        if !FleetTags::belongs_to(&aks.tags, &self.fleet) {
+            return Err(Error::AlreadyExists {
+                resource: format!(
+                    "AKS cluster `{id}` in resource group `{resource_group}` exists and is not fleet `{}`'s",
+                    self.fleet
+                ),
+            });
+        }
+        let cluster = self.view(&aks)?;
+        if cluster.phase == ClusterPhase::Deleting {
+            return Err(Error::Conflict {
+                message: format!("AKS cluster `{id}` is being deleted; it can be created again once it is gone"),
+            });
+        }
+        Ok(Some(cluster))
+    }
+
     fn resource_group(&self, region: &Region) -> Result<&str> {
         self.placement.resource_groups.get(region).map(String::as_str).ok_or_else(|| Error::InvalidSpec {
             path: "region".into(),
             reason: format!("provider `{}` has no region `{region}`", self.info.name),
         })
+    }
+
+    /// The VM size of a pool of `size` whose spec names no machine type.
+    fn default_vm_size(&self, size: SizeClass) -> String {
+        self.vm_sizes.get(&size).cloned().unwrap_or_else(|| vm_size(size).to_owned())
     }
 
     fn agent_pool(&self, index: usize, pool: &NodePool, version: &str) -> Result<AgentPoolProfile> {
@@ -141,11 +197,11 @@ impl AksProvider {
                 reason: "the first node pool is AKS's system pool, which needs at least one node".into(),
             });
         }
-        let size = pool
-            .machine_type
-            .clone()
-            .or_else(|| self.vm_sizes.get(&pool.size).cloned())
-            .unwrap_or_else(|| vm_size(pool.size).to_owned());
+        let size = pool.machine_type.clone().unwrap_or_else(|| self.default_vm_size(pool.size));
+        let mut node_labels = BTreeMap::from([(SIZE_LABEL.to_owned(), pool.size.as_str().to_owned())]);
+        if pool.machine_type.is_some() {
+            node_labels.insert(MACHINE_TYPE_LABEL.to_owned(), "true".to_owned());
+        }
         let mut rest = serde_json::Map::new();
         rest.insert("mode".into(), json!(if index == 0 { "System" } else { "User" }));
         rest.insert("osType".into(), json!("Linux"));
@@ -158,7 +214,7 @@ impl AksProvider {
             min_count: Some(i64::from(pool.min_count)),
             max_count: Some(i64::from(pool.max_count.get())),
             orchestrator_version: Some(version.to_owned()),
-            node_labels: BTreeMap::from([(SIZE_LABEL.to_owned(), pool.size.as_str().to_owned())]),
+            node_labels,
             rest,
         })
     }
@@ -188,10 +244,15 @@ impl AksProvider {
             "" => ClusterPhase::Pending,
             _ => ClusterPhase::Updating,
         };
-        let pools = properties.agent_pool_profiles.iter().filter_map(node_pool_of).collect();
+        let pools = properties
+            .agent_pool_profiles
+            .iter()
+            .filter_map(|profile| node_pool_of(profile, |size| self.default_vm_size(size)))
+            .collect();
         let mut cluster = Cluster::new(id, self.info.name.clone(), aks.id().unwrap_or(name), location, phase)
             .with_node_pools(pools)
             .with_tags(aks.tags.clone());
+        (cluster.created_at, cluster.updated_at) = aks.timestamps();
         let version = properties.current_kubernetes_version.as_deref().or(properties.kubernetes_version.as_deref());
         if let Some(version) = version.and_then(|v| v.parse::<KubernetesVersion>().ok()) {
             cluster = cluster.with_kubernetes_version(version);
@@ -219,9 +280,13 @@ impl AksProvider {
         self.arm.follow(&started, &doing).await
     }
 
-    /// POSTs an action (`stop`, `start`) and follows it.
-    async fn act(&self, id: &ClusterId, action: &str) -> Result<Cluster> {
-        let (group, _) = self.owned(id).await?;
+    /// POSTs an action (`stop`, `start`) and follows it, unless the cluster is in `done` already.
+    async fn act(&self, id: &ClusterId, action: &str, done: &ClusterPhase) -> Result<Cluster> {
+        let (group, aks) = self.owned(id).await?;
+        let current = self.view(&aks)?;
+        if &current.phase == done {
+            return Ok(current);
+        }
         let url = self.arm.url(&format!("{}/{action}", self.placement.cluster_path(&group, id)))?;
         let doing = format!("{action} AKS cluster `{id}`");
         let started = self.arm.call(Method::Post, url, None, &[], &doing, false).await?;
@@ -229,10 +294,13 @@ impl AksProvider {
         self.view(&self.get_in(&group, id).await?)
     }
 
-    async fn list_from(&self, first: String, clusters: &mut Vec<Cluster>) -> Result<()> {
-        let mut url = self.arm.url(&first)?;
+    /// This fleet's clusters in the list starting at `first`, page by page through `nextLink`;
+    /// any page failing fails the whole list.
+    async fn list_from(&self, first: &str) -> Result<Vec<Cluster>> {
+        let mut url = self.arm.url(first)?;
         let doing = format!("list AKS clusters of `{first}`");
         let mut pages = fleet_core::paging::Pages::new(&doing);
+        let mut clusters = Vec::new();
         loop {
             let page: Page = self.arm.call(Method::Get, url, None, &[], &doing, false).await?.json(&doing)?;
             for aks in &page.value {
@@ -242,9 +310,40 @@ impl AksProvider {
             }
             match pages.next(page.next_link.as_deref())? {
                 Some(link) => url = self.arm.link(&link, &doing)?,
-                None => return Ok(()),
+                None => return Ok(clusters),
             }
         }
+    }
+
+    /// Lists each resource group; a group that cannot be listed makes every region placed in
+    /// it unreachable, the others are listed all the same.
+    async fn list_each_group(&self) -> Result<Listing> {
+        let groups = self.placement.groups();
+        let mut listing = Listing::default();
+        let mut failed = Vec::new();
+        for group in &groups {
+            match self.list_from(&self.placement.clusters_path(group)).await {
+                Ok(clusters) => listing.clusters.extend(clusters),
+                Err(err) => failed.push((*group, err)),
+            }
+        }
+        if failed.len() == groups.len() && failed.len() == 1 {
+            // One group holds every region: its own error says best why nothing answered
+            // (a `RateLimited` keeps its `Retry-After`).
+            if let Some((_, err)) = failed.pop() {
+                return Err(err);
+            }
+        }
+        for (group, err) in failed {
+            tracing::warn!(target: "fleet::azure", resource_group = group, error = %err, "resource group not listed");
+            let mut regions = self.placement.regions_of(group).into_iter();
+            let Some(first) = regions.next() else { continue };
+            for region in regions {
+                listing.mark_unreachable(region, same_failure(group, &err));
+            }
+            listing.mark_unreachable(first, err);
+        }
+        listing.unless_all_unreachable(&self.info.name, &self.info.regions)
     }
 
     /// Whether a listed cluster is this fleet's, in a configured region and its resource group.
@@ -270,6 +369,16 @@ impl AksProvider {
     }
 }
 
+/// Another copy of `err`, for a further region of the resource group that failed with it.
+fn same_failure(resource_group: &str, err: &Error) -> Error {
+    let message = format!("resource group `{resource_group}` could not be listed: {err}");
+    match err {
+        Error::RateLimited { retry_after } => Error::RateLimited { retry_after: *retry_after },
+        err if err.is_retryable() => Error::Unavailable { message },
+        _ => Error::Provider { message, source: None },
+    }
+}
+
 fn failure_reason(properties: &ClusterProperties, state: &str) -> String {
     properties
         .rest
@@ -281,7 +390,10 @@ fn failure_reason(properties: &ClusterProperties, state: &str) -> String {
         .unwrap_or_else(|| format!("AKS reports provisioning state {state}"))
 }
 
-fn node_pool_of(profile: &AgentPoolProfile) -> Option<NodePool> {
+/// The node pool an agent pool is. Its machine type is reported only where the spec chose
+/// one ([`MACHINE_TYPE_LABEL`]) or the VM size is not the one `default_vm` maps its size class
+/// to, so that a pool made from a size class reads back as it was asked for.
+fn node_pool_of(profile: &AgentPoolProfile, default_vm: impl Fn(SizeClass) -> String) -> Option<NodePool> {
     let name = NodePoolName::new(profile.name.as_str()).ok()?;
     let size = profile
         .node_labels
@@ -294,9 +406,10 @@ fn node_pool_of(profile: &AgentPoolProfile) -> Option<NodePool> {
         _ => (count, count),
     };
     let pool = NodePool::new(name, size, u32::try_from(min).ok()?, u32::try_from(max.max(1)).ok()?).ok()?;
+    let chosen = profile.node_labels.get(MACHINE_TYPE_LABEL).is_some_and(|value| value == "true");
     Some(match profile.vm_size.as_deref().filter(|vm| !vm.is_empty()) {
-        Some(vm) => pool.with_machine_type(vm),
-        None => pool,
+        Some(vm) if chosen || !vm.eq_ignore_ascii_case(&default_vm(size)) => pool.with_machine_type(vm),
+        _ => pool,
     })
 }
 
@@ -336,13 +449,17 @@ impl ClusterProvider for AksProvider {
             },
             rest,
         };
+        if let Some(existing) = self.existing(&group, &spec.id).await? {
+            return Ok(existing);
+        }
         match self.put(&group, &spec.id, &cluster, true).await {
             Ok(()) => {}
+            // Made meanwhile, by a concurrent create or by someone else.
             Err(Error::AlreadyExists { resource }) => {
-                let existing = self.get_in(&group, &spec.id).await?;
-                if !FleetTags::belongs_to(&existing.tags, &self.fleet) {
-                    return Err(Error::AlreadyExists { resource });
-                }
+                return self
+                    .existing(&group, &spec.id)
+                    .await?
+                    .ok_or_else(|| Error::Conflict { message: format!("{resource}; it is gone again, try again") });
             }
             Err(err) => return Err(err),
         }
@@ -354,67 +471,76 @@ impl ClusterProvider for AksProvider {
         self.view(&cluster)
     }
 
-    async fn list(&self) -> Result<Vec<Cluster>> {
-        let mut clusters = Vec::new();
+    async fn list(&self) -> Result<Listing> {
         if self.placement.list_subscription {
-            let path = format!(
-                "/subscriptions/{}/providers/Microsoft.ContainerService/managedClusters",
-                self.placement.subscription
-            );
-            self.list_from(path, &mut clusters).await?;
-        } else {
-            for group in self.placement.groups() {
-                self.list_from(self.placement.clusters_path(group), &mut clusters).await?;
+            // One call for every region; when it fails, the groups are asked one by one, so
+            // that a region out of reach does not hide the others.
+            match self.list_from(&self.placement.subscription_path()).await {
+                Ok(clusters) => return Ok(Listing::new(clusters)),
+                Err(err @ (Error::RateLimited { .. } | Error::Unauthenticated { .. })) => return Err(err),
+                Err(err) => {
+                    tracing::warn!(target: "fleet::azure", error = %err, "subscription-wide list failed; listing each resource group");
+                }
             }
         }
-        Ok(clusters)
+        self.list_each_group().await
     }
 
     async fn update(&self, spec: &ClusterSpec) -> Result<Cluster> {
         let (group, mut aks) = self.owned(&spec.id).await?;
         let current = self.view(&aks)?;
-        let names = |pools: &[NodePool]| pools.iter().map(|p| p.name.clone()).collect::<Vec<_>>();
-        if names(&current.node_pools) != names(&spec.node_pools) {
-            return Err(Error::Unsupported {
-                operation: format!("adding or removing node pools of AKS cluster `{}` (needs a replacement)", spec.id),
+        fleet_core::plan::ensure_in_place(&current, spec, self.info.capabilities)?;
+        if current.phase != ClusterPhase::Running {
+            return Err(Error::Conflict {
+                message: format!(
+                    "AKS cluster `{}` is {}, not running: it is updated once it runs",
+                    spec.id, current.phase
+                ),
             });
         }
         let wanted = minor_version(&spec.kubernetes_version);
         let upgrade = current.kubernetes_version.as_ref().map(minor_version) != Some(wanted.clone());
-        let bounds = |pools: &[NodePool]| pools.iter().map(|p| (p.min_count, p.max_count)).collect::<Vec<_>>();
+        let bounds = |pools: &[NodePool]| {
+            let mut bounds: Vec<_> = pools.iter().map(|p| (p.name.clone(), p.min_count, p.max_count)).collect();
+            bounds.sort();
+            bounds
+        };
         let resize = bounds(&current.node_pools) != bounds(&spec.node_pools);
-        if upgrade && !self.info.capabilities.in_place_version_upgrade {
-            return Err(Error::Unsupported { operation: format!("in-place upgrade of `{}`", spec.id) });
-        }
-        if resize && !self.info.capabilities.node_pool_resize {
-            return Err(Error::Unsupported { operation: format!("resizing node pools of `{}`", spec.id) });
-        }
-        if !upgrade && !resize {
+        let tags = FleetTags::cluster_tags(&self.fleet, spec);
+        let retag = aks.tags != tags;
+        if !upgrade && !resize && !retag {
             return Ok(current);
         }
         if upgrade {
             aks.properties.kubernetes_version = Some(wanted.clone());
         }
-        for (profile, pool) in aks.properties.agent_pool_profiles.iter_mut().zip(&spec.node_pools) {
+        for profile in &mut aks.properties.agent_pool_profiles {
             if upgrade {
                 profile.orchestrator_version = Some(wanted.clone());
             }
+            let Some(pool) = spec.node_pools.iter().find(|pool| pool.name.as_str() == profile.name) else {
+                continue;
+            };
             let (min, max) = (i64::from(pool.min_count), i64::from(pool.max_count.get()));
             profile.enable_auto_scaling = Some(true);
             profile.min_count = Some(min);
             profile.max_count = Some(max);
-            profile.count = Some(profile.count.unwrap_or(min).clamp(min.max(1), max));
+            profile.count = Some(profile.count.unwrap_or(min).clamp(min.max(1), max.max(1)));
         }
+        aks.tags = tags;
         self.put(&group, &spec.id, &aks, false).await?;
         self.view(&self.get_in(&group, &spec.id).await?)
     }
 
     async fn delete(&self, id: &ClusterId) -> Result<()> {
-        let (group, _) = match self.owned(id).await {
+        let (group, aks) = match self.owned(id).await {
             Ok(found) => found,
             Err(Error::NotFound { .. }) => return Ok(()),
             Err(err) => return Err(err),
         };
+        if aks.properties.provisioning_state.as_deref() == Some("Deleting") {
+            return Ok(());
+        }
         let url = self.arm.url(&self.placement.cluster_path(&group, id))?;
         let doing = format!("delete AKS cluster `{id}` in resource group `{group}`");
         match self.arm.call(Method::Delete, url, None, &[], &doing, false).await {
@@ -454,13 +580,13 @@ impl ClusterProvider for AksProvider {
         if !self.info.capabilities.hibernation {
             return Err(Error::Unsupported { operation: format!("hibernate `{id}`") });
         }
-        self.act(id, "stop").await
+        self.act(id, "stop", &ClusterPhase::Hibernated).await
     }
 
     async fn resume(&self, id: &ClusterId) -> Result<Cluster> {
         if !self.info.capabilities.hibernation {
             return Err(Error::Unsupported { operation: format!("resume `{id}`") });
         }
-        self.act(id, "start").await
+        self.act(id, "start", &ClusterPhase::Running).await
     }
 }

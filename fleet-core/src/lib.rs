@@ -53,7 +53,7 @@
 //! assert_eq!(format!("{credentials:?}"), "Credentials([redacted])");
 //! provider.delete(&spec.id).await.unwrap();
 //! provider.wait_until_deleted(&spec.id, WaitOptions::with_timeout(Duration::from_secs(3600))).await.unwrap();
-//! assert!(provider.list().await.unwrap().is_empty());
+//! assert!(provider.list().await.unwrap().clusters.is_empty());
 //! # });
 //! ```
 

@@ -2,7 +2,8 @@
 //! paths the provider uses, over real HTTP and JSON. It keeps state per resource, walks
 //! `provisioningState` from `Creating` to `Succeeded` over several polls of the operation,
 //! pages lists by `nextLink`, and can fail chosen requests (429 with `Retry-After`, 409, 500,
-//! ...). Every request is checked against the official API surface in
+//! ...) or every request of a resource group and location, as when a region is down
+//! ([`LocalArm::cut`]). [`ArmHooks`] are the conformance kit's hooks into it. Every request is checked against the official API surface in
 //! `tests/data/aks.schema.json` (see `tests/data/README.md`): the api-version, the method and
 //! path of an operation, and each body field's name, type, enum value and visibility; its own
 //! answers are checked the same way.
@@ -10,14 +11,16 @@
 // Shared by several test binaries, each of which uses only a part.
 #![allow(dead_code)]
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
+use azure_core::time::{OffsetDateTime, to_rfc3339};
 use base64::Engine as _;
 use fleet_azure::{AksProvider, AksProviderBuilder};
+use fleet_core::conformance::ConformanceHooks;
 use fleet_core::conformance::http::{TestRequest, TestResponse, serve};
-use fleet_core::{FleetName, Region};
+use fleet_core::{ClusterId, Error, FleetName, Region};
 use serde_json::{Value, json};
 
 pub const SUBSCRIPTION: &str = "6f1c2a3b-0d4e-4f5a-8b6c-7d8e9f0a1b2c";
@@ -166,6 +169,9 @@ struct State {
     polls: u32,
     page_size: usize,
     retry_after: Option<u64>,
+    /// Resource groups and locations out of reach (lower case), as in a region outage.
+    cut_groups: BTreeSet<String>,
+    cut_locations: BTreeSet<String>,
 }
 
 /// A request as the server saw it.
@@ -215,6 +221,19 @@ impl LocalArm {
             .with_base_url(&self.url)
             .with_anonymous_credentials()
             .with_poll_interval(Duration::from_millis(5))
+    }
+
+    /// As [`LocalArm::builder`], with each region in a resource group of its own
+    /// ([`region_groups`]).
+    pub fn builder_per_region(&self, fleet: &str) -> AksProviderBuilder {
+        region_groups()
+            .into_iter()
+            .fold(self.builder(fleet), |builder, (region, group)| builder.with_region_resource_group(region, group))
+    }
+
+    /// The conformance hooks for providers of [`LocalArm::builder_per_region`].
+    pub fn hooks(&self) -> ArmHooks {
+        ArmHooks { arm: self.clone(), groups: region_groups() }
     }
 
     /// A provider for `fleet` in both regions of one resource group, polling fast.
@@ -273,10 +292,76 @@ impl LocalArm {
         state.clusters.insert(path.to_ascii_lowercase(), cluster);
     }
 
+    /// Fails the next `count` requests with a transient server error, 500 and 503 in turn,
+    /// each with an ARM error body.
+    pub fn fail_next_with_server_errors(&self, count: u32) {
+        for n in 0..count {
+            if n % 2 == 0 {
+                self.fail_next(500, "InternalServerError", "An internal server error occurred. Please retry later.");
+            } else {
+                self.fail_next(
+                    503,
+                    "ServiceUnavailable",
+                    "The service is temporarily unavailable. Please retry later.",
+                );
+            }
+        }
+    }
+
+    /// Throttles the next `count` requests: 429 with `Retry-After` of `seconds`.
+    pub fn throttle_next(&self, count: u32, seconds: u64) {
+        for _ in 0..count {
+            self.fail_next_after(
+                429,
+                "TooManyRequests",
+                "The request is being throttled as the limit has been reached for operation type - Read.",
+                Some(seconds),
+            );
+        }
+    }
+
+    /// Puts `group` and `location` out of reach: every request on the group, every poll of an
+    /// operation in the location and every subscription-wide list fails with 504, as ARM
+    /// answers when it cannot reach the resource provider of a region that is down.
+    pub fn cut(&self, group: &str, location: &str) {
+        let mut state = self.state.lock().unwrap();
+        state.cut_groups.insert(group.to_ascii_lowercase());
+        state.cut_locations.insert(location.to_ascii_lowercase());
+    }
+
+    /// Brings back what [`LocalArm::cut`] put out of reach.
+    pub fn restore(&self, group: &str, location: &str) {
+        let mut state = self.state.lock().unwrap();
+        state.cut_groups.remove(&group.to_ascii_lowercase());
+        state.cut_locations.remove(&location.to_ascii_lowercase());
+    }
+
+    /// Sets the `provisioningState` of a stored cluster; `false` if there is none.
+    pub fn set_provisioning_state(&self, group: &str, name: &str, state: &str) -> bool {
+        let mut guard = self.state.lock().unwrap();
+        match guard.clusters.get_mut(&cluster_path(group, name).to_ascii_lowercase()) {
+            Some(cluster) => {
+                cluster["properties"]["provisioningState"] = json!(state);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Removes a stored cluster outright; `false` if there was none.
+    pub fn remove_cluster(&self, group: &str, name: &str) -> bool {
+        self.state.lock().unwrap().clusters.remove(&cluster_path(group, name).to_ascii_lowercase()).is_some()
+    }
+
     /// The stored cluster, as ARM would answer a GET.
     pub fn cluster(&self, group: &str, name: &str) -> Option<Value> {
         self.state.lock().unwrap().clusters.get(&cluster_path(group, name).to_ascii_lowercase()).cloned()
     }
+}
+
+/// Each region's own resource group: `fleet-rg-<region>`.
+pub fn region_groups() -> BTreeMap<Region, String> {
+    REGIONS.iter().map(|region| (Region::new(*region).unwrap(), format!("{GROUP}-{region}"))).collect()
 }
 
 fn cluster_path(group: &str, name: &str) -> String {
@@ -314,6 +399,13 @@ fn answer(shared: &Mutex<State>, base: &str, request: TestRequest) -> TestRespon
         };
     }
     let segments: Vec<&str> = request.path.trim_matches('/').split('/').collect();
+    if out_of_reach(&state, &segments) {
+        return error(
+            504,
+            "GatewayTimeout",
+            "The gateway did not receive a response from 'Microsoft.ContainerService' within the specified time period.",
+        );
+    }
     if let ["subscriptions", _, "providers", "Microsoft.ContainerService", "locations", _, kind, id] =
         segments.as_slice()
     {
@@ -343,6 +435,16 @@ fn answer(shared: &Mutex<State>, base: &str, request: TestRequest) -> TestRespon
             }
             let (group, name) = (segments[3], segments[7]);
             let existed = state.clusters.contains_key(&key);
+            let mut body = body;
+            // ARM keeps systemData itself: whatever the client sent back is not taken.
+            match state.clusters.get(&key) {
+                Some(old) => body["systemData"] = old["systemData"].clone(),
+                None => {
+                    if let Some(object) = body.as_object_mut() {
+                        object.remove("systemData");
+                    }
+                }
+            }
             let mut cluster = stored(&request.path, group, name, body);
             cluster["properties"]["provisioningState"] = json!(if existed { "Updating" } else { "Creating" });
             let at = cluster["location"].as_str().unwrap_or_default().to_owned();
@@ -402,6 +504,22 @@ fn answer(shared: &Mutex<State>, base: &str, request: TestRequest) -> TestRespon
     }
 }
 
+/// Whether a request needs a resource group or location that is cut; a subscription-wide
+/// list needs every region, so any cut fails it.
+fn out_of_reach(state: &State, segments: &[&str]) -> bool {
+    let lower = |text: &str| text.to_ascii_lowercase();
+    match segments {
+        ["subscriptions", _, "resourceGroups", group, ..] => state.cut_groups.contains(&lower(group)),
+        ["subscriptions", _, "providers", "Microsoft.ContainerService", "locations", location, ..] => {
+            state.cut_locations.contains(&lower(location))
+        }
+        ["subscriptions", _, "providers", "Microsoft.ContainerService", "managedClusters"] => {
+            !state.cut_groups.is_empty() || !state.cut_locations.is_empty()
+        }
+        _ => false,
+    }
+}
+
 fn with_headers(mut response: TestResponse, headers: Vec<(&'static str, String)>) -> TestResponse {
     for (name, value) in headers {
         response = response.with_header(name, value);
@@ -431,6 +549,10 @@ fn stored(path: &str, group: &str, name: &str, body: Value) -> Value {
     let location = cluster["location"].as_str().unwrap_or("westeurope").to_owned();
     let version = cluster["properties"]["kubernetesVersion"].as_str().unwrap_or("1.31").to_owned();
     let prefix = cluster["properties"]["dnsPrefix"].as_str().unwrap_or(name).to_owned();
+    let now = to_rfc3339(&OffsetDateTime::now_utc());
+    let created = cluster["systemData"]["createdAt"].as_str().map_or_else(|| now.clone(), str::to_owned);
+    cluster["systemData"] = json!({"createdAt": created, "createdByType": "Application", "lastModifiedAt": now,
+        "lastModifiedByType": "Application"});
     cluster["id"] = json!(path);
     cluster["name"] = json!(name);
     cluster["type"] = json!("Microsoft.ContainerService/ManagedClusters");
@@ -559,4 +681,57 @@ fn list(state: &State, base: &str, request: &TestRequest) -> TestResponse {
             json!(format!("{base}{}?api-version={api}&$skipToken={}", request.path, skip + state.page_size));
     }
     TestResponse::json(200, answer.to_string())
+}
+
+/// The conformance kit's hooks into a [`LocalArm`], for providers placing each region in the
+/// resource group `groups` names.
+pub struct ArmHooks {
+    pub arm: LocalArm,
+    pub groups: BTreeMap<Region, String>,
+}
+
+impl ArmHooks {
+    fn group(&self, region: &Region) -> fleet_core::Result<&str> {
+        self.groups.get(region).map(String::as_str).ok_or_else(|| Error::InvalidSpec {
+            path: "region".into(),
+            reason: format!("the hooks know no resource group of region `{region}`"),
+        })
+    }
+}
+
+#[fleet_core::async_trait]
+impl ConformanceHooks for ArmHooks {
+    async fn plant_cluster(
+        &self,
+        id: &ClusterId,
+        region: &Region,
+        tags: &BTreeMap<String, String>,
+    ) -> Option<fleet_core::Result<()>> {
+        Some(self.group(region).map(|group| self.arm.add_cluster(group, id.as_str(), region.as_str(), json!(tags))))
+    }
+
+    async fn remove_planted(&self, id: &ClusterId, region: &Region) -> Option<fleet_core::Result<()>> {
+        Some(self.group(region).and_then(|group| {
+            if self.arm.remove_cluster(group, id.as_str()) { Ok(()) } else { Err(Error::cluster_not_found(id)) }
+        }))
+    }
+
+    async fn cut_region(&self, region: &Region) -> Option<fleet_core::Result<()>> {
+        Some(self.group(region).map(|group| self.arm.cut(group, region.as_str())))
+    }
+
+    async fn restore_region(&self, region: &Region) -> Option<fleet_core::Result<()>> {
+        Some(self.group(region).map(|group| self.arm.restore(group, region.as_str())))
+    }
+
+    async fn fail_next_calls(&self, count: u32) -> Option<fleet_core::Result<()>> {
+        self.arm.fail_next_with_server_errors(count);
+        Some(Ok(()))
+    }
+
+    async fn throttle_next_calls(&self, count: u32, retry_after: Duration) -> Option<fleet_core::Result<()>> {
+        let seconds = retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);
+        self.arm.throttle_next(count, seconds);
+        Some(Ok(()))
+    }
 }

@@ -84,6 +84,8 @@ pub fn serve(answer: impl Fn(TestRequest) -> TestResponse + Send + Sync + 'stati
 }
 
 fn connection(mut stream: TcpStream, answer: &dyn Fn(TestRequest) -> TestResponse) {
+    // Each answer goes out whole at once: no wait on the client's delayed acknowledgement.
+    let _ = stream.set_nodelay(true);
     while let Some(request) = read_request(&mut stream) {
         let response = answer(request);
         let mut text = format!("HTTP/1.1 {} X\r\nContent-Length: {}\r\n", response.status, response.body.len());
@@ -91,7 +93,9 @@ fn connection(mut stream: TcpStream, answer: &dyn Fn(TestRequest) -> TestRespons
             text.push_str(&format!("{name}: {value}\r\n"));
         }
         text.push_str("\r\n");
-        if stream.write_all(text.as_bytes()).and_then(|()| stream.write_all(&response.body)).is_err() {
+        let mut whole = text.into_bytes();
+        whole.extend_from_slice(&response.body);
+        if stream.write_all(&whole).is_err() {
             return;
         }
     }
