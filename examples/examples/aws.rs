@@ -70,7 +70,14 @@ async fn run(apply: bool, delete: bool) -> Result<(), Error> {
             .collect::<Result<_, _>>()?
     };
     let desired = DesiredFleet::new(fleet.clone(), clusters);
-    let observed = provider.list().await?;
+    let listing = provider.list().await?;
+    for unreachable in &listing.unreachable {
+        println!(
+            "warning: {} could not be listed ({}): the plan knows none of its clusters",
+            unreachable.region, unreachable.error
+        );
+    }
+    let observed = listing.into_clusters();
     let capabilities = BTreeMap::from([(provider.info().name.clone(), provider.info().capabilities)]);
     println!("{}", plan(&desired, &observed, &capabilities, SystemTime::now()));
     if !apply && !delete {

@@ -76,7 +76,7 @@ async fn run(cleanup: bool) -> Result<(), Error> {
         return Ok(());
     }
     println!("\nReady. To use a cluster:");
-    for cluster in provider.list().await? {
+    for cluster in provider.list().await?.clusters {
         println!(
             "  kind get kubeconfig --name {0} > {0}.kubeconfig && kubectl --kubeconfig {0}.kubeconfig get nodes",
             cluster.id

@@ -93,7 +93,11 @@ async fn apply(engine: &Engine, title: &str, start: tokio::time::Instant) -> Res
 async fn print_table(clouds: &[SimCloud], fleet: &FleetName) -> Result<(), Error> {
     println!("{:<24} {:<10} {:<14} {:<8} {:<8} ENDPOINT", "CLUSTER", "CLOUD", "REGION", "VERSION", "PHASE");
     for cloud in clouds {
-        for cluster in cloud.provider(fleet.clone()).list().await? {
+        let listing = cloud.provider(fleet.clone()).list().await?;
+        for unreachable in &listing.unreachable {
+            println!("  ! {} {}: not listed: {}", cloud.info().name, unreachable.region, unreachable.error);
+        }
+        for cluster in listing.clusters {
             let version = cluster.kubernetes_version.map(|v| v.to_string()).unwrap_or_default();
             println!(
                 "{:<24} {:<10} {:<14} {:<8} {:<8} {}",
@@ -166,7 +170,7 @@ async fn quickstart() -> Result<(), Error> {
     let observed: Vec<_> = {
         let mut all = Vec::new();
         for cloud in &clouds {
-            all.extend(cloud.provider(fleet.clone()).list().await?);
+            all.extend(cloud.provider(fleet.clone()).list().await?.into_clusters());
         }
         all
     };
