@@ -133,14 +133,18 @@ impl ClusterProvider for Broken {
     }
 }
 
-/// Runs the kit against a provider with `bug`; checks that it left nothing behind.
-async fn kit_against(bug: Bug) -> ConformanceReport {
-    let cloud = SimCloud::builder(ProviderName::new("broken").unwrap())
+/// A backend of two regions, `east` and `west`.
+fn backend() -> SimCloud {
+    SimCloud::builder(ProviderName::new("broken").unwrap())
         .region(Region::new("east").unwrap(), RegionCapacity::new(20, 200))
         .region(Region::new("west").unwrap(), RegionCapacity::new(20, 200))
         .capabilities(Capabilities::all())
         .latency(LatencyModel::realistic())
-        .build();
+        .build()
+}
+
+/// A provider of `cloud` with `bug`, and a kit context with a second region and every hook.
+fn broken(cloud: &SimCloud, bug: Bug) -> (Broken, ConformanceContext) {
     let provider = Broken {
         inner: cloud.provider(FleetName::new("conformance").unwrap()),
         bug,
@@ -151,6 +155,13 @@ async fn kit_against(bug: Bug) -> ConformanceReport {
         .unwrap()
         .with_second_region(Region::new("west").unwrap())
         .with_hooks(Arc::new(SimHooks::new(cloud.clone())));
+    (provider, ctx)
+}
+
+/// Runs the kit against a provider with `bug`; checks that it left nothing behind.
+async fn kit_against(bug: Bug) -> ConformanceReport {
+    let cloud = backend();
+    let (provider, ctx) = broken(&cloud, bug);
     let report = run_checks(&provider, &ctx).await;
     assert!(cloud.clusters().is_empty(), "{bug:?}: the kit left clusters behind: {:?}", cloud.clusters());
     report
@@ -210,15 +221,7 @@ async fn a_panicking_check_is_a_failure_and_is_cleaned_up() {
 #[tokio::test(start_paused = true)]
 #[should_panic(expected = "update_refuses_what_needs_a_replacement")]
 async fn run_all_fails_naming_every_failed_check() {
-    let cloud = SimCloud::builder(ProviderName::new("broken").unwrap())
-        .region(Region::new("east").unwrap(), RegionCapacity::new(20, 200))
-        .build();
-    let provider = Broken {
-        inner: cloud.provider(FleetName::new("conformance").unwrap()),
-        bug: Bug::UpdateAcceptsReplacements,
-        last_kubeconfig: Mutex::default(),
-    };
-    let other = Arc::new(cloud.provider(FleetName::new("conformance-other").unwrap()));
-    let ctx = ConformanceContext::new("conf", Region::new("east").unwrap(), other).unwrap();
+    let cloud = backend();
+    let (provider, ctx) = broken(&cloud, Bug::UpdateAcceptsReplacements);
     fleet_core::conformance::run_all(&provider, &ctx).await;
 }
