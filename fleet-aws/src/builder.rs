@@ -11,6 +11,7 @@ use fleet_core::{
     TypicalLatency,
 };
 
+use crate::fan_out::ReadPacer;
 use crate::provider::EksProvider;
 
 /// Where a region's clusters and node groups go: subnets (at least two, in different
@@ -34,6 +35,8 @@ pub struct EksProviderBuilder {
     cluster_role_arn: Option<String>,
     node_role_arn: Option<String>,
     endpoint_url: Option<String>,
+    region_endpoint_urls: BTreeMap<Region, String>,
+    rate_limits: RateLimits,
     credentials: Option<AwsCredentials>,
     instance_types: BTreeMap<SizeClass, String>,
     capabilities: Capabilities,
@@ -52,6 +55,9 @@ impl EksProviderBuilder {
             cluster_role_arn: None,
             node_role_arn: None,
             endpoint_url: None,
+            region_endpoint_urls: BTreeMap::new(),
+            // Conservative: EKS throttles its API per account and region.
+            rate_limits: RateLimits::new(RateLimit::new(10.0, 20), RateLimit::new(2.0, 5)),
             credentials: None,
             instance_types: BTreeMap::new(),
             capabilities: Capabilities::default().with_in_place_version_upgrade(true).with_node_pool_resize(true),
@@ -92,6 +98,21 @@ impl EksProviderBuilder {
     /// Sends every call to this endpoint (a local test server, or an EKS-compatible API).
     pub fn with_endpoint_url(mut self, url: impl Into<String>) -> Self {
         self.endpoint_url = Some(url.into());
+        self
+    }
+
+    /// Sends the calls about `region` to this endpoint, in place of EKS's own or the one of
+    /// [`with_endpoint_url`](Self::with_endpoint_url).
+    pub fn with_region_endpoint_url(mut self, region: Region, url: impl Into<String>) -> Self {
+        self.region_endpoint_urls.insert(region, url.into());
+        self
+    }
+
+    /// Declares other API rate limits than the default 10 reads a second (bursts of 20) and
+    /// 2 writes a second (bursts of 5), e.g. for an account whose EKS limits were raised. The
+    /// engine budgets its calls by them, and `list` spaces out its own calls to the read rate.
+    pub fn with_rate_limits(mut self, rate_limits: RateLimits) -> Self {
+        self.rate_limits = rate_limits;
         self
     }
 
@@ -145,8 +166,8 @@ impl EksProviderBuilder {
         if let Some(credentials) = &self.credentials {
             loader = loader.credentials_provider(credentials.clone());
         }
-        if let (Some(region), true) = (self.regions.first(), self.endpoint_url.is_some() || self.credentials.is_some())
-        {
+        let custom_endpoint = self.endpoint_url.is_some() || !self.region_endpoint_urls.is_empty();
+        if let (Some(region), true) = (self.regions.first(), custom_endpoint || self.credentials.is_some()) {
             loader = loader.region(aws_config::Region::new(region.to_string()));
         }
         let shared = loader.load().await;
@@ -185,7 +206,7 @@ impl EksProviderBuilder {
         for region in &regions {
             let mut config = aws_sdk_eks::config::Builder::from(&shared)
                 .region(aws_sdk_eks::config::Region::new(region.to_string()));
-            if let Some(url) = &self.endpoint_url {
+            if let Some(url) = self.region_endpoint_urls.get(region).or(self.endpoint_url.as_ref()) {
                 config = config.endpoint_url(url);
             }
             if !self.client_retries {
@@ -197,11 +218,10 @@ impl EksProviderBuilder {
             Some(name) => name,
             None => ProviderName::new("aws")?,
         };
-        // EKS's control plane takes about 10 minutes and a managed node group about 5 more; the
-        // API's request rates are kept well under the documented throttling limits.
+        // EKS's control plane takes about 10 minutes and a managed node group about 5 more.
         let info = ProviderInfo::new(name, regions)
             .with_capabilities(self.capabilities)
-            .with_rate_limits(RateLimits::new(RateLimit::new(10.0, 20), RateLimit::new(2.0, 5)))
+            .with_rate_limits(self.rate_limits)
             .with_latency(TypicalLatency::new(
                 std::time::Duration::from_secs(15 * 60),
                 std::time::Duration::from_secs(30 * 60),
@@ -217,6 +237,7 @@ impl EksProviderBuilder {
             instance_types: self.instance_types,
             credentials,
             located: std::sync::Mutex::new(BTreeMap::new()),
+            reads: ReadPacer::new(self.rate_limits.reads),
         })
     }
 }

@@ -2,12 +2,17 @@
 //!
 //! The Fleet provider for Amazon EKS, on `aws-sdk-eks`.
 //!
-//! [`EksProvider`] creates each cluster with Fleet's tags and a client request token derived
-//! from the spec (a retried create never makes a second cluster), then one managed node group
-//! per node pool once the cluster is active: the second half of a create is driven by `get`,
-//! which reports the cluster `Creating` until every node group is active. `delete` removes the
-//! node groups first (answering with a retryable conflict while any is left), then the
-//! cluster. Credentials are a kubeconfig with the cluster's
+//! [`EksProvider`] creates each cluster with Fleet's tags (a retried create finds the cluster
+//! by its name and returns it: never a second one), then one managed node group per node pool
+//! once the cluster is active: the second half of a create is driven by `get`, which reports
+//! the cluster `Creating` until every node group is active. `delete` marks the cluster with a
+//! tag and deletes its node groups, then the cluster once they are gone (EKS refuses to delete
+//! a cluster that has any); that second half is driven by `get` and further `delete`s, which
+//! report the cluster `Deleting` until it is gone. `update` checks the change with
+//! [`fleet_core::plan::ensure_in_place`] first, then retags the cluster (labels, blueprint
+//! version), upgrades the control plane one minor version at a time, and resizes node groups.
+//! `list` lists every region at once, its calls spaced to the declared read rate, and reports
+//! the regions that did not answer as unreachable. Credentials are a kubeconfig with the cluster's
 //! endpoint and CA and a token made the way `aws eks get-token` makes it ([`eks_token`]).
 //!
 //! ```no_run
@@ -21,13 +26,15 @@
 //!     .with_subnets(Region::new("eu-west-1")?, vec!["subnet-0abc".into(), "subnet-0def".into()])
 //!     .build()
 //!     .await?;
-//! println!("{} clusters", provider.list().await?.len());
+//! println!("{} clusters", provider.list().await?.clusters.len());
 //! # Ok(()) }
 //! ```
 
 mod builder;
 mod errors;
+mod fan_out;
 mod provider;
+mod tags;
 mod token;
 
 pub use builder::{EksProviderBuilder, RegionNetwork};

@@ -10,17 +10,15 @@ use aws_sdk_eks::types::{ClusterStatus, NodegroupScalingConfig, NodegroupStatus,
 use base64::Engine as _;
 use fleet_core::{
     Cluster, ClusterId, ClusterPhase, ClusterProvider, ClusterSpec, Credentials, Error, FleetName, FleetTags,
-    KubernetesVersion, NodePool, NodePoolName, ProviderInfo, Region, Result, SizeClass,
+    KubernetesVersion, Listing, NodePool, ProviderInfo, Region, Result, SizeClass,
 };
 use sha2::{Digest, Sha256};
 
 use crate::builder::RegionNetwork;
 use crate::errors::map_sdk_error;
+use crate::fan_out::{ReadPacer, join_all};
+use crate::tags::{self, DELETING_KEY};
 use crate::token::eks_token;
-
-/// The cluster tag recording the node pools a cluster should have: `name:size:min:max[:type]`,
-/// comma-separated (EKS tags allow these characters).
-const NODE_POOLS_TAG: &str = "fleet-node-pools";
 
 /// The EC2 instance type of a size class (override per provider with
 /// [`crate::EksProviderBuilder::with_instance_type`]).
@@ -49,6 +47,8 @@ pub struct EksProvider {
     pub(crate) credentials: SharedCredentialsProvider,
     /// Where each known cluster is, to avoid asking every region.
     pub(crate) located: Mutex<BTreeMap<ClusterId, Region>>,
+    /// Spaces out the calls of `list`, which makes several for every cluster.
+    pub(crate) reads: ReadPacer,
 }
 
 impl std::fmt::Debug for EksProvider {
@@ -60,11 +60,62 @@ impl std::fmt::Debug for EksProvider {
     }
 }
 
-/// A cluster as EKS describes it, with its node groups' names and statuses.
+/// A managed node group as last described: its status, and its desired size when described
+/// in full.
+#[derive(Debug, Clone, PartialEq)]
+struct NodegroupSeen {
+    status: Option<NodegroupStatus>,
+    desired: Option<i32>,
+}
+
+/// A cluster as EKS describes it, with its tags and node groups.
 struct Described {
     cluster: aws_sdk_eks::types::Cluster,
     region: Region,
-    nodegroups: BTreeMap<String, Option<NodegroupStatus>>,
+    tags: BTreeMap<String, String>,
+    nodegroups: BTreeMap<String, NodegroupSeen>,
+}
+
+impl Described {
+    fn new(cluster: aws_sdk_eks::types::Cluster, region: Region) -> Self {
+        let tags = cluster.tags().map(|t| t.iter().map(|(k, v)| (k.clone(), v.clone())).collect()).unwrap_or_default();
+        Self { cluster, region, tags, nodegroups: BTreeMap::new() }
+    }
+
+    fn id(&self) -> Result<ClusterId> {
+        Ok(ClusterId::new(self.cluster.name().unwrap_or_default())?)
+    }
+
+    fn is_fleets(&self, fleet: &FleetName) -> bool {
+        FleetTags::belongs_to(&self.tags, fleet)
+    }
+
+    /// Whether its deletion has started: marked by the provider, or deleting at EKS.
+    fn is_deleting(&self) -> bool {
+        self.tags.contains_key(DELETING_KEY) || self.cluster.status() == Some(&ClusterStatus::Deleting)
+    }
+
+    /// An idempotency token for a request about this cluster and `parts`: the same for a
+    /// retry, another for a cluster of the same name made again (its creation time differs).
+    fn request_token(&self, parts: &[&str]) -> String {
+        let created = self.cluster.created_at().map(|at| at.as_secs_f64().to_string()).unwrap_or_default();
+        let mut all = vec![self.cluster.arn().unwrap_or_default(), created.as_str()];
+        all.extend_from_slice(parts);
+        request_token(&all)
+    }
+
+    fn arn(&self) -> Result<&str> {
+        self.cluster.arn().filter(|a| !a.is_empty()).ok_or_else(|| Error::Provider {
+            message: format!("EKS described cluster `{}` without its ARN", self.cluster.name().unwrap_or_default()),
+            source: None,
+        })
+    }
+}
+
+/// Whether a cluster reporting `observed` runs the version `wanted` asks for (EKS versions are
+/// minors: `1.31` is any 1.31 patch).
+fn runs(observed: KubernetesVersion, wanted: KubernetesVersion) -> bool {
+    observed.same_minor(&wanted)
 }
 
 impl EksProvider {
@@ -97,23 +148,26 @@ impl EksProvider {
         let out =
             client.describe_cluster().name(id.as_str()).send().await.map_err(|e| map_sdk_error(&doing, false, e))?;
         let cluster = out.cluster().cloned().ok_or_else(|| Error::cluster_not_found(id))?;
-        let mut nodegroups = BTreeMap::new();
-        if with_nodegroups && cluster.status() != Some(&ClusterStatus::Creating) {
+        let mut described = Described::new(cluster, region.clone());
+        if with_nodegroups && described.cluster.status() != Some(&ClusterStatus::Creating) {
             for name in self.nodegroup_names(region, id).await? {
                 let doing = format!("describe node group `{name}` of `{id}`");
-                let status =
+                let seen =
                     match client.describe_nodegroup().cluster_name(id.as_str()).nodegroup_name(&name).send().await {
-                        Ok(out) => out.nodegroup().and_then(|n| n.status()).cloned(),
+                        Ok(out) => NodegroupSeen {
+                            status: out.nodegroup().and_then(|n| n.status()).cloned(),
+                            desired: out.nodegroup().and_then(|n| n.scaling_config()).and_then(|s| s.desired_size()),
+                        },
                         Err(err) => match map_sdk_error(&doing, false, err) {
                             Error::NotFound { .. } => continue,
                             other => return Err(other),
                         },
                     };
-                nodegroups.insert(name, status);
+                described.nodegroups.insert(name, seen);
             }
         }
         self.remember(id, region);
-        Ok(Described { cluster, region: region.clone(), nodegroups })
+        Ok(described)
     }
 
     async fn nodegroup_names(&self, region: &Region, id: &ClusterId) -> Result<Vec<String>> {
@@ -156,27 +210,57 @@ impl EksProvider {
     /// `id` described, if it exists and is this fleet's: `NotFound` or `PermissionDenied`.
     async fn owned(&self, id: &ClusterId) -> Result<Described> {
         let described = self.describe(id).await?;
-        if FleetTags::belongs_to(&tags_of(&described.cluster), &self.fleet) {
+        if described.is_fleets(&self.fleet) {
             Ok(described)
         } else {
             Err(Error::PermissionDenied { message: format!("EKS cluster `{id}` is not fleet `{}`'s", self.fleet) })
         }
     }
 
-    /// Creates the node groups a running cluster still lacks (each once: the request token
-    /// is derived from the cluster and pool).
+    /// Sets `set` and removes `remove` on the cluster (`TagResource`, `UntagResource`; each
+    /// takes at most 50 keys, which EKS's limit of 50 tags a resource keeps them within).
+    async fn retag(&self, described: &Described, set: BTreeMap<String, String>, remove: Vec<String>) -> Result<()> {
+        let client = self.client(&described.region)?;
+        let arn = described.arn()?;
+        let name = described.cluster.name().unwrap_or_default();
+        if !set.is_empty() {
+            let doing = format!("tag cluster `{name}`");
+            let tags: HashMap<String, String> = set.into_iter().collect();
+            client
+                .tag_resource()
+                .resource_arn(arn)
+                .set_tags(Some(tags))
+                .send()
+                .await
+                .map_err(|e| map_sdk_error(&doing, false, e))?;
+        }
+        if !remove.is_empty() {
+            let doing = format!("untag cluster `{name}`");
+            client
+                .untag_resource()
+                .resource_arn(arn)
+                .set_tag_keys(Some(remove))
+                .send()
+                .await
+                .map_err(|e| map_sdk_error(&doing, false, e))?;
+        }
+        Ok(())
+    }
+
+    /// Creates the node groups a running cluster still lacks (each once: a node group's name
+    /// is unique in its cluster, and the request token is derived from the cluster and pool).
     async fn create_missing_nodegroups(&self, described: &Described, pools: &[NodePool]) -> Result<bool> {
-        let id = ClusterId::new(described.cluster.name().unwrap_or_default())?;
+        let id = described.id()?;
         let client = self.client(&described.region)?;
         let network = self.networks.get(&described.region).cloned().unwrap_or_default();
+        let tags: HashMap<String, String> = tags::visible(&described.tags).into_iter().collect();
         let mut created = false;
         for pool in pools.iter().filter(|p| !described.nodegroups.contains_key(p.name.as_str())) {
             let scaling = NodegroupScalingConfig::builder()
-                .min_size(pool.min_count as i32)
-                .max_size(pool.max_count.get() as i32)
-                .desired_size(pool.min_count.max(1) as i32)
+                .min_size(count(pool.min_count))
+                .max_size(count(pool.max_count.get()))
+                .desired_size(count(pool.min_count.max(1)))
                 .build();
-            let tags: HashMap<String, String> = tags_of(&described.cluster).into_iter().collect();
             let doing = format!("create node group `{}` of `{id}`", pool.name);
             let result = client
                 .create_nodegroup()
@@ -186,8 +270,8 @@ impl EksProvider {
                 .set_subnets(Some(network.subnets.clone()))
                 .scaling_config(scaling)
                 .instance_types(self.instance_type_of(pool))
-                .set_tags(Some(tags))
-                .client_request_token(request_token(&[id.as_str(), pool.name.as_str()]))
+                .set_tags(Some(tags.clone()))
+                .client_request_token(described.request_token(&[pool.name.as_str()]))
                 .send()
                 .await;
             match result {
@@ -201,23 +285,63 @@ impl EksProvider {
         Ok(created)
     }
 
+    /// The rest of a deletion that has started: deletes the node groups not yet deleting,
+    /// then, once none is left, the cluster (EKS refuses to delete a cluster that has any).
+    /// Each step is idempotent; `get` and `delete` drive it until the cluster is gone.
+    async fn continue_delete(&self, described: &Described) -> Result<()> {
+        let id = described.id()?;
+        let client = self.client(&described.region)?;
+        for (name, seen) in &described.nodegroups {
+            if seen.status == Some(NodegroupStatus::Deleting) {
+                continue;
+            }
+            let doing = format!("delete node group `{name}` of `{id}`");
+            if let Err(err) = client.delete_nodegroup().cluster_name(id.as_str()).nodegroup_name(name).send().await {
+                match map_sdk_error(&doing, false, err) {
+                    Error::NotFound { .. } | Error::Conflict { .. } => {}
+                    other => return Err(other),
+                }
+            }
+        }
+        let left = match self.nodegroup_names(&described.region, &id).await {
+            Ok(left) => left,
+            Err(Error::NotFound { .. }) => return Ok(()),
+            Err(err) => return Err(err),
+        };
+        if !left.is_empty() || described.cluster.status() == Some(&ClusterStatus::Deleting) {
+            return Ok(());
+        }
+        let doing = format!("delete cluster `{id}`");
+        if let Err(err) = client.delete_cluster().name(id.as_str()).send().await {
+            match map_sdk_error(&doing, false, err) {
+                // Gone already, or still busy (being created, node groups going): a later
+                // call goes on.
+                Error::NotFound { .. } | Error::Conflict { .. } => {}
+                other => return Err(other),
+            }
+        }
+        Ok(())
+    }
+
     fn view(&self, described: &Described) -> Result<Cluster> {
         let eks = &described.cluster;
-        let id = ClusterId::new(eks.name().unwrap_or_default())?;
-        let tags = tags_of(eks);
-        let pools = tags.get(NODE_POOLS_TAG).map(|text| decode_pools(text)).unwrap_or_default();
+        let id = described.id()?;
+        let pools = tags::decode_pools(&described.tags);
         let all_active = pools.iter().all(|p| {
-            described.nodegroups.get(p.name.as_str()).is_some_and(|s| s.as_ref() == Some(&NodegroupStatus::Active))
+            described
+                .nodegroups
+                .get(p.name.as_str())
+                .is_some_and(|s| s.status.as_ref() == Some(&NodegroupStatus::Active))
         });
         let any_failed = described
             .nodegroups
             .values()
-            .any(|s| matches!(s, Some(NodegroupStatus::CreateFailed) | Some(NodegroupStatus::Degraded)));
+            .any(|s| matches!(s.status, Some(NodegroupStatus::CreateFailed) | Some(NodegroupStatus::Degraded)));
         let phase = match eks.status() {
+            _ if described.is_deleting() => ClusterPhase::Deleting,
             Some(ClusterStatus::Pending) => ClusterPhase::Pending,
             Some(ClusterStatus::Creating) => ClusterPhase::Creating,
             Some(ClusterStatus::Updating) => ClusterPhase::Updating,
-            Some(ClusterStatus::Deleting) => ClusterPhase::Deleting,
             Some(ClusterStatus::Failed) => ClusterPhase::Failed { reason: "EKS reports the cluster FAILED".into() },
             Some(ClusterStatus::Active) if any_failed => {
                 ClusterPhase::Failed { reason: "a managed node group failed or is degraded".into() }
@@ -230,7 +354,7 @@ impl EksProvider {
         let provider_id = eks.arn().unwrap_or_default().to_owned();
         let mut cluster = Cluster::new(id, self.info.name.clone(), provider_id, described.region.clone(), phase)
             .with_node_pools(pools)
-            .with_tags(tags);
+            .with_tags(tags::visible(&described.tags));
         if let Some(version) = eks.version().and_then(|v| v.parse::<KubernetesVersion>().ok()) {
             cluster = cluster.with_kubernetes_version(version);
         }
@@ -244,60 +368,141 @@ impl EksProvider {
         Ok(cluster)
     }
 
-    /// `get`'s work: describe, create node groups the cluster lacks once it is active.
+    /// `get`'s work: describe, then drive what a create or a delete left to do: node groups
+    /// the active cluster lacks, or the rest of a deletion.
     async fn observe(&self, mut described: Described) -> Result<Cluster> {
-        let pools = tags_of(&described.cluster).get(NODE_POOLS_TAG).map(|t| decode_pools(t)).unwrap_or_default();
-        let owned = FleetTags::belongs_to(&tags_of(&described.cluster), &self.fleet);
-        if owned
-            && described.cluster.status() == Some(&ClusterStatus::Active)
-            && self.create_missing_nodegroups(&described, &pools).await?
-        {
-            let id = ClusterId::new(described.cluster.name().unwrap_or_default())?;
+        if !described.is_fleets(&self.fleet) {
+            return self.view(&described);
+        }
+        let id = described.id()?;
+        if described.tags.contains_key(DELETING_KEY) {
+            self.continue_delete(&described).await?;
             described = self.describe_in(&described.region.clone(), &id, true).await?;
+        } else if described.cluster.status() == Some(&ClusterStatus::Active) {
+            let pools = tags::decode_pools(&described.tags);
+            if self.create_missing_nodegroups(&described, &pools).await? {
+                described = self.describe_in(&described.region.clone(), &id, true).await?;
+            }
         }
         self.view(&described)
     }
+
+    /// This fleet's clusters in `region`, every call paced to the read rate. Any failure
+    /// (but a cluster deleted while listing) fails the region: a partial listing would
+    /// look like missing clusters.
+    async fn list_region(&self, region: &Region) -> Result<Vec<Cluster>> {
+        let client = self.client(region)?;
+        let doing = format!("list clusters in {region}");
+        let mut clusters = Vec::new();
+        let mut pages = fleet_core::paging::Pages::new(&doing);
+        let mut token = None;
+        loop {
+            self.reads.pace().await;
+            let out = client
+                .list_clusters()
+                .max_results(100)
+                .set_next_token(token)
+                .send()
+                .await
+                .map_err(|e| map_sdk_error(&doing, false, e))?;
+            for name in out.clusters() {
+                let Ok(id) = ClusterId::new(name.as_str()) else { continue };
+                self.reads.pace().await;
+                let mut described = match self.describe_in(region, &id, false).await {
+                    Ok(described) => described,
+                    Err(Error::NotFound { .. }) => continue,
+                    Err(err) => return Err(err),
+                };
+                if !described.is_fleets(&self.fleet) {
+                    continue;
+                }
+                // Node groups by name only: enough to tell a complete cluster, cheap in calls.
+                if described.cluster.status() == Some(&ClusterStatus::Active) {
+                    self.reads.pace().await;
+                    let names = match self.nodegroup_names(region, &id).await {
+                        Ok(names) => names,
+                        Err(Error::NotFound { .. }) => continue,
+                        Err(err) => return Err(err),
+                    };
+                    for name in names {
+                        described
+                            .nodegroups
+                            .insert(name, NodegroupSeen { status: Some(NodegroupStatus::Active), desired: None });
+                    }
+                }
+                clusters.push(self.view(&described)?);
+            }
+            token = pages.next(out.next_token())?;
+            if token.is_none() {
+                return Ok(clusters);
+            }
+        }
+    }
+
+    /// Starts the next step of an upgrade to `wanted`: EKS moves the control plane one minor
+    /// version at a time.
+    async fn upgrade_step(
+        &self,
+        described: &Described,
+        running: KubernetesVersion,
+        wanted: KubernetesVersion,
+    ) -> Result<()> {
+        let id = described.id()?;
+        let next = if running.major() == wanted.major() && wanted.minor() > running.minor() + 1 {
+            KubernetesVersion::new(running.major(), running.minor() + 1, None)
+        } else {
+            wanted
+        };
+        let version = format!("{}.{}", next.major(), next.minor());
+        let doing = format!("upgrade cluster `{id}` to {version}");
+        self.client(&described.region)?
+            .update_cluster_version()
+            .name(id.as_str())
+            .version(&version)
+            .client_request_token(described.request_token(&[&version]))
+            .send()
+            .await
+            .map_err(|e| map_sdk_error(&doing, false, e))?;
+        Ok(())
+    }
+
+    /// Sets the min and max counts of the node groups whose pools in `spec` differ from
+    /// `current`'s, keeping each group's desired size within its new bounds.
+    async fn resize(&self, described: &Described, current: &Cluster, spec: &ClusterSpec) -> Result<()> {
+        let id = described.id()?;
+        let client = self.client(&described.region)?;
+        for pool in &spec.node_pools {
+            let before = current.node_pools.iter().find(|p| p.name == pool.name);
+            if before.is_some_and(|b| b.min_count == pool.min_count && b.max_count == pool.max_count) {
+                continue;
+            }
+            let Some(seen) = described.nodegroups.get(pool.name.as_str()) else { continue };
+            let (min, max) = (count(pool.min_count), count(pool.max_count.get()));
+            let desired = seen.desired.unwrap_or(min.max(1)).clamp(min, max);
+            let scaling = NodegroupScalingConfig::builder().min_size(min).max_size(max).desired_size(desired).build();
+            let doing = format!("resize node group `{}` of `{id}`", pool.name);
+            client
+                .update_nodegroup_config()
+                .cluster_name(id.as_str())
+                .nodegroup_name(pool.name.as_str())
+                .scaling_config(scaling)
+                .send()
+                .await
+                .map_err(|e| map_sdk_error(&doing, false, e))?;
+        }
+        Ok(())
+    }
 }
 
-/// A cluster's tags, ordered.
-fn tags_of(cluster: &aws_sdk_eks::types::Cluster) -> BTreeMap<String, String> {
-    cluster.tags().map(|t| t.iter().map(|(k, v)| (k.clone(), v.clone())).collect()).unwrap_or_default()
+/// A node count as EKS's API takes it.
+fn count(n: u32) -> i32 {
+    i32::try_from(n).unwrap_or(i32::MAX)
 }
 
 /// An idempotency token for a request about `parts` (the same parts give the same token).
 fn request_token(parts: &[&str]) -> String {
     let digest = Sha256::digest(parts.join("/").as_bytes());
     digest.iter().take(16).map(|b| format!("{b:02x}")).collect()
-}
-
-fn encode_pools(pools: &[NodePool]) -> String {
-    pools
-        .iter()
-        .map(|p| {
-            let mut text = format!("{}:{}:{}:{}", p.name, p.size.as_str(), p.min_count, p.max_count);
-            if let Some(machine) = &p.machine_type {
-                text.push(':');
-                text.push_str(machine);
-            }
-            text
-        })
-        .collect::<Vec<_>>()
-        .join(",")
-}
-
-fn decode_pools(text: &str) -> Vec<NodePool> {
-    text.split(',')
-        .filter_map(|entry| {
-            let parts: Vec<&str> = entry.split(':').collect();
-            let name = NodePoolName::new(*parts.first()?).ok()?;
-            let size = SizeClass::ALL.into_iter().find(|s| Some(&s.as_str()) == parts.get(1))?;
-            let pool = NodePool::new(name, size, parts.get(2)?.parse().ok()?, parts.get(3)?.parse().ok()?).ok()?;
-            Some(match parts.get(4) {
-                Some(machine) => pool.with_machine_type(*machine),
-                None => pool,
-            })
-        })
-        .collect()
 }
 
 #[async_trait]
@@ -311,9 +516,8 @@ impl ClusterProvider for EksProvider {
             return Err(Error::wrong_provider(&spec.provider, &self.info.name));
         }
         let client = self.client(&spec.region)?;
+        let tags: HashMap<String, String> = tags::wanted(&self.fleet, spec)?.into_iter().collect();
         let network = self.networks.get(&spec.region).cloned().unwrap_or_default();
-        let mut tags: HashMap<String, String> = FleetTags::cluster_tags(&self.fleet, spec).into_iter().collect();
-        tags.insert(NODE_POOLS_TAG.into(), encode_pools(&spec.node_pools));
         let version = format!("{}.{}", spec.kubernetes_version.major(), spec.kubernetes_version.minor());
         let vpc = VpcConfigRequest::builder()
             .set_subnet_ids(Some(network.subnets.clone()))
@@ -321,7 +525,10 @@ impl ClusterProvider for EksProvider {
             .endpoint_private_access(spec.network.private_endpoint)
             .endpoint_public_access(!spec.network.private_endpoint)
             .build();
-        let token = request_token(&[self.fleet.as_str(), spec.id.as_str(), spec.fixed_settings_hash().as_str()]);
+        // No request token of its own: cluster names are unique in a region, so a retried
+        // create finds the cluster (`ResourceInUseException`) and returns it, while a token
+        // derived from the spec would be the same for a cluster made again after a deletion,
+        // which EKS could answer with the deleted cluster.
         let doing = format!("create cluster `{}` in {}", spec.id, spec.region);
         let result = client
             .create_cluster()
@@ -330,31 +537,38 @@ impl ClusterProvider for EksProvider {
             .role_arn(&self.cluster_role_arn)
             .resources_vpc_config(vpc)
             .set_tags(Some(tags))
-            .client_request_token(token)
             .send()
             .await;
-        match result {
+        let err = match result {
             Ok(out) => {
                 let cluster = out.cluster().cloned().ok_or_else(|| Error::Provider {
                     message: format!("{doing}: EKS answered without the cluster"),
                     source: None,
                 })?;
                 self.remember(&spec.id, &spec.region);
-                let described = Described { cluster, region: spec.region.clone(), nodegroups: BTreeMap::new() };
-                self.observe(described).await
+                return self.observe(Described::new(cluster, spec.region.clone())).await;
             }
-            Err(err) => match map_sdk_error(&doing, true, err) {
-                Error::AlreadyExists { resource } => {
-                    let existing = self.describe_in(&spec.region, &spec.id, true).await?;
-                    if FleetTags::belongs_to(&tags_of(&existing.cluster), &self.fleet) {
-                        self.observe(existing).await
-                    } else {
-                        Err(Error::AlreadyExists { resource })
-                    }
-                }
-                other => Err(other),
-            },
+            Err(err) => map_sdk_error(&doing, true, err),
+        };
+        let Error::AlreadyExists { resource } = err else { return Err(err) };
+        let existing = match self.describe_in(&spec.region, &spec.id, true).await {
+            Ok(existing) => existing,
+            Err(Error::NotFound { .. }) => {
+                return Err(Error::Conflict {
+                    message: format!("{doing}: the cluster of that name was just deleted; create it again"),
+                });
+            }
+            Err(err) => return Err(err),
+        };
+        if !existing.is_fleets(&self.fleet) {
+            return Err(Error::AlreadyExists { resource });
         }
+        if existing.is_deleting() {
+            return Err(Error::Conflict {
+                message: format!("{doing}: the cluster is being deleted; create it again once it is gone"),
+            });
+        }
+        self.observe(existing).await
     }
 
     async fn get(&self, id: &ClusterId) -> Result<Cluster> {
@@ -362,108 +576,48 @@ impl ClusterProvider for EksProvider {
         self.observe(described).await
     }
 
-    async fn list(&self) -> Result<Vec<Cluster>> {
-        let mut clusters = Vec::new();
-        for (region, client) in &self.clients {
-            let mut pages = fleet_core::paging::Pages::new(format!("list clusters in {region}"));
-            let mut token = None;
-            loop {
-                let out = client
-                    .list_clusters()
-                    .max_results(100)
-                    .set_next_token(token)
-                    .send()
-                    .await
-                    .map_err(|e| map_sdk_error(&format!("list clusters in {region}"), false, e))?;
-                for name in out.clusters() {
-                    let Ok(id) = ClusterId::new(name.as_str()) else { continue };
-                    let described = match self.describe_in(region, &id, false).await {
-                        Ok(described) => described,
-                        Err(Error::NotFound { .. }) => continue,
-                        Err(err) => return Err(err),
-                    };
-                    if !FleetTags::belongs_to(&tags_of(&described.cluster), &self.fleet) {
-                        continue;
-                    }
-                    // Node groups by name only: enough to tell a complete cluster, cheap in calls.
-                    let mut described = described;
-                    if described.cluster.status() == Some(&ClusterStatus::Active) {
-                        for name in self.nodegroup_names(region, &id).await? {
-                            described.nodegroups.insert(name, Some(NodegroupStatus::Active));
-                        }
-                    }
-                    clusters.push(self.view(&described)?);
-                }
-                token = pages.next(out.next_token())?;
-                if token.is_none() {
-                    break;
+    async fn list(&self) -> Result<Listing> {
+        let regions = &self.info.regions;
+        let results = join_all(regions.iter().map(|region| self.list_region(region)).collect()).await;
+        let mut listing = Listing::new(Vec::new());
+        for (region, result) in regions.iter().zip(results) {
+            match result {
+                Ok(clusters) => listing.clusters.extend(clusters),
+                Err(err) => {
+                    tracing::warn!(target: "fleet::aws", %region, %err, "region not listed");
+                    listing.mark_unreachable(region.clone(), err);
                 }
             }
         }
-        Ok(clusters)
+        listing.unless_all_unreachable(&self.info.name, regions)
     }
 
     async fn update(&self, spec: &ClusterSpec) -> Result<Cluster> {
         let described = self.owned(&spec.id).await?;
         let current = self.view(&described)?;
-        let client = self.client(&described.region)?;
-        let current_names: Vec<&NodePoolName> = current.node_pools.iter().map(|p| &p.name).collect();
-        let wanted_names: Vec<&NodePoolName> = spec.node_pools.iter().map(|p| &p.name).collect();
-        if current_names != wanted_names {
-            return Err(Error::Unsupported {
-                operation: format!("adding or removing node pools of EKS cluster `{}` (needs a replacement)", spec.id),
+        fleet_core::plan::ensure_in_place(&current, spec, self.info.capabilities)?;
+        if current.phase != ClusterPhase::Running {
+            return Err(Error::Conflict {
+                message: format!("EKS cluster `{}` is {}; it can change once it runs", spec.id, current.phase),
             });
         }
-        let wanted_minor = (spec.kubernetes_version.major(), spec.kubernetes_version.minor());
-        let running_minor = current.kubernetes_version.map(|v| (v.major(), v.minor()));
-        if running_minor != Some(wanted_minor) {
-            if !self.info.capabilities.in_place_version_upgrade {
-                return Err(Error::Unsupported { operation: format!("in-place upgrade of `{}`", spec.id) });
-            }
-            let version = format!("{}.{}", wanted_minor.0, wanted_minor.1);
-            let doing = format!("upgrade cluster `{}` to {version}", spec.id);
-            client
-                .update_cluster_version()
-                .name(spec.id.as_str())
-                .version(&version)
-                .client_request_token(request_token(&[spec.id.as_str(), &version]))
-                .send()
-                .await
-                .map_err(|e| map_sdk_error(&doing, false, e))?;
+        let wanted = tags::wanted(&self.fleet, spec)?;
+        // Labels, blueprint version and fixed settings at once: they describe the cluster and
+        // change nothing in it.
+        let (set, remove) = tags::changes(&described.tags, &wanted, |key| !tags::is_bookkeeping(key));
+        self.retag(&described, set, remove).await?;
+        // One change of the cluster at a time, as EKS takes them: the version first; a later
+        // update, once the cluster runs again, resizes.
+        if let Some(running) = current.kubernetes_version
+            && !runs(running, spec.kubernetes_version)
+        {
+            self.upgrade_step(&described, running, spec.kubernetes_version).await?;
+            return self.get(&spec.id).await;
         }
-        let resized: Vec<&NodePool> =
-            spec.node_pools.iter().filter(|p| !current.node_pools.iter().any(|c| c == *p)).collect();
-        if !resized.is_empty() {
-            if !self.info.capabilities.node_pool_resize {
-                return Err(Error::Unsupported { operation: format!("resizing node pools of `{}`", spec.id) });
-            }
-            for pool in &resized {
-                let scaling = NodegroupScalingConfig::builder()
-                    .min_size(pool.min_count as i32)
-                    .max_size(pool.max_count.get() as i32)
-                    .desired_size(pool.min_count.max(1) as i32)
-                    .build();
-                let doing = format!("resize node group `{}` of `{}`", pool.name, spec.id);
-                client
-                    .update_nodegroup_config()
-                    .cluster_name(spec.id.as_str())
-                    .nodegroup_name(pool.name.as_str())
-                    .scaling_config(scaling)
-                    .send()
-                    .await
-                    .map_err(|e| map_sdk_error(&doing, false, e))?;
-            }
-            if let Some(arn) = described.cluster.arn() {
-                let doing = format!("tag cluster `{}`", spec.id);
-                client
-                    .tag_resource()
-                    .resource_arn(arn)
-                    .tags(NODE_POOLS_TAG, encode_pools(&spec.node_pools))
-                    .send()
-                    .await
-                    .map_err(|e| map_sdk_error(&doing, false, e))?;
-            }
-        }
+        self.resize(&described, &current, spec).await?;
+        // The node pools' record last: it says what the node groups were asked to become.
+        let (set, remove) = tags::changes(&described.tags, &wanted, tags::is_pools_key);
+        self.retag(&described, set, remove).await?;
         self.get(&spec.id).await
     }
 
@@ -473,38 +627,23 @@ impl ClusterProvider for EksProvider {
             Err(Error::NotFound { .. }) => return Ok(()),
             Err(err) => return Err(err),
         };
-        let client = self.client(&described.region)?;
-        // Node groups first: EKS refuses to delete a cluster that has any.
-        for name in described.nodegroups.keys() {
-            let doing = format!("delete node group `{name}` of `{id}`");
-            match client.delete_nodegroup().cluster_name(id.as_str()).nodegroup_name(name).send().await {
-                Ok(_) => {}
-                Err(err) => match map_sdk_error(&doing, false, err) {
-                    Error::NotFound { .. } | Error::Conflict { .. } => {}
-                    other => return Err(other),
-                },
+        if described.cluster.status() == Some(&ClusterStatus::Deleting) {
+            return Ok(());
+        }
+        // The mark first: from here on, `get` reports the cluster deleting and finishes the
+        // deletion instead of making the node groups it lacks again.
+        if !described.tags.contains_key(DELETING_KEY) {
+            let mark = BTreeMap::from([(DELETING_KEY.to_owned(), "true".to_owned())]);
+            match self.retag(&described, mark, Vec::new()).await {
+                Ok(()) => {}
+                Err(Error::NotFound { .. }) => return Ok(()),
+                Err(err) => return Err(err),
             }
         }
-        // Node groups take minutes to go. Rather than wait inside the call, it asks to be
-        // called again (a retryable conflict) until they are gone; each call is idempotent.
-        let left = self.nodegroup_names(&described.region, id).await?;
-        if !left.is_empty() {
-            return Err(Error::Conflict {
-                message: format!(
-                    "node groups of `{id}` are being deleted ({}); the cluster goes after them",
-                    left.join(", ")
-                ),
-            });
+        match self.continue_delete(&described).await {
+            Ok(()) | Err(Error::NotFound { .. }) => Ok(()),
+            Err(err) => Err(err),
         }
-        let doing = format!("delete cluster `{id}`");
-        match client.delete_cluster().name(id.as_str()).send().await {
-            Ok(_) => {}
-            Err(err) => match map_sdk_error(&doing, false, err) {
-                Error::NotFound { .. } => {}
-                other => return Err(other),
-            },
-        }
-        Ok(())
     }
 
     async fn credentials(&self, id: &ClusterId) -> Result<Credentials> {
@@ -512,6 +651,7 @@ impl ClusterProvider for EksProvider {
         let endpoint = described
             .cluster
             .endpoint()
+            .filter(|e| !e.is_empty())
             .map(|e| e.trim_end_matches('/').to_owned())
             .ok_or_else(|| Error::Conflict { message: format!("EKS cluster `{id}` has no endpoint yet") })?;
         let ca_pem = described
@@ -533,23 +673,17 @@ mod tests {
     use super::*;
 
     #[test]
-    fn node_pools_round_trip_through_their_tag() {
-        let pools = vec![
-            NodePool::new(NodePoolName::new("workers").unwrap(), SizeClass::Small, 1, 3).unwrap(),
-            NodePool::new(NodePoolName::new("gpu").unwrap(), SizeClass::Large, 0, 2)
-                .unwrap()
-                .with_machine_type("g5.xlarge"),
-        ];
-        let text = encode_pools(&pools);
-        assert_eq!(text, "workers:small:1:3,gpu:large:0:2:g5.xlarge");
-        assert_eq!(decode_pools(&text), pools);
-        assert!(decode_pools("garbage,::,x:huge:1:2").is_empty(), "bad entries are skipped, never a panic");
-    }
-
-    #[test]
     fn request_tokens_are_stable_and_distinct() {
         assert_eq!(request_token(&["a", "b"]), request_token(&["a", "b"]));
         assert_ne!(request_token(&["a", "b"]), request_token(&["a", "c"]));
         assert_eq!(request_token(&["a"]).len(), 32);
+    }
+
+    #[test]
+    fn versions_compare_by_minor() {
+        let v = |text: &str| text.parse::<KubernetesVersion>().unwrap();
+        assert!(runs(v("1.31"), v("1.31")));
+        assert!(runs(v("1.31.4"), v("1.31")));
+        assert!(!runs(v("1.31"), v("1.32")));
     }
 }

@@ -1,13 +1,10 @@
-//! The EKS provider against moto's EKS API: the conformance kit, pagination past 100 clusters,
-//! tag filtering, delete ordering, and error mapping with moto's real error responses.
+//! The EKS provider against moto's EKS API: pagination past 100 clusters, tag filtering,
+//! delete ordering, tags kept within EKS's rules, and error mapping with moto's real error
+//! responses. The conformance kit runs in tests/conformance.rs.
 
 mod common;
 
-use std::sync::Arc;
-use std::time::Duration;
-
 use fleet_aws::map_sdk_error;
-use fleet_core::conformance::{CHECKS, ConformanceContext, run_all};
 use fleet_core::*;
 
 fn spec(id: &str, region: &str) -> ClusterSpec {
@@ -24,23 +21,15 @@ fn spec(id: &str, region: &str) -> ClusterSpec {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn the_eks_provider_passes_the_conformance_kit_against_moto() {
-    let moto = common::Moto::start();
-    let provider = moto.provider("conformance").await;
-    let other = Arc::new(moto.provider("conformance-other").await);
-    let context = ConformanceContext::new("conf", Region::new("us-east-1").unwrap(), other).unwrap().with_wait(
-        WaitOptions::with_timeout(Duration::from_secs(60))
-            .with_intervals(Duration::from_millis(20), Duration::from_millis(200)),
-    );
-    assert_eq!(run_all(&provider, &context).await.passed, CHECKS);
-    let left = moto.client("us-east-1").list_clusters().send().await.unwrap();
-    assert!(left.clusters().is_empty(), "the kit left clusters behind: {:?}", left.clusters());
-}
-
-#[tokio::test(flavor = "multi_thread")]
 async fn list_pages_past_a_hundred_clusters_and_keeps_only_this_fleets() {
     let moto = common::Moto::start();
-    let provider = moto.provider("prod").await;
+    // A read rate that lets the 200-odd calls of this list go at once.
+    let provider = common::builder("prod", &moto.url)
+        .with_capabilities(common::moto_capabilities())
+        .with_rate_limits(RateLimits::new(RateLimit::new(1000.0, 1000), RateLimit::new(2.0, 5)))
+        .build()
+        .await
+        .unwrap();
     let other = moto.provider("staging").await;
     // 103 of this fleet's clusters in us-east-1, made directly (no node pools) to keep it quick.
     let client = moto.client("us-east-1");
@@ -73,16 +62,18 @@ async fn list_pages_past_a_hundred_clusters_and_keeps_only_this_fleets() {
         .unwrap();
 
     let listed = provider.list().await.unwrap();
+    assert!(listed.is_complete(), "{:?}", listed.unreachable);
+    let listed = listed.into_clusters();
     assert_eq!(listed.len(), 104, "103 in us-east-1 over two pages, one in eu-west-1");
     assert!(listed.iter().all(|c| c.fleet_tags().is_some_and(|t| t.fleet.as_str() == "prod")));
     assert!(listed.iter().all(|c| c.phase.is_running()), "active, with every node group it should have");
     let eu = listed.iter().find(|c| c.id.as_str() == "eu-0").unwrap();
     assert_eq!(eu.region.as_str(), "eu-west-1");
     assert_eq!(eu.node_pools.len(), 2);
-    assert_eq!(other.list().await.unwrap().len(), 4);
+    assert_eq!(other.list().await.unwrap().clusters.len(), 4);
 
     moto.reset();
-    assert!(provider.list().await.unwrap().is_empty(), "moto was reset");
+    assert!(provider.list().await.unwrap().clusters.is_empty(), "moto was reset");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -124,4 +115,103 @@ async fn moto_errors_map_to_fleets_kinds() {
     let raw = moto.client("us-east-1").describe_nodegroup().cluster_name("web-1").nodegroup_name("ghost").send().await;
     let mapped = map_sdk_error("describe node group", false, raw.unwrap_err());
     assert_eq!(mapped.kind(), ErrorKind::NotFound, "{mapped}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn list_keeps_within_the_read_rate() {
+    let moto = common::Moto::start();
+    let client = moto.client("us-east-1");
+    for i in 0..10 {
+        let name = format!("web-{i}");
+        client
+            .create_cluster()
+            .name(&name)
+            .role_arn(common::ROLE)
+            .resources_vpc_config(aws_sdk_eks::types::VpcConfigRequest::builder().subnet_ids("subnet-0a").build())
+            .tags(FleetTags::FLEET_KEY, "prod")
+            .tags(FleetTags::CLUSTER_ID_KEY, &name)
+            .tags(FleetTags::BLUEPRINT_VERSION_KEY, "v1")
+            .send()
+            .await
+            .unwrap();
+    }
+    // 2 pages of names (one a region) and 2 calls a cluster: 22 calls, 20 of them past the
+    // burst of 2, at 40 a second.
+    let provider = common::builder("prod", &moto.url)
+        .with_rate_limits(RateLimits::new(RateLimit::new(40.0, 2), RateLimit::new(2.0, 5)))
+        .build()
+        .await
+        .unwrap();
+    let start = std::time::Instant::now();
+    let listed = provider.list().await.unwrap();
+    let took = start.elapsed();
+    assert_eq!(listed.clusters.len(), 10);
+    assert!(took >= std::time::Duration::from_millis(450), "22 calls at 40/s with a burst of 2 took {took:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn tags_follow_the_spec_and_bookkeeping_stays_out_of_sight() {
+    let moto = common::Moto::start();
+    let provider = moto.provider("prod").await;
+    let mut wanted = spec("web-1", "us-east-1");
+    wanted.labels.insert("team".into(), "payments".into());
+    wanted.labels.insert("tier".into(), "gold".into());
+    provider.create(&wanted).await.unwrap();
+    let arn = provider.get(&ClusterId::new("web-1").unwrap()).await.unwrap().provider_id;
+    let raw = moto.client("us-east-1").list_tags_for_resource().resource_arn(&arn).send().await.unwrap();
+    let raw: std::collections::BTreeMap<String, String> =
+        raw.tags().unwrap().iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+    assert_eq!(raw["fleet-node-pools"], "workers:small:1:3/batch:large:0:2", "the node pools' record");
+
+    // New labels and blueprint version, one label gone, a resized pool.
+    let mut changed = wanted.clone();
+    changed.labels.remove("tier");
+    changed.labels.insert("team".into(), "checkout".into());
+    changed.blueprint_version = BlueprintVersion::new("v2").unwrap();
+    changed.node_pools[0] = NodePool::new(NodePoolName::new("workers").unwrap(), SizeClass::Small, 2, 5).unwrap();
+    let updated = provider.update(&changed).await.unwrap();
+    assert_eq!(updated.tags, FleetTags::cluster_tags(&FleetName::new("prod").unwrap(), &changed), "exactly the spec's");
+    assert_eq!(updated.node_pools, changed.node_pools);
+    let group = moto
+        .client("us-east-1")
+        .describe_nodegroup()
+        .cluster_name("web-1")
+        .nodegroup_name("workers")
+        .send()
+        .await
+        .unwrap();
+    let scaling = group.nodegroup().unwrap().scaling_config().unwrap();
+    assert_eq!((scaling.min_size(), scaling.max_size(), scaling.desired_size()), (Some(2), Some(5), Some(2)));
+
+    // A change needing a replacement changes nothing, tags included.
+    let mut moved = changed.clone();
+    moved.labels.insert("team".into(), "elsewhere".into());
+    moved.region = Region::new("eu-west-1").unwrap();
+    let refused = provider.update(&moved).await.unwrap_err();
+    assert_eq!(refused.kind(), ErrorKind::Unsupported, "{refused}");
+    let after = provider.get(&ClusterId::new("web-1").unwrap()).await.unwrap();
+    assert_eq!(after.tags, updated.tags);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_deletion_once_started_is_finished_by_get_and_never_undone() {
+    let moto = common::Moto::start();
+    let provider = moto.provider("prod").await;
+    let id = ClusterId::new("web-1").unwrap();
+    provider.create(&spec("web-1", "us-east-1")).await.unwrap();
+    let client = moto.client("us-east-1");
+    // As the first `delete` leaves a cluster on real EKS: marked, node groups going.
+    let arn = provider.get(&id).await.unwrap().provider_id;
+    client.tag_resource().resource_arn(&arn).tags("fleet-deleting", "true").send().await.unwrap();
+    client.delete_nodegroup().cluster_name("web-1").nodegroup_name("batch").send().await.unwrap();
+
+    let create = provider.create(&spec("web-1", "us-east-1")).await.unwrap_err();
+    assert_eq!(create.kind(), ErrorKind::Conflict, "create during a deletion: {create}");
+    assert!(create.is_retryable());
+    let update = provider.update(&spec("web-1", "us-east-1")).await.unwrap_err();
+    assert_eq!(update.kind(), ErrorKind::Conflict, "update during a deletion: {update}");
+    // `get` goes on with the deletion instead of making the missing node group again.
+    let err = provider.get(&id).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::NotFound, "{err}");
+    assert!(client.list_clusters().send().await.unwrap().clusters().is_empty());
 }

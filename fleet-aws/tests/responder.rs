@@ -1,53 +1,14 @@
 //! What moto lacks, against a local responder serving EKS's documented responses: the
 //! `UpdateClusterVersion` call of an in-place upgrade, and the error codes moto never returns
-//! (throttling, access denied, limits).
+//! (throttling with its retry time, access denied, limits, server errors).
 
 mod common;
 
 use common::{Canned, Responder};
 use fleet_core::*;
 
-fn cluster_json(version: &str) -> String {
-    serde_json::json!({"cluster": {
-        "name": "web-1",
-        "arn": "arn:aws:eks:us-east-1:123456789012:cluster/web-1",
-        "version": version,
-        "endpoint": "https://ABC.gr7.us-east-1.eks.amazonaws.com",
-        "status": "ACTIVE",
-        "createdAt": 1767225600.0,
-        "certificateAuthority": {"data": "LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCkNBCi0tLS0tRU5EIENFUlRJRklDQVRFLS0tLS0K"},
-        "tags": {
-            "fleet-name": "prod", "fleet-cluster-id": "web-1", "fleet-blueprint-version": "v1",
-            "fleet-node-pools": "workers:small:1:3"
-        }
-    }})
-    .to_string()
-}
-
-fn cluster_answers(version: &str) -> Vec<Canned> {
-    vec![
-        Canned {
-            method: "GET",
-            path_prefix: "/clusters/web-1/node-groups/workers".into(),
-            status: 200,
-            error_type: None,
-            body: serde_json::json!({"nodegroup": {"nodegroupName": "workers", "status": "ACTIVE"}}).to_string(),
-        },
-        Canned {
-            method: "GET",
-            path_prefix: "/clusters/web-1/node-groups".into(),
-            status: 200,
-            error_type: None,
-            body: r#"{"nodegroups":["workers"]}"#.into(),
-        },
-        Canned {
-            method: "GET",
-            path_prefix: "/clusters/web-1".into(),
-            status: 200,
-            error_type: None,
-            body: cluster_json(version),
-        },
-    ]
+fn fleet() -> FleetName {
+    FleetName::new("prod").unwrap()
 }
 
 fn spec(minor: u32) -> ClusterSpec {
@@ -58,34 +19,85 @@ fn spec(minor: u32) -> ClusterSpec {
         KubernetesVersion::new(1, minor, None),
     )
     .node_pool(NodePool::new(NodePoolName::new("workers").unwrap(), SizeClass::Small, 1, 3).unwrap())
+    .blueprint_version(BlueprintVersion::new("v1").unwrap())
     .build()
     .unwrap()
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn an_in_place_upgrade_calls_update_cluster_version() {
-    let mut answers = vec![Canned {
-        method: "POST",
-        path_prefix: "/clusters/web-1/updates".into(),
-        status: 200,
-        error_type: None,
-        body: serde_json::json!({"update": {
+/// `DescribeCluster` of a cluster made from `spec(31)` by fleet `prod`, at `version`, with
+/// EKS status `status`.
+fn cluster_json(version: &str, status: &str) -> String {
+    let mut tags = FleetTags::cluster_tags(&fleet(), &spec(31));
+    tags.insert("fleet-node-pools".into(), "workers:small:1:3".into());
+    serde_json::json!({"cluster": {
+        "name": "web-1",
+        "arn": "arn:aws:eks:us-east-1:123456789012:cluster/web-1",
+        "version": version,
+        "endpoint": "https://ABC.gr7.us-east-1.eks.amazonaws.com",
+        "status": status,
+        "createdAt": 1767225600.0,
+        "certificateAuthority": {"data": "LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCkNBCi0tLS0tRU5EIENFUlRJRklDQVRFLS0tLS0K"},
+        "tags": tags,
+    }})
+    .to_string()
+}
+
+fn cluster_answers(version: &str, status: &str) -> Vec<Canned> {
+    vec![
+        Canned::ok(
+            "GET",
+            "/clusters/web-1/node-groups/workers",
+            serde_json::json!({"nodegroup": {"nodegroupName": "workers", "status": "ACTIVE",
+                "scalingConfig": {"minSize": 1, "maxSize": 3, "desiredSize": 2}}})
+            .to_string(),
+        ),
+        Canned::ok("GET", "/clusters/web-1/node-groups", r#"{"nodegroups":["workers"]}"#.into()),
+        Canned::ok("GET", "/clusters/web-1", cluster_json(version, status)),
+    ]
+}
+
+/// A responder that accepts `UpdateClusterVersion` and describes the cluster at `version`.
+fn upgrade_responder(version: &str, status: &str) -> Responder {
+    let mut answers = vec![Canned::ok(
+        "POST",
+        "/clusters/web-1/updates",
+        serde_json::json!({"update": {
             "id": "b5f0ba18-9a87-4450-b5a0-825e6e84496f", "status": "InProgress", "type": "VersionUpdate",
             "params": [{"type": "Version", "value": "1.32"}, {"type": "PlatformVersion", "value": "eks.1"}],
             "createdAt": 1767225600.0, "errors": []
         }})
         .to_string(),
-    }];
-    answers.extend(cluster_answers("1.31"));
-    let responder = Responder::start(answers);
+    )];
+    answers.extend(cluster_answers(version, status));
+    Responder::start(answers)
+}
+
+fn version_updates(responder: &Responder) -> Vec<serde_json::Value> {
+    responder
+        .requests()
+        .iter()
+        .filter(|(line, _)| line.starts_with("POST /clusters/web-1/updates"))
+        .map(|(_, body)| serde_json::from_str(body).unwrap())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_in_place_upgrade_calls_update_cluster_version() {
+    let responder = upgrade_responder("1.31", "ACTIVE");
     let provider = common::builder("prod", &responder.url).build().await.unwrap();
     assert!(provider.info().capabilities.in_place_version_upgrade);
     provider.update(&spec(32)).await.unwrap();
-    let requests = responder.requests();
-    let update = requests.iter().find(|(line, _)| line.starts_with("POST /clusters/web-1/updates")).unwrap();
-    let body: serde_json::Value = serde_json::from_str(&update.1).unwrap();
-    assert_eq!(body["version"], "1.32");
-    assert!(body["clientRequestToken"].as_str().is_some_and(|t| t.len() == 32), "{body}");
+    let updates = version_updates(&responder);
+    assert_eq!(updates.len(), 1);
+    assert_eq!(updates[0]["version"], "1.32");
+    assert!(updates[0]["clientRequestToken"].as_str().is_some_and(|t| t.len() == 32), "{}", updates[0]);
+    assert!(
+        !responder
+            .requests()
+            .iter()
+            .any(|(line, _)| line.starts_with("POST /tags") || line.starts_with("DELETE /tags")),
+        "the tags already match: no tagging calls"
+    );
 
     let credentials = provider.credentials(&ClusterId::new("web-1").unwrap()).await.unwrap();
     assert_eq!(credentials.endpoint(), "https://ABC.gr7.us-east-1.eks.amazonaws.com");
@@ -93,35 +105,89 @@ async fn an_in_place_upgrade_calls_update_cluster_version() {
     assert!(credentials.expose_kubeconfig().contains("certificate-authority-data"), "the CA is carried");
 }
 
-async fn error_of(status: u16, error_type: &'static str) -> Error {
-    let responder = Responder::start(vec![Canned {
+#[tokio::test(flavor = "multi_thread")]
+async fn an_upgrade_goes_one_minor_version_at_a_time() {
+    // EKS upgrades a control plane by one minor version per UpdateClusterVersion.
+    let responder = upgrade_responder("1.31", "ACTIVE");
+    let provider = common::builder("prod", &responder.url).build().await.unwrap();
+    provider.update(&spec(33)).await.unwrap();
+    let updates = version_updates(&responder);
+    assert_eq!(updates.len(), 1);
+    assert_eq!(updates[0]["version"], "1.32", "the next minor version first");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_update_asks_nothing_of_a_cluster_that_is_not_running_or_needs_a_replacement() {
+    let responder = upgrade_responder("1.31", "UPDATING");
+    let provider = common::builder("prod", &responder.url).build().await.unwrap();
+    let busy = provider.update(&spec(32)).await.unwrap_err();
+    assert_eq!(busy.kind(), ErrorKind::Conflict, "{busy}");
+    assert!(busy.is_retryable());
+
+    let responder = upgrade_responder("1.32", "ACTIVE");
+    let provider = common::builder("prod", &responder.url).build().await.unwrap();
+    let mut downgrade = spec(31);
+    downgrade.labels.insert("team".into(), "payments".into());
+    let refused = provider.update(&downgrade).await.unwrap_err();
+    assert_eq!(refused.kind(), ErrorKind::Unsupported, "{refused}");
+    for (line, _) in responder.requests() {
+        assert!(line.starts_with("GET "), "a refused update changed something: {line}");
+    }
+}
+
+fn error_answer(status: u16, error_type: &'static str, headers: Vec<(&'static str, &'static str)>) -> Canned {
+    Canned {
         method: "GET",
         path_prefix: "/clusters/web-1".into(),
         status,
         error_type: Some(error_type),
+        headers,
         body: format!(r#"{{"message":"{error_type} from the responder"}}"#),
-    }]);
-    let provider = common::builder("prod", &responder.url).build().await.unwrap();
-    let mut retry = provider.get(&ClusterId::new("web-1").unwrap()).await.unwrap_err();
-    // The SDK retries throttling and server errors itself; the final error is what counts.
-    if let Error::Provider { .. } = retry {
-        retry = provider.get(&ClusterId::new("web-1").unwrap()).await.unwrap_err();
     }
-    retry
+}
+
+/// The error of a `get` answered with `answer`, without the SDK's retries.
+async fn error_of(answer: Canned) -> Error {
+    let responder = Responder::start(vec![answer]);
+    let provider = common::builder("prod", &responder.url).without_client_retries().build().await.unwrap();
+    provider.get(&ClusterId::new("web-1").unwrap()).await.unwrap_err()
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn documented_error_codes_map_to_fleets_kinds() {
     for (status, code, kind) in [
         (429, "ThrottlingException", ErrorKind::RateLimited),
+        (400, "ThrottlingException", ErrorKind::RateLimited),
+        (429, "SomethingNewException", ErrorKind::RateLimited),
         (403, "AccessDeniedException", ErrorKind::PermissionDenied),
         (400, "ResourceLimitExceededException", ErrorKind::QuotaExceeded),
         (400, "InvalidParameterException", ErrorKind::InvalidSpec),
         (409, "ResourceInUseException", ErrorKind::Conflict),
         (403, "UnrecognizedClientException", ErrorKind::Unauthenticated),
+        (500, "ServerException", ErrorKind::Unavailable),
+        (503, "ServiceUnavailableException", ErrorKind::Unavailable),
+        (502, "SomethingNewException", ErrorKind::Unavailable),
         (400, "SomethingNewException", ErrorKind::Provider),
     ] {
-        let err = error_of(status, code).await;
-        assert_eq!(err.kind(), kind, "{code}: {err}");
+        let err = error_of(error_answer(status, code, Vec::new())).await;
+        assert_eq!(err.kind(), kind, "{status} {code}: {err}");
+        assert_eq!(
+            err.is_retryable(),
+            matches!(kind, ErrorKind::RateLimited | ErrorKind::Unavailable | ErrorKind::Conflict)
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn throttling_carries_the_retry_time_eks_asks_for() {
+    use std::time::Duration;
+    for (headers, wait) in [
+        (vec![("x-amz-retry-after", "7000")], Some(Duration::from_secs(7))),
+        (vec![("Retry-After", "3")], Some(Duration::from_secs(3))),
+        (Vec::new(), None),
+    ] {
+        let err = error_of(error_answer(429, "ThrottlingException", headers.clone())).await;
+        assert!(matches!(err, Error::RateLimited { .. }), "{err}");
+        assert_eq!(err.retry_after(), wait, "{headers:?}");
     }
 }

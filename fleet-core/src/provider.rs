@@ -46,9 +46,12 @@ pub use listing::{Listing, UnreachableRegion};
 /// - In a region missing from [`ProviderInfo::regions`], or for a spec naming another
 ///   provider: [`Error::InvalidSpec`], and nothing is created.
 ///
-/// **`get`** observes one cluster and changes nothing. A missing cluster is
-/// [`Error::NotFound`]. A cluster outside this fleet may be reported (its tags say whose it is)
-/// or be `NotFound`; either way it is only read.
+/// **`get`** observes one cluster. A missing cluster is [`Error::NotFound`]. A cluster outside
+/// this fleet may be reported (its tags say whose it is) or be `NotFound`; either way it is
+/// only read. Of this fleet's own clusters, `get` may carry forward an operation the provider
+/// already started where the cloud needs several calls for it (EKS makes node groups once the
+/// control plane is up, and deletes the cluster once its node groups are gone), but never
+/// starts one.
 ///
 /// **`list`** returns exactly this fleet's clusters, each with its tags: never an untagged
 /// cluster or another fleet's. When some regions (locations, resource groups) cannot be listed,

@@ -1,10 +1,15 @@
 //! Test servers for the EKS provider: a real `moto_server` (the EKS API as moto implements it,
-//! installed into the project's `.venv` by `./scripts/test`) on a free local port, and a small
-//! HTTP responder serving documented EKS responses for what moto lacks.
+//! installed into the project's `.venv` by `./scripts/test`) on a free local port, a proxy per
+//! region in front of it that can cut the region off, fail or throttle calls
+//! ([`RegionProxies`], with the conformance hooks on top, [`MotoHooks`]), and a small HTTP
+//! responder serving documented EKS responses for what moto lacks.
 
 // Shared by several test binaries, each of which uses only a part.
 #![allow(dead_code)]
 
+mod proxy;
+
+use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
@@ -12,9 +17,12 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use fleet_aws::{EksProvider, EksProviderBuilder};
+use fleet_aws::{EksProvider, EksProviderBuilder, map_sdk_error};
+use fleet_core::conformance::ConformanceHooks;
 use fleet_core::conformance::http::{TestResponse, serve};
-use fleet_core::{Capabilities, FleetName, Region};
+use fleet_core::{Capabilities, ClusterId, Error, FleetName, Region, Result};
+
+pub use proxy::{Faults, RegionProxy, Upstream};
 
 pub const ROLE: &str = "arn:aws:iam::123456789012:role/eks-cluster";
 pub const NODE_ROLE: &str = "arn:aws:iam::123456789012:role/eks-node";
@@ -64,25 +72,15 @@ impl Moto {
         assert_eq!(status, 200, "moto reset failed");
     }
 
-    /// A provider for `fleet` against this server, in `us-east-1` and `eu-west-1`. Moto has
-    /// no `UpdateClusterVersion`, so in-place upgrades are not declared here.
+    /// A provider for `fleet` against this server, in `us-east-1` and `eu-west-1`, with what
+    /// moto can do declared ([`moto_capabilities`]).
     pub async fn provider(&self, fleet: &str) -> EksProvider {
-        builder(fleet, &self.url)
-            .with_capabilities(Capabilities::default().with_node_pool_resize(true))
-            .build()
-            .await
-            .unwrap()
+        builder(fleet, &self.url).with_capabilities(moto_capabilities()).build().await.unwrap()
     }
 
     /// A plain SDK client of this server in `region`, for setting up and checking.
     pub fn client(&self, region: &str) -> aws_sdk_eks::Client {
-        let config = aws_sdk_eks::Config::builder()
-            .behavior_version(aws_sdk_eks::config::BehaviorVersion::latest())
-            .region(aws_sdk_eks::config::Region::new(region.to_owned()))
-            .endpoint_url(&self.url)
-            .credentials_provider(aws_sdk_eks::config::Credentials::new("test", "test", None, None, "test"))
-            .build();
-        aws_sdk_eks::Client::from_conf(config)
+        client(&self.url, region)
     }
 }
 
@@ -93,9 +91,153 @@ impl Drop for Moto {
     }
 }
 
+/// What EKS as moto implements it can do: resize node groups. Moto 5.2 has no
+/// `UpdateClusterVersion` (no route for `POST /clusters/{name}/updates`), so no in-place
+/// upgrade is declared against it; tests/responder.rs checks that call against EKS's
+/// documented answer instead.
+pub fn moto_capabilities() -> Capabilities {
+    Capabilities::default().with_node_pool_resize(true)
+}
+
+/// The regions of every test provider.
+pub fn regions() -> [Region; 2] {
+    [Region::new("us-east-1").unwrap(), Region::new("eu-west-1").unwrap()]
+}
+
+/// One [`RegionProxy`] per test region in front of one moto, sharing one [`Faults`].
+pub struct RegionProxies {
+    pub moto_url: String,
+    pub proxies: BTreeMap<Region, Arc<RegionProxy>>,
+    pub faults: Arc<Faults>,
+}
+
+impl RegionProxies {
+    /// Starts a proxy for each of [`regions`] in front of `moto`.
+    pub async fn start(moto: &Moto) -> RegionProxies {
+        let faults = Arc::new(Faults::default());
+        let upstream = Upstream::new(moto.port);
+        let mut proxies = BTreeMap::new();
+        for region in regions() {
+            proxies.insert(region, RegionProxy::start(Arc::clone(&upstream), Arc::clone(&faults)).await);
+        }
+        RegionProxies { moto_url: moto.url.clone(), proxies, faults }
+    }
+
+    /// A builder for `fleet` whose regions are reached through the proxies, with moto's
+    /// capabilities and without the SDK's own retries. With them, the SDK's standard retry
+    /// strategy would answer an injected 500 or 429 (`ThrottlingException`, with
+    /// `x-amz-retry-after`) itself, with up to two more attempts, and the provider would never
+    /// see the fault the hooks make.
+    pub fn builder(&self, fleet: &str) -> EksProviderBuilder {
+        let mut builder =
+            builder(fleet, &self.moto_url).with_capabilities(moto_capabilities()).without_client_retries();
+        for (region, proxy) in &self.proxies {
+            builder = builder.with_region_endpoint_url(region.clone(), proxy.url.clone());
+        }
+        builder
+    }
+
+    /// The conformance hooks acting through these proxies and on moto directly.
+    pub fn hooks(&self) -> MotoHooks {
+        MotoHooks { moto_url: self.moto_url.clone(), proxies: self.proxies.clone(), faults: Arc::clone(&self.faults) }
+    }
+
+    pub fn proxy(&self, region: &str) -> &RegionProxy {
+        &self.proxies[&Region::new(region).unwrap()]
+    }
+}
+
+/// The conformance hooks of EKS on moto: clusters are planted and removed with a plain SDK
+/// client straight to moto, regions are cut at their proxy (connections refused, as at a
+/// closed port), and failures and throttling are answered by the proxies for moto.
+pub struct MotoHooks {
+    moto_url: String,
+    proxies: BTreeMap<Region, Arc<RegionProxy>>,
+    faults: Arc<Faults>,
+}
+
+impl MotoHooks {
+    fn proxy(&self, region: &Region) -> Result<&RegionProxy> {
+        self.proxies.get(region).map(Arc::as_ref).ok_or_else(|| Error::InvalidSpec {
+            path: "region".into(),
+            reason: format!("no proxy for region `{region}`"),
+        })
+    }
+}
+
+#[fleet_core::async_trait]
+impl ConformanceHooks for MotoHooks {
+    async fn plant_cluster(
+        &self,
+        id: &ClusterId,
+        region: &Region,
+        tags: &BTreeMap<String, String>,
+    ) -> Option<Result<()>> {
+        let client = client(&self.moto_url, region.as_str());
+        let tags = (!tags.is_empty()).then(|| tags.clone().into_iter().collect());
+        let planted = client
+            .create_cluster()
+            .name(id.as_str())
+            .version("1.31")
+            .role_arn(ROLE)
+            .resources_vpc_config(
+                aws_sdk_eks::types::VpcConfigRequest::builder().subnet_ids("subnet-0a").subnet_ids("subnet-0b").build(),
+            )
+            .set_tags(tags)
+            .send()
+            .await;
+        Some(planted.map(|_| ()).map_err(|err| map_sdk_error(&format!("plant `{id}`"), true, err)))
+    }
+
+    async fn remove_planted(&self, id: &ClusterId, region: &Region) -> Option<Result<()>> {
+        let client = client(&self.moto_url, region.as_str());
+        let removed = client.delete_cluster().name(id.as_str()).send().await;
+        Some(removed.map(|_| ()).map_err(|err| map_sdk_error(&format!("remove planted `{id}`"), false, err)))
+    }
+
+    async fn cut_region(&self, region: &Region) -> Option<Result<()>> {
+        Some(match self.proxy(region) {
+            Ok(proxy) => {
+                proxy.cut().await;
+                Ok(())
+            }
+            Err(err) => Err(err),
+        })
+    }
+
+    async fn restore_region(&self, region: &Region) -> Option<Result<()>> {
+        Some(match self.proxy(region) {
+            Ok(proxy) => proxy.restore().await,
+            Err(err) => Err(err),
+        })
+    }
+
+    async fn fail_next_calls(&self, count: u32) -> Option<Result<()>> {
+        self.faults.fail_next(count);
+        Some(Ok(()))
+    }
+
+    async fn throttle_next_calls(&self, count: u32, retry_after: Duration) -> Option<Result<()>> {
+        self.faults.throttle_next(count, retry_after);
+        Some(Ok(()))
+    }
+}
+
+/// A plain SDK client of the EKS API at `url` in `region`, with retries, for setting up and
+/// checking.
+pub fn client(url: &str, region: &str) -> aws_sdk_eks::Client {
+    let config = aws_sdk_eks::Config::builder()
+        .behavior_version(aws_sdk_eks::config::BehaviorVersion::latest())
+        .region(aws_sdk_eks::config::Region::new(region.to_owned()))
+        .endpoint_url(url)
+        .credentials_provider(aws_sdk_eks::config::Credentials::new("test", "test", None, None, "test"))
+        .build();
+    aws_sdk_eks::Client::from_conf(config)
+}
+
 /// A builder for `fleet` against `url`, with test credentials, roles and subnets.
 pub fn builder(fleet: &str, url: &str) -> EksProviderBuilder {
-    let regions = [Region::new("us-east-1").unwrap(), Region::new("eu-west-1").unwrap()];
+    let regions = regions();
     let mut builder = EksProviderBuilder::from_env(FleetName::new(fleet).unwrap())
         .with_regions(regions.to_vec())
         .with_endpoint_url(url)
@@ -124,14 +266,22 @@ fn http(port: u16, method: &str, path: &str, body: &str) -> (u16, String) {
     (status, body)
 }
 
-/// A canned answer: status, `X-Amzn-ErrorType` (for errors), JSON body.
+/// A canned answer: status, `X-Amzn-ErrorType` (for errors), other headers, JSON body.
 #[derive(Clone)]
 pub struct Canned {
     pub method: &'static str,
     pub path_prefix: String,
     pub status: u16,
     pub error_type: Option<&'static str>,
+    pub headers: Vec<(&'static str, &'static str)>,
     pub body: String,
+}
+
+impl Canned {
+    /// A 200 answer with `body` to `method` on paths starting with `path_prefix`.
+    pub fn ok(method: &'static str, path_prefix: &str, body: String) -> Canned {
+        Canned { method, path_prefix: path_prefix.into(), status: 200, error_type: None, headers: Vec::new(), body }
+    }
 }
 
 /// A local HTTP responder answering with the first canned answer matching method and path;
@@ -149,15 +299,18 @@ impl Responder {
             recorded.lock().unwrap().push((format!("{} {}", request.method, request.path), request.text()));
             let answer =
                 answers.iter().find(|a| a.method == request.method && request.path.starts_with(&a.path_prefix));
-            let (status, error_type, body) = match answer {
-                Some(a) => (a.status, a.error_type, a.body.clone()),
-                None => (404, Some("ResourceNotFoundException"), r#"{"message":"not served"}"#.to_owned()),
+            let (status, error_type, headers, body) = match answer {
+                Some(a) => (a.status, a.error_type, a.headers.clone(), a.body.clone()),
+                None => (404, Some("ResourceNotFoundException"), Vec::new(), r#"{"message":"not served"}"#.to_owned()),
             };
-            let response = TestResponse::json(status, body);
-            match error_type {
-                Some(kind) => response.with_header("X-Amzn-ErrorType", kind),
-                None => response,
+            let mut response = TestResponse::json(status, body);
+            if let Some(kind) = error_type {
+                response = response.with_header("X-Amzn-ErrorType", kind);
             }
+            for (name, value) in headers {
+                response = response.with_header(name, value);
+            }
+            response
         });
         Responder { url, requests }
     }
