@@ -91,8 +91,8 @@ pub use model::*;
 #[cfg(feature = "mock")]
 pub use provider::MockClusterProvider;
 pub use provider::{
-    Capabilities, ClusterProvider, ClusterProviderExt, Listing, ProviderInfo, RateLimit, RateLimits, TypicalLatency,
-    UnreachableRegion, WaitOptions,
+    AppliedSettings, Capabilities, ClusterProvider, ClusterProviderExt, Listing, ProviderInfo, RateLimit, RateLimits,
+    TypicalLatency, UnreachableRegion, WaitOptions,
 };
 /// The secret string type of [`Credentials::from_token`] and of secrets in general.
 pub use secrecy::{ExposeSecret, SecretString};

@@ -3,13 +3,16 @@
 //!
 //! Nothing here knows any cloud: provider crates implement the trait.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use tokio::time::Instant;
 
 use crate::failover::Room;
-use crate::{Cluster, ClusterId, ClusterPhase, ClusterSpec, Credentials, Error, ProviderName, Region, Result};
+use crate::{
+    Cluster, ClusterId, ClusterPhase, ClusterSpec, Credentials, Error, KubernetesVersion, ProviderName, Region, Result,
+};
 
 mod listing;
 
@@ -134,6 +137,16 @@ pub trait ClusterProvider: Send + Sync {
         Ok(None)
     }
 
+    /// The Kubernetes versions the provider offers for new clusters in `region` (minor versions
+    /// such as `1.35`, or full versions), from the cloud's own list (EKS
+    /// `DescribeClusterVersions`, GKE `getServerConfig`, AKS's Kubernetes versions list);
+    /// `None` when the provider cannot tell, which is the default. Plan time refuses a version
+    /// missing from a known list (see [`ClusterProviderExt::info_with_offered_versions`]).
+    async fn offered_versions(&self, region: &Region) -> Result<Option<Vec<KubernetesVersion>>> {
+        let _ = region;
+        Ok(None)
+    }
+
     /// Brings a hibernated cluster back. Default: [`Error::Unsupported`].
     async fn resume(&self, id: &ClusterId) -> Result<Cluster> {
         let _ = id;
@@ -155,6 +168,12 @@ pub struct ProviderInfo {
     pub rate_limits: RateLimits,
     /// How long its operations typically take.
     pub latency: TypicalLatency,
+    /// The Kubernetes versions offered for new clusters, by region (a region missing here is
+    /// unknown); see [`ClusterProvider::offered_versions`].
+    pub offered_versions: BTreeMap<Region, Vec<KubernetesVersion>>,
+    /// Whether every cluster needs one node pool marked [`crate::NodePool::system`] with at
+    /// least one node (AKS runs its system pods there).
+    pub system_pool_required: bool,
 }
 
 impl ProviderInfo {
@@ -179,7 +198,38 @@ impl ProviderInfo {
                 update: Duration::from_secs(600),
                 delete: Duration::from_secs(600),
             },
+            offered_versions: BTreeMap::new(),
+            system_pool_required: false,
         }
+    }
+
+    /// Sets the versions offered in `region`.
+    pub fn with_offered_versions(mut self, region: Region, versions: Vec<KubernetesVersion>) -> Self {
+        self.offered_versions.insert(region, versions);
+        self
+    }
+
+    /// Sets [`ProviderInfo::system_pool_required`].
+    pub fn with_system_pool_required(mut self, required: bool) -> Self {
+        self.system_pool_required = required;
+        self
+    }
+
+    /// Whether `version` is offered in `region`: `None` when the list is unknown. A version
+    /// without a patch number is offered when any patch of its minor is.
+    ///
+    /// ```
+    /// use fleet_core::*;
+    /// let east = Region::new("east").unwrap();
+    /// let info = ProviderInfo::new(ProviderName::new("p").unwrap(), vec![east.clone()])
+    ///     .with_offered_versions(east.clone(), vec!["1.34".parse().unwrap(), "1.35.2".parse().unwrap()]);
+    /// assert_eq!(info.offers(&east, "1.35".parse().unwrap()), Some(true));
+    /// assert_eq!(info.offers(&east, "1.33".parse().unwrap()), Some(false));
+    /// assert_eq!(info.offers(&Region::new("west").unwrap(), "1.33".parse().unwrap()), None);
+    /// ```
+    pub fn offers(&self, region: &Region, version: KubernetesVersion) -> Option<bool> {
+        let offered = self.offered_versions.get(region)?;
+        Some(version.offered_by(offered))
     }
 
     /// Sets the capabilities.
@@ -218,12 +268,107 @@ pub struct Capabilities {
     pub hibernation: bool,
     /// Give a team access to its own namespace only ([`ClusterProvider::team_credentials`]).
     pub team_credentials: bool,
+    /// Keep control-plane audit logs ([`ClusterSpec::audit_logging`]).
+    pub audit_logging: bool,
+    /// Serve the API only on a private endpoint ([`crate::Network::private_endpoint`]).
+    pub private_endpoint: bool,
+    /// Limit the API endpoint to CIDR blocks ([`crate::Network::allowed_cidrs`]).
+    pub allowed_cidrs: bool,
+    /// Enforce Kubernetes network policies ([`crate::Network::network_policy`]).
+    pub network_policy: bool,
 }
 
 impl Capabilities {
     /// Every capability.
     pub fn all() -> Self {
-        Self { in_place_version_upgrade: true, node_pool_resize: true, hibernation: true, team_credentials: true }
+        Self {
+            in_place_version_upgrade: true,
+            node_pool_resize: true,
+            hibernation: true,
+            team_credentials: true,
+            audit_logging: true,
+            private_endpoint: true,
+            allowed_cidrs: true,
+            network_policy: true,
+        }
+    }
+
+    /// Sets [`Capabilities::audit_logging`].
+    pub fn with_audit_logging(mut self, yes: bool) -> Self {
+        self.audit_logging = yes;
+        self
+    }
+
+    /// Sets [`Capabilities::private_endpoint`].
+    pub fn with_private_endpoint(mut self, yes: bool) -> Self {
+        self.private_endpoint = yes;
+        self
+    }
+
+    /// Sets [`Capabilities::allowed_cidrs`].
+    pub fn with_allowed_cidrs(mut self, yes: bool) -> Self {
+        self.allowed_cidrs = yes;
+        self
+    }
+
+    /// Sets [`Capabilities::network_policy`].
+    pub fn with_network_policy(mut self, yes: bool) -> Self {
+        self.network_policy = yes;
+        self
+    }
+
+    /// Every setting of `spec` these capabilities cannot apply, as `(path, what)` pairs such as
+    /// `("auditLogging", "audit logging")`: what a provider's `create` refuses and plan time
+    /// refuses first. Hibernation is the blueprint's concern, not the spec's.
+    ///
+    /// ```
+    /// use fleet_core::*;
+    /// let mut spec = ClusterSpec::builder(ClusterId::new("c1").unwrap(), ProviderName::new("p").unwrap(),
+    ///         Region::new("r").unwrap(), "1.34".parse().unwrap())
+    ///     .node_pool(NodePool::new(NodePoolName::new("workers").unwrap(), SizeClass::Small, 1, 3).unwrap())
+    ///     .audit_logging(true)
+    ///     .build()
+    ///     .unwrap();
+    /// assert_eq!(Capabilities::default().unsupported_settings(&spec), vec![("auditLogging", "audit logging")]);
+    /// assert!(Capabilities::default().with_audit_logging(true).unsupported_settings(&spec).is_empty());
+    /// ```
+    pub fn unsupported_settings(&self, spec: &ClusterSpec) -> Vec<(&'static str, &'static str)> {
+        self.unsupported(spec.audit_logging, &spec.network)
+    }
+
+    /// [`unsupported_settings`](Self::unsupported_settings) of an audit logging flag and
+    /// network settings.
+    pub(crate) fn unsupported(
+        &self,
+        audit_logging: bool,
+        network: &crate::Network,
+    ) -> Vec<(&'static str, &'static str)> {
+        [
+            (audit_logging && !self.audit_logging, "auditLogging", "audit logging"),
+            (network.private_endpoint && !self.private_endpoint, "network.privateEndpoint", "a private API endpoint"),
+            (
+                !network.allowed_cidrs.is_empty() && !self.allowed_cidrs,
+                "network.allowedCidrs",
+                "API access limited to CIDR blocks",
+            ),
+            (network.network_policy && !self.network_policy, "network.networkPolicy", "network policy enforcement"),
+        ]
+        .into_iter()
+        .filter_map(|(refused, path, what)| refused.then_some((path, what)))
+        .collect()
+    }
+
+    /// `Ok` when these capabilities apply every setting of `spec`, else the
+    /// [`Error::InvalidSpec`] a provider's `create` returns, naming the first setting refused
+    /// and `provider`.
+    pub fn ensure_settings_apply(&self, spec: &ClusterSpec, provider: &ProviderName) -> Result<()> {
+        match self.unsupported_settings(spec).first() {
+            None => Ok(()),
+            Some((path, what)) => Err(Error::InvalidSpec {
+                path: (*path).into(),
+                reason: format!("provider `{provider}` cannot apply {what}; refused rather than dropped"),
+            }),
+        }
     }
 
     /// Sets [`Capabilities::in_place_version_upgrade`].
@@ -248,6 +393,25 @@ impl Capabilities {
     pub fn with_team_credentials(mut self, yes: bool) -> Self {
         self.team_credentials = yes;
         self
+    }
+}
+
+/// The settings a backend applied to a cluster, as its API recorded them (what the
+/// conformance kit compares with the spec, see
+/// [`ConformanceHooks::applied_settings`](crate::conformance::ConformanceHooks)).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct AppliedSettings {
+    /// The network settings applied.
+    pub network: crate::Network,
+    /// Whether audit logs are kept.
+    pub audit_logging: bool,
+}
+
+impl AppliedSettings {
+    /// Settings of `network` and `audit_logging`.
+    pub fn new(network: crate::Network, audit_logging: bool) -> Self {
+        Self { network, audit_logging }
     }
 }
 
@@ -384,6 +548,25 @@ pub trait ClusterProviderExt: ClusterProvider {
             };
             poll.sleep(wait, || format!("cluster `{id}` to be deleted")).await?;
         }
+    }
+
+    /// [`ClusterProvider::info`] with the versions each region offers filled in from
+    /// [`ClusterProvider::offered_versions`], for plan time. A region whose list cannot be read
+    /// stays unknown (and is logged), so that one failing call does not stop planning.
+    async fn info_with_offered_versions(&self) -> ProviderInfo {
+        let mut info = self.info().clone();
+        for region in info.regions.clone() {
+            match self.offered_versions(&region).await {
+                Ok(Some(versions)) => {
+                    info.offered_versions.insert(region, versions);
+                }
+                Ok(None) => {}
+                Err(err) => {
+                    tracing::warn!(provider = %info.name, region = %region, error = %err, "could not list offered versions");
+                }
+            }
+        }
+        info
     }
 }
 

@@ -5,13 +5,14 @@ use std::sync::Arc;
 
 use fleet_core::conformance::{CHECKS, ConformanceContext, ConformanceReport, SimHooks, run_all};
 use fleet_core::sim::{LatencyModel, RegionCapacity, SimCloud};
-use fleet_core::{Capabilities, FleetName, ProviderName, Region};
+use fleet_core::{Capabilities, FleetName, KubernetesVersion, ProviderName, Region};
 
 fn backend(capabilities: Capabilities, seed: u64) -> SimCloud {
     SimCloud::builder(ProviderName::new("sim-conf").unwrap())
         .region(Region::new("eu-west-1").unwrap(), RegionCapacity::new(10, 100))
         .region(Region::new("us-east-1").unwrap(), RegionCapacity::new(10, 100))
         .capabilities(capabilities)
+        .offered_versions((33..=37).map(|minor| KubernetesVersion::new(1, minor, None)).collect())
         .latency(LatencyModel::realistic())
         .seed(seed)
         .build()
@@ -36,8 +37,11 @@ async fn run_kit(cloud: &SimCloud) -> ConformanceReport {
 async fn sim_with_every_capability_passes_every_check() {
     let cloud = backend(Capabilities::all(), 1);
     let report = run_kit(&cloud).await;
-    assert_eq!(report.passed, CHECKS.iter().map(|c| c.name).collect::<Vec<_>>(), "{report}");
-    assert!(CHECKS.len() >= 25);
+    let every_check_but_refusals: Vec<&str> =
+        CHECKS.iter().map(|c| c.name).filter(|name| *name != "undeclared_settings_are_refused").collect();
+    assert_eq!(report.passed, every_check_but_refusals, "{report}");
+    assert_eq!(report.skipped_checks(), ["undeclared_settings_are_refused"], "nothing undeclared to refuse");
+    assert!(CHECKS.len() >= 30);
 }
 
 #[tokio::test(start_paused = true)]
@@ -50,12 +54,15 @@ async fn sim_without_capabilities_passes_and_skips_what_it_does_not_declare() {
         [
             "upgrade_in_place_reaches_the_spec",
             "resize_in_place_reaches_the_spec",
+            "upgrade_goes_one_minor_at_a_time",
             "hibernate_and_resume_round_trip",
+            "declared_settings_are_applied",
             "team_credentials_are_scoped"
         ],
         "{report}"
     );
     assert!(report.skipped.iter().all(|s| s.reason.contains("declares no")), "{report}");
+    assert!(report.passed.contains(&"undeclared_settings_are_refused"), "{report}");
 }
 
 #[tokio::test(start_paused = true)]
@@ -72,8 +79,12 @@ async fn sim_with_instant_operations_and_one_region_passes_the_kit() {
         .unwrap()
         .with_hooks(Arc::new(SimHooks::new(cloud.clone())));
     let report = run_all(&provider, &ctx).await;
-    assert_eq!(report.skipped_checks(), ["unreachable_region_is_reported"], "{report}");
-    assert!(report.skipped[0].reason.contains("second region"), "{report}");
+    assert_eq!(
+        report.skipped_checks(),
+        ["offered_versions_include_the_kits", "undeclared_settings_are_refused", "unreachable_region_is_reported"],
+        "{report}"
+    );
+    assert!(report.skipped[2].reason.contains("second region"), "{report}");
 }
 
 #[tokio::test(start_paused = true)]
@@ -91,6 +102,8 @@ async fn without_hooks_the_checks_that_need_them_are_skipped_by_name() {
         report.skipped_checks(),
         [
             "untagged_clusters_are_left_alone",
+            "declared_settings_are_applied",
+            "undeclared_settings_are_refused",
             "team_credentials_are_scoped",
             "unreachable_region_is_reported",
             "transient_failures_are_retryable",
@@ -98,7 +111,7 @@ async fn without_hooks_the_checks_that_need_them_are_skipped_by_name() {
         ],
         "{report}"
     );
-    for (check, reason) in skipped {
+    for (check, reason) in skipped.into_iter().filter(|(check, _)| *check != "undeclared_settings_are_refused") {
         assert!(reason.contains("hook `"), "{check} skipped without naming its hook: {reason}");
     }
     assert!(report.to_string().contains("SKIPPED  throttling_is_rate_limited: needs hook `throttle_next_calls`"));

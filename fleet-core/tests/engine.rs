@@ -825,3 +825,58 @@ async fn an_update_that_does_not_take_is_retried_a_bounded_number_of_times_then_
     assert!(reason.contains("did not apply the update") && reason.contains("labels.tier"), "{reason}");
     assert!(!report.converged);
 }
+
+#[tokio::test(start_paused = true)]
+async fn an_upgrade_goes_one_minor_at_a_time_each_step_running_first() {
+    let cloud = SimCloud::builder(ProviderName::new("sim").unwrap())
+        .region(Region::new("east").unwrap(), RegionCapacity::unlimited())
+        .region(Region::new("west").unwrap(), RegionCapacity::unlimited())
+        .latency(LatencyModel::zero())
+        .offered_versions((33..=37).map(|minor| KubernetesVersion::new(1, minor, None)).collect())
+        .build();
+    let engine =
+        Engine::builder(fleet()).provider(Arc::new(cloud.provider(fleet()))).options(quick_options()).build().unwrap();
+    engine.set_desired(desired(vec![spec("a", 33)]));
+    converge(&engine, 3).await;
+    engine.set_desired(desired(vec![spec("a", 36)]));
+    converge(&engine, 3).await;
+    let a = cloud.clusters().into_iter().find(|c| c.id.as_str() == "a").unwrap();
+    assert_eq!(a.kubernetes_version, Some(KubernetesVersion::new(1, 36, None)));
+    let updates = cloud
+        .call_log()
+        .iter()
+        .filter(|call| call.operation == Operation::Update && call.outcome == CallOutcome::Ok)
+        .count();
+    assert_eq!(updates, 3, "1.33 -> 1.34 -> 1.35 -> 1.36, one call per minor");
+
+    engine.set_desired(desired(vec![spec("a", 38)]));
+    let report = engine.run_once().await.unwrap();
+    assert!(!report.failed.is_empty(), "1.37 is offered, 1.38 is not: the step past 1.37 is refused, {report:?}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_cluster_upgraded_by_its_provider_is_adopted_and_reported_once() {
+    let cloud = cloud(3, LatencyModel::zero());
+    let engine =
+        Engine::builder(fleet()).provider(Arc::new(cloud.provider(fleet()))).options(quick_options()).build().unwrap();
+    let mut events = engine.subscribe();
+    engine.set_desired(desired(vec![spec("a", 34)]));
+    converge(&engine, 3).await;
+    assert!(cloud.upgrade_by_provider(&ClusterId::new("a").unwrap(), KubernetesVersion::new(1, 35, Some(2))));
+    for _ in 0..3 {
+        let report = engine.run_once().await.unwrap();
+        assert!(report.converged, "nothing to do for a cluster ahead of its spec: {report:?}");
+        assert_eq!((report.planned.replace, report.planned.update), (0, 0), "{report:?}");
+    }
+    let mut ahead = Vec::new();
+    while let Ok(event) = events.try_recv() {
+        if let fleet_core::engine::EngineEvent::VersionAhead { cluster, spec, running } = event {
+            ahead.push((cluster.to_string(), spec.to_string(), running.to_string()));
+        }
+    }
+    assert_eq!(ahead, [("a".to_string(), "1.34".to_string(), "1.35.2".to_string())]);
+    let records = engine.store().events_after(0).await.unwrap();
+    assert_eq!(records.iter().filter(|e| e.kind == "version_adopted").count(), 1, "{records:?}");
+    let a = cloud.clusters().into_iter().find(|c| c.id.as_str() == "a").unwrap();
+    assert_eq!(a.kubernetes_version, Some(KubernetesVersion::new(1, 35, Some(2))), "never downgraded");
+}

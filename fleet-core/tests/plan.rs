@@ -88,9 +88,8 @@ fn upgrades_are_in_place_only_where_the_provider_can() {
 }
 
 #[test]
-fn downgrades_size_changes_and_fixed_settings_force_replacement() {
+fn size_changes_and_fixed_settings_force_replacement() {
     let current = spec("a", "1.31", 3);
-    let older = spec("a", "1.30", 3);
     let caps = capabilities(Capabilities::all());
     let is_replace = |wanted: &ClusterSpec| {
         matches!(
@@ -98,7 +97,6 @@ fn downgrades_size_changes_and_fixed_settings_force_replacement() {
             Action::Replace { .. }
         )
     };
-    assert!(is_replace(&older));
     let mut bigger = current.clone();
     bigger.node_pools[0].size = SizeClass::Large;
     assert!(is_replace(&bigger));
@@ -108,6 +106,31 @@ fn downgrades_size_changes_and_fixed_settings_force_replacement() {
     let mut moved = current.clone();
     moved.region = Region::new("west").unwrap();
     assert!(is_replace(&moved));
+}
+
+#[test]
+fn a_cluster_ahead_of_its_spec_is_adopted_never_downgraded_or_replaced() {
+    let spec_134 = spec("a", "1.34", 3);
+    let mut upgraded_by_the_cloud = observed(&spec_134);
+    upgraded_by_the_cloud.kubernetes_version = Some("1.35.2".parse().unwrap());
+    let caps = capabilities(Capabilities::all());
+    let plan = plan(&desired(vec![spec_134.clone()]), &[upgraded_by_the_cloud.clone()], &caps, now());
+    assert!(matches!(plan.actions[0], Action::Unchanged { .. }), "{plan}");
+    assert!(fleet_core::plan::version_ahead(&upgraded_by_the_cloud, &spec_134));
+}
+
+#[test]
+fn machine_types_are_compared_only_where_the_spec_names_one() {
+    let wanted = spec("a", "1.34", 3);
+    let mut running = observed(&wanted);
+    running.node_pools[0].machine_type = Some("e2-standard-2".into());
+    let caps = capabilities(Capabilities::all());
+    let unchanged = plan(&desired(vec![wanted.clone()]), &[running.clone()], &caps, now());
+    assert!(matches!(unchanged.actions[0], Action::Unchanged { .. }), "{unchanged}");
+    let mut named = wanted.clone();
+    named.node_pools[0].machine_type = Some("e2-standard-4".into());
+    let replaced = plan(&desired(vec![named]), &[running], &caps, now());
+    assert!(matches!(replaced.actions[0], Action::Replace { .. }), "{replaced}");
 }
 
 #[test]

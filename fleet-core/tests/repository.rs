@@ -55,7 +55,7 @@ fn providers() -> Vec<ProviderInfo> {
     let cloud = SimCloud::builder(ProviderName::new("sim").unwrap())
         .region(Region::new("east").unwrap(), RegionCapacity::unlimited())
         .region(Region::new("west").unwrap(), RegionCapacity::unlimited())
-        .capabilities(Capabilities::default())
+        .capabilities(Capabilities::default().with_audit_logging(true).with_private_endpoint(true))
         .build();
     let other = SimCloud::builder(ProviderName::new("other").unwrap())
         .region(Region::new("north").unwrap(), RegionCapacity::unlimited())
@@ -325,4 +325,62 @@ fn failover_fallbacks_are_checked_against_the_providers() {
         "{text}"
     );
     assert!(text.contains("`spec.templates[0].failover.fallbacks[1].provider`: unknown provider `nimbus`"), "{text}");
+}
+
+#[test]
+fn a_setting_the_provider_cannot_apply_is_refused_naming_setting_provider_and_locking_layer() {
+    let plain = SimCloud::builder(ProviderName::new("sim").unwrap())
+        .region(Region::new("east").unwrap(), RegionCapacity::unlimited())
+        .capabilities(Capabilities::default().with_audit_logging(true))
+        .build();
+    let repository =
+        load(&[("layers.yaml", LAYERS), ("app.yaml", BLUEPRINT), ("fleet.yaml", &fleet(ONE_TEMPLATE))]).unwrap();
+    let errors = repository.desired(&[plain.info().clone()]).unwrap_err().to_string();
+    assert!(errors.contains("network.privateEndpoint"), "{errors}");
+    assert!(errors.contains("provider `sim` cannot apply"), "{errors}");
+    assert!(errors.contains("locked by layer `security`") && errors.contains("(owner ops)"), "{errors}");
+    assert!(!errors.contains("auditLogging"), "audit logging is applied, so not refused: {errors}");
+}
+
+#[test]
+fn a_version_the_provider_does_not_offer_is_refused_at_plan_time() {
+    let east = Region::new("east").unwrap();
+    let info = ProviderInfo::new(ProviderName::new("sim").unwrap(), vec![east.clone()])
+        .with_capabilities(Capabilities::all())
+        .with_offered_versions(east.clone(), vec!["1.34".parse().unwrap(), "1.35".parse().unwrap()]);
+    let repository =
+        load(&[("layers.yaml", LAYERS), ("app.yaml", BLUEPRINT), ("fleet.yaml", &fleet(ONE_TEMPLATE))]).unwrap();
+    let errors = repository.desired(std::slice::from_ref(&info)).unwrap_err().to_string();
+    assert!(
+        errors.contains("Kubernetes 1.31 is not offered by provider `sim` in `east`; it offers: 1.34, 1.35"),
+        "{errors}"
+    );
+    assert!(errors.contains("locked by layer `base`"), "{errors}");
+    let offered = LAYERS.replace("\"1.31\"", "\"1.35\"");
+    let repository =
+        load(&[("layers.yaml", &offered), ("app.yaml", BLUEPRINT), ("fleet.yaml", &fleet(ONE_TEMPLATE))]).unwrap();
+    assert!(repository.desired(&[info]).is_ok());
+}
+
+#[test]
+fn a_provider_needing_a_system_pool_refuses_a_blueprint_without_one() {
+    let east = Region::new("east").unwrap();
+    let info = ProviderInfo::new(ProviderName::new("sim").unwrap(), vec![east])
+        .with_capabilities(Capabilities::all())
+        .with_system_pool_required(true);
+    let repository =
+        load(&[("layers.yaml", LAYERS), ("app.yaml", BLUEPRINT), ("fleet.yaml", &fleet(ONE_TEMPLATE))]).unwrap();
+    let errors = repository.desired(std::slice::from_ref(&info)).unwrap_err().to_string();
+    assert!(errors.contains("needs a system pool: mark one node pool `system: true`"), "{errors}");
+    let marked = LAYERS.replace("minCount: 1, maxCount: 2}", "minCount: 1, maxCount: 2, system: true}");
+    let repository =
+        load(&[("layers.yaml", &marked), ("app.yaml", BLUEPRINT), ("fleet.yaml", &fleet(ONE_TEMPLATE))]).unwrap();
+    let desired = repository.desired(std::slice::from_ref(&info)).unwrap();
+    let spec = desired.fleet.specs().next().unwrap();
+    assert_eq!(spec.system_pool().map(|pool| pool.name.as_str()), Some("system"));
+    let empty = LAYERS.replace("minCount: 1, maxCount: 2}", "minCount: 0, maxCount: 2, system: true}");
+    let repository =
+        load(&[("layers.yaml", &empty), ("app.yaml", BLUEPRINT), ("fleet.yaml", &fleet(ONE_TEMPLATE))]).unwrap();
+    let errors = repository.desired(&[info]).unwrap_err().to_string();
+    assert!(errors.contains("the system pool `system` needs at least one node"), "{errors}");
 }

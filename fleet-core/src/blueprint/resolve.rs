@@ -19,26 +19,94 @@ pub struct ResolvedBlueprint {
     pub settings: Settings,
     /// The hash of the settings' canonical form.
     pub version: BlueprintVersion,
+    /// Every locked path with the layer that locked it (e.g. `network.privateEndpoint` →
+    /// `layer `security` (security.yaml) (owner ops)`), so that a refusal can name it.
+    pub locked_by: BTreeMap<String, String>,
 }
 
 impl ResolvedBlueprint {
-    /// Checks the settings against what `info` declares, for a cluster in `region`: the region
-    /// exists and every capability the settings need is there.
-    pub fn check_provider(&self, info: &ProviderInfo, region: &Region) -> Result<(), SpecError> {
+    /// Checks the settings against what `info` declares, for a cluster in `region`, returning
+    /// every problem:
+    /// - the region exists;
+    /// - every capability the settings need is there (hibernation), and every setting is one the
+    ///   provider applies ([`crate::Capabilities::unsupported_settings`]): a setting the provider
+    ///   cannot apply is refused, never dropped, naming the setting, the provider and the layer
+    ///   that locked it;
+    /// - the Kubernetes version is offered there, where the provider's list is known
+    ///   ([`ProviderInfo::offers`]);
+    /// - a system pool with at least one node, where the provider needs one.
+    pub fn check_provider(&self, info: &ProviderInfo, region: &Region) -> Result<(), SpecErrors> {
         if !info.has_region(region) {
             let known = info.regions.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(", ");
             return Err(SpecError::new(
                 "region",
                 format!("provider `{}` has no region `{region}`; it has: {known}", info.name),
-            ));
+            )
+            .into());
         }
-        if self.settings.hibernation && !info.capabilities.hibernation {
-            return Err(SpecError::new(
+        let mut errors = Vec::new();
+        let settings = &self.settings;
+        if settings.hibernation && !info.capabilities.hibernation {
+            errors.push(SpecError::new(
                 "hibernation",
                 format!("blueprint `{}` enables hibernation, which provider `{}` cannot do", self.name, info.name),
             ));
         }
-        Ok(())
+        for (path, what) in info.capabilities.unsupported(settings.audit_logging, &settings.network) {
+            errors.push(SpecError::new(
+                path,
+                format!(
+                    "blueprint `{}` asks for {what} (`{path}`{}), which provider `{}` cannot apply; refused rather \
+                     than dropped",
+                    self.name,
+                    self.lock_note(path),
+                    info.name
+                ),
+            ));
+        }
+        let version = settings
+            .providers
+            .get(&info.name)
+            .and_then(|overrides| overrides.kubernetes_version)
+            .unwrap_or(settings.kubernetes_version);
+        if info.offers(region, version) == Some(false) {
+            let offered = info.offered_versions.get(region).map(Vec::as_slice).unwrap_or_default();
+            let offered = offered.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ");
+            errors.push(SpecError::new(
+                "kubernetesVersion",
+                format!(
+                    "Kubernetes {version} is not offered by provider `{}` in `{region}`; it offers: {offered}{}",
+                    info.name,
+                    self.lock_note("kubernetesVersion"),
+                ),
+            ));
+        }
+        if info.system_pool_required {
+            match settings.node_pools.iter().find(|(_, pool)| pool.system) {
+                None => errors.push(SpecError::new(
+                    "nodePools",
+                    format!(
+                        "provider `{}` needs a system pool: mark one node pool `system: true` (at least one node)",
+                        info.name
+                    ),
+                )),
+                Some((name, pool)) if pool.min_count == 0 => errors.push(SpecError::new(
+                    format!("nodePools.{name}.minCount"),
+                    format!("the system pool `{name}` needs at least one node on provider `{}`", info.name),
+                )),
+                Some(_) => {}
+            }
+        }
+        if errors.is_empty() { Ok(()) } else { Err(SpecErrors(errors)) }
+    }
+
+    /// `, locked by <layer>` when `path` or a parent of it is locked, else nothing.
+    fn lock_note(&self, path: &str) -> String {
+        self.locked_by
+            .iter()
+            .find(|(lock, _)| path == lock.as_str() || path.starts_with(&format!("{lock}.")))
+            .map(|(_, layer)| format!(", locked by {layer}"))
+            .unwrap_or_default()
     }
 }
 
@@ -126,7 +194,11 @@ impl Blueprint {
             }])
         })?;
         let version = content_hash(&settings);
-        Ok(ResolvedBlueprint { name: self.name.clone(), settings, version })
+        let locked_by = locks
+            .iter()
+            .map(|(path, layer)| ((*path).to_owned(), format!("{} (owner {})", layer.origin(), layer.owner)))
+            .collect();
+        Ok(ResolvedBlueprint { name: self.name.clone(), settings, version, locked_by })
     }
 }
 

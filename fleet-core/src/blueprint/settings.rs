@@ -57,6 +57,9 @@ pub struct PoolSettings {
     /// A machine type that replaces the size mapping on every provider.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub machine_type: Option<String>,
+    /// Whether this is the system pool (see [`crate::NodePool::system`]).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub system: bool,
 }
 
 /// Settings that apply on one provider only.
@@ -139,7 +142,8 @@ impl Settings {
         .audit_logging(self.audit_logging)
         .blueprint_version(version.clone());
         for (name, pool) in &self.node_pools {
-            let mut node_pool = NodePool::new(name.clone(), pool.size, pool.min_count, pool.max_count)?;
+            let mut node_pool =
+                NodePool::new(name.clone(), pool.size, pool.min_count, pool.max_count)?.with_system(pool.system);
             if let Some(machine_type) = pool.machine_type.as_ref().or(overrides.machine_types.get(&pool.size)) {
                 node_pool = node_pool.with_machine_type(machine_type.clone());
             }

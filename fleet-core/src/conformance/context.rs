@@ -42,7 +42,7 @@ impl ConformanceContext {
     /// characters, keeps every id within [`ClusterId`]'s 40). `other_fleet` is a provider for
     /// the same backend serving another fleet: it owns clusters this fleet must not see or touch.
     ///
-    /// Defaults: Kubernetes 1.31, upgrades to 1.32, one `workers` pool of 1-2 small nodes, no
+    /// Defaults: Kubernetes 1.34, upgrades to 1.35 (versions the clouds offered in late 2026), one `workers` pool of 1-2 small nodes, no
     /// second region, no hooks ([`NoHooks`]), and waits sized from the provider's
     /// [`crate::TypicalLatency`] (see [`ConformanceContext::wait_for`]).
     pub fn new(prefix: &str, region: Region, other_fleet: Arc<dyn ClusterProvider>) -> Result<Self> {
@@ -54,8 +54,8 @@ impl ConformanceContext {
             prefix: prefix.to_owned(),
             region,
             second_region: None,
-            kubernetes_version: KubernetesVersion::new(1, 31, None),
-            upgrade_version: KubernetesVersion::new(1, 32, None),
+            kubernetes_version: KubernetesVersion::new(1, 34, None),
+            upgrade_version: KubernetesVersion::new(1, 35, None),
             node_pool: NodePool::new(NodePoolName::new("workers")?, SizeClass::Small, 1, 2)?,
             wait: None,
             other_fleet,

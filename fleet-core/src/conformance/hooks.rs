@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
-use crate::{ClusterId, Region, Result};
+use crate::{AppliedSettings, ClusterId, Region, Result};
 
 /// Acts on the backend directly. Every hook is optional: the default answers `None` ("this
 /// backend cannot"), and a check that needs a missing hook is reported as skipped, naming
@@ -78,6 +78,14 @@ pub trait ConformanceHooks: Send + Sync {
     /// after `retry_after` (an HTTP 429 with `Retry-After`, or the backend's equivalent).
     async fn throttle_next_calls(&self, count: u32, retry_after: Duration) -> Option<Result<()>> {
         let _ = (count, retry_after);
+        None
+    }
+
+    /// The settings the backend recorded for cluster `id` in `region` from the provider's
+    /// requests (network and audit logging, as the cloud's API stored them), so that the kit
+    /// can check that every setting the provider declares is applied.
+    async fn applied_settings(&self, id: &ClusterId, region: &Region) -> Option<Result<AppliedSettings>> {
+        let _ = (id, region);
         None
     }
 

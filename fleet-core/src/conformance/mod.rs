@@ -132,12 +132,26 @@ kit! {
         "a node pool resize, where declared, goes back to `Running` and then reports the spec's version, node pools and tags",
     update::update_applies_labels_and_blueprint_version =>
         "`update` of labels and the blueprint version leaves the cluster carrying the spec's tags",
+    update::upgrade_goes_one_minor_at_a_time =>
+        "an upgrade two minors up, where declared and offered, goes one minor at a time: the cluster runs the next minor before the target",
+    update::update_never_downgrades =>
+        "`update` of a spec whose version is behind the cluster's keeps the cluster's version and applies the rest",
     update::update_refuses_what_needs_a_replacement =>
         "`update` refuses with `Unsupported`, changing nothing, exactly the changes `plan::replacement_needed` says need a replacement",
     update::unsupported_operations_follow_capabilities =>
         "operations the capabilities do not declare (upgrade, resize, hibernation, team credentials) are `Unsupported`",
     update::hibernate_and_resume_round_trip =>
         "a hibernated cluster, where declared, reaches `Hibernated`, and resumes to `Running` with its spec",
+    convergence::plan_is_empty_after_create =>
+        "after a create, the plan of the spec over what `list` reports is empty",
+    convergence::plan_is_empty_after_updates =>
+        "after an upgrade and a resize (where declared) and a label change, the plan of the spec over what `list` reports is empty",
+    settings::offered_versions_include_the_kits =>
+        "`offered_versions`, where the provider tells, is a non-empty list holding the versions the kit creates and upgrades to",
+    settings::declared_settings_are_applied =>
+        "every setting the capabilities declare (audit logging, private endpoint, allowed CIDRs, network policy) is applied, as the backend records it",
+    settings::undeclared_settings_are_refused =>
+        "`create` asking for a setting the capabilities do not declare is `InvalidSpec` and creates nothing",
     access::credentials_are_present_and_redacted =>
         "credentials of a running cluster name its endpoint, hold a kubeconfig and print redacted",
     access::credentials_before_running_are_retryable_or_work =>

@@ -7,7 +7,7 @@ use async_trait::async_trait;
 
 use super::ConformanceHooks;
 use crate::sim::{InjectedError, Operation, SimCloud};
-use crate::{ClusterId, Error, KubernetesVersion, Region, Result};
+use crate::{AppliedSettings, ClusterId, Error, KubernetesVersion, Region, Result};
 
 /// Acts on a [`SimCloud`] directly: plants clusters, takes regions down, fails and throttles
 /// the next `get` calls (the calls the kit makes after these hooks).
@@ -31,7 +31,7 @@ impl ConformanceHooks for SimHooks {
         region: &Region,
         tags: &BTreeMap<String, String>,
     ) -> Option<Result<()>> {
-        let version = KubernetesVersion::new(1, 32, None);
+        let version = KubernetesVersion::new(1, 34, None);
         self.cloud.insert_unmanaged_cluster(id.clone(), region.clone(), version, tags.clone());
         Some(Ok(()))
     }
@@ -58,6 +58,10 @@ impl ConformanceHooks for SimHooks {
     async fn throttle_next_calls(&self, count: u32, retry_after: Duration) -> Option<Result<()>> {
         self.cloud.fail_next(Operation::Get, count, InjectedError::RateLimited(retry_after));
         Some(Ok(()))
+    }
+
+    async fn applied_settings(&self, id: &ClusterId, _region: &Region) -> Option<Result<AppliedSettings>> {
+        Some(self.cloud.applied_settings(id).ok_or_else(|| Error::cluster_not_found(id)))
     }
 
     /// The simulated cloud simulates team access without a Kubernetes API of its own.

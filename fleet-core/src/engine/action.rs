@@ -18,6 +18,9 @@ use crate::{Cluster, ClusterId, ClusterPhase, ClusterSpec, Error, Result, WaitOp
 /// the cluster is failed.
 pub(crate) const MAX_UPDATES_NOT_TAKEN: u32 = 3;
 
+/// The most upgrade steps (one minor version each) one update action takes.
+const MAX_UPGRADE_STEPS: u32 = 10;
+
 /// The name of an action, for events.
 pub(crate) fn action_name(action: &Action) -> &'static str {
     match action {
@@ -162,14 +165,25 @@ impl ActionRun<'_> {
             self.set_hibernation(&spec.id, false).await?;
         }
         let provider = Arc::clone(&self.slot.provider);
-        self.mutate(&spec.id, IntentOperation::Update, Some(spec), || {
-            let provider = Arc::clone(&provider);
-            let spec = spec.clone();
-            async move { provider.update(&spec).await.map(|_| ()) }
-        })
-        .await?;
-        let updated = self.await_running_cluster(&spec.id).await?;
-        self.check_update_took(&updated, spec)?;
+        let mut version = current.kubernetes_version;
+        // The clouds upgrade one minor version per call: while each update moves the version
+        // on, the next step follows once the cluster runs again.
+        for _ in 0..MAX_UPGRADE_STEPS {
+            self.mutate(&spec.id, IntentOperation::Update, Some(spec), || {
+                let provider = Arc::clone(&provider);
+                let spec = spec.clone();
+                async move { provider.update(&spec).await.map(|_| ()) }
+            })
+            .await?;
+            let updated = self.await_running_cluster(&spec.id).await?;
+            let stepped = updated.kubernetes_version > version
+                && updated.kubernetes_version.is_some_and(|v| !v.satisfies(spec.kubernetes_version));
+            if !stepped {
+                self.check_update_took(&updated, spec)?;
+                break;
+            }
+            version = updated.kubernetes_version;
+        }
         if spec.hibernated {
             self.set_hibernation(&spec.id, true).await?;
         }

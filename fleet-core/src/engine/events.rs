@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use crate::failover::Location;
 use crate::plan::Summary;
-use crate::{ClusterId, ProviderName, Region};
+use crate::{ClusterId, KubernetesVersion, ProviderName, Region};
 
 /// Something that happened in the engine.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -129,6 +129,16 @@ pub enum EngineEvent {
         region: Region,
         /// Why.
         error: String,
+    },
+    /// A cluster runs a Kubernetes version ahead of its spec's (its provider upgraded it); it
+    /// is adopted at that version, never downgraded or replaced.
+    VersionAhead {
+        /// The cluster.
+        cluster: ClusterId,
+        /// The spec's version.
+        spec: KubernetesVersion,
+        /// The version it runs.
+        running: KubernetesVersion,
     },
 }
 

@@ -43,6 +43,7 @@ mod ownership;
 pub(crate) mod placements;
 mod rollout;
 mod unseen;
+mod version_ahead;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
@@ -161,6 +162,8 @@ pub(crate) struct EngineInner {
     expired: Mutex<Option<BTreeSet<ClusterId>>>,
     /// Identities already warned of their expiry.
     warned: Mutex<BTreeSet<ClusterId>>,
+    /// Clusters reported ahead of their spec, with the version they were reported at.
+    versions_ahead: Mutex<version_ahead::Reported>,
     pub(crate) last_observed: Mutex<Vec<Cluster>>,
     /// Judges new clusters of a replacement before the old ones go.
     pub(crate) health_gate: Arc<dyn HealthCheck>,
@@ -331,6 +334,7 @@ impl EngineBuilder {
                 in_flight: Mutex::new(BTreeSet::new()),
                 expired: Mutex::new(None),
                 warned: Mutex::new(BTreeSet::new()),
+                versions_ahead: Mutex::new(BTreeMap::new()),
                 last_observed: Mutex::new(Vec::new()),
                 health_gate: self.health_gate.unwrap_or_else(|| Arc::new(ReportedPhase)),
                 rollout: Mutex::new(rollout::Rollout::default()),
@@ -505,6 +509,7 @@ impl Engine {
 
             let desired = placements::follow_relocations(self.without_expired(wanted).await?, &placements);
             self.warn_of_expiry(&desired, &observed).await?;
+            version_ahead::report(inner, &desired, &observed).await?;
             let capabilities =
                 inner.slots.iter().map(|(name, slot)| (name.clone(), slot.provider.info().capabilities)).collect();
             let plan = plan(&desired, &observed, &capabilities, (inner.clock)());

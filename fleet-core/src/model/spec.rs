@@ -79,6 +79,10 @@ pub struct NodePool {
     pub min_count: u32,
     /// The most nodes.
     pub max_count: NonZeroU32,
+    /// Whether this is the cluster's system pool, where the provider runs its system pods (AKS
+    /// needs exactly one, with at least one node; see [`crate::ProviderInfo::system_pool_required`]).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub system: bool,
 }
 
 impl NodePool {
@@ -96,7 +100,13 @@ impl NodePool {
         if min_count > max_count.get() {
             return Err(invalid(format!("minCount {min_count} is greater than maxCount {max_count}")));
         }
-        Ok(Self { name, size, machine_type: None, min_count, max_count })
+        Ok(Self { name, size, machine_type: None, min_count, max_count, system: false })
+    }
+
+    /// Marks (or unmarks) this pool as the cluster's system pool.
+    pub fn with_system(mut self, system: bool) -> Self {
+        self.system = system;
+        self
     }
 
     /// Replaces the size class mapping with a provider-specific machine type.
@@ -224,6 +234,11 @@ impl ClusterSpec {
         ClusterSpec { logical_id: (name != identity).then_some(identity), id: name, ..self.clone() }
     }
 
+    /// The node pool marked [`NodePool::system`], if any.
+    pub fn system_pool(&self) -> Option<&NodePool> {
+        self.node_pools.iter().find(|pool| pool.system)
+    }
+
     /// Total nodes the spec may use at most: the sum of every pool's `max_count`.
     pub fn max_nodes(&self) -> u64 {
         self.node_pools.iter().map(|pool| u64::from(pool.max_count.get())).sum()
@@ -248,6 +263,12 @@ impl ClusterSpec {
                 return Err(Error::InvalidSpec {
                     path: format!("nodePools[{index}].name"),
                     reason: format!("duplicate node pool name `{}`", pool.name),
+                });
+            }
+            if pool.system && self.node_pools[..index].iter().any(|earlier| earlier.system) {
+                return Err(Error::InvalidSpec {
+                    path: format!("nodePools[{index}].system"),
+                    reason: format!("pool `{}` is a second system pool; a cluster has at most one", pool.name),
                 });
             }
             if pool.min_count > pool.max_count.get() {

@@ -65,6 +65,54 @@ impl KubernetesVersion {
     pub fn same_minor(&self, other: &Self) -> bool {
         self.major == other.major && self.minor == other.minor
     }
+
+    /// Whether this (observed) version satisfies a `wanted` one: a wanted `1.35` accepts any
+    /// 1.35 patch, a wanted `1.35.2` only itself.
+    ///
+    /// ```
+    /// use fleet_core::KubernetesVersion;
+    /// let v = |s: &str| s.parse::<KubernetesVersion>().unwrap();
+    /// assert!(v("1.35.4").satisfies(v("1.35")));
+    /// assert!(!v("1.35.4").satisfies(v("1.35.2")));
+    /// assert!(!v("1.36").satisfies(v("1.35")));
+    /// ```
+    pub fn satisfies(&self, wanted: KubernetesVersion) -> bool {
+        match wanted.patch {
+            None => self.same_minor(&wanted),
+            Some(_) => *self == wanted,
+        }
+    }
+
+    /// Whether a cloud offering `offered` offers this version: a version without a patch number
+    /// is offered when any patch of its minor is, and a listed minor offers its every patch.
+    pub fn offered_by(&self, offered: &[KubernetesVersion]) -> bool {
+        offered.iter().any(|o| o.satisfies(*self) || (o.patch.is_none() && o.same_minor(self)))
+    }
+
+    /// The version one minor step from this one toward `target`: the clouds upgrade a control
+    /// plane one minor version at a time. `target` itself when it is within one minor (or
+    /// behind: downgrades are not stepped), else the next minor without a patch number.
+    ///
+    /// ```
+    /// use fleet_core::KubernetesVersion;
+    /// let v = |s: &str| s.parse::<KubernetesVersion>().unwrap();
+    /// assert_eq!(v("1.33.5").next_minor_toward(v("1.36")), v("1.34"));
+    /// assert_eq!(v("1.35.1").next_minor_toward(v("1.36.2")), v("1.36.2"));
+    /// assert_eq!(v("1.35").next_minor_toward(v("1.35.3")), v("1.35.3"));
+    /// ```
+    pub fn next_minor_toward(&self, target: KubernetesVersion) -> KubernetesVersion {
+        if target.major != self.major || target.minor <= self.minor.saturating_add(1) {
+            target
+        } else {
+            KubernetesVersion::new(self.major, self.minor + 1, None)
+        }
+    }
+
+    /// Whether `target` is ahead of this version by more than one minor (what the clouds
+    /// refuse in one upgrade).
+    pub fn skips_a_minor_to(&self, target: KubernetesVersion) -> bool {
+        target.major != self.major || target.minor > self.minor.saturating_add(1)
+    }
 }
 
 impl FromStr for KubernetesVersion {

@@ -31,14 +31,6 @@ impl Change {
     }
 }
 
-/// Whether an observed version satisfies a wanted one: a wanted `1.31` accepts any 1.31 patch.
-pub(crate) fn version_satisfies(observed: KubernetesVersion, wanted: KubernetesVersion) -> bool {
-    match wanted.patch() {
-        None => observed.same_minor(&wanted),
-        Some(_) => observed == wanted,
-    }
-}
-
 /// Every difference between `spec` and `observed` (whose tags read as `tags`), given what the
 /// provider changes in place and the spec's [`ClusterSpec::fixed_settings_hash`] (`wanted_fixed`). Allocates nothing when
 /// there is no difference.
@@ -66,13 +58,14 @@ pub(crate) fn diff(
             "a cluster cannot move between regions",
         ));
     }
+    // A cluster ahead of its spec (the cloud upgraded it: end of support, GKE's automatic
+    // control-plane upgrades) is adopted as it is: never downgraded, never replaced.
     if let Some(version) = observed.kubernetes_version
-        && !version_satisfies(version, spec.kubernetes_version)
+        && !version.satisfies(spec.kubernetes_version)
+        && !is_ahead(version, spec.kubernetes_version)
     {
         let wanted = spec.kubernetes_version;
-        changes.push(if wanted < version {
-            Change::replacing("kubernetesVersion", version, wanted, "Kubernetes versions cannot be downgraded")
-        } else if !capabilities.in_place_version_upgrade {
+        changes.push(if !capabilities.in_place_version_upgrade {
             Change::replacing(
                 "kubernetesVersion",
                 version,
@@ -119,6 +112,12 @@ pub(crate) fn diff(
     changes
 }
 
+/// Whether an observed version is ahead of the wanted one (a later minor, or a later patch of a
+/// wanted full version).
+pub(crate) fn is_ahead(observed: KubernetesVersion, wanted: KubernetesVersion) -> bool {
+    !observed.satisfies(wanted) && observed > wanted
+}
+
 fn short(hash: &str) -> String {
     if hash.is_empty() { "(none)".into() } else { hash.chars().take(12).collect() }
 }
@@ -143,7 +142,9 @@ fn diff_node_pools(spec: &ClusterSpec, observed: &Cluster, capabilities: Capabil
                 "machine sizes are fixed at creation",
             ));
         }
-        if current.machine_type != pool.machine_type {
+        // Compared only where the spec names a machine type: a provider reports the type it
+        // runs, which for a size class is its own mapping.
+        if pool.machine_type.is_some() && current.machine_type != pool.machine_type {
             let show = |m: &Option<String>| m.clone().unwrap_or_else(|| "(size class)".into());
             changes.push(Change::replacing(
                 field("machineType"),

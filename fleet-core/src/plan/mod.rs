@@ -61,9 +61,7 @@ use std::time::{Duration, SystemTime};
 use serde::Serialize;
 
 pub use diff::Change;
-#[cfg(feature = "conformance")]
-pub(crate) use diff::version_satisfies;
-pub use replacement::{Replacement, differences, ensure_in_place, replacement_needed};
+pub use replacement::{Replacement, differences, ensure_in_place, replacement_needed, version_ahead};
 
 use crate::fleet_spec::DesiredFleet;
 use crate::model::TagView;

@@ -37,11 +37,13 @@ impl fmt::Display for Replacement {
 /// match: the rule [`plan`](crate::plan::plan) follows to choose between an update and a
 /// replacement.
 ///
-/// Replacements are: another provider or region, a Kubernetes downgrade, an upgrade without
+/// Replacements are: another provider or region, an upgrade without
 /// [`Capabilities::in_place_version_upgrade`], node pools added or removed, another size or
-/// machine type, min/max counts without [`Capabilities::node_pool_resize`], and other fixed
-/// settings (network, audit logging). Labels and the blueprint version change in place. What
-/// `current` does not report (no version, no node pools) is not compared.
+/// machine type (compared only where the spec names one), min/max counts without
+/// [`Capabilities::node_pool_resize`], and other fixed settings (network, audit logging).
+/// Labels and the blueprint version change in place. A cluster whose version is ahead of the
+/// spec's (the cloud upgraded it) needs nothing: it is never downgraded (see [`version_ahead`]).
+/// What `current` does not report (no version, no node pools) is not compared.
 ///
 /// ```
 /// use fleet_core::plan::replacement_needed;
@@ -81,6 +83,27 @@ pub fn differences(current: &Cluster, desired: &ClusterSpec, capabilities: Capab
     };
     let wanted_fixed = desired.fixed_settings_hash().to_string();
     super::diff::diff(desired, current, &tags, capabilities, &wanted_fixed)
+}
+
+/// Whether `current` runs a Kubernetes version ahead of `desired`'s (a later minor, or a later
+/// patch of a full version): the cloud upgraded it, and Fleet adopts that version rather than
+/// downgrade or replace the cluster.
+///
+/// ```
+/// use fleet_core::plan::version_ahead;
+/// use fleet_core::*;
+/// let spec = ClusterSpec::builder(ClusterId::new("web-1").unwrap(), ProviderName::new("sim").unwrap(),
+///         Region::new("east").unwrap(), "1.34".parse().unwrap())
+///     .node_pool(NodePool::new(NodePoolName::new("workers").unwrap(), SizeClass::Small, 1, 3).unwrap())
+///     .build()
+///     .unwrap();
+/// let mut current = Cluster::for_spec(&spec, &FleetName::new("demo").unwrap(), "id-1", ClusterPhase::Running);
+/// current.kubernetes_version = Some("1.35.1".parse().unwrap());
+/// assert!(version_ahead(&current, &spec));
+/// assert_eq!(fleet_core::plan::replacement_needed(&current, &spec, Capabilities::all()), None);
+/// ```
+pub fn version_ahead(current: &Cluster, desired: &ClusterSpec) -> bool {
+    current.kubernetes_version.is_some_and(|version| super::diff::is_ahead(version, desired.kubernetes_version))
 }
 
 /// `Ok` when an update can make `current` match `desired`, else the [`Error::Unsupported`] of

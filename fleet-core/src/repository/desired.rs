@@ -118,8 +118,14 @@ impl Repository {
                     continue;
                 };
                 for (r, region) in placement.regions.iter().enumerate() {
-                    if let Err(err) = resolved.check_provider(info, region) {
-                        errors.push(SpecError::new(format!("{at}.regions[{r}]"), err.message));
+                    if let Err(SpecErrors(problems)) = resolved.check_provider(info, region) {
+                        errors.extend(problems.into_iter().map(|problem| {
+                            let message = match problem.path.as_str() {
+                                "region" => problem.message,
+                                setting => format!("{setting}: {}", problem.message),
+                            };
+                            SpecError::new(format!("{at}.regions[{r}]"), message)
+                        }));
                         continue;
                     }
                     for _ in 0..placement.count.get() {
@@ -221,7 +227,11 @@ impl Repository {
                     .map_err(|errors| reject(resolution_rule(&errors), errors.to_string()))?
             }
         };
-        resolved.check_provider(info, &request.region).map_err(|err| reject("region", err.message))?;
+        resolved.check_provider(info, &request.region).map_err(|SpecErrors(problems)| {
+            let rule = if problems.iter().any(|problem| problem.path == "region") { "region" } else { "provider" };
+            let message = problems.iter().map(|problem| format!("{}: {}", problem.path, problem.message));
+            reject(rule, message.collect::<Vec<_>>().join("; "))
+        })?;
         let target = Placement::new(request.name.clone(), request.provider.clone(), request.region.clone())
             .with_owner_team(Some(request.team.clone()))
             .with_ttl(request.ttl);

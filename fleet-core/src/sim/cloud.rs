@@ -78,6 +78,8 @@ pub struct SimCloudBuilder {
     name: ProviderName,
     regions: BTreeMap<Region, RegionCapacity>,
     capabilities: Capabilities,
+    offered_versions: Option<Vec<KubernetesVersion>>,
+    system_pool_required: bool,
     latency: LatencyModel,
     rate_limits: RateLimits,
     seed: u64,
@@ -93,6 +95,19 @@ impl SimCloudBuilder {
     /// Sets what the cloud can change in place (default: everything).
     pub fn capabilities(mut self, capabilities: Capabilities) -> Self {
         self.capabilities = capabilities;
+        self
+    }
+
+    /// Sets the Kubernetes versions the cloud offers in every region (default: any version).
+    /// Creates and upgrades to other versions are refused, as the clouds refuse them.
+    pub fn offered_versions(mut self, versions: Vec<KubernetesVersion>) -> Self {
+        self.offered_versions = Some(versions);
+        self
+    }
+
+    /// Requires a system pool of at least one node in every cluster, as AKS does (default: no).
+    pub fn system_pool_required(mut self, required: bool) -> Self {
+        self.system_pool_required = required;
         self
     }
 
@@ -128,7 +143,8 @@ impl SimCloudBuilder {
             .iter()
             .map(|(region, capacity)| (region.clone(), RegionState { capacity: *capacity, down: false }))
             .collect();
-        let info = ProviderInfo::new(self.name.clone(), self.regions.keys().cloned().collect())
+        let mut info = ProviderInfo::new(self.name.clone(), self.regions.keys().cloned().collect())
+            .with_system_pool_required(self.system_pool_required)
             .with_capabilities(self.capabilities)
             .with_rate_limits(self.rate_limits)
             .with_latency(TypicalLatency::new(
@@ -136,8 +152,16 @@ impl SimCloudBuilder {
                 self.latency.update.mean(),
                 self.latency.delete.mean(),
             ));
+        if let Some(versions) = &self.offered_versions {
+            for region in self.regions.keys() {
+                info = info.with_offered_versions(region.clone(), versions.clone());
+            }
+        }
+        let mut state = SimState::new(self.name, self.capabilities, regions, self.seed, now);
+        state.offered_versions = self.offered_versions;
+        state.system_pool_required = self.system_pool_required;
         let world = World {
-            state: SimState::new(self.name, self.capabilities, regions, self.seed, now),
+            state,
             faults: Faults::default(),
             provider_down: false,
             reads: TokenBucket::new(self.rate_limits.reads, now),
@@ -155,6 +179,8 @@ impl SimCloud {
             name,
             regions: BTreeMap::new(),
             capabilities: Capabilities::all(),
+            offered_versions: None,
+            system_pool_required: false,
             latency: LatencyModel::realistic(),
             rate_limits: RateLimits::new(RateLimit::new(20.0, 40), RateLimit::new(5.0, 10)),
             seed: 0,
@@ -295,6 +321,24 @@ impl SimCloud {
     /// whether it was still there.
     pub fn remove_unmanaged_cluster(&self, id: &ClusterId) -> bool {
         self.world().state.clusters.remove(id).is_some()
+    }
+
+    /// The settings cluster `id` was created with, as the cloud applied them; `None` when it
+    /// does not exist.
+    pub fn applied_settings(&self, id: &ClusterId) -> Option<crate::AppliedSettings> {
+        self.world().state.clusters.get(id).map(|cluster| cluster.settings.clone())
+    }
+
+    /// Upgrades a cluster's control plane to `version` as the cloud itself does (end of
+    /// support, automatic upgrades), outside any fleet's request; whether the cluster exists.
+    pub fn upgrade_by_provider(&self, id: &ClusterId, version: KubernetesVersion) -> bool {
+        match self.world().state.clusters.get_mut(id) {
+            Some(cluster) => {
+                cluster.version = version;
+                true
+            }
+            None => false,
+        }
     }
 
     /// Runs one call for `fleet`: the call latency, then outages, rate limit, injected faults,

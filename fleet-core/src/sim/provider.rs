@@ -6,7 +6,8 @@ use super::call_log::Operation;
 use super::cloud::{SimCloud, Target};
 use crate::failover::Room;
 use crate::{
-    Cluster, ClusterId, ClusterProvider, ClusterSpec, Credentials, FleetName, Listing, ProviderInfo, Region, Result,
+    Cluster, ClusterId, ClusterProvider, ClusterSpec, Credentials, FleetName, KubernetesVersion, Listing, ProviderInfo,
+    Region, Result,
 };
 
 /// A [`ClusterProvider`] backed by a simulated cloud, **not a real one**; made by
@@ -74,6 +75,10 @@ impl ClusterProvider for SimProvider {
                 state.delete(fleet, id, completes_in, now)
             })
             .await
+    }
+
+    async fn offered_versions(&self, region: &Region) -> Result<Option<Vec<KubernetesVersion>>> {
+        Ok(self.cloud.info().offered_versions.get(region).cloned())
     }
 
     async fn room(&self, region: &Region) -> Result<Option<Room>> {

@@ -11,7 +11,7 @@ use tokio::time::Instant;
 use super::rng::SimRng;
 use crate::addons::{AddonReport, AddonSet, ObjectRef};
 use crate::failover::Room;
-use crate::provider::Listing;
+use crate::provider::{AppliedSettings, Listing};
 use crate::{
     Capabilities, Cluster, ClusterId, ClusterPhase, ClusterSpec, Error, FleetName, FleetTags, KubernetesVersion,
     NodePool, ProviderName, Region, Result,
@@ -86,7 +86,7 @@ pub(crate) struct SimCluster {
     pub(crate) region: Region,
     provider_id: String,
     tags: BTreeMap<String, String>,
-    version: KubernetesVersion,
+    pub(crate) version: KubernetesVersion,
     node_pools: Vec<NodePool>,
     created_at: Duration,
     updated_at: Duration,
@@ -94,6 +94,8 @@ pub(crate) struct SimCluster {
     lifecycle: Lifecycle,
     /// Add-on objects applied in it, with the hash of what was applied.
     addons: BTreeMap<ObjectRef, String>,
+    /// The settings it was created with (network and audit logging).
+    pub(crate) settings: AppliedSettings,
 }
 
 impl SimCluster {
@@ -186,6 +188,10 @@ impl SimCluster {
 pub(crate) struct SimState {
     pub(crate) name: ProviderName,
     pub(crate) capabilities: Capabilities,
+    /// The versions new clusters may have (every region alike); `None` accepts any.
+    pub(crate) offered_versions: Option<Vec<KubernetesVersion>>,
+    /// Whether a spec needs a system pool of at least one node.
+    pub(crate) system_pool_required: bool,
     pub(crate) start: Instant,
     pub(crate) rng: SimRng,
     pub(crate) regions: BTreeMap<Region, RegionState>,
@@ -208,6 +214,8 @@ impl SimState {
         Self {
             name,
             capabilities,
+            offered_versions: None,
+            system_pool_required: false,
             start,
             rng: SimRng::new(seed),
             regions,
@@ -270,6 +278,19 @@ impl SimState {
         })
     }
 
+    /// `Ok` when `version` is offered (or any version is).
+    fn ensure_offered(&self, version: KubernetesVersion) -> Result<()> {
+        let Some(offered) = &self.offered_versions else { return Ok(()) };
+        if version.offered_by(offered) {
+            return Ok(());
+        }
+        let list = offered.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ");
+        Err(Error::InvalidSpec {
+            path: "kubernetesVersion".into(),
+            reason: format!("Kubernetes {version} is not offered by provider `{}`; it offers: {list}", self.name),
+        })
+    }
+
     /// What still fits in `region`.
     pub(crate) fn room(&mut self, region: &Region, now: Instant) -> Result<Room> {
         let capacity = self.capacity_of(region)?;
@@ -301,6 +322,14 @@ impl SimState {
                 return Err(Error::Conflict { message: format!("cluster `{}` is being deleted", spec.id) });
             }
             return Ok(existing.view(&name, reachable));
+        }
+        self.capabilities.ensure_settings_apply(spec, &self.name)?;
+        self.ensure_offered(spec.kubernetes_version)?;
+        if self.system_pool_required && spec.system_pool().is_none_or(|pool| pool.min_count == 0) {
+            return Err(Error::InvalidSpec {
+                path: "nodePools".into(),
+                reason: format!("provider `{}` needs a system pool of at least one node", self.name),
+            });
         }
         let (count, nodes) = self.usage(&spec.region, now);
         if count >= capacity.clusters {
@@ -334,6 +363,7 @@ impl SimState {
             token: self.rng.hex(32),
             lifecycle: Lifecycle::Creating { ready_at: now + completes_in },
             addons: BTreeMap::new(),
+            settings: AppliedSettings::new(spec.network.clone(), spec.audit_logging),
         };
         cluster.settle(now, self.start);
         let view = cluster.view(&name, true);
@@ -393,13 +423,23 @@ impl SimState {
             });
         }
         let tags = FleetTags::cluster_tags(fleet, spec);
-        if spec.kubernetes_version == cluster.version && spec.node_pools == cluster.node_pools && tags == cluster.tags {
+        // Like the clouds: one minor version per upgrade, never a downgrade (a cluster ahead of
+        // its spec keeps its version), and only to an offered version.
+        let current = cluster.version;
+        let version = if current.satisfies(spec.kubernetes_version) || current > spec.kubernetes_version {
+            current
+        } else {
+            current.next_minor_toward(spec.kubernetes_version)
+        };
+        if version == current && spec.node_pools == cluster.node_pools && tags == cluster.tags {
             return Ok(cluster.view(&name, true));
         }
-        cluster.lifecycle = Lifecycle::Changing {
-            ready_at: now + completes_in,
-            change: Change::Update { version: spec.kubernetes_version, node_pools: spec.node_pools.clone(), tags },
-        };
+        let change = Change::Update { version, node_pools: spec.node_pools.clone(), tags };
+        if version != current {
+            self.ensure_offered(version)?;
+        }
+        let cluster = self.owned(&spec.id, fleet, now)?;
+        cluster.lifecycle = Lifecycle::Changing { ready_at: now + completes_in, change };
         Ok(cluster.view(&name, true))
     }
 
@@ -572,6 +612,7 @@ impl SimState {
             token: self.rng.hex(32),
             lifecycle: Lifecycle::Running,
             addons: BTreeMap::new(),
+            settings: AppliedSettings::default(),
         };
         self.clusters.insert(id, cluster);
     }

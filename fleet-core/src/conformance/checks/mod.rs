@@ -3,10 +3,12 @@
 //! cleans up after it.
 
 pub(crate) mod access;
+pub(crate) mod convergence;
 pub(crate) mod faults;
 pub(crate) mod lifecycle;
 pub(crate) mod ownership;
 pub(crate) mod refusals;
+pub(crate) mod settings;
 pub(crate) mod update;
 
 use super::runner::{Kit, Stop, Whose};
@@ -17,7 +19,7 @@ use crate::{Cluster, ClusterId, ClusterPhase, ClusterSpec, FleetName, FleetTags}
 pub(crate) fn mismatches(cluster: &Cluster, spec: &ClusterSpec) -> Vec<String> {
     let mut found = Vec::new();
     match cluster.kubernetes_version {
-        Some(version) if crate::plan::version_satisfies(version, spec.kubernetes_version) => {}
+        Some(version) if version.satisfies(spec.kubernetes_version) => {}
         other => found.push(format!("version {other:?}, wanted {}", spec.kubernetes_version)),
     }
     let pools = |pools: &[crate::NodePool]| {

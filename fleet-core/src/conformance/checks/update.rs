@@ -7,7 +7,7 @@ use crate::plan::replacement_needed;
 use crate::{ClusterPhase, ClusterProviderExt, ClusterSpec, ErrorKind, KubernetesVersion, NodePool, SizeClass};
 
 /// Sends `update` of `changed` and waits until the cluster runs with it.
-async fn update_and_reach(kit: &Kit<'_>, changed: &ClusterSpec, doing: &str) -> Verdict {
+pub(crate) async fn update_and_reach(kit: &Kit<'_>, changed: &ClusterSpec, doing: &str) -> Verdict {
     kit.ok(kit.provider.update(changed).await, doing)?;
     let done = wait_until_matches(kit, changed, doing).await?;
     let listing = list(kit, "list after the update").await?;
@@ -64,6 +64,53 @@ pub(crate) async fn update_applies_labels_and_blueprint_version(kit: &Kit<'_>) -
     update_and_reach(kit, &relabelled, "update of labels and blueprint version").await
 }
 
+pub(crate) async fn upgrade_goes_one_minor_at_a_time(kit: &Kit<'_>) -> Verdict {
+    if !kit.provider.info().capabilities.in_place_version_upgrade {
+        return Err(Stop::Skip("the provider declares no in-place version upgrade".into()));
+    }
+    let spec = kit.create_running(Mine, "steps").await?;
+    let start = spec.kubernetes_version;
+    let step = KubernetesVersion::new(start.major(), start.minor() + 1, None);
+    let target = KubernetesVersion::new(start.major(), start.minor() + 2, None);
+    let offered = kit.ok(kit.provider.offered_versions(&spec.region).await, "offered_versions")?;
+    if offered.as_ref().is_some_and(|offered| !target.offered_by(offered)) {
+        return Err(Stop::Skip(format!("the backend does not offer {target}, two minors above {start}")));
+    }
+    let mut upgraded = spec.clone();
+    upgraded.kubernetes_version = target;
+    kit.ok(kit.provider.update(&upgraded).await, "update two minors up")?;
+    let mut first_step = upgraded.clone();
+    first_step.kubernetes_version = step;
+    wait_until_matches(kit, &first_step, "the first step of an upgrade two minors up (one minor at a time)").await?;
+    update_and_reach(kit, &upgraded, "the second step of the upgrade").await
+}
+
+pub(crate) async fn update_never_downgrades(kit: &Kit<'_>) -> Verdict {
+    let spec = kit.create_running(Mine, "behind").await?;
+    let version = spec.kubernetes_version;
+    if version.minor() == 0 {
+        return Err(Stop::Skip(format!("no version below {version}")));
+    }
+    let mut behind = spec.clone();
+    behind.kubernetes_version = KubernetesVersion::new(version.major(), version.minor() - 1, None);
+    behind.labels.insert("conformance-behind".into(), "yes".into());
+    behind.blueprint_version = crate::content_hash(&"conformance blueprint behind its cluster");
+    let before = kit.ok(kit.provider.get(&spec.id).await, "get")?;
+    let caps = kit.provider.info().capabilities;
+    ensure!(
+        replacement_needed(&before, &behind, caps).is_none(),
+        "a spec behind its cluster's version needs a replacement by `plan::replacement_needed`"
+    );
+    kit.ok(
+        kit.provider.update(&behind).await,
+        "update of a spec whose version is behind the cluster's (the cloud upgraded it)",
+    )?;
+    let mut kept = behind.clone();
+    kept.kubernetes_version = version;
+    wait_until_matches(kit, &kept, "update of a spec behind the cluster: labels applied, version kept").await?;
+    Ok(())
+}
+
 /// Specs differing from `spec` by one change each that needs a replacement with `caps`.
 fn replacing_changes(kit: &Kit<'_>, spec: &ClusterSpec) -> Vec<(&'static str, ClusterSpec)> {
     let caps = kit.provider.info().capabilities;
@@ -90,12 +137,6 @@ fn replacing_changes(kit: &Kit<'_>, spec: &ClusterSpec) -> Vec<(&'static str, Cl
         let mut removed = spec.clone();
         removed.node_pools.pop();
         changes.push(("a removed node pool", removed));
-    }
-    let version = spec.kubernetes_version;
-    if version.minor() > 0 {
-        let mut downgraded = spec.clone();
-        downgraded.kubernetes_version = KubernetesVersion::new(version.major(), version.minor() - 1, None);
-        changes.push(("a downgrade", downgraded));
     }
     if !caps.in_place_version_upgrade {
         let mut upgraded = spec.clone();
