@@ -41,7 +41,7 @@ fn clock(start: Instant) -> String {
 
 fn cluster(id: &str, provider: &str, region: &str, template: &str, priority: i32) -> Result<DesiredCluster, Error> {
     let spec =
-        ClusterSpec::builder(ClusterId::new(id)?, ProviderName::new(provider)?, Region::new(region)?, "1.31".parse()?)
+        ClusterSpec::builder(ClusterId::new(id)?, ProviderName::new(provider)?, Region::new(region)?, "1.35".parse()?)
             .node_pool(NodePool::new(NodePoolName::new("workers")?, SizeClass::Medium, 2, 5)?)
             .blueprint_version(BlueprintVersion::new("web-app-v3")?)
             .build()?;

@@ -162,11 +162,11 @@ async fn quickstart() -> Result<(), Error> {
 
     for blueprint in repository.blueprints.values_mut() {
         for layer in blueprint.layers.iter_mut().filter(|layer| layer.name == "base") {
-            layer.set.insert("kubernetesVersion".into(), serde_json::Value::String("1.32".into()));
+            layer.set.insert("kubernetesVersion".into(), serde_json::Value::String("1.36".into()));
         }
     }
     let upgraded = repository.desired(&infos)?;
-    println!("ops raise the Kubernetes version in the `base` layer to 1.32:\n");
+    println!("ops raise the Kubernetes version in the `base` layer to 1.36:\n");
     let observed: Vec<_> = {
         let mut all = Vec::new();
         for cloud in &clouds {

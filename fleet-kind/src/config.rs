@@ -10,6 +10,16 @@ use serde_json::{Value, json};
 const NODE_IMAGES: &[(u32, &str)] =
     &[(29, "v1.29.14"), (30, "v1.30.13"), (31, "v1.31.12"), (32, "v1.32.8"), (33, "v1.33.4"), (34, "v1.34.0")];
 
+/// The Kubernetes versions kind has node images for (the newest patch of each minor), which
+/// are the versions the Kind provider offers.
+///
+/// ```
+/// assert!(fleet_kind::offered_versions().contains(&"1.34.0".parse().unwrap()));
+/// ```
+pub fn offered_versions() -> Vec<KubernetesVersion> {
+    NODE_IMAGES.iter().filter_map(|(_, tag)| tag.trim_start_matches('v').parse().ok()).collect()
+}
+
 /// The `kindest/node` image for `version`: the exact patch when the version names one, else
 /// the newest patch of its minor that kind publishes.
 ///

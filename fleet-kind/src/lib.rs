@@ -45,5 +45,5 @@ mod provider;
 mod record;
 
 pub use command::KindCommand;
-pub use config::{kind_config, node_image};
+pub use config::{kind_config, node_image, offered_versions};
 pub use provider::{KindProvider, KindProviderBuilder};

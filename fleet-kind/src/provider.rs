@@ -10,7 +10,8 @@ use fleet_core::addons::{grant_team_access, kube_client};
 use fleet_core::plan::ensure_in_place;
 use fleet_core::{
     Capabilities, Cluster, ClusterId, ClusterPhase, ClusterProvider, ClusterSpec, Credentials, Error, FleetName,
-    FleetTags, Listing, ProviderInfo, ProviderName, RateLimit, RateLimits, Region, Result, TeamName, TypicalLatency,
+    FleetTags, KubernetesVersion, Listing, ProviderInfo, ProviderName, RateLimit, RateLimits, Region, Result, TeamName,
+    TypicalLatency,
 };
 
 use crate::command::KindCommand;
@@ -304,6 +305,9 @@ impl ClusterProvider for KindProvider {
                 reason: format!("Kind runs clusters on this machine only: region `{LOCAL}`, not `{}`", spec.region),
             });
         }
+        // The Kind provider configures none of the control-plane settings (audit logging,
+        // endpoint access, network policy) and declares none: refused, never dropped.
+        self.info.capabilities.ensure_settings_apply(spec, &self.info.name)?;
         let config = kind_config(&self.fleet, spec)?;
         let _lock = self.records.lock(&spec.id).await?;
         let mut seen = self.seen(&spec.id).await?;
@@ -402,6 +406,10 @@ impl ClusterProvider for KindProvider {
 
     async fn credentials(&self, id: &ClusterId) -> Result<Credentials> {
         self.admin_credentials(id).await
+    }
+
+    async fn offered_versions(&self, region: &Region) -> Result<Option<Vec<KubernetesVersion>>> {
+        Ok((region == &self.local).then(crate::config::offered_versions))
     }
 
     async fn team_credentials(&self, id: &ClusterId, team: &TeamName) -> Result<Credentials> {

@@ -15,10 +15,14 @@ pub(crate) async fn offered_versions_include_the_kits(kit: &Kit<'_>) -> Verdict 
         return Err(Stop::Skip("the provider does not tell which versions it offers".into()));
     };
     ensure!(!offered.is_empty(), "offered_versions of `{region}` is an empty list: say `None` when unknown");
-    for version in [kit.ctx.kubernetes_version, kit.ctx.upgrade_version] {
+    let mut versions = vec![kit.ctx.kubernetes_version];
+    if kit.provider.info().capabilities.in_place_version_upgrade {
+        versions.push(kit.ctx.upgrade_version);
+    }
+    for version in versions {
         ensure!(
             version.offered_by(&offered),
-            "offered_versions of `{region}` ({offered:?}) lacks {version}, which the backend creates"
+            "offered_versions of `{region}` ({offered:?}) lacks {version}, which the kit creates or upgrades to"
         );
     }
     Ok(())
