@@ -48,6 +48,14 @@ pub use listing::{Listing, UnreachableRegion};
 ///   [`Error::AlreadyExists`], and that cluster is left as it was.
 /// - In a region missing from [`ProviderInfo::regions`], or for a spec naming another
 ///   provider: [`Error::InvalidSpec`], and nothing is created.
+/// - Applies every control-plane setting of the spec its [`Capabilities`] declare (audit
+///   logging, private endpoint, allowed CIDRs, network policy) with the cloud's own fields,
+///   and refuses with [`Error::InvalidSpec`] a spec asking for one they do not declare
+///   ([`Capabilities::ensure_settings_apply`]): a setting is never dropped.
+/// - Refuses with [`Error::InvalidSpec`] a version missing from
+///   [`offered_versions`](Self::offered_versions), where the provider knows that list, and,
+///   where [`ProviderInfo::system_pool_required`], a spec without a system pool of at least
+///   one node.
 ///
 /// **`get`** observes one cluster. A missing cluster is [`Error::NotFound`]. A cluster outside
 /// this fleet may be reported (its tags say whose it is) or be `NotFound`; either way it is
@@ -64,7 +72,12 @@ pub use listing::{Listing, UnreachableRegion};
 ///
 /// **`update`** makes the cluster match the spec in place: afterwards (`Updating` → `Running`)
 /// the cluster reports the spec's Kubernetes version, node pools and tags, blueprint version
-/// and labels included. It refuses with [`Error::Unsupported`], changing nothing, exactly the
+/// and labels included. A version upgrade moves one minor version per call, as the clouds
+/// do ([`KubernetesVersion::next_minor_toward`]): the engine calls `update` again once the
+/// cluster runs, until it reports the spec's version. A spec whose version is behind the
+/// cluster's (the cloud upgraded it) never downgrades it: the version is kept and the rest
+/// applied. After a create or an update has taken, the plan of the spec over what `list`
+/// reports is empty, so that the engine issues nothing more. It refuses with [`Error::Unsupported`], changing nothing, exactly the
 /// changes [`crate::plan::replacement_needed`] says need a replacement for the provider's
 /// [`Capabilities`] (check with [`crate::plan::ensure_in_place`] before changing anything). An
 /// update of a cluster that is not running is a retryable [`Error::Conflict`].

@@ -10,7 +10,7 @@ use fleet_core::plan::replacement_needed;
 use fleet_core::sim::{LatencyModel, RegionCapacity, SimCloud, SimProvider};
 use fleet_core::{
     Capabilities, Cluster, ClusterId, ClusterPhase, ClusterProvider, ClusterSpec, Credentials, Error, FleetName,
-    Listing, ProviderInfo, ProviderName, Region, Result, TeamName,
+    Listing, ProviderInfo, ProviderName, Region, Result, SizeClass, TeamName,
 };
 
 /// The bugs, one per broken provider.
@@ -32,10 +32,21 @@ enum Bug {
     ThrottlingWithoutRetryTime,
     /// `get` panics once a cluster runs.
     PanicsOnGet,
+    /// `create` drops the network and audit settings it declares.
+    DropsSettings,
+    /// `create` ignores a setting the capabilities do not declare (audit logging) and creates
+    /// the cluster anyway.
+    IgnoresUndeclaredSettings,
+    /// `update` of a spec behind the cluster's version refuses it as a downgrade.
+    RefusesSpecsBehind,
+    /// `list` reports node pools a size class up from what runs (a wrong machine-type
+    /// mapping), so that the plan never settles.
+    ListsWrongSize,
 }
 
 struct Broken {
     inner: SimProvider,
+    info: ProviderInfo,
     bug: Bug,
     last_kubeconfig: Mutex<String>,
 }
@@ -53,12 +64,17 @@ impl Broken {
 #[async_trait]
 impl ClusterProvider for Broken {
     fn info(&self) -> &ProviderInfo {
-        self.inner.info()
+        &self.info
     }
 
     async fn create(&self, spec: &ClusterSpec) -> Result<Cluster> {
         let existing = self.inner.get(&spec.id).await.ok();
-        let mut created = self.inner.create(spec).await.map_err(|e| self.leak(e))?;
+        let mut spec = spec.clone();
+        if self.bug == Bug::DropsSettings {
+            spec.network = fleet_core::Network::default();
+            spec.audit_logging = false;
+        }
+        let mut created = self.inner.create(&spec).await.map_err(|e| self.leak(e))?;
         if self.bug == Bug::CreateResetsExisting && existing.is_some() {
             created.phase = ClusterPhase::Creating;
             created.created_at = Some(std::time::SystemTime::now());
@@ -86,6 +102,13 @@ impl ClusterProvider for Broken {
             Bug::ListFailsOnOneRegion if !listing.is_complete() => {
                 Err(Error::Unavailable { message: "a region failed".into() })
             }
+            Bug::ListsWrongSize => {
+                let mut clusters = listing.clusters;
+                for pool in clusters.iter_mut().flat_map(|cluster| cluster.node_pools.iter_mut()) {
+                    pool.size = SizeClass::Xlarge;
+                }
+                Ok(Listing::new(clusters))
+            }
             _ => Ok(listing),
         }
     }
@@ -105,6 +128,9 @@ impl ClusterProvider for Broken {
                 if replacement_needed(&current, spec, self.info().capabilities).is_some() =>
             {
                 Ok(current)
+            }
+            Bug::RefusesSpecsBehind if current.kubernetes_version > Some(spec.kubernetes_version) => {
+                Err(Error::Unsupported { operation: "downgrading".into() })
             }
             _ => self.inner.update(spec).await.map_err(|e| self.leak(e)),
         }
@@ -145,11 +171,12 @@ fn backend() -> SimCloud {
 
 /// A provider of `cloud` with `bug`, and a kit context with a second region and every hook.
 fn broken(cloud: &SimCloud, bug: Bug) -> (Broken, ConformanceContext) {
-    let provider = Broken {
-        inner: cloud.provider(FleetName::new("conformance").unwrap()),
-        bug,
-        last_kubeconfig: Mutex::default(),
-    };
+    let inner = cloud.provider(FleetName::new("conformance").unwrap());
+    let mut info = inner.info().clone();
+    if bug == Bug::IgnoresUndeclaredSettings {
+        info.capabilities = info.capabilities.with_audit_logging(false);
+    }
+    let provider = Broken { inner, info, bug, last_kubeconfig: Mutex::default() };
     let other = Arc::new(cloud.provider(FleetName::new("conformance-other").unwrap()));
     let ctx = ConformanceContext::new("conf", Region::new("east").unwrap(), other)
         .unwrap()
@@ -209,6 +236,27 @@ async fn errors_that_quote_secrets_fail() {
 #[tokio::test(start_paused = true)]
 async fn throttling_without_its_retry_time_fails() {
     fails(Bug::ThrottlingWithoutRetryTime, "throttling_is_rate_limited").await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_create_that_drops_declared_settings_fails() {
+    fails(Bug::DropsSettings, "declared_settings_are_applied").await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_create_that_ignores_an_undeclared_setting_fails() {
+    fails(Bug::IgnoresUndeclaredSettings, "undeclared_settings_are_refused").await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_update_that_refuses_a_spec_behind_the_cluster_fails() {
+    fails(Bug::RefusesSpecsBehind, "update_never_downgrades").await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_listing_the_plan_never_settles_on_fails() {
+    fails(Bug::ListsWrongSize, "plan_is_empty_after_create").await;
+    fails(Bug::ListsWrongSize, "plan_is_empty_after_updates").await;
 }
 
 #[tokio::test(start_paused = true)]

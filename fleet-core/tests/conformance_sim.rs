@@ -13,6 +13,7 @@ fn backend(capabilities: Capabilities, seed: u64) -> SimCloud {
         .region(Region::new("us-east-1").unwrap(), RegionCapacity::new(10, 100))
         .capabilities(capabilities)
         .offered_versions((33..=37).map(|minor| KubernetesVersion::new(1, minor, None)).collect())
+        .system_pool_required(true)
         .latency(LatencyModel::realistic())
         .seed(seed)
         .build()
@@ -81,10 +82,16 @@ async fn sim_with_instant_operations_and_one_region_passes_the_kit() {
     let report = run_all(&provider, &ctx).await;
     assert_eq!(
         report.skipped_checks(),
-        ["offered_versions_include_the_kits", "undeclared_settings_are_refused", "unreachable_region_is_reported"],
+        [
+            "create_of_an_unoffered_version_is_rejected",
+            "create_without_a_required_system_pool_is_rejected",
+            "offered_versions_include_the_kits",
+            "undeclared_settings_are_refused",
+            "unreachable_region_is_reported"
+        ],
         "{report}"
     );
-    assert!(report.skipped[2].reason.contains("second region"), "{report}");
+    assert!(report.skipped[4].reason.contains("second region"), "{report}");
 }
 
 #[tokio::test(start_paused = true)]

@@ -14,9 +14,11 @@ use fleet_core::{Region, WaitOptions};
 ///   `undeclared_settings_are_refused` checks);
 /// - team credentials need a Kubernetes API server, which the fake's clusters do not run
 ///   (`tests/e2e.rs` runs that check against real Kind);
+/// - Kind needs no system pool;
 /// - Kind has one region, the local machine: no second region to cut;
 /// - `kind` is a local command line with no API that throttles.
 const SKIPPED: &[&str] = &[
+    "create_without_a_required_system_pool_is_rejected",
     "upgrade_in_place_reaches_the_spec",
     "resize_in_place_reaches_the_spec",
     "upgrade_goes_one_minor_at_a_time",

@@ -132,8 +132,11 @@ impl ConformanceContext {
     }
 
     pub(crate) fn spec_in(&self, provider: &dyn ClusterProvider, suffix: &str, region: &Region) -> ClusterSpec {
-        ClusterSpec::builder(self.id(suffix), provider.info().name.clone(), region.clone(), self.kubernetes_version)
-            .node_pool(self.node_pool.clone())
+        let info = provider.info();
+        // Where the provider needs a system pool, the kit's pool is it.
+        let pool = self.node_pool.clone().with_system(self.node_pool.system || info.system_pool_required);
+        ClusterSpec::builder(self.id(suffix), info.name.clone(), region.clone(), self.kubernetes_version)
+            .node_pool(pool)
             .label("purpose", "conformance")
             .build()
             .unwrap_or_else(|err| panic!("conformance: cannot build a spec: {err}"))

@@ -114,6 +114,10 @@ kit! {
         "`create` in a region the provider does not list is `InvalidSpec` and creates nothing",
     refusals::create_for_another_provider_is_rejected =>
         "`create` of a spec naming another provider is `InvalidSpec` and creates nothing",
+    refusals::create_of_an_unoffered_version_is_rejected =>
+        "`create` of a version missing from `offered_versions`, where the provider tells, is `InvalidSpec` and creates nothing",
+    refusals::create_without_a_required_system_pool_is_rejected =>
+        "where a system pool is required, `create` without one, or with one of no nodes, is `InvalidSpec` and creates nothing",
     refusals::get_of_missing_cluster_is_not_found =>
         "`get` of a missing cluster is `NotFound`",
     refusals::credentials_of_missing_cluster_is_not_found =>
