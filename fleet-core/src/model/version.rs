@@ -108,6 +108,23 @@ impl KubernetesVersion {
         }
     }
 
+    /// The version an `update` toward `wanted` moves a cluster running this version to, or
+    /// `None` when the version stays: it already satisfies `wanted`, or is ahead of it (the
+    /// cloud upgraded it; Fleet never downgrades). Else one minor step
+    /// ([`next_minor_toward`](Self::next_minor_toward)). Every provider's `update` follows it.
+    ///
+    /// ```
+    /// use fleet_core::KubernetesVersion;
+    /// let v = |s: &str| s.parse::<KubernetesVersion>().unwrap();
+    /// assert_eq!(v("1.34.2").upgrade_step_to(v("1.36")), Some(v("1.35")));
+    /// assert_eq!(v("1.35.1").upgrade_step_to(v("1.36")), Some(v("1.36")));
+    /// assert_eq!(v("1.36.1").upgrade_step_to(v("1.36")), None);
+    /// assert_eq!(v("1.36.1").upgrade_step_to(v("1.35")), None, "never a downgrade");
+    /// ```
+    pub fn upgrade_step_to(&self, wanted: KubernetesVersion) -> Option<KubernetesVersion> {
+        (!self.satisfies(wanted) && *self < wanted).then(|| self.next_minor_toward(wanted))
+    }
+
     /// Whether `target` is ahead of this version by more than one minor (what the clouds
     /// refuse in one upgrade).
     pub fn skips_a_minor_to(&self, target: KubernetesVersion) -> bool {

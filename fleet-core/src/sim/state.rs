@@ -426,11 +426,7 @@ impl SimState {
         // Like the clouds: one minor version per upgrade, never a downgrade (a cluster ahead of
         // its spec keeps its version), and only to an offered version.
         let current = cluster.version;
-        let version = if current.satisfies(spec.kubernetes_version) || current > spec.kubernetes_version {
-            current
-        } else {
-            current.next_minor_toward(spec.kubernetes_version)
-        };
+        let version = current.upgrade_step_to(spec.kubernetes_version).unwrap_or(current);
         if version == current && spec.node_pools == cluster.node_pools && tags == cluster.tags {
             return Ok(cluster.view(&name, true));
         }
