@@ -122,13 +122,22 @@ impl KubernetesVersion {
     /// assert_eq!(v("1.36.1").upgrade_step_to(v("1.35")), None, "never a downgrade");
     /// ```
     pub fn upgrade_step_to(&self, wanted: KubernetesVersion) -> Option<KubernetesVersion> {
-        (!self.satisfies(wanted) && *self < wanted).then(|| self.next_minor_toward(wanted))
+        (!self.satisfies(wanted) && !self.is_ahead_of(wanted)).then(|| self.next_minor_toward(wanted))
     }
 
-    /// Whether `target` is ahead of this version by more than one minor (what the clouds
-    /// refuse in one upgrade).
-    pub fn skips_a_minor_to(&self, target: KubernetesVersion) -> bool {
-        target.major != self.major || target.minor > self.minor.saturating_add(1)
+    /// Whether this (observed) version is ahead of a `wanted` one: a later minor, or a later
+    /// patch of a wanted full version.
+    ///
+    /// ```
+    /// use fleet_core::KubernetesVersion;
+    /// let v = |s: &str| s.parse::<KubernetesVersion>().unwrap();
+    /// assert!(v("1.36.1").is_ahead_of(v("1.35")));
+    /// assert!(v("1.35.4").is_ahead_of(v("1.35.2")));
+    /// assert!(!v("1.35.4").is_ahead_of(v("1.35")));
+    /// assert!(!v("1.34").is_ahead_of(v("1.35")));
+    /// ```
+    pub fn is_ahead_of(&self, wanted: KubernetesVersion) -> bool {
+        !self.satisfies(wanted) && *self > wanted
     }
 }
 

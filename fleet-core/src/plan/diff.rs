@@ -3,7 +3,7 @@
 use serde::Serialize;
 
 use crate::model::TagView;
-use crate::{Capabilities, Cluster, ClusterSpec, FleetTags, KubernetesVersion};
+use crate::{Capabilities, Cluster, ClusterSpec, FleetTags};
 
 /// One difference between a spec and an observed cluster.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -61,8 +61,7 @@ pub(crate) fn diff(
     // A cluster ahead of its spec (the cloud upgraded it: end of support, GKE's automatic
     // control-plane upgrades) is adopted as it is: never downgraded, never replaced.
     if let Some(version) = observed.kubernetes_version
-        && !version.satisfies(spec.kubernetes_version)
-        && !is_ahead(version, spec.kubernetes_version)
+        && version.upgrade_step_to(spec.kubernetes_version).is_some()
     {
         let wanted = spec.kubernetes_version;
         changes.push(if !capabilities.in_place_version_upgrade {
@@ -110,12 +109,6 @@ pub(crate) fn diff(
         ));
     }
     changes
-}
-
-/// Whether an observed version is ahead of the wanted one (a later minor, or a later patch of a
-/// wanted full version).
-pub(crate) fn is_ahead(observed: KubernetesVersion, wanted: KubernetesVersion) -> bool {
-    !observed.satisfies(wanted) && observed > wanted
 }
 
 fn short(hash: &str) -> String {

@@ -103,7 +103,7 @@ pub fn differences(current: &Cluster, desired: &ClusterSpec, capabilities: Capab
 /// assert_eq!(fleet_core::plan::replacement_needed(&current, &spec, Capabilities::all()), None);
 /// ```
 pub fn version_ahead(current: &Cluster, desired: &ClusterSpec) -> bool {
-    current.kubernetes_version.is_some_and(|version| super::diff::is_ahead(version, desired.kubernetes_version))
+    current.kubernetes_version.is_some_and(|version| version.is_ahead_of(desired.kubernetes_version))
 }
 
 /// `Ok` when an update can make `current` match `desired`, else the [`Error::Unsupported`] of
