@@ -880,3 +880,102 @@ async fn a_cluster_upgraded_by_its_provider_is_adopted_and_reported_once() {
     let a = cloud.clusters().into_iter().find(|c| c.id.as_str() == "a").unwrap();
     assert_eq!(a.kubernetes_version, Some(KubernetesVersion::new(1, 35, Some(2))), "never downgraded");
 }
+
+/// The simulated cloud's add-on installer, except that API servers of clusters running
+/// Kubernetes 1.32 cannot be reached until `reachable` is set: a new private cluster whose
+/// route is not configured yet.
+struct UnreachableSuccessors {
+    cloud: SimCloud,
+    reachable: std::sync::atomic::AtomicBool,
+}
+
+#[async_trait]
+impl fleet_core::addons::AddonInstaller for UnreachableSuccessors {
+    async fn install(
+        &self,
+        cluster: &Cluster,
+        credentials: &Credentials,
+        addons: &fleet_core::addons::AddonSet,
+        policy: fleet_core::addons::DriftPolicy,
+    ) -> Result<fleet_core::addons::AddonReport> {
+        if cluster.kubernetes_version.is_some_and(|v| v.minor() == 32) && !self.reachable.load(Ordering::SeqCst) {
+            return Err(Error::Unavailable {
+                message: format!(
+                    "cluster `{}`: its API server at https://10.0.0.1 is unreachable over the configured route (direct): connection timed out",
+                    cluster.id
+                ),
+            });
+        }
+        self.cloud.install(cluster, credentials, addons, policy).await
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_replaced_cluster_keeps_serving_until_its_successors_add_ons_are_installed() {
+    let cloud = SimCloud::builder(ProviderName::new("sim").unwrap())
+        .region(Region::new("east").unwrap(), RegionCapacity::unlimited())
+        .region(Region::new("west").unwrap(), RegionCapacity::unlimited())
+        .capabilities(Capabilities::default().with_private_endpoint(true))
+        .seed(31)
+        .build();
+    let installer = Arc::new(UnreachableSuccessors { cloud: cloud.clone(), reachable: false.into() });
+    let engine = Engine::builder(fleet())
+        .provider(Arc::new(cloud.provider(fleet())))
+        .addons_for(ProviderName::new("sim").unwrap(), installer.clone())
+        .options(quick_options())
+        .build()
+        .unwrap();
+    let private = |minor: u32| {
+        let mut spec = spec("vault", minor);
+        let mut network = Network::default();
+        network.private_endpoint = true;
+        spec.network = network;
+        spec
+    };
+    engine.set_desired(with_addons(vec![private(31)], NAMESPACE_AND_CONFIG));
+    converge(&engine, 5).await;
+    let old: Vec<ClusterId> = cloud.clusters().iter().map(|c| c.id.clone()).collect();
+    assert_eq!(old.len(), 1);
+    let mut events = engine.subscribe();
+
+    // The upgrade needs a replacement; the new cluster runs, but its add-ons cannot go in.
+    engine.set_desired(with_addons(vec![private(32)], NAMESPACE_AND_CONFIG));
+    for pass in 0..4 {
+        let report = engine.run_once().await.unwrap();
+        assert!(!report.converged, "pass {pass}: {report:?}");
+        let running: Vec<Cluster> = cloud.clusters().into_iter().filter(|c| c.phase.is_running()).collect();
+        assert!(
+            running.iter().any(|c| c.id == old[0] && c.kubernetes_version.unwrap().minor() == 31),
+            "pass {pass}: the old cluster keeps serving: {running:?}"
+        );
+    }
+    let mut failed = Vec::new();
+    while let Ok(event) = events.try_recv() {
+        match event {
+            fleet_core::engine::EngineEvent::AddonsFailed { cluster, reason } => failed.push((cluster, reason)),
+            fleet_core::engine::EngineEvent::PlacementSwitched { cluster, .. } => {
+                panic!("`{cluster}` became active without its add-ons")
+            }
+            _ => {}
+        }
+    }
+    let (cluster, reason) = failed.first().expect("an AddonsFailed event");
+    assert_ne!(*cluster, old[0]);
+    assert!(reason.contains("unreachable over the configured route"), "{reason}");
+    assert!(reason.contains("has a private endpoint") && reason.contains("KubeAddons::with_route"), "{reason}");
+    let recorded = engine.store().events_after(0).await.unwrap();
+    assert!(
+        recorded.iter().any(|e| e.kind == "addons_failed" && e.message.contains("unreachable")),
+        "an event of record: {recorded:?}"
+    );
+
+    // Once the route reaches it, the successor gets its add-ons, becomes active, and the old
+    // cluster goes.
+    installer.reachable.store(true, Ordering::SeqCst);
+    converge(&engine, 8).await;
+    let left: Vec<Cluster> = cloud.clusters();
+    assert_eq!(left.len(), 1, "{left:?}");
+    assert_ne!(left[0].id, old[0]);
+    assert_eq!(cloud.addons_in(&left[0].id).len(), 2);
+    assert_no_orphans(&cloud, engine.store().as_ref(), &["vault"]).await;
+}

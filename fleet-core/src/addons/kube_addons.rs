@@ -2,6 +2,8 @@
 //! pruned by ApplySet membership, and checked for drift.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use kube::api::{Api, ApiResource, DeleteParams, DynamicObject, GroupVersionKind, ListParams, Patch, PatchParams};
@@ -11,20 +13,63 @@ use super::applyset::{
     CONTAINS_GROUP_KINDS_ANNOTATION, FIELD_MANAGER, MANIFEST_HASH_ANNOTATION, PARENT_NAME, PARENT_NAMESPACE,
     PART_OF_LABEL, RESOURCES_ANNOTATION, TOOLING_ANNOTATION, fleet_applyset_id,
 };
+use super::reach::{REACH_TIMEOUT, check_reachable};
+use super::route::{ApiRoute, DirectRoute};
 use super::{AddonInstaller, AddonReport, AddonSet, Drift, DriftPolicy, ObjectRef, differences};
 use crate::{Cluster, Credentials, Error, Result};
 
 /// Applies add-ons through the Kubernetes API; see the [module](super) documentation.
-#[derive(Debug, Clone, Default)]
+///
+/// Each [`install`](AddonInstaller::install) reaches the cluster over the installer's
+/// [`ApiRoute`] (direct unless [`with_route`](Self::with_route) says otherwise) and first asks
+/// the API server for its version, waiting at most [`REACH_TIMEOUT`] (see
+/// [`with_reach_timeout`](Self::with_reach_timeout)): an API server it cannot reach fails the
+/// install at once with [`Error::Unavailable`] naming the cluster, the endpoint and the route.
+///
+/// ```
+/// use std::sync::Arc;
+/// use fleet_core::addons::{KubeAddons, ProxyRoute};
+/// // Private clusters are reached through a SOCKS5 proxy inside their network.
+/// let installer = KubeAddons::new()
+///     .with_route(Arc::new(ProxyRoute::new("socks5://bastion.internal:1080").unwrap()));
+/// assert_eq!(installer.route().describe("web-1"), "through proxy socks5://bastion.internal:1080");
+/// ```
+#[derive(Debug, Clone)]
 pub struct KubeAddons {
     force_conflicts: bool,
+    route: Arc<dyn ApiRoute>,
+    reach_timeout: Duration,
+}
+
+impl Default for KubeAddons {
+    fn default() -> Self {
+        Self { force_conflicts: false, route: Arc::new(DirectRoute), reach_timeout: REACH_TIMEOUT }
+    }
 }
 
 impl KubeAddons {
-    /// An installer that refuses to take fields other field managers own (their conflicts
-    /// are errors).
+    /// An installer that reaches API servers directly and refuses to take fields other field
+    /// managers own (their conflicts are errors).
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Reaches every cluster's API server over `route` (a proxy, a tunnel per cluster).
+    pub fn with_route(mut self, route: Arc<dyn ApiRoute>) -> Self {
+        self.route = route;
+        self
+    }
+
+    /// How long the reachability check before each install waits ([`REACH_TIMEOUT`] unless
+    /// set).
+    pub fn with_reach_timeout(mut self, timeout: Duration) -> Self {
+        self.reach_timeout = timeout;
+        self
+    }
+
+    /// The route this installer reaches clusters over.
+    pub fn route(&self) -> &dyn ApiRoute {
+        self.route.as_ref()
     }
 
     /// Takes fields other managers own instead of failing on the conflict.
@@ -172,12 +217,15 @@ impl KubeAddons {
 impl AddonInstaller for KubeAddons {
     async fn install(
         &self,
-        _cluster: &Cluster,
+        cluster: &Cluster,
         credentials: &Credentials,
         addons: &AddonSet,
         policy: DriftPolicy,
     ) -> Result<AddonReport> {
-        let client = super::kube_client(credentials).await?;
+        let name = cluster.id.as_str();
+        let client = self.route.client(name, credentials).await?;
+        let route = self.route.describe(name);
+        check_reachable(&client, name, credentials.endpoint(), &route, self.reach_timeout).await?;
         self.install_with(&client, addons, policy).await
     }
 }

@@ -10,7 +10,21 @@
 //! [`DriftPolicy`] says so. The simulated cloud implements the trait as a simulation.
 //!
 //! [`grant_team_access`] (feature `kube`) gives a team its own namespace, service account, role
-//! and binding, and a kubeconfig for that account only.
+//! and binding, and a kubeconfig for that account only; [`team_credentials_through_admin`] does
+//! it all from a provider's admin credentials, the one line of a provider's
+//! `ClusterProvider::team_credentials`.
+//!
+//! # Private endpoints: routes to the API server
+//! Fleet reaches each cluster's API server over an [`ApiRoute`] (feature `kube`) that the user
+//! configures: [`DirectRoute`] (the default), [`ProxyRoute`] (an HTTP(S) or SOCKS5 proxy inside
+//! the clusters' network) or [`EndpointRewrite`] (a tunnel or bastion address per cluster). The
+//! add-on installer ([`KubeAddons::with_route`]), team access ([`team_credentials_over`]) and
+//! the failover probe ([`KubeApiProbe::with_route`](crate::failover::KubeApiProbe::with_route)) take the same route. Before
+//! applying anything, the installer checks the API server answers ([`check_reachable`], a
+//! bounded `GET /version`): one it cannot reach is an [`Error::Unavailable`](crate::Error)
+//! naming the cluster, the endpoint and the route, which the engine reports as an
+//! `AddonsFailed` event; a cluster replacing another stays inactive, and the old one keeps
+//! serving, until its add-ons are in.
 
 mod applyset;
 #[cfg(feature = "kube")]
@@ -18,6 +32,10 @@ mod client;
 #[cfg(feature = "kube")]
 mod kube_addons;
 mod manifest;
+#[cfg(feature = "kube")]
+mod reach;
+#[cfg(feature = "kube")]
+mod route;
 #[cfg(feature = "kube")]
 mod team_access;
 
@@ -29,12 +47,18 @@ pub use applyset::{
     PARENT_NAMESPACE, PART_OF_LABEL, RESOURCES_ANNOTATION, TOOLING_ANNOTATION, applyset_id, fleet_applyset_id,
 };
 #[cfg(feature = "kube")]
-pub use client::kube_client;
+pub use client::{kube_client, kube_config};
 #[cfg(feature = "kube")]
 pub use kube_addons::KubeAddons;
 pub use manifest::{AddonObject, AddonSet, ObjectRef, differences};
 #[cfg(feature = "kube")]
-pub use team_access::grant_team_access;
+pub(crate) use reach::unreachable;
+#[cfg(feature = "kube")]
+pub use reach::{REACH_TIMEOUT, check_reachable};
+#[cfg(feature = "kube")]
+pub use route::{ApiRoute, DirectRoute, EndpointRewrite, ProxyRoute};
+#[cfg(feature = "kube")]
+pub use team_access::{TEAM_TOKEN_TTL, grant_team_access, team_credentials_over, team_credentials_through_admin};
 
 use crate::{Cluster, Credentials, Result};
 

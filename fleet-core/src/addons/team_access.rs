@@ -11,7 +11,58 @@ use serde_json::json;
 
 use super::ObjectRef;
 use super::kube_addons::{api_error, api_for, apply};
+use super::reach::{REACH_TIMEOUT, check_reachable};
+use super::route::{ApiRoute, DirectRoute};
 use crate::{Credentials, Error, Result, TeamName};
+
+/// How long the tokens of [`team_credentials_through_admin`] stay valid: a day. A team asks
+/// again (`ClusterProvider::team_credentials`) for fresh ones.
+pub const TEAM_TOKEN_TTL: Duration = Duration::from_secs(24 * 3600);
+
+/// Team access set up with a provider's cluster-admin credentials, the API server reached
+/// directly: [`team_credentials_over`] with [`DirectRoute`]. A provider's
+/// `ClusterProvider::team_credentials` is one line:
+///
+/// ```no_run
+/// # use fleet_core::{ClusterId, Credentials, Result, TeamName};
+/// # struct MyCloud;
+/// # impl MyCloud {
+/// #     async fn admin_credentials(&self, id: &ClusterId) -> Result<Credentials> {
+/// #         Ok(Credentials::from_token(id.as_str(), "https://10.0.0.1:6443", None, "admin-token".into()))
+/// #     }
+/// # }
+/// # impl MyCloud {
+/// async fn team_credentials(&self, id: &ClusterId, team: &TeamName) -> Result<Credentials> {
+///     fleet_core::addons::team_credentials_through_admin(&self.admin_credentials(id).await?, id.as_str(), team).await
+/// }
+/// # }
+/// ```
+pub async fn team_credentials_through_admin(
+    admin: &Credentials,
+    cluster: &str,
+    team: &TeamName,
+) -> Result<Credentials> {
+    team_credentials_over(&DirectRoute, admin, cluster, team).await
+}
+
+/// Team access over `route`: a client from the `admin` credentials, a reachability check
+/// ([`check_reachable`], [`REACH_TIMEOUT`]), then [`grant_team_access`] with tokens valid for
+/// [`TEAM_TOKEN_TTL`]. The team's credentials name the API server the admin credentials
+/// name (the team reaches it over its own network path).
+///
+/// # Errors
+/// An API server unreachable over the route is [`Error::Unavailable`] naming `cluster`, the
+/// endpoint and the route; the API server's refusals are as [`grant_team_access`] maps them.
+pub async fn team_credentials_over(
+    route: &dyn ApiRoute,
+    admin: &Credentials,
+    cluster: &str,
+    team: &TeamName,
+) -> Result<Credentials> {
+    let client = route.client(cluster, admin).await?;
+    check_reachable(&client, cluster, admin.endpoint(), &route.describe(cluster), REACH_TIMEOUT).await?;
+    grant_team_access(&client, admin, cluster, team, TEAM_TOKEN_TTL).await
+}
 
 /// Sets up `team`'s access to the cluster reached by `client` with the cluster-admin
 /// `admin` credentials, and returns credentials for the team alone:

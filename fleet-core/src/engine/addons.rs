@@ -10,10 +10,10 @@ use super::budget::CallKind;
 use super::events::EngineEvent;
 use super::placements::identity_of;
 use super::{EngineInner, Slot};
-use crate::addons::AddonSet;
+use crate::addons::{AddonInstaller, AddonSet};
 use crate::fleet_spec::DesiredFleet;
 use crate::mutex::lock;
-use crate::{Cluster, ClusterId, Result};
+use crate::{Cluster, ClusterId, ClusterPhase, Error, ErrorKind, Result};
 
 /// When each cluster's add-ons were last installed, and which set.
 pub(crate) type Installed = BTreeMap<ClusterId, (String, Instant)>;
@@ -50,10 +50,73 @@ pub(crate) fn due(engine: &EngineInner, cluster: &Cluster, wanted: Option<&str>,
     }
 }
 
+/// Installs `cluster`'s add-ons unless the set its identity wants is already in (installed by
+/// this engine since it last changed): a running cluster taking over from one it supersedes
+/// must have them before the other goes. A hibernated one gets them when it resumes (before it
+/// serves again), so it takes over as it is.
+pub(crate) async fn ensure_installed(engine: &EngineInner, cluster: &Cluster) -> Result<()> {
+    if cluster.phase != ClusterPhase::Running || engine.installer_for(&cluster.provider).is_none() {
+        return Ok(());
+    }
+    let hash = wanted(engine, &identity_of(cluster))?.hash();
+    if lock(&engine.installed).get(&cluster.id).is_some_and(|(installed, _)| *installed == hash) {
+        return Ok(());
+    }
+    let Some(slot) = engine.slots.get(&cluster.provider).cloned() else {
+        return Err(Error::InvalidSpec {
+            path: "provider".into(),
+            reason: format!("no provider `{}` in this engine for cluster `{}`", cluster.provider, cluster.id),
+        });
+    };
+    install(engine, &slot, cluster).await
+}
+
+/// Whether the desired spec of clusters of `identity` asks for a private API endpoint.
+fn private_endpoint(engine: &EngineInner, identity: &ClusterId) -> bool {
+    let desired = lock(&engine.desired);
+    desired.clusters.iter().any(|c| c.spec.identity() == identity && c.spec.network.private_endpoint)
+}
+
 /// Installs `cluster`'s add-ons through `slot`'s provider credentials, reporting what changed
-/// and what drifted as events.
+/// and what drifted as events. A failure is reported too (an `AddonsFailed` event and an
+/// `addons_failed` event of record, naming the private endpoint when the spec asks for one and
+/// the API server was not reached) and returned: the caller does not activate the cluster.
 pub(crate) async fn install(engine: &EngineInner, slot: &Slot, cluster: &Cluster) -> Result<()> {
     let Some(installer) = engine.installer_for(&cluster.provider) else { return Ok(()) };
+    match install_with(engine, slot, installer.as_ref(), cluster).await {
+        Ok(()) => Ok(()),
+        Err(err) => {
+            let identity = identity_of(cluster);
+            let unreached = matches!(err.kind(), ErrorKind::Unavailable | ErrorKind::Timeout);
+            let hint = if unreached && private_endpoint(engine, &identity) {
+                format!(
+                    " (cluster `{}` has a private endpoint, network.privateEndpoint: Fleet reaches its API server \
+                     only over a route configured for it, e.g. KubeAddons::with_route)",
+                    cluster.id
+                )
+            } else {
+                String::new()
+            };
+            let reason = format!("{err}{hint}");
+            // The failure itself is what the caller gets; a store that cannot record the event
+            // must not hide it.
+            let _ = engine.store.append_event("addons_failed", Some(&cluster.id), &reason).await;
+            engine.emit(EngineEvent::AddonsFailed { cluster: cluster.id.clone(), reason });
+            Err(match err {
+                Error::Unavailable { message } => Error::Unavailable { message: format!("{message}{hint}") },
+                Error::Timeout { message } => Error::Timeout { message: format!("{message}{hint}") },
+                other => other,
+            })
+        }
+    }
+}
+
+async fn install_with(
+    engine: &EngineInner,
+    slot: &Slot,
+    installer: &dyn AddonInstaller,
+    cluster: &Cluster,
+) -> Result<()> {
     let set = wanted(engine, &identity_of(cluster))?;
     slot.budget.call(CallKind::Read).await;
     let credentials = slot.provider.credentials(&cluster.id).await?;

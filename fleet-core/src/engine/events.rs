@@ -102,6 +102,16 @@ pub enum EngineEvent {
         /// Objects pruned.
         pruned: usize,
     },
+    /// A cluster's add-ons could not be installed (its API server unreachable over the
+    /// configured route, credentials refused, a manifest refused, ...). A new cluster stays
+    /// inactive, and a cluster it replaces keeps serving, until they are; installing is tried
+    /// again on the next passes when the failure is transient.
+    AddonsFailed {
+        /// The cluster.
+        cluster: ClusterId,
+        /// Why, naming the endpoint and route when it was not reached.
+        reason: String,
+    },
     /// An add-on object's live state differs from its manifest.
     AddonDrift {
         /// The cluster.

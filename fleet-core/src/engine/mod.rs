@@ -626,8 +626,9 @@ impl Engine {
                     _ => None,
                 };
                 // A superseded cluster hands its placement to the ready one the plan keeps
-                // before it goes, so that the identity is never without an active cluster; a
-                // kept cluster elsewhere than the identity is wanted serves only meanwhile.
+                // before it goes, once that one's add-ons are installed, so that the identity is
+                // never without an active cluster that has them; a kept cluster elsewhere than
+                // the identity is wanted serves only meanwhile.
                 let successor = match &action {
                     Action::Delete { .. } => successors.remove(&id),
                     _ => None,
@@ -637,10 +638,19 @@ impl Engine {
                 let span = tracing::info_span!("action", cluster = %id, action = name);
                 tasks.spawn(
                     async move {
-                        let result = match successor {
-                            Some((successor, true)) => placements::activate(&engine, &successor).await,
-                            Some((successor, false)) => placements::activate_meanwhile(&engine, &successor).await,
+                        // The kept cluster serves only with its add-ons in: until they are,
+                        // the superseded one stays, active.
+                        let result = match &successor {
+                            Some((successor, _)) => addons::ensure_installed(&engine, successor).await,
                             None => Ok(()),
+                        };
+                        let result = match (result, successor) {
+                            (Err(err), _) => Err(err),
+                            (Ok(()), Some((successor, true))) => placements::activate(&engine, &successor).await,
+                            (Ok(()), Some((successor, false))) => {
+                                placements::activate_meanwhile(&engine, &successor).await
+                            }
+                            (Ok(()), None) => Ok(()),
                         };
                         let result = match result {
                             Ok(()) => action::execute(Arc::clone(&engine), slot, action).await,

@@ -1,7 +1,8 @@
 //! Failover: health checks, loss detection, and choosing new placements.
 //!
 //! A [`HealthCheck`] says whether a cluster serves ([`PhaseAndProbe`] combines the provider's
-//! phase with a probe of the API server). A [`LossDetector`] turns checks over time into
+//! phase with a probe of the API server; [`KubeApiProbe`], feature `kube`, probes `GET /readyz`
+//! over the [`ApiRoute`](crate::addons::ApiRoute) the user configured for private endpoints). A [`LossDetector`] turns checks over time into
 //! judgements that a cluster, a region or a whole provider is lost, after configurable
 //! consecutive failures and grace periods. [`choose_placements`] picks where lost clusters
 //! go: ordered fallbacks, anti-affinity, capacity and quotas, higher priority first.
@@ -9,6 +10,8 @@
 mod controller;
 mod detect;
 mod health;
+#[cfg(feature = "kube")]
+mod kube_probe;
 mod lower_bound;
 mod placement;
 mod report;
@@ -16,6 +19,8 @@ mod report;
 pub use controller::{FailoverController, FailoverControllerBuilder, FailoverEvent, FailoverOptions};
 pub use detect::{Location, Loss, LossDetector, LossThresholds};
 pub use health::{ApiProbe, Health, HealthCheck, PhaseAndProbe, ReportedPhase};
+#[cfg(feature = "kube")]
+pub use kube_probe::{KubeApiProbe, PROBE_TIMEOUT};
 pub use lower_bound::earliest_finishes;
 pub(crate) use placement::relocate;
 pub use placement::{Decision, Displaced, FailoverPolicy, Fallback, OnReturn, PlacementView, Room, choose_placements};
