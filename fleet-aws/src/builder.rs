@@ -7,8 +7,8 @@ use aws_config::BehaviorVersion;
 use aws_credential_types::Credentials as AwsCredentials;
 use aws_credential_types::provider::ProvideCredentials;
 use fleet_core::{
-    Capabilities, Error, FleetName, ProviderInfo, ProviderName, RateLimit, RateLimits, Region, Result, SizeClass,
-    TypicalLatency,
+    Capabilities, Error, FleetName, KubernetesVersion, ProviderInfo, ProviderName, RateLimit, RateLimits, Region,
+    Result, SizeClass, TypicalLatency,
 };
 
 use crate::fan_out::ReadPacer;
@@ -34,6 +34,8 @@ pub struct EksProviderBuilder {
     networks: BTreeMap<Region, RegionNetwork>,
     cluster_role_arn: Option<String>,
     node_role_arn: Option<String>,
+    admin_principals: Vec<String>,
+    offered_versions: BTreeMap<Region, Vec<KubernetesVersion>>,
     endpoint_url: Option<String>,
     region_endpoint_urls: BTreeMap<Region, String>,
     rate_limits: RateLimits,
@@ -54,13 +56,22 @@ impl EksProviderBuilder {
             networks: BTreeMap::new(),
             cluster_role_arn: None,
             node_role_arn: None,
+            admin_principals: Vec::new(),
+            offered_versions: BTreeMap::new(),
             endpoint_url: None,
             region_endpoint_urls: BTreeMap::new(),
             // Conservative: EKS throttles its API per account and region.
             rate_limits: RateLimits::new(RateLimit::new(10.0, 20), RateLimit::new(2.0, 5)),
             credentials: None,
             instance_types: BTreeMap::new(),
-            capabilities: Capabilities::default().with_in_place_version_upgrade(true).with_node_pool_resize(true),
+            capabilities: Capabilities::default()
+                .with_in_place_version_upgrade(true)
+                .with_node_pool_resize(true)
+                .with_audit_logging(true)
+                .with_private_endpoint(true)
+                .with_allowed_cidrs(true)
+                .with_network_policy(true)
+                .with_team_credentials(true),
             client_retries: true,
         }
     }
@@ -71,7 +82,9 @@ impl EksProviderBuilder {
         self
     }
 
-    /// The subnets of `region`.
+    /// The subnets of `region`: at least two, which must lie in at least two availability zones
+    /// (EKS refuses a cluster whose subnets are all in one zone; `build` checks that there are
+    /// two, and EKS checks the zones).
     pub fn with_subnets(mut self, region: Region, subnets: Vec<String>) -> Self {
         self.networks.entry(region).or_default().subnets = subnets;
         self
@@ -92,6 +105,23 @@ impl EksProviderBuilder {
     /// The IAM role of the nodes.
     pub fn with_node_role_arn(mut self, arn: impl Into<String>) -> Self {
         self.node_role_arn = Some(arn.into());
+        self
+    }
+
+    /// Gives these IAM principals (role or user ARNs: the engine's own role when it differs from
+    /// the one creating clusters, other replicas', team roles) cluster admin access in every
+    /// cluster, through EKS access entries with the `AmazonEKSClusterAdminPolicy` made once the
+    /// cluster is active. The principal creating a cluster is its admin in any case
+    /// (`bootstrapClusterCreatorAdminPermissions`).
+    pub fn with_admin_principals(mut self, principals: Vec<String>) -> Self {
+        self.admin_principals = principals;
+        self
+    }
+
+    /// Declares the versions EKS offers in `region` (in [`ProviderInfo::offered_versions`]),
+    /// which `offered_versions` then answers without asking `DescribeClusterVersions`.
+    pub fn with_offered_versions(mut self, region: Region, versions: Vec<KubernetesVersion>) -> Self {
+        self.offered_versions.insert(region, versions);
         self
     }
 
@@ -145,8 +175,10 @@ impl EksProviderBuilder {
         self
     }
 
-    /// Declares other capabilities than in-place upgrades and node pool resizing (e.g. none,
-    /// against an EKS-compatible API that lacks them).
+    /// Declares other capabilities than the default: in-place upgrades, node pool resizing,
+    /// audit logging, private endpoints, CIDR allow-lists, network policies and team
+    /// credentials (e.g. fewer,
+    /// against an EKS-compatible API that lacks some). A setting not declared is refused.
     pub fn with_capabilities(mut self, capabilities: Capabilities) -> Self {
         self.capabilities = capabilities;
         self
@@ -188,8 +220,18 @@ impl EksProviderBuilder {
             problems.push("no node role: call with_node_role_arn".to_owned());
         }
         for region in &regions {
-            if self.networks.get(region).is_none_or(|n| n.subnets.is_empty()) {
-                problems.push(format!("no subnets for region `{region}`: call with_subnets"));
+            match self.networks.get(region).map_or(0, |n| n.subnets.len()) {
+                0 => problems.push(format!("no subnets for region `{region}`: call with_subnets")),
+                1 => problems.push(format!(
+                    "one subnet for region `{region}`: EKS needs subnets in at least two availability zones, so \
+                     with_subnets takes at least two (in different zones)"
+                )),
+                _ => {}
+            }
+        }
+        for principal in &self.admin_principals {
+            if !principal.starts_with("arn:") || !principal.contains(":iam::") {
+                problems.push(format!("admin principal `{principal}` is not an IAM role or user ARN"));
             }
         }
         let credentials = match shared.credentials_provider() {
@@ -219,14 +261,17 @@ impl EksProviderBuilder {
             None => ProviderName::new("aws")?,
         };
         // EKS's control plane takes about 10 minutes and a managed node group about 5 more.
-        let info = ProviderInfo::new(name, regions)
-            .with_capabilities(self.capabilities)
-            .with_rate_limits(self.rate_limits)
-            .with_latency(TypicalLatency::new(
+        let mut info = ProviderInfo::new(name, regions);
+        for (region, versions) in self.offered_versions {
+            info = info.with_offered_versions(region, versions);
+        }
+        let info = info.with_capabilities(self.capabilities).with_rate_limits(self.rate_limits).with_latency(
+            TypicalLatency::new(
                 std::time::Duration::from_secs(15 * 60),
                 std::time::Duration::from_secs(30 * 60),
                 std::time::Duration::from_secs(12 * 60),
-            ));
+            ),
+        );
         Ok(EksProvider {
             fleet: self.fleet,
             info,
@@ -234,6 +279,7 @@ impl EksProviderBuilder {
             networks: self.networks,
             cluster_role_arn: self.cluster_role_arn.unwrap_or_default(),
             node_role_arn: self.node_role_arn.unwrap_or_default(),
+            admin_principals: self.admin_principals,
             instance_types: self.instance_types,
             credentials,
             located: std::sync::Mutex::new(BTreeMap::new()),

@@ -3,17 +3,43 @@
 //! The Fleet provider for Amazon EKS, on `aws-sdk-eks`.
 //!
 //! [`EksProvider`] creates each cluster with Fleet's tags (a retried create finds the cluster
-//! by its name and returns it: never a second one), then one managed node group per node pool
-//! once the cluster is active: the second half of a create is driven by `get`, which reports
-//! the cluster `Creating` until every node group is active. `delete` marks the cluster with a
-//! tag and deletes its node groups, then the cluster once they are gone (EKS refuses to delete
-//! a cluster that has any); that second half is driven by `get` and further `delete`s, which
-//! report the cluster `Deleting` until it is gone. `update` checks the change with
-//! [`fleet_core::plan::ensure_in_place`] first, then retags the cluster (labels, blueprint
-//! version), upgrades the control plane one minor version at a time, and resizes node groups.
-//! `list` lists every region at once, its calls spaced to the declared read rate, and reports
-//! the regions that did not answer as unreachable. Credentials are a kubeconfig with the cluster's
-//! endpoint and CA and a token made the way `aws eks get-token` makes it ([`eks_token`]).
+//! by its name and returns it: never a second one), then, once the cluster is active, admin
+//! access entries for the principals the builder names, the network policy add-on when asked,
+//! and one managed node group per node pool: the second half of a create is driven by `get`,
+//! which reports the cluster `Creating` until every node group is active. `delete` marks the
+//! cluster with a tag and deletes its node groups, then the cluster once they are gone (EKS
+//! refuses to delete a cluster that has any); that second half is driven by `get` and further
+//! `delete`s, which report the cluster `Deleting` until it is gone. `update` checks the change
+//! with [`fleet_core::plan::ensure_in_place`] first, then retags the cluster (labels, blueprint
+//! version), upgrades the control plane one minor version at a time (never down), and resizes
+//! node groups keeping their current desired size within the new bounds; after a control-plane
+//! upgrade, `get` upgrades the node groups to its version and reports the cluster `Updating`
+//! until they run it. `list` lists every region at once, its calls spaced to the declared read
+//! rate, and reports the regions that did not answer as unreachable. Credentials are a
+//! kubeconfig with the cluster's endpoint and CA and a token made the way `aws eks get-token`
+//! makes it ([`eks_token`]). `team_credentials` sets a team's namespace, service account, role
+//! and binding up through the cluster's Kubernetes API with those admin credentials
+//! ([`fleet_core::addons::team_credentials_through_admin`]) and returns a kubeconfig for that
+//! account only; a private endpoint seen from outside its VPC makes it `Unavailable`, naming
+//! the route. `offered_versions` lists the versions in standard support
+//! (`DescribeClusterVersions`).
+//!
+//! ## Blueprint settings
+//! Every setting is applied with EKS's own field, or refused (`InvalidSpec`, naming it) when
+//! the capabilities given to the builder do not declare it; none is dropped:
+//!
+//! | setting | EKS |
+//! |---|---|
+//! | `auditLogging` | `CreateCluster` `logging.clusterLogging = [{types: ["audit"], enabled: true}]` |
+//! | `network.privateEndpoint` | `resourcesVpcConfig.endpointPrivateAccess = true`, `endpointPublicAccess = false` |
+//! | `network.allowedCidrs` | `resourcesVpcConfig.publicAccessCidrs` (refused with a private endpoint, as EKS refuses it) |
+//! | `network.networkPolicy` | `CreateAddon` `vpc-cni` with `configurationValues = {"enableNetworkPolicy":"true"}` |
+//!
+//! Every cluster is created with `accessConfig.authenticationMode = "API"` and
+//! `bootstrapClusterCreatorAdminPermissions = true`; the principals given to
+//! [`EksProviderBuilder::with_admin_principals`] get access entries with the
+//! `AmazonEKSClusterAdminPolicy`. With a private endpoint, the Kubernetes API answers only inside
+//! the VPC: Fleet's add-on installer and health probes must run where they can reach it.
 //!
 //! ```no_run
 //! use fleet_aws::EksProviderBuilder;
@@ -34,8 +60,11 @@ mod builder;
 mod errors;
 mod fan_out;
 mod provider;
+mod settings;
+mod setup;
 mod tags;
 mod token;
+mod versions;
 
 pub use builder::{EksProviderBuilder, RegionNetwork};
 pub use errors::map_sdk_error;

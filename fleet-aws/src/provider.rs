@@ -6,18 +6,18 @@ use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
 use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
-use aws_sdk_eks::types::{ClusterStatus, NodegroupScalingConfig, NodegroupStatus, VpcConfigRequest};
+use aws_sdk_eks::types::{ClusterStatus, NodegroupScalingConfig, NodegroupStatus};
 use base64::Engine as _;
 use fleet_core::{
     Cluster, ClusterId, ClusterPhase, ClusterProvider, ClusterSpec, Credentials, Error, FleetName, FleetTags,
-    KubernetesVersion, Listing, NodePool, ProviderInfo, Region, Result, SizeClass,
+    KubernetesVersion, Listing, NodePool, ProviderInfo, Region, Result, SizeClass, TeamName,
 };
 use sha2::{Digest, Sha256};
 
 use crate::builder::RegionNetwork;
 use crate::errors::map_sdk_error;
 use crate::fan_out::{ReadPacer, join_all};
-use crate::tags::{self, DELETING_KEY};
+use crate::tags::{self, DELETING_KEY, NETWORK_POLICY_KEY};
 use crate::token::eks_token;
 
 /// The EC2 instance type of a size class (override per provider with
@@ -43,6 +43,8 @@ pub struct EksProvider {
     pub(crate) networks: BTreeMap<Region, RegionNetwork>,
     pub(crate) cluster_role_arn: String,
     pub(crate) node_role_arn: String,
+    /// IAM principals given cluster admin access entries in every cluster.
+    pub(crate) admin_principals: Vec<String>,
     pub(crate) instance_types: BTreeMap<SizeClass, String>,
     pub(crate) credentials: SharedCredentialsProvider,
     /// Where each known cluster is, to avoid asking every region.
@@ -60,12 +62,13 @@ impl std::fmt::Debug for EksProvider {
     }
 }
 
-/// A managed node group as last described: its status, and its desired size when described
-/// in full.
+/// A managed node group as last described: its status, and its desired size and Kubernetes
+/// version when described in full.
 #[derive(Debug, Clone, PartialEq)]
 struct NodegroupSeen {
     status: Option<NodegroupStatus>,
     desired: Option<i32>,
+    version: Option<KubernetesVersion>,
 }
 
 /// A cluster as EKS describes it, with its tags and node groups.
@@ -112,12 +115,6 @@ impl Described {
     }
 }
 
-/// Whether a cluster reporting `observed` runs the version `wanted` asks for (EKS versions are
-/// minors: `1.31` is any 1.31 patch).
-fn runs(observed: KubernetesVersion, wanted: KubernetesVersion) -> bool {
-    observed.same_minor(&wanted)
-}
-
 impl EksProvider {
     fn client(&self, region: &Region) -> Result<&aws_sdk_eks::Client> {
         self.clients.get(region).ok_or_else(|| Error::InvalidSpec {
@@ -157,6 +154,7 @@ impl EksProvider {
                         Ok(out) => NodegroupSeen {
                             status: out.nodegroup().and_then(|n| n.status()).cloned(),
                             desired: out.nodegroup().and_then(|n| n.scaling_config()).and_then(|s| s.desired_size()),
+                            version: out.nodegroup().and_then(|n| n.version()).and_then(|v| v.parse().ok()),
                         },
                         Err(err) => match map_sdk_error(&doing, false, err) {
                             Error::NotFound { .. } => continue,
@@ -270,6 +268,7 @@ impl EksProvider {
                 .set_subnets(Some(network.subnets.clone()))
                 .scaling_config(scaling)
                 .instance_types(self.instance_type_of(pool))
+                .set_version(described.cluster.version().map(str::to_owned))
                 .set_tags(Some(tags.clone()))
                 .client_request_token(described.request_token(&[pool.name.as_str()]))
                 .send()
@@ -333,6 +332,9 @@ impl EksProvider {
                 .get(p.name.as_str())
                 .is_some_and(|s| s.status.as_ref() == Some(&NodegroupStatus::Active))
         });
+        let any_behind = self
+            .nodegroups_follow(described)
+            .is_some_and(|control_plane| described.nodegroups.values().any(|seen| is_behind(seen, control_plane)));
         let any_failed = described
             .nodegroups
             .values()
@@ -346,7 +348,7 @@ impl EksProvider {
             Some(ClusterStatus::Active) if any_failed => {
                 ClusterPhase::Failed { reason: "a managed node group failed or is degraded".into() }
             }
-            Some(ClusterStatus::Active) if all_active => ClusterPhase::Running,
+            Some(ClusterStatus::Active) if all_active && !any_behind => ClusterPhase::Running,
             Some(ClusterStatus::Active) if described.nodegroups.len() < pools.len() => ClusterPhase::Creating,
             Some(ClusterStatus::Active) => ClusterPhase::Updating,
             _ => ClusterPhase::Pending,
@@ -380,7 +382,10 @@ impl EksProvider {
             described = self.describe_in(&described.region.clone(), &id, true).await?;
         } else if described.cluster.status() == Some(&ClusterStatus::Active) {
             let pools = tags::decode_pools(&described.tags);
-            if self.create_missing_nodegroups(&described, &pools).await? {
+            if pools.iter().any(|p| !described.nodegroups.contains_key(p.name.as_str())) {
+                self.set_up(&described).await?;
+            }
+            if self.create_missing_nodegroups(&described, &pools).await? || self.upgrade_nodegroups(&described).await? {
                 described = self.describe_in(&described.region.clone(), &id, true).await?;
             }
         }
@@ -425,9 +430,10 @@ impl EksProvider {
                         Err(err) => return Err(err),
                     };
                     for name in names {
-                        described
-                            .nodegroups
-                            .insert(name, NodegroupSeen { status: Some(NodegroupStatus::Active), desired: None });
+                        described.nodegroups.insert(
+                            name,
+                            NodegroupSeen { status: Some(NodegroupStatus::Active), desired: None, version: None },
+                        );
                     }
                 }
                 clusters.push(self.view(&described)?);
@@ -439,20 +445,61 @@ impl EksProvider {
         }
     }
 
-    /// Starts the next step of an upgrade to `wanted`: EKS moves the control plane one minor
-    /// version at a time.
-    async fn upgrade_step(
-        &self,
-        described: &Described,
-        running: KubernetesVersion,
-        wanted: KubernetesVersion,
-    ) -> Result<()> {
+    /// What an active cluster gets before its node groups ([`crate::setup`]): admin access
+    /// entries, and the network policy add-on when its spec asked for it.
+    async fn set_up(&self, described: &Described) -> Result<()> {
+        let client = self.client(&described.region)?;
+        let name = described.cluster.name().unwrap_or_default();
+        crate::setup::grant_admins(client, name, described.arn()?, &self.admin_principals).await?;
+        if described.tags.contains_key(NETWORK_POLICY_KEY) {
+            crate::setup::enable_network_policy(client, name).await?;
+        }
+        Ok(())
+    }
+
+    /// Upgrades the active node groups behind their control plane to its minor version
+    /// (`UpdateNodegroupVersion`); whether any was. An upgrade's second half, driven by `get`
+    /// once the control plane runs the new version: EKS upgrades a control plane only once its
+    /// node groups run its own minor version. Nothing without
+    /// [`fleet_core::Capabilities::in_place_version_upgrade`].
+    async fn upgrade_nodegroups(&self, described: &Described) -> Result<bool> {
+        let Some(control_plane) = self.nodegroups_follow(described) else { return Ok(false) };
         let id = described.id()?;
-        let next = if running.major() == wanted.major() && wanted.minor() > running.minor() + 1 {
-            KubernetesVersion::new(running.major(), running.minor() + 1, None)
-        } else {
-            wanted
-        };
+        let client = self.client(&described.region)?;
+        let version = format!("{}.{}", control_plane.major(), control_plane.minor());
+        let mut upgraded = false;
+        for (name, seen) in &described.nodegroups {
+            if !is_behind(seen, control_plane) || seen.status != Some(NodegroupStatus::Active) {
+                continue;
+            }
+            let doing = format!("upgrade node group `{name}` of `{id}` to {version}");
+            client
+                .update_nodegroup_version()
+                .cluster_name(id.as_str())
+                .nodegroup_name(name)
+                .version(&version)
+                .client_request_token(described.request_token(&[name, &version]))
+                .send()
+                .await
+                .map_err(|e| map_sdk_error(&doing, false, e))?;
+            upgraded = true;
+        }
+        Ok(upgraded)
+    }
+
+    /// The control-plane version the node groups of `described` follow: its own, when the
+    /// provider upgrades in place.
+    fn nodegroups_follow(&self, described: &Described) -> Option<KubernetesVersion> {
+        if !self.info.capabilities.in_place_version_upgrade {
+            return None;
+        }
+        described.cluster.version().and_then(|v| v.parse().ok())
+    }
+
+    /// Starts one step of an upgrade: the control plane to `next`, one minor version above the
+    /// one it runs (see [`KubernetesVersion::upgrade_step_to`]).
+    async fn upgrade_step(&self, described: &Described, next: KubernetesVersion) -> Result<()> {
+        let id = described.id()?;
         let version = format!("{}.{}", next.major(), next.minor());
         let doing = format!("upgrade cluster `{id}` to {version}");
         self.client(&described.region)?
@@ -494,6 +541,11 @@ impl EksProvider {
     }
 }
 
+/// Whether a node group seen as `seen` runs a minor version below `control_plane`'s.
+fn is_behind(seen: &NodegroupSeen, control_plane: KubernetesVersion) -> bool {
+    seen.version.is_some_and(|v| !v.same_minor(&control_plane) && v < control_plane)
+}
+
 /// A node count as EKS's API takes it.
 fn count(n: u32) -> i32 {
     i32::try_from(n).unwrap_or(i32::MAX)
@@ -515,16 +567,12 @@ impl ClusterProvider for EksProvider {
         if spec.provider != self.info.name {
             return Err(Error::wrong_provider(&spec.provider, &self.info.name));
         }
+        self.info.capabilities.ensure_settings_apply(spec, &self.info.name)?;
         let client = self.client(&spec.region)?;
         let tags: HashMap<String, String> = tags::wanted(&self.fleet, spec)?.into_iter().collect();
         let network = self.networks.get(&spec.region).cloned().unwrap_or_default();
         let version = format!("{}.{}", spec.kubernetes_version.major(), spec.kubernetes_version.minor());
-        let vpc = VpcConfigRequest::builder()
-            .set_subnet_ids(Some(network.subnets.clone()))
-            .set_security_group_ids((!network.security_groups.is_empty()).then(|| network.security_groups.clone()))
-            .endpoint_private_access(spec.network.private_endpoint)
-            .endpoint_public_access(!spec.network.private_endpoint)
-            .build();
+        let vpc = crate::settings::vpc_config(&network, spec)?;
         // No request token of its own: cluster names are unique in a region, so a retried
         // create finds the cluster (`ResourceInUseException`) and returns it, while a token
         // derived from the spec would be the same for a cluster made again after a deletion,
@@ -536,6 +584,8 @@ impl ClusterProvider for EksProvider {
             .version(version)
             .role_arn(&self.cluster_role_arn)
             .resources_vpc_config(vpc)
+            .set_logging(crate::settings::logging(spec))
+            .access_config(crate::settings::access_config())
             .set_tags(Some(tags))
             .send()
             .await;
@@ -571,6 +621,14 @@ impl ClusterProvider for EksProvider {
         self.observe(existing).await
     }
 
+    async fn offered_versions(&self, region: &Region) -> Result<Option<Vec<KubernetesVersion>>> {
+        if let Some(known) = self.info.offered_versions.get(region) {
+            return Ok(Some(known.clone()));
+        }
+        let offered = crate::versions::offered(self.client(region)?, region).await?;
+        Ok((!offered.is_empty()).then_some(offered))
+    }
+
     async fn get(&self, id: &ClusterId) -> Result<Cluster> {
         let described = self.describe(id).await?;
         self.observe(described).await
@@ -593,6 +651,7 @@ impl ClusterProvider for EksProvider {
     }
 
     async fn update(&self, spec: &ClusterSpec) -> Result<Cluster> {
+        self.info.capabilities.ensure_settings_apply(spec, &self.info.name)?;
         let described = self.owned(&spec.id).await?;
         let current = self.view(&described)?;
         fleet_core::plan::ensure_in_place(&current, spec, self.info.capabilities)?;
@@ -606,12 +665,14 @@ impl ClusterProvider for EksProvider {
         // change nothing in it.
         let (set, remove) = tags::changes(&described.tags, &wanted, |key| !tags::is_bookkeeping(key));
         self.retag(&described, set, remove).await?;
-        // One change of the cluster at a time, as EKS takes them: the version first; a later
-        // update, once the cluster runs again, resizes.
-        if let Some(running) = current.kubernetes_version
-            && !runs(running, spec.kubernetes_version)
-        {
-            self.upgrade_step(&described, running, spec.kubernetes_version).await?;
+        // One change of the cluster at a time, as EKS takes them, each once it runs again: the
+        // control plane one minor up (never down: a cluster the cloud upgraded ahead of its
+        // spec keeps its version; its node groups follow, driven by `get`), then sizes. EKS
+        // picks patch versions itself: a step within the running minor asks for nothing.
+        if let Some(next) = current.kubernetes_version.and_then(|running| {
+            running.upgrade_step_to(spec.kubernetes_version).filter(|next| !next.same_minor(&running))
+        }) {
+            self.upgrade_step(&described, next).await?;
             return self.get(&spec.id).await;
         }
         self.resize(&described, &current, spec).await?;
@@ -666,6 +727,15 @@ impl ClusterProvider for EksProvider {
         let token = eks_token(&aws, described.region.as_str(), id.as_str(), SystemTime::now())?;
         Ok(Credentials::from_token(id.as_str(), &endpoint, ca_pem.as_deref(), token))
     }
+
+    /// The team's namespace, service account, role and binding, set up in the cluster with the
+    /// cluster-admin [`credentials`](Self::credentials) straight at its endpoint
+    /// ([`fleet_core::addons::team_credentials_through_admin`]), and a kubeconfig for that
+    /// account only. A private endpoint answers only inside its VPC: from outside, this is
+    /// `Unavailable`, naming the cluster, its endpoint and the route tried.
+    async fn team_credentials(&self, id: &ClusterId, team: &TeamName) -> Result<Credentials> {
+        fleet_core::addons::team_credentials_through_admin(&self.credentials(id).await?, id.as_str(), team).await
+    }
 }
 
 #[cfg(test)]
@@ -677,13 +747,5 @@ mod tests {
         assert_eq!(request_token(&["a", "b"]), request_token(&["a", "b"]));
         assert_ne!(request_token(&["a", "b"]), request_token(&["a", "c"]));
         assert_eq!(request_token(&["a"]).len(), 32);
-    }
-
-    #[test]
-    fn versions_compare_by_minor() {
-        let v = |text: &str| text.parse::<KubernetesVersion>().unwrap();
-        assert!(runs(v("1.31"), v("1.31")));
-        assert!(runs(v("1.31.4"), v("1.31")));
-        assert!(!runs(v("1.31"), v("1.32")));
     }
 }

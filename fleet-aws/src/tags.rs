@@ -18,6 +18,10 @@ pub(crate) const NODE_POOLS_KEY: &str = "fleet-node-pools";
 /// The tag marking a cluster whose deletion has started (its node groups go first).
 pub(crate) const DELETING_KEY: &str = "fleet-deleting";
 
+/// The tag marking a cluster whose spec asks for network policies: once active, it gets the
+/// `vpc-cni` add-on with its network policy agent (see [`crate::settings`]).
+pub(crate) const NETWORK_POLICY_KEY: &str = "fleet-network-policy";
+
 /// EKS: tags per resource.
 const MAX_TAGS: usize = 50;
 /// EKS: characters of a tag key.
@@ -27,7 +31,7 @@ const MAX_VALUE: usize = 256;
 
 /// Whether `key` is one of the provider's bookkeeping tags.
 pub(crate) fn is_bookkeeping(key: &str) -> bool {
-    key == DELETING_KEY || key == NODE_POOLS_KEY || pools_chunk_index(key).is_some()
+    key == DELETING_KEY || key == NETWORK_POLICY_KEY || key == NODE_POOLS_KEY || pools_chunk_index(key).is_some()
 }
 
 /// `n` for `fleet-node-pools-n` (n ≥ 2).
@@ -51,6 +55,9 @@ pub(crate) fn wanted(fleet: &FleetName, spec: &ClusterSpec) -> Result<BTreeMap<S
     let mut tags = FleetTags::cluster_tags(fleet, spec);
     for (chunk, value) in encode_pools(&spec.node_pools)?.into_iter().enumerate() {
         tags.insert(pools_key(chunk), value);
+    }
+    if spec.network.network_policy {
+        tags.insert(NETWORK_POLICY_KEY.to_owned(), "true".to_owned());
     }
     if tags.len() + 1 > MAX_TAGS {
         return Err(Error::InvalidSpec {

@@ -208,3 +208,36 @@ async fn make_prod_cluster(client: &aws_sdk_eks::Client, name: &str) {
         .await
         .unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_resize_keeps_the_current_desired_size_within_the_new_bounds() {
+    let moto = common::Moto::start();
+    let provider = moto.provider("prod").await;
+    let mut wanted = spec("web-1", "us-east-1");
+    wanted.node_pools[0] = NodePool::new(NodePoolName::new("workers").unwrap(), SizeClass::Small, 1, 5).unwrap();
+    provider.create(&wanted).await.unwrap();
+    let client = moto.client("us-east-1");
+    let desired = || async {
+        let group = client.describe_nodegroup().cluster_name("web-1").nodegroup_name("workers").send().await.unwrap();
+        group.nodegroup().unwrap().scaling_config().unwrap().desired_size()
+    };
+    // The autoscaler has grown the group to 4 nodes.
+    client
+        .update_nodegroup_config()
+        .cluster_name("web-1")
+        .nodegroup_name("workers")
+        .scaling_config(
+            aws_sdk_eks::types::NodegroupScalingConfig::builder().min_size(1).max_size(5).desired_size(4).build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let mut grown = wanted.clone();
+    grown.node_pools[0] = NodePool::new(NodePoolName::new("workers").unwrap(), SizeClass::Small, 2, 6).unwrap();
+    provider.update(&grown).await.unwrap();
+    assert_eq!(desired().await, Some(4), "kept, never reset to the minimum");
+    let mut shrunk = wanted.clone();
+    shrunk.node_pools[0] = NodePool::new(NodePoolName::new("workers").unwrap(), SizeClass::Small, 1, 3).unwrap();
+    provider.update(&shrunk).await.unwrap();
+    assert_eq!(desired().await, Some(3), "clamped into the new bounds");
+}

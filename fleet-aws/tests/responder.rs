@@ -124,15 +124,36 @@ async fn an_update_asks_nothing_of_a_cluster_that_is_not_running_or_needs_a_repl
     assert_eq!(busy.kind(), ErrorKind::Conflict, "{busy}");
     assert!(busy.is_retryable());
 
-    let responder = upgrade_responder("1.32", "ACTIVE");
+    let responder = upgrade_responder("1.31", "ACTIVE");
     let provider = common::builder("prod", &responder.url).build().await.unwrap();
-    let mut downgrade = spec(31);
-    downgrade.labels.insert("team".into(), "payments".into());
-    let refused = provider.update(&downgrade).await.unwrap_err();
+    let mut moved = spec(31);
+    moved.region = Region::new("eu-west-1").unwrap();
+    let refused = provider.update(&moved).await.unwrap_err();
     assert_eq!(refused.kind(), ErrorKind::Unsupported, "{refused}");
     for (line, _) in responder.requests() {
         assert!(line.starts_with("GET "), "a refused update changed something: {line}");
     }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_update_behind_the_cluster_keeps_its_version_and_applies_the_tags() {
+    // The cloud upgraded the cluster to 1.32 while the spec still says 1.31: no downgrade.
+    let mut answers = vec![Canned::ok("POST", "/tags/", "{}".into())];
+    answers.extend(cluster_answers("1.32", "ACTIVE"));
+    let responder = Responder::start(answers);
+    let provider = common::builder("prod", &responder.url).build().await.unwrap();
+    let mut behind = spec(31);
+    behind.labels.insert("team".into(), "payments".into());
+    provider.update(&behind).await.unwrap();
+    assert!(version_updates(&responder).is_empty(), "no version request for a cluster ahead of its spec");
+    let tagged: Vec<serde_json::Value> = responder
+        .requests()
+        .iter()
+        .filter(|(line, _)| line.starts_with("POST /tags/"))
+        .map(|(_, body)| serde_json::from_str(body).unwrap())
+        .collect();
+    assert_eq!(tagged.len(), 1, "{:?}", responder.requests());
+    assert_eq!(tagged[0]["tags"]["team"], "payments");
 }
 
 fn error_answer(status: u16, error_type: &'static str, headers: Vec<(&'static str, &'static str)>) -> Canned {
@@ -190,4 +211,45 @@ async fn throttling_carries_the_retry_time_eks_asks_for() {
         assert!(matches!(err, Error::RateLimited { .. }), "{err}");
         assert_eq!(err.retry_after(), wait, "{headers:?}");
     }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn node_groups_catch_up_with_their_control_plane_before_the_next_upgrade() {
+    // The control plane runs 1.32, its node group still 1.31: `get` upgrades the node group to
+    // its control plane's version (EKS upgrades a control plane only once its node groups run
+    // its minor version), and `update` waits for it.
+    let mut answers = vec![
+        Canned::ok(
+            "POST",
+            "/clusters/web-1/node-groups/workers/update-version",
+            serde_json::json!({"update": {"id": "c6f0ba18-9a87-4450-b5a0-825e6e84496f", "status": "InProgress",
+                "type": "VersionUpdate", "params": [{"type": "Version", "value": "1.32"}], "errors": []}})
+            .to_string(),
+        ),
+        Canned::ok(
+            "GET",
+            "/clusters/web-1/node-groups/workers",
+            serde_json::json!({"nodegroup": {"nodegroupName": "workers", "status": "ACTIVE", "version": "1.31",
+                "scalingConfig": {"minSize": 1, "maxSize": 3, "desiredSize": 2}}})
+            .to_string(),
+        ),
+    ];
+    answers.extend(cluster_answers("1.32", "ACTIVE"));
+    let responder = Responder::start(answers);
+    let provider = common::builder("prod", &responder.url).build().await.unwrap();
+    let id = ClusterId::new("web-1").unwrap();
+    let before = provider.update(&spec(33)).await.unwrap_err();
+    assert_eq!(before.kind(), ErrorKind::Conflict, "not running while a node group is behind: {before}");
+    assert!(version_updates(&responder).is_empty());
+    let seen = provider.get(&id).await.unwrap();
+    assert_eq!(seen.phase, ClusterPhase::Updating, "updating until the node groups follow");
+    let upgrades: Vec<serde_json::Value> = responder
+        .requests()
+        .iter()
+        .filter(|(line, _)| line.starts_with("POST /clusters/web-1/node-groups/workers/update-version"))
+        .map(|(_, body)| serde_json::from_str(body).unwrap())
+        .collect();
+    assert_eq!(upgrades.len(), 1, "{:?}", responder.requests());
+    assert_eq!(upgrades[0]["version"], "1.32", "to the control plane's minor");
+    assert!(version_updates(&responder).is_empty(), "the control plane waits for its node groups");
 }

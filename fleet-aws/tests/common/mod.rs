@@ -8,6 +8,7 @@
 #![allow(dead_code)]
 
 mod proxy;
+pub mod stand_in;
 
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
@@ -18,14 +19,17 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use fleet_aws::{EksProvider, EksProviderBuilder, map_sdk_error};
-use fleet_core::conformance::ConformanceHooks;
 use fleet_core::conformance::http::{TestResponse, serve};
-use fleet_core::{Capabilities, ClusterId, Error, FleetName, Region, Result};
+use fleet_core::conformance::{ConformanceHooks, SimulatedKubeApi};
+use fleet_core::{AppliedSettings, Capabilities, ClusterId, Error, FleetName, Network, Region, Result};
 
 pub use proxy::{Faults, RegionProxy, Upstream};
+pub use stand_in::StandIn;
 
 pub const ROLE: &str = "arn:aws:iam::123456789012:role/eks-cluster";
 pub const NODE_ROLE: &str = "arn:aws:iam::123456789012:role/eks-node";
+/// The role of the engine, given admin access entries by the providers of [`RegionProxies`].
+pub const ENGINE_ROLE: &str = "arn:aws:iam::123456789012:role/fleet-engine";
 
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
@@ -91,12 +95,47 @@ impl Drop for Moto {
     }
 }
 
-/// What EKS as moto implements it can do: resize node groups. Moto 5.2 has no
-/// `UpdateClusterVersion` (no route for `POST /clusters/{name}/updates`), so no in-place
-/// upgrade is declared against it; tests/responder.rs checks that call against EKS's
-/// documented answer instead.
+/// What EKS as moto implements it can do: resize node groups, and the control-plane settings
+/// moto records itself (`logging`, `resourcesVpcConfig`). Moto 5.2 has no route for
+/// `CreateAddon` nor `UpdateClusterVersion`: network policies and in-place upgrades are
+/// declared only behind the stand-in ([`stand_in_capabilities`]); tests/responder.rs checks
+/// those calls against EKS's documented answers as well.
 pub fn moto_capabilities() -> Capabilities {
-    Capabilities::default().with_node_pool_resize(true)
+    Capabilities::default()
+        .with_node_pool_resize(true)
+        .with_audit_logging(true)
+        .with_private_endpoint(true)
+        .with_allowed_cidrs(true)
+}
+
+/// What EKS as moto behind the [`StandIn`] can do: [`moto_capabilities`], network policies
+/// (the `vpc-cni` add-on) and in-place upgrades (`UpdateClusterVersion`,
+/// `UpdateNodegroupVersion`), answered by the stand-in.
+pub fn stand_in_capabilities() -> Capabilities {
+    moto_capabilities().with_network_policy(true).with_in_place_version_upgrade(true).with_team_credentials(true)
+}
+
+/// Whether `token` is an EKS token as `aws eks get-token` makes it: `k8s-aws-v1.` and the
+/// base64url (unpadded) of a presigned STS `GetCallerIdentity` URL that signs the cluster
+/// name header `x-k8s-aws-id`. What the simulated API server accepts as the providers' admin
+/// credentials (EKS's own server sends the URL to STS; no STS answers here).
+pub fn is_eks_token(token: &str) -> bool {
+    use base64::Engine as _;
+    let Some(encoded) = token.strip_prefix("k8s-aws-v1.") else { return false };
+    let Some(url) = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(encoded)
+        .ok()
+        .and_then(|bytes| String::from_utf8(bytes).ok())
+    else {
+        return false;
+    };
+    let Some((_, query)) = url.strip_prefix("https://sts.").and_then(|rest| rest.split_once("/?")) else {
+        return false;
+    };
+    let param = |key: &str| query.split('&').find_map(|pair| pair.strip_prefix(&format!("{key}=")));
+    param("Action") == Some("GetCallerIdentity")
+        && param("X-Amz-SignedHeaders").is_some_and(|signed| signed.contains("x-k8s-aws-id"))
+        && param("X-Amz-Signature").is_some_and(|sig| sig.len() == 64 && sig.chars().all(|c| c.is_ascii_hexdigit()))
 }
 
 /// The regions of every test provider.
@@ -109,28 +148,36 @@ pub struct RegionProxies {
     pub moto_url: String,
     pub proxies: BTreeMap<Region, Arc<RegionProxy>>,
     pub faults: Arc<Faults>,
+    pub stand_in: Arc<StandIn>,
 }
 
 impl RegionProxies {
     /// Starts a proxy for each of [`regions`] in front of `moto`.
     pub async fn start(moto: &Moto) -> RegionProxies {
         let faults = Arc::new(Faults::default());
+        let stand_in = Arc::new(StandIn::default());
         let upstream = Upstream::new(moto.port);
         let mut proxies = BTreeMap::new();
         for region in regions() {
-            proxies.insert(region, RegionProxy::start(Arc::clone(&upstream), Arc::clone(&faults)).await);
+            let proxy =
+                RegionProxy::start(region.as_str(), Arc::clone(&upstream), Arc::clone(&faults), Arc::clone(&stand_in))
+                    .await;
+            proxies.insert(region, proxy);
         }
-        RegionProxies { moto_url: moto.url.clone(), proxies, faults }
+        RegionProxies { moto_url: moto.url.clone(), proxies, faults, stand_in }
     }
 
-    /// A builder for `fleet` whose regions are reached through the proxies, with moto's
-    /// capabilities and without the SDK's own retries. With them, the SDK's standard retry
+    /// A builder for `fleet` whose regions are reached through the proxies, with the
+    /// stand-in's capabilities ([`stand_in_capabilities`]), the engine's role given admin access entries ([`ENGINE_ROLE`]), and
+    /// without the SDK's own retries. With them, the SDK's standard retry
     /// strategy would answer an injected 500 or 429 (`ThrottlingException`, with
     /// `x-amz-retry-after`) itself, with up to two more attempts, and the provider would never
     /// see the fault the hooks make.
     pub fn builder(&self, fleet: &str) -> EksProviderBuilder {
-        let mut builder =
-            builder(fleet, &self.moto_url).with_capabilities(moto_capabilities()).without_client_retries();
+        let mut builder = builder(fleet, &self.moto_url)
+            .with_capabilities(stand_in_capabilities())
+            .with_admin_principals(vec![ENGINE_ROLE.to_owned()])
+            .without_client_retries();
         for (region, proxy) in &self.proxies {
             builder = builder.with_region_endpoint_url(region.clone(), proxy.url.clone());
         }
@@ -139,7 +186,22 @@ impl RegionProxies {
 
     /// The conformance hooks acting through these proxies and on moto directly.
     pub fn hooks(&self) -> MotoHooks {
-        MotoHooks { moto_url: self.moto_url.clone(), proxies: self.proxies.clone(), faults: Arc::clone(&self.faults) }
+        MotoHooks {
+            moto_url: self.moto_url.clone(),
+            proxies: self.proxies.clone(),
+            faults: Arc::clone(&self.faults),
+            stand_in: Arc::clone(&self.stand_in),
+        }
+    }
+
+    /// A simulated Kubernetes API server ([`SimulatedKubeApi`]) accepting EKS tokens
+    /// ([`is_eks_token`]) as cluster-admin ones, that `DescribeCluster` answers name from now on
+    /// as the endpoint of clusters with a public endpoint; private-only clusters get an
+    /// endpoint where nothing listens (a private endpoint seen from outside its VPC).
+    pub fn serve_kube_api(&self) -> SimulatedKubeApi {
+        let api = SimulatedKubeApi::start().with_admin_token_check(is_eks_token);
+        self.stand_in.report_endpoints(api.url(), &SimulatedKubeApi::closed_endpoint());
+        api
     }
 
     pub fn proxy(&self, region: &str) -> &RegionProxy {
@@ -154,6 +216,7 @@ pub struct MotoHooks {
     moto_url: String,
     proxies: BTreeMap<Region, Arc<RegionProxy>>,
     faults: Arc<Faults>,
+    stand_in: Arc<StandIn>,
 }
 
 impl MotoHooks {
@@ -221,6 +284,49 @@ impl ConformanceHooks for MotoHooks {
         self.faults.throttle_next(count, retry_after);
         Some(Ok(()))
     }
+
+    async fn applied_settings(&self, id: &ClusterId, region: &Region) -> Option<Result<AppliedSettings>> {
+        Some(applied_settings(&self.moto_url, &self.stand_in, id, region).await)
+    }
+    /// Once [`RegionProxies::serve_kube_api`] started one, the clusters' endpoint is a
+    /// simulated Kubernetes API server.
+    fn clusters_serve_kubernetes_api(&self) -> bool {
+        self.stand_in.reports_endpoints()
+    }
+}
+
+/// The settings of cluster `id` as moto recorded them (`DescribeCluster`: `logging`,
+/// `resourcesVpcConfig`) and the network policy add-on as the stand-in recorded it.
+pub async fn applied_settings(
+    moto_url: &str,
+    stand_in: &StandIn,
+    id: &ClusterId,
+    region: &Region,
+) -> Result<AppliedSettings> {
+    let described = client(moto_url, region.as_str())
+        .describe_cluster()
+        .name(id.as_str())
+        .send()
+        .await
+        .map_err(|err| map_sdk_error(&format!("describe `{id}`"), false, err))?;
+    let cluster = described.cluster().ok_or_else(|| Error::cluster_not_found(id))?;
+    let audit_logging = cluster.logging().is_some_and(|logging| {
+        logging
+            .cluster_logging()
+            .iter()
+            .any(|setup| setup.enabled() == Some(true) && setup.types().contains(&aws_sdk_eks::types::LogType::Audit))
+    });
+    let vpc = cluster.resources_vpc_config();
+    let mut network = Network::default();
+    network.private_endpoint = vpc.is_some_and(|v| v.endpoint_private_access() && !v.endpoint_public_access());
+    network.allowed_cidrs = vpc.map(|v| v.public_access_cidrs().to_vec()).unwrap_or_default();
+    network.network_policy = stand_in.addon(region.as_str(), id.as_str(), "vpc-cni").is_some_and(|addon| {
+        addon["configurationValues"]
+            .as_str()
+            .and_then(|values| serde_json::from_str::<serde_json::Value>(values).ok())
+            .is_some_and(|values| values["enableNetworkPolicy"] == "true")
+    });
+    Ok(AppliedSettings::new(network, audit_logging))
 }
 
 /// A plain SDK client of the EKS API at `url` in `region`, with retries, for setting up and

@@ -6,7 +6,8 @@
 //!
 //! One request per connection (every answer says `Connection: close`), `Content-Length`
 //! request bodies (what the AWS SDK sends to EKS). The proxies pass moto one request at a
-//! time ([`Upstream`]).
+//! time ([`Upstream`]). What moto lacks or accepts where EKS refuses is answered by the
+//! [`StandIn`] first.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -15,6 +16,8 @@ use fleet_core::{Error, Result};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio::task::{JoinHandle, JoinSet};
+
+use super::stand_in::StandIn;
 
 /// Moto, behind every region's proxy. Its EKS backend checks that a name is free and then
 /// takes it without a lock, so that concurrent creates of one cluster or node group can all
@@ -78,26 +81,39 @@ impl Faults {
     }
 }
 
+/// What every connection of one region's proxy shares.
+#[derive(Clone)]
+struct Shared {
+    region: String,
+    upstream: Arc<Upstream>,
+    faults: Arc<Faults>,
+    stand_in: Arc<StandIn>,
+}
+
 /// One region's endpoint: `url`, relaying to moto on `upstream`.
 pub struct RegionProxy {
     pub url: String,
     port: u16,
-    upstream: Arc<Upstream>,
-    faults: Arc<Faults>,
+    shared: Shared,
     serving: tokio::sync::Mutex<Option<JoinHandle<()>>>,
 }
 
 impl RegionProxy {
     /// Starts serving on a free local port.
-    pub async fn start(upstream: Arc<Upstream>, faults: Arc<Faults>) -> Arc<RegionProxy> {
+    pub async fn start(
+        region: &str,
+        upstream: Arc<Upstream>,
+        faults: Arc<Faults>,
+        stand_in: Arc<StandIn>,
+    ) -> Arc<RegionProxy> {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
-        let task = tokio::spawn(accept(listener, Arc::clone(&upstream), Arc::clone(&faults)));
+        let shared = Shared { region: region.to_owned(), upstream, faults, stand_in };
+        let task = tokio::spawn(accept(listener, shared.clone()));
         Arc::new(RegionProxy {
             url: format!("http://127.0.0.1:{port}"),
             port,
-            upstream,
-            faults,
+            shared,
             serving: tokio::sync::Mutex::new(Some(task)),
         })
     }
@@ -121,8 +137,7 @@ impl RegionProxy {
         for _ in 0..100 {
             match listen(self.port) {
                 Ok(listener) => {
-                    *serving =
-                        Some(tokio::spawn(accept(listener, Arc::clone(&self.upstream), Arc::clone(&self.faults))));
+                    *serving = Some(tokio::spawn(accept(listener, self.shared.clone())));
                     return Ok(());
                 }
                 Err(err) => last = Some(err),
@@ -142,13 +157,13 @@ fn listen(port: u16) -> std::io::Result<TcpListener> {
 
 /// Accepts connections until aborted; aborting it drops the listener and, with the join
 /// set, every connection.
-async fn accept(listener: TcpListener, upstream: Arc<Upstream>, faults: Arc<Faults>) {
+async fn accept(listener: TcpListener, shared: Shared) {
     let mut connections = JoinSet::new();
     loop {
         tokio::select! {
             accepted = listener.accept() => {
                 if let Ok((stream, _)) = accepted {
-                    connections.spawn(relay(stream, Arc::clone(&upstream), Arc::clone(&faults)));
+                    connections.spawn(relay(stream, shared.clone()));
                 }
             }
             Some(_) = connections.join_next(), if !connections.is_empty() => {}
@@ -156,11 +171,12 @@ async fn accept(listener: TcpListener, upstream: Arc<Upstream>, faults: Arc<Faul
     }
 }
 
-/// Answers one request: an injected fault, or moto's answer.
-async fn relay(client: TcpStream, upstream: Arc<Upstream>, faults: Arc<Faults>) {
+/// Answers one request: an injected fault, the stand-in's answer, or moto's.
+async fn relay(client: TcpStream, shared: Shared) {
     let mut client = BufReader::new(client);
     let Some((head, body)) = read_request(&mut client).await else { return };
-    let answer = match faults.take() {
+    let stand_in = || shared.stand_in.answer(&shared.region, head.first().map_or("", String::as_str), &body);
+    let answer = match shared.faults.take() {
         Some(Injected::Throttle(after)) => error_answer(
             429,
             "ThrottlingException",
@@ -173,9 +189,14 @@ async fn relay(client: TcpStream, upstream: Arc<Upstream>, faults: Arc<Faults>) 
         Some(Injected::Fail) => {
             error_answer(500, "ServerException", "An internal error occurred; try again later", &[])
         }
-        None => match forward(&head, &body, &upstream).await {
-            Ok(answer) => answer,
-            Err(err) => error_answer(502, "ServerException", &format!("moto did not answer: {err}"), &[]),
+        None => match stand_in() {
+            Some(answer) => json_answer(answer.status, answer.error_type, &answer.body),
+            None => match forward(&head, &body, &shared.upstream).await {
+                Ok(answer) => rewritten(answer, |moto| {
+                    shared.stand_in.rewrite(&shared.region, head.first().map_or("", String::as_str), moto)
+                }),
+                Err(err) => error_answer(502, "ServerException", &format!("moto did not answer: {err}"), &[]),
+            },
         },
     };
     let client = client.get_mut();
@@ -244,6 +265,37 @@ async fn forward(head: &[String], body: &[u8], upstream: &Upstream) -> std::io::
     let mut relayed = closing(&answer_head);
     relayed.extend_from_slice(&answer[end + 4..]);
     Ok(relayed)
+}
+
+/// `answer` with its body replaced by what `rewrite` makes of it (a successful answer only),
+/// its `Content-Length` set to match.
+fn rewritten(answer: Vec<u8>, rewrite: impl FnOnce(&[u8]) -> Option<Vec<u8>>) -> Vec<u8> {
+    let Some(end) = answer.windows(4).position(|w| w == b"\r\n\r\n") else { return answer };
+    let head: Vec<String> = String::from_utf8_lossy(&answer[..end]).split("\r\n").map(str::to_owned).collect();
+    if !head.first().is_some_and(|status| status.contains(" 200 ")) {
+        return answer;
+    }
+    let Some(body) = rewrite(&answer[end + 4..]) else { return answer };
+    let mut head: Vec<String> =
+        head.into_iter().filter(|line| !line.to_ascii_lowercase().starts_with("content-length:")).collect();
+    head.push(format!("Content-Length: {}", body.len()));
+    let mut relayed = closing(&head);
+    relayed.extend_from_slice(&body);
+    relayed
+}
+
+/// An answer with a JSON `body` and, for an error, its type in `x-amzn-ErrorType`.
+fn json_answer(status: u16, error_type: Option<&str>, body: &str) -> Vec<u8> {
+    let mut head = vec![
+        format!("HTTP/1.1 {status} {}", if status == 200 { "OK" } else { "Error" }),
+        "Content-Type: application/json".to_owned(),
+        "x-amzn-RequestId: 00000000-0000-0000-0000-000000000000".to_owned(),
+        format!("Content-Length: {}", body.len()),
+    ];
+    head.extend(error_type.map(|kind| format!("x-amzn-ErrorType: {kind}")));
+    let mut answer = closing(&head);
+    answer.extend_from_slice(body.as_bytes());
+    answer
 }
 
 /// An answer as EKS gives errors: the status, the error type in `x-amzn-ErrorType`, a JSON
