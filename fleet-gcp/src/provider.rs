@@ -1,21 +1,25 @@
 //! [`GkeProvider`]: the `ClusterProvider` for Google Kubernetes Engine.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
 use base64::Engine as _;
+use fleet_core::addons::{ApiRoute, team_credentials_over};
 use fleet_core::plan::ensure_in_place;
 use fleet_core::{
     Cluster, ClusterId, ClusterPhase, ClusterProvider, ClusterSpec, Credentials, Error, FleetName, FleetTags,
-    KubernetesVersion, Listing, NodePool, NodePoolName, ProviderInfo, Region, Result, SizeClass,
+    KubernetesVersion, Listing, NodePool, NodePoolName, ProviderInfo, Region, Result, SizeClass, TeamName,
 };
 use google_cloud_container_v1::client::ClusterManager;
 use google_cloud_container_v1::model;
 
 use crate::errors::map_gcp_error;
+use crate::node_counts::{autoscaling, initial_per_zone, total_bounds, zone_count};
+use crate::settings::NetworkSetup;
 use crate::token::TokenSource;
+use crate::versions::{ReleaseChannel, ServerVersions, parse_gke_version};
 
 /// The node label recording a pool's abstract size class.
 const SIZE_LABEL: &str = "fleet-size-class";
@@ -45,7 +49,15 @@ pub struct GkeProvider {
     pub(crate) info: ProviderInfo,
     pub(crate) client: ClusterManager,
     pub(crate) tokens: TokenSource,
+    /// How clusters' API servers are reached to set team access up (default: directly).
+    pub(crate) route: Arc<dyn ApiRoute>,
     pub(crate) machine_types: BTreeMap<SizeClass, String>,
+    /// The network clusters join and how their settings are enforced.
+    pub(crate) network: NetworkSetup,
+    /// The release channel every cluster is enrolled in, when the builder fixed one.
+    pub(crate) release_channel: Option<ReleaseChannel>,
+    /// The node zones of a location, where the builder named them.
+    pub(crate) zones: BTreeMap<Region, Vec<String>>,
     pub(crate) poll_interval: Duration,
     pub(crate) operation_timeout: Duration,
     /// Where each known cluster is, to avoid asking every location.
@@ -206,7 +218,43 @@ impl GkeProvider {
         }
     }
 
-    fn node_pool(&self, pool: &NodePool) -> model::NodePool {
+    /// What `getServerConfig` says of the versions of `location`.
+    async fn server_versions(&self, location: &Region) -> Result<ServerVersions> {
+        let parent = self.parent(location.as_str());
+        let config = self
+            .client
+            .get_server_config()
+            .set_name(&parent)
+            .send()
+            .await
+            .map_err(|err| map_gcp_error(&format!("get the server config of {parent}"), false, err))?;
+        Ok(ServerVersions::from_model(&config))
+    }
+
+    /// The release channel a cluster of `version` runs in, or why GKE would refuse it.
+    fn channel_for(
+        &self,
+        versions: &ServerVersions,
+        location: &Region,
+        version: KubernetesVersion,
+    ) -> Result<ReleaseChannel> {
+        versions.channel_for(version, self.release_channel).ok_or_else(|| {
+            let offered: Vec<String> = versions.offered(self.release_channel).iter().map(ToString::to_string).collect();
+            let channel = match self.release_channel {
+                Some(channel) => format!("release channel {channel}"),
+                None => "any release channel".to_owned(),
+            };
+            Error::InvalidSpec {
+                path: "kubernetesVersion".into(),
+                reason: format!(
+                    "GKE offers no Kubernetes {version} in {channel} of `{location}` (getServerConfig offers {})",
+                    offered.join(", ")
+                ),
+            }
+        })
+    }
+
+    fn node_pool(&self, pool: &NodePool, zones: u32) -> model::NodePool {
         let machine = pool
             .machine_type
             .clone()
@@ -218,7 +266,7 @@ impl GkeProvider {
         }
         model::NodePool::new()
             .set_name(pool.name.as_str())
-            .set_initial_node_count(pool.min_count.max(1) as i32)
+            .set_initial_node_count(initial_per_zone(pool, zones))
             .set_config(model::NodeConfig::new().set_machine_type(machine).set_labels(labels))
             .set_autoscaling(autoscaling(pool))
     }
@@ -263,13 +311,6 @@ impl GkeProvider {
     }
 }
 
-fn autoscaling(pool: &NodePool) -> model::NodePoolAutoscaling {
-    model::NodePoolAutoscaling::new()
-        .set_enabled(true)
-        .set_min_node_count(pool.min_count as i32)
-        .set_max_node_count(pool.max_count.get() as i32)
-}
-
 fn node_pool_of(gke: &model::NodePool) -> Option<NodePool> {
     let name = NodePoolName::new(gke.name.as_str()).ok()?;
     let config = gke.config.as_ref();
@@ -277,10 +318,7 @@ fn node_pool_of(gke: &model::NodePool) -> Option<NodePool> {
         .and_then(|c| c.labels.get(SIZE_LABEL))
         .and_then(|label| SizeClass::ALL.into_iter().find(|s| s.as_str() == label))
         .unwrap_or(SizeClass::Medium);
-    let (min, max) = match &gke.autoscaling {
-        Some(a) if a.enabled => (a.min_node_count.max(0) as u32, a.max_node_count.max(1) as u32),
-        _ => (gke.initial_node_count.max(0) as u32, gke.initial_node_count.max(1) as u32),
-    };
+    let (min, max) = total_bounds(gke);
     let pool = NodePool::new(name, size, min, max).ok()?;
     // A machine type derived from the size class is not part of the spec: only one the spec
     // chose (marked by its node label) is reported.
@@ -305,22 +343,8 @@ fn covers(location: &Region, missing: &str) -> bool {
             .is_some_and(|zone| !zone.is_empty() && zone.chars().all(|c| c.is_ascii_alphanumeric()))
 }
 
-/// Whether an observed version is the wanted one: a wanted `1.31` accepts any 1.31 patch.
-fn version_satisfies(observed: KubernetesVersion, wanted: KubernetesVersion) -> bool {
-    match wanted.patch() {
-        None => observed.same_minor(&wanted),
-        Some(_) => observed == wanted,
-    }
-}
-
 fn labels_of(gke: &model::Cluster) -> BTreeMap<String, String> {
     gke.resource_labels.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
-}
-
-/// `1.31.5-gke.1000` -> 1.31.5.
-fn parse_gke_version(text: &str) -> Option<KubernetesVersion> {
-    let plain = text.split('-').next()?;
-    plain.parse().ok()
 }
 
 /// Seconds of an RFC 3339 UTC timestamp (`2026-01-01T00:00:00Z`, fractions ignored).
@@ -350,6 +374,17 @@ impl ClusterProvider for GkeProvider {
         &self.info
     }
 
+    /// The versions of `getServerConfig` for `region`: the STABLE, REGULAR and RAPID
+    /// channels' `validVersions` and the `validMasterVersions` they offer, or only the fixed
+    /// channel's versions.
+    async fn offered_versions(&self, region: &Region) -> Result<Option<Vec<KubernetesVersion>>> {
+        if !self.info.has_region(region) {
+            return Ok(None);
+        }
+        let offered = self.server_versions(region).await?.offered(self.release_channel);
+        Ok((!offered.is_empty()).then_some(offered))
+    }
+
     async fn create(&self, spec: &ClusterSpec) -> Result<Cluster> {
         if spec.provider != self.info.name {
             return Err(Error::wrong_provider(&spec.provider, &self.info.name));
@@ -360,15 +395,26 @@ impl ClusterProvider for GkeProvider {
                 reason: format!("provider `{}` has no location `{}`", self.info.name, spec.region),
             });
         }
+        self.info.capabilities.ensure_settings_apply(spec, &self.info.name)?;
         if let Some(existing) = self.elsewhere(spec).await {
             return Ok(existing);
         }
+        let versions = self.server_versions(&spec.region).await?;
+        let channel = self.channel_for(&versions, &spec.region, spec.kubernetes_version)?;
+        let zones = self.zones.get(&spec.region).map(Vec::as_slice);
+        let zone_count = zone_count(spec.region.as_str(), zones);
+        // Only settings applied reach the cluster, so its fixed-settings label records them.
         let labels: HashMap<String, String> = FleetTags::cluster_tags(&self.fleet, spec).into_iter().collect();
-        let cluster = model::Cluster::new()
+        let mut cluster = model::Cluster::new()
             .set_name(spec.id.as_str())
             .set_initial_cluster_version(spec.kubernetes_version.to_string())
+            .set_release_channel(model::ReleaseChannel::new().set_channel(channel.to_model()))
             .set_resource_labels(labels)
-            .set_node_pools(spec.node_pools.iter().map(|p| self.node_pool(p)).collect::<Vec<_>>());
+            .set_node_pools(spec.node_pools.iter().map(|p| self.node_pool(p, zone_count)).collect::<Vec<_>>());
+        if let Some(zones) = zones {
+            cluster = cluster.set_locations(zones.to_vec());
+        }
+        let cluster = self.network.apply(spec, cluster);
         let parent = self.parent(spec.region.as_str());
         let doing = format!("create cluster `{}` in {parent}", spec.id);
         match self.client.create_cluster().set_parent(&parent).set_cluster(cluster).send().await {
@@ -444,6 +490,7 @@ impl ClusterProvider for GkeProvider {
         let (location, gke) = self.owned(&spec.id).await?;
         let current = self.view(&location, &gke)?;
         ensure_in_place(&current, spec, self.info.capabilities)?;
+        self.info.capabilities.ensure_settings_apply(spec, &self.info.name)?;
         if current.phase != ClusterPhase::Running {
             return Err(Error::Conflict {
                 message: format!(
@@ -454,9 +501,28 @@ impl ClusterProvider for GkeProvider {
         }
         let name = self.name(&location, &spec.id);
         let mut changed = false;
-        let wanted = spec.kubernetes_version;
-        if !current.kubernetes_version.is_some_and(|version| version_satisfies(version, wanted)) {
-            let update = model::ClusterUpdate::new().set_desired_master_version(wanted.to_string());
+        // One minor at a time, never down: GKE upgrades control planes itself, and a cluster
+        // ahead of its spec is left as it is.
+        let step = match current.kubernetes_version {
+            Some(version) => version.upgrade_step_to(spec.kubernetes_version),
+            None => Some(spec.kubernetes_version),
+        };
+        if let Some(step) = step {
+            let versions = self.server_versions(&location).await?;
+            let channel = self.channel_for(&versions, &location, step)?;
+            let enrolled = gke.release_channel.as_ref().and_then(|c| ReleaseChannel::from_model(&c.channel));
+            let stays = enrolled.is_some_and(|enrolled| step.offered_by(versions.of(enrolled)));
+            if !stays {
+                // GKE takes one change per UpdateCluster: the channel first, then the version.
+                let update = model::ClusterUpdate::new()
+                    .set_desired_release_channel(model::ReleaseChannel::new().set_channel(channel.to_model()));
+                let operation =
+                    self.client.update_cluster().set_name(&name).set_update(update).send().await.map_err(|err| {
+                        map_gcp_error(&format!("move `{name}` to release channel {channel}"), false, err)
+                    })?;
+                self.follow(&location, operation).await?;
+            }
+            let update = model::ClusterUpdate::new().set_desired_master_version(step.to_string());
             let operation = self
                 .client
                 .update_cluster()
@@ -531,6 +597,13 @@ impl ClusterProvider for GkeProvider {
         let token = self.tokens.token().await?;
         Ok(Credentials::from_token(id.as_str(), &format!("https://{}", gke.endpoint), ca_pem.as_deref(), token))
     }
+
+    /// Sets team access up in the cluster with the cluster-admin [`credentials`](Self::credentials)
+    /// (namespace `team-<team>`, a service account, a role and its binding, a token for the
+    /// account), over the builder's route ([`crate::GkeProviderBuilder::with_api_route`]).
+    async fn team_credentials(&self, id: &ClusterId, team: &TeamName) -> Result<Credentials> {
+        team_credentials_over(self.route.as_ref(), &self.credentials(id).await?, id.as_str(), team).await
+    }
 }
 
 #[cfg(test)]
@@ -538,9 +611,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn gke_versions_and_timestamps_parse() {
-        assert_eq!(parse_gke_version("1.31.5-gke.1000"), Some("1.31.5".parse().unwrap()));
-        assert_eq!(parse_gke_version("garbage"), None);
+    fn gke_timestamps_parse() {
         let at = parse_rfc3339_seconds("2026-01-01T00:00:00.123Z").unwrap();
         assert_eq!(at.duration_since(SystemTime::UNIX_EPOCH).unwrap().as_secs(), 1_767_225_600);
         assert_eq!(parse_rfc3339_seconds("yesterday"), None);

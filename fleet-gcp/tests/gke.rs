@@ -24,7 +24,7 @@ fn spec(id: &str, location: &str) -> ClusterSpec {
         ClusterId::new(id).unwrap(),
         ProviderName::new("gcp").unwrap(),
         Region::new(location).unwrap(),
-        "1.31".parse().unwrap(),
+        "1.34".parse().unwrap(),
     )
     .node_pool(NodePool::new(NodePoolName::new("workers").unwrap(), SizeClass::Small, 1, 3).unwrap())
     .label("team", "payments")
@@ -34,7 +34,7 @@ fn spec(id: &str, location: &str) -> ClusterSpec {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_gke_provider_passes_the_conformance_kit() {
-    let gke = common::Gke::start();
+    let gke = common::Gke::start_with_kube_api();
     let provider = gke.provider("conformance").await;
     let other = Arc::new(gke.provider("conformance-other").await);
     let [first, second] = common::LOCATIONS.map(|location| Region::new(location).unwrap());
@@ -48,8 +48,16 @@ async fn the_gke_provider_passes_the_conformance_kit() {
         );
     let report = run_all(&provider, &context).await;
     assert_eq!(report.passed.len() + report.skipped.len(), CHECKS.len());
-    // GKE has no hibernation and this provider sets no team access up: the only skips.
-    assert_eq!(report.skipped_checks(), ["hibernate_and_resume_round_trip", "team_credentials_are_scoped"]);
+    // The only skips: GKE needs no system pool (its system pods run on any pool), has no
+    // hibernation, and this provider applies every setting.
+    assert_eq!(
+        report.skipped_checks(),
+        [
+            "create_without_a_required_system_pool_is_rejected",
+            "hibernate_and_resume_round_trip",
+            "undeclared_settings_are_refused",
+        ]
+    );
     assert!(gke.violations().is_empty(), "fields the discovery document does not define: {:?}", gke.violations());
 }
 
@@ -65,19 +73,22 @@ async fn operations_are_followed_until_done_and_requests_match_the_discovery_doc
         calls,
         [
             "GET projects/fleet-test/locations/us-central1/clusters/web-1",
+            "GET projects/fleet-test/locations/europe-west1/serverConfig",
             "POST projects/fleet-test/locations/europe-west1/clusters",
             "GET projects/fleet-test/locations/europe-west1/operations/operation-2",
             "GET projects/fleet-test/locations/europe-west1/operations/operation-2",
             "GET projects/fleet-test/locations/europe-west1/clusters/web-1",
         ]
     );
-    let body = &requests[1].2["cluster"];
+    let body = &requests[2].2["cluster"];
     assert_eq!(body["name"], "web-1");
-    assert_eq!(body["initialClusterVersion"], "1.31");
+    assert_eq!(body["initialClusterVersion"], "1.34");
     assert_eq!(body["resourceLabels"]["fleet-name"], "prod");
     assert_eq!(body["resourceLabels"]["team"], "payments");
     assert_eq!(body["nodePools"][0]["config"]["machineType"], "e2-standard-2");
-    assert_eq!(body["nodePools"][0]["autoscaling"]["maxNodeCount"], 3);
+    assert_eq!(body["nodePools"][0]["autoscaling"]["totalMaxNodeCount"], 3, "totals, not per zone");
+    assert_eq!(body["nodePools"][0]["initialNodeCount"], 1);
+    assert_eq!(body["releaseChannel"]["channel"], "STABLE", "the most mature channel offering 1.34");
     assert!(gke.violations().is_empty(), "{:?}", gke.violations());
     assert!(
         common::unknown_fields(&serde_json::json!({"cluster": {"nmae": "typo"}}), "CreateClusterRequest")
@@ -85,14 +96,14 @@ async fn operations_are_followed_until_done_and_requests_match_the_discovery_doc
             .any(|field| field.ends_with("cluster.nmae")),
         "the checker itself catches unknown fields"
     );
-    assert_eq!(created.kubernetes_version.unwrap().to_string(), "1.31.5");
+    assert_eq!(created.kubernetes_version.unwrap().to_string(), "1.34.4", "the newest 1.34 of STABLE");
     assert_eq!(created.endpoint.as_deref(), Some("https://34.77.0.1"));
 
     let mut upgraded = spec("web-1", "europe-west1");
-    upgraded.kubernetes_version = "1.32".parse().unwrap();
+    upgraded.kubernetes_version = "1.35".parse().unwrap();
     upgraded.node_pools[0].max_count = std::num::NonZeroU32::new(5).unwrap();
     let done = provider.update(&upgraded).await.unwrap();
-    assert_eq!(done.kubernetes_version.unwrap().minor(), 32);
+    assert_eq!(done.kubernetes_version.unwrap().minor(), 35);
     assert_eq!(done.node_pools[0].max_count.get(), 5);
     provider.delete(&ClusterId::new("web-1").unwrap()).await.unwrap();
     let err = provider.get(&ClusterId::new("web-1").unwrap()).await.unwrap_err();
@@ -282,9 +293,10 @@ async fn update_refuses_replacements_and_busy_clusters_before_changing_anything(
     assert_eq!(err.kind(), ErrorKind::Unsupported, "{err}");
     assert!(err.to_string().contains("nodePools.workers.size"), "{err}");
 
+    // A spec behind the cluster is no replacement: the version is kept, nothing else differs.
     let mut older = original.clone();
-    older.kubernetes_version = "1.30".parse().unwrap();
-    assert_eq!(provider.update(&older).await.unwrap_err().kind(), ErrorKind::Unsupported);
+    older.kubernetes_version = "1.33".parse().unwrap();
+    assert_eq!(provider.update(&older).await.unwrap().kubernetes_version.unwrap().minor(), 34);
 
     let mut moved = original.clone();
     moved.region = Region::new("us-central1").unwrap();
@@ -296,7 +308,7 @@ async fn update_refuses_replacements_and_busy_clusters_before_changing_anything(
 
     let fixed = gke_provider_without_in_place_changes(&gke).await;
     let mut upgraded = original.clone();
-    upgraded.kubernetes_version = "1.32".parse().unwrap();
+    upgraded.kubernetes_version = "1.35".parse().unwrap();
     assert_eq!(fixed.update(&upgraded).await.unwrap_err().kind(), ErrorKind::Unsupported);
     assert!(changes_since(&gke, since).is_empty(), "refusals change nothing: {:?}", changes_since(&gke, since));
 

@@ -14,7 +14,18 @@
 //!   that is not running;
 //! - `setResourceLabels` with a label fingerprint other than the cluster's
 //!   (`FAILED_PRECONDITION`: "Labels could not be set due to fingerprint mismatch ...");
-//! - a control plane downgrade, node pool bounds with min above max (`INVALID_ARGUMENT`).
+//! - a control plane downgrade, an upgrade skipping a minor, a version the cluster's release
+//!   channel does not offer, a channel move that would need a downgrade, and more or fewer
+//!   than one change per `UpdateCluster` (`INVALID_ARGUMENT`; see [`versions`]);
+//! - invalid node pool names, autoscaling mixing total and per-zone limits or with min above
+//!   max, settings GKE refuses together (see [`rules`]), a network the project lacks (the
+//!   `default` one included, once removed), and more nodes than the region's quota, counted
+//!   per zone as GKE counts them (403 `RESOURCE_EXHAUSTED`).
+//!
+//! It serves `getServerConfig` ([`versions::CHANNELS`]), enrols a new cluster in a release
+//! channel as GKE does, stores every field sent (enums as names, answered as numbers when the
+//! client asks, see `enums`), spreads node pools over three zones of a region, and upgrades
+//! node pools with their control plane (the node auto-upgrade of release channels).
 //!
 //! A cut location answers every call about it (its clusters, its operations, its list) with
 //! 503 `UNAVAILABLE`; the list of every location (`locations/-`) answers 200 without that
@@ -23,17 +34,30 @@
 //! with no clusters and every location missing (nothing in GKE's documentation says the
 //! aggregated list ever fails for missing zones): the provider must notice by itself that no
 //! location was listed.
+//!
+//! Started with [`Gke::start_with_kube_api`], its clusters serve a Kubernetes API: their
+//! `endpoint` is the address of a [`SimulatedKubeApi`] (plain HTTP, reached over
+//! [`kube_route::SimulatedPlainHttpRoute`]), and the providers it builds hand out
+//! [`SIMULATED_ADMIN_TOKEN`], the cluster-admin token that server accepts, as the OAuth
+//! access token GKE's API servers accept. A private-endpoint cluster's `endpoint` is its
+//! private address (`privateClusterConfig.privateEndpoint`), as GKE reports it.
 
 // Shared by several test binaries, each of which uses only a part.
 #![allow(dead_code)]
+
+mod enums;
+pub mod kube_route;
+pub mod rules;
+pub mod versions;
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
-use fleet_core::conformance::ConformanceHooks;
+use base64::Engine as _;
 use fleet_core::conformance::http::{TestResponse, serve};
-use fleet_core::{ClusterId, Error, FleetName, Region, Result};
+use fleet_core::conformance::{ConformanceHooks, SIMULATED_ADMIN_TOKEN, SimulatedKubeApi};
+use fleet_core::{AppliedSettings, ClusterId, Error, FleetName, Network, Region, Result};
 use fleet_gcp::{GkeProvider, GkeProviderBuilder};
 use serde_json::{Value, json};
 
@@ -88,6 +112,7 @@ enum Done {
     Run,
     Remove,
     Upgrade(String),
+    Channel(String),
     Labels(Value),
     Nothing,
 }
@@ -99,7 +124,6 @@ struct Canned {
     headers: Vec<(String, String)>,
 }
 
-#[derive(Default)]
 struct State {
     clusters: BTreeMap<String, Value>,
     operations: BTreeMap<String, Operation>,
@@ -110,6 +134,13 @@ struct State {
     requests: Vec<(String, String, Value)>,
     violations: Vec<String>,
     serial: u32,
+    /// The project's VPC networks.
+    networks: BTreeSet<String>,
+    /// Nodes the project may run per region (a stand-in for its CPU and disk quotas).
+    node_quota: Option<u64>,
+    /// The endpoint (`host:port`) of public clusters made from now on, when they serve a
+    /// simulated Kubernetes API.
+    kube_endpoint: Option<String>,
 }
 
 /// One answer: HTTP status, JSON body, extra headers.
@@ -145,11 +176,25 @@ fn invalid(message: &str) -> Reply {
 pub struct Gke {
     pub url: String,
     state: Arc<Mutex<State>>,
+    /// The Kubernetes API its clusters serve, when started with one.
+    kube: Option<SimulatedKubeApi>,
 }
 
 impl Gke {
     pub fn start() -> Gke {
-        let state = Arc::new(Mutex::new(State::default()));
+        let state = Arc::new(Mutex::new(State {
+            clusters: BTreeMap::new(),
+            operations: BTreeMap::new(),
+            failures: VecDeque::new(),
+            targeted: Vec::new(),
+            cut: BTreeSet::new(),
+            requests: Vec::new(),
+            violations: Vec::new(),
+            serial: 0,
+            networks: ["default", "fleet-vpc"].iter().map(|n| (*n).to_owned()).collect(),
+            node_quota: None,
+            kube_endpoint: None,
+        }));
         let shared = Arc::clone(&state);
         let url = serve(move |request| {
             let ints = request.query.contains("enum-encoding%3Dint") || request.query.contains("enum-encoding=int");
@@ -164,7 +209,23 @@ impl Gke {
                     response.with_header(name, value)
                 })
         });
-        Gke { url, state }
+        Gke { url, state, kube: None }
+    }
+
+    /// The local GKE API whose clusters serve a [`SimulatedKubeApi`] (see the module
+    /// documentation).
+    pub fn start_with_kube_api() -> Gke {
+        let api = SimulatedKubeApi::start();
+        let mut gke = Gke::start();
+        let host = api.url().trim_start_matches("http://").trim_end_matches('/').to_owned();
+        gke.state().kube_endpoint = Some(host);
+        gke.kube = Some(api);
+        gke
+    }
+
+    /// The Kubernetes API its clusters serve, when started with one.
+    pub fn kube_api(&self) -> Option<&SimulatedKubeApi> {
+        self.kube.as_ref()
     }
 
     fn state(&self) -> std::sync::MutexGuard<'_, State> {
@@ -177,13 +238,18 @@ impl Gke {
     }
 
     pub fn builder(&self, fleet: &str) -> GkeProviderBuilder {
-        GkeProviderBuilder::new(FleetName::new(fleet).unwrap(), PROJECT)
+        let builder = GkeProviderBuilder::new(FleetName::new(fleet).unwrap(), PROJECT)
             .with_locations(LOCATIONS.iter().map(|l| Region::new(*l).unwrap()).collect())
             .with_endpoint(&self.url)
             .with_anonymous_credentials()
-            .with_access_token("ya29.test-token".to_owned().into())
             .with_poll_interval(Duration::from_millis(5))
-            .without_client_retries()
+            .without_client_retries();
+        match &self.kube {
+            Some(_) => builder
+                .with_access_token(SIMULATED_ADMIN_TOKEN.to_owned().into())
+                .with_api_route(Arc::new(kube_route::SimulatedPlainHttpRoute)),
+            None => builder.with_access_token("ya29.test-token".to_owned().into()),
+        }
     }
 
     /// Hooks of the conformance kit acting on this server.
@@ -256,6 +322,17 @@ impl Gke {
         self.state().clusters.get(&cluster_path(location, name)).cloned()
     }
 
+    /// Points a stored cluster's endpoint (and, for a private one, its
+    /// `privateClusterConfig.privateEndpoint`) at `host` (`address` or `address:port`).
+    pub fn set_endpoint(&self, location: &str, name: &str, host: &str) {
+        if let Some(cluster) = self.state().clusters.get_mut(&cluster_path(location, name)) {
+            cluster["endpoint"] = json!(host);
+            if cluster["privateClusterConfig"]["enablePrivateEndpoint"] == true {
+                cluster["privateClusterConfig"]["privateEndpoint"] = json!(host);
+            }
+        }
+    }
+
     /// Sets the status of a stored cluster (`STOPPING`, `ERROR`, ...), as if GKE were doing
     /// something to it.
     pub fn set_status(&self, location: &str, name: &str, status: &str) {
@@ -289,6 +366,27 @@ impl Gke {
         });
         cluster["labelFingerprint"] = json!(fingerprint(&cluster["resourceLabels"]));
         state.clusters.insert(path, cluster);
+    }
+
+    /// Removes a VPC network of the project (`default`, say, which many projects lack).
+    pub fn remove_network(&self, network: &str) {
+        self.state().networks.remove(network);
+    }
+
+    /// Lets the project run at most `nodes` nodes per region.
+    pub fn set_node_quota(&self, nodes: u64) {
+        self.state().node_quota = Some(nodes);
+    }
+
+    /// Upgrades a cluster's control plane and nodes to `version` as GKE's auto-upgrades do,
+    /// behind Fleet's back.
+    pub fn auto_upgrade(&self, location: &str, name: &str, version: &str) {
+        if let Some(cluster) = self.state().clusters.get_mut(&cluster_path(location, name)) {
+            cluster["currentMasterVersion"] = json!(version);
+            for pool in cluster["nodePools"].as_array_mut().into_iter().flatten() {
+                pool["version"] = json!(version);
+            }
+        }
     }
 
     /// Removes a cluster; whether it was there.
@@ -345,6 +443,43 @@ impl ConformanceHooks for GkeHooks {
         }
         Some(Ok(()))
     }
+
+    async fn applied_settings(&self, id: &ClusterId, region: &Region) -> Option<Result<AppliedSettings>> {
+        let Some(cluster) = self.gke.cluster(region.as_str(), id.as_str()) else {
+            return Some(Err(Error::cluster_not_found(id)));
+        };
+        Some(Ok(applied_settings(&cluster)))
+    }
+
+    fn clusters_serve_kubernetes_api(&self) -> bool {
+        self.gke.kube.is_some()
+    }
+}
+
+/// The settings a stored cluster has, read from GKE's own fields: a private endpoint
+/// (`privateClusterConfig.enablePrivateEndpoint`), authorized networks
+/// (`masterAuthorizedNetworksConfig`), network policy enforcement (Dataplane V2, or Calico
+/// with its add-on) and the API server's logs kept beside the Admin Activity audit log that
+/// GKE always writes (`loggingConfig.componentConfig.enableComponents` with `APISERVER`).
+pub fn applied_settings(cluster: &Value) -> AppliedSettings {
+    let mut network = Network::default();
+    network.private_endpoint = cluster["privateClusterConfig"]["enablePrivateEndpoint"] == true;
+    if cluster["masterAuthorizedNetworksConfig"]["enabled"] == true {
+        network.allowed_cidrs = cluster["masterAuthorizedNetworksConfig"]["cidrBlocks"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|block| block["cidrBlock"].as_str().map(str::to_owned))
+            .collect();
+    }
+    let calico = cluster["networkPolicy"]["enabled"] == true
+        && cluster["addonsConfig"]["networkPolicyConfig"].is_object()
+        && cluster["addonsConfig"]["networkPolicyConfig"]["disabled"] != true;
+    network.network_policy = calico || cluster["networkConfig"]["datapathProvider"] == "ADVANCED_DATAPATH";
+    let audit = cluster["loggingConfig"]["componentConfig"]["enableComponents"]
+        .as_array()
+        .is_some_and(|components| components.iter().any(|c| c == "APISERVER"));
+    AppliedSettings::new(network, audit)
 }
 
 fn cluster_path(location: &str, name: &str) -> String {
@@ -422,8 +557,20 @@ fn refuse_change(state: &State, path: &str) -> Option<Reply> {
         .then(|| error(400, "FAILED_PRECONDITION", &format!("Cluster is not running: it is {}.", cluster["status"])))
 }
 
+/// The discovery schema of a request's body.
+fn request_schema(method: &str, path: &str) -> &'static str {
+    match method {
+        "PUT" => "UpdateClusterRequest",
+        "POST" if path.ends_with(":setResourceLabels") => "SetLabelsRequest",
+        "POST" if path.ends_with(":setAutoscaling") => "SetNodePoolAutoscalingRequest",
+        "POST" => "CreateClusterRequest",
+        _ => "",
+    }
+}
+
 fn answer(shared: &Mutex<State>, method: &str, path: &str, body: Value) -> Reply {
     let mut state = shared.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let body = enums::to_names(body, request_schema(method, path));
     state.requests.push((method.to_owned(), path.to_owned(), body.clone()));
     if let Some(canned) = state.failures.pop_front() {
         return Reply { status: canned.status, body: canned.body, headers: canned.headers };
@@ -461,6 +608,7 @@ fn answer(shared: &Mutex<State>, method: &str, path: &str, body: Value) -> Reply
             }
             ok(list)
         }
+        ("GET", ["projects", _, "locations", _, "serverConfig"]) => ok(versions::server_config()),
         ("GET", ["projects", _, "locations", _, "clusters", _]) => match state.clusters.get(path) {
             Some(cluster) => ok(cluster.clone()),
             None => not_found(path),
@@ -521,78 +669,140 @@ fn create(state: &mut State, location: &str, body: Value) -> Reply {
         return invalid("Cluster.initial_node_count must be greater than zero.");
     }
     for pool in &pools {
-        if let Some(problem) = autoscaling_problem(&pool["autoscaling"]) {
+        let pool_name = pool["name"].as_str().unwrap_or_default();
+        if !rules::valid_pool_name(pool_name) {
+            return invalid(&format!(
+                "Node pool name \"{pool_name}\" is invalid: up to 40 lowercase letters, numbers and hyphens, \
+                 starting with a letter and ending with a letter or number."
+            ));
+        }
+        if let Some(problem) = rules::autoscaling_problem(&pool["autoscaling"]) {
             return invalid(&problem);
         }
     }
+    if let Some(problem) = rules::settings_problem(&cluster) {
+        return invalid(&problem);
+    }
+    let network = cluster["network"].as_str().filter(|n| !n.is_empty()).unwrap_or("default").to_owned();
+    if !state.networks.contains(&network) {
+        return invalid(&format!("Network \"{network}\" does not exist in project {PROJECT}."));
+    }
+    let alias = cluster["initialClusterVersion"].as_str().unwrap_or_default().to_owned();
+    let asked = cluster["releaseChannel"]["channel"].as_str().filter(|c| *c != "UNSPECIFIED").map(str::to_owned);
+    let (channel, version) = match versions::enrol(&alias, asked.as_deref()) {
+        Ok(enrolled) => enrolled,
+        Err(problem) => return invalid(&problem),
+    };
     let path = cluster_path(location, &name);
     if state.clusters.contains_key(&path) {
         return error(409, "ALREADY_EXISTS", &format!("Already exists: {path}."));
     }
-    state.serial += 1;
-    let version = cluster["initialClusterVersion"].as_str().unwrap_or("1.31").to_owned();
-    cluster["location"] = json!(location);
-    cluster["status"] = json!("PROVISIONING");
-    cluster["selfLink"] = json!(format!("https://container.googleapis.com/v1/{path}"));
-    cluster["endpoint"] = json!(format!("34.77.0.{}", state.serial));
-    cluster["currentMasterVersion"] = json!(gke_version(&version, 5, 1100));
-    cluster["createTime"] = json!("2026-01-01T00:00:00+00:00");
-    cluster["labelFingerprint"] = json!(fingerprint(&cluster["resourceLabels"]));
-    cluster["masterAuth"] = json!({"clusterCaCertificate": "LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCkdLRS1DQQotLS0tLUVORCBDRVJUSUZJQ0FURS0tLS0tCg=="});
-    if let Some(pools) = cluster["nodePools"].as_array_mut() {
-        for pool in pools {
-            pool["status"] = json!("PROVISIONING");
+    let zones = rules::zones(location, &cluster);
+    let mut nodes = 0;
+    for pool in cluster["nodePools"].as_array_mut().into_iter().flatten() {
+        pool["status"] = json!("PROVISIONING");
+        pool["version"] = json!(version);
+        pool["locations"] = json!(zones);
+        nodes += rules::pool_nodes(pool);
+    }
+    if let Some(quota) = state.node_quota {
+        let region = region_of(location);
+        let used: u64 = state
+            .clusters
+            .values()
+            .filter(|c| region_of(c["location"].as_str().unwrap_or_default()) == region)
+            .map(|c| c["currentNodeCount"].as_u64().unwrap_or(0))
+            .sum();
+        if used + nodes > quota {
+            return error(
+                403,
+                "RESOURCE_EXHAUSTED",
+                &format!(
+                    "Insufficient regional quota to satisfy request: resource \"CPUS\": {} nodes asked in {region}, \
+                     {} left.",
+                    nodes,
+                    quota.saturating_sub(used)
+                ),
+            );
         }
     }
+    state.serial += 1;
+    cluster["location"] = json!(location);
+    cluster["locations"] = json!(zones);
+    cluster["network"] = json!(network);
+    cluster["releaseChannel"] = json!({"channel": channel});
+    cluster["status"] = json!("PROVISIONING");
+    cluster["selfLink"] = json!(format!("https://container.googleapis.com/v1/{path}"));
+    let endpoint = if cluster["privateClusterConfig"]["enablePrivateEndpoint"] == true {
+        let private = private_endpoint(cluster["privateClusterConfig"]["masterIpv4CidrBlock"].as_str());
+        cluster["privateClusterConfig"]["privateEndpoint"] = json!(private);
+        private
+    } else {
+        state.kube_endpoint.clone().unwrap_or_else(|| format!("34.77.0.{}", state.serial))
+    };
+    cluster["endpoint"] = json!(endpoint);
+    cluster["currentMasterVersion"] = json!(version);
+    cluster["currentNodeCount"] = json!(nodes);
+    cluster["createTime"] = json!("2026-01-01T00:00:00+00:00");
+    cluster["labelFingerprint"] = json!(fingerprint(&cluster["resourceLabels"]));
+    let ca = base64::engine::general_purpose::STANDARD.encode(include_str!("../data/simulated-cluster-ca.pem"));
+    cluster["masterAuth"] = json!({"clusterCaCertificate": ca});
     state.clusters.insert(path.clone(), cluster);
     operation(state, location, "CREATE_CLUSTER", &path, Done::Run)
 }
 
-/// `1.31` as GKE reports it once running: `1.31.<patch>-gke.<build>`; a full `1.31.2` keeps
-/// its patch.
-fn gke_version(asked: &str, patch: u32, build: u32) -> String {
-    match asked.split('.').count() {
-        2 => format!("{asked}.{patch}-gke.{build}"),
-        _ => format!("{asked}-gke.{build}"),
-    }
+/// An address of a private control plane's `/28`, where GKE puts its private endpoint
+/// (`10.10.0.16/28` → `10.10.0.18`).
+fn private_endpoint(block: Option<&str>) -> String {
+    block
+        .and_then(|block| block.split_once('/'))
+        .and_then(|(address, _)| address.parse::<std::net::Ipv4Addr>().ok())
+        .map(|address| std::net::Ipv4Addr::from(u32::from(address) + 2).to_string())
+        .unwrap_or_else(|| "172.16.0.2".to_owned())
 }
 
-/// `(major, minor)` of a version text.
-fn minor_of(version: &str) -> Option<(u32, u32)> {
-    let mut parts = version.split(['.', '-']);
-    Some((parts.next()?.parse().ok()?, parts.next()?.parse().ok()?))
+/// The region of a location: `europe-west1` of `europe-west1-b`.
+fn region_of(location: &str) -> String {
+    let parts: Vec<&str> = location.split('-').collect();
+    if parts.len() >= 3 { parts[..2].join("-") } else { location.to_owned() }
 }
 
-fn autoscaling_problem(autoscaling: &Value) -> Option<String> {
-    if autoscaling["enabled"] != true {
-        return None;
-    }
-    let min = autoscaling["minNodeCount"].as_i64().unwrap_or(0);
-    let max = autoscaling["maxNodeCount"].as_i64().unwrap_or(0);
-    (min < 0 || max < 1 || min > max).then(|| format!("Invalid autoscaling bounds: min {min}, max {max}."))
-}
-
+/// `UpdateCluster`: exactly one change a request, as GKE takes it; here a release channel
+/// move or a control plane upgrade.
 fn upgrade(state: &mut State, location: &str, path: &str, body: Value) -> Reply {
     let Some(cluster) = state.clusters.get(path) else { return not_found(path) };
-    let version = body["update"]["desiredMasterVersion"].as_str().unwrap_or_default().to_owned();
-    if version.is_empty() {
-        return invalid("Cluster update is empty: no desired change given.");
+    let update = body["update"].as_object().cloned().unwrap_or_default();
+    let desired: Vec<&String> = update.keys().filter(|key| key.starts_with("desired")).collect();
+    if desired.len() != 1 {
+        return invalid(&format!(
+            "Exactly one update can be applied to a cluster with each request, got {}: {desired:?}.",
+            desired.len()
+        ));
     }
-    let current = cluster["currentMasterVersion"].as_str().unwrap_or_default();
-    match (minor_of(current), minor_of(&version)) {
-        (Some(now), Some(wanted)) if wanted < now => {
-            return invalid(&format!("Master version \"{version}\" is older than the current \"{current}\"."));
+    let current = cluster["currentMasterVersion"].as_str().unwrap_or_default().to_owned();
+    let channel = cluster["releaseChannel"]["channel"].as_str().unwrap_or("REGULAR").to_owned();
+    let (kind, done) = if let Some(version) = update.get("desiredMasterVersion") {
+        let alias = version.as_str().unwrap_or_default();
+        match versions::upgrade(&current, alias, &channel) {
+            Ok(version) => ("UPGRADE_MASTER", Done::Upgrade(version.to_owned())),
+            Err(problem) => return invalid(&problem),
         }
-        (_, None) => return invalid(&format!("Version \"{version}\" is not a valid Kubernetes version.")),
-        _ => {}
-    }
+    } else if let Some(wanted) = update.get("desiredReleaseChannel") {
+        let wanted = wanted["channel"].as_str().unwrap_or_default();
+        if let Some(problem) = versions::channel_change_problem(&current, wanted) {
+            return invalid(&problem);
+        }
+        ("UPDATE_CLUSTER", Done::Channel(wanted.to_owned()))
+    } else {
+        return invalid(&format!("The local GKE API does not implement {desired:?}."));
+    };
     if let Some(refusal) = refuse_change(state, path) {
         return refusal;
     }
     if let Some(cluster) = state.clusters.get_mut(path) {
         cluster["status"] = json!("RECONCILING");
     }
-    operation(state, location, "UPGRADE_MASTER", path, Done::Upgrade(version))
+    operation(state, location, kind, path, done)
 }
 
 fn set_autoscaling(state: &mut State, location: &str, path: &str, pool: &str, body: Value) -> Reply {
@@ -602,7 +812,7 @@ fn set_autoscaling(state: &mut State, location: &str, path: &str, pool: &str, bo
     if let Some(refusal) = refuse_change(state, path) {
         return refusal;
     }
-    if let Some(problem) = autoscaling_problem(&body["autoscaling"]) {
+    if let Some(problem) = rules::autoscaling_problem(&body["autoscaling"]) {
         return invalid(&problem);
     }
     let Some(stored) = state.clusters.get_mut(path) else { return not_found(path) };
@@ -683,7 +893,16 @@ fn poll(state: &mut State, id: &str) -> Reply {
             }
         }
         Done::Upgrade(version) => {
-            cluster["currentMasterVersion"] = json!(gke_version(&version, 2, 300));
+            cluster["currentMasterVersion"] = json!(version);
+            // Release channels upgrade nodes after their control plane (node auto-upgrade,
+            // simulated here at once).
+            for pool in cluster["nodePools"].as_array_mut().into_iter().flatten() {
+                pool["version"] = json!(version);
+            }
+            cluster["status"] = json!("RUNNING");
+        }
+        Done::Channel(channel) => {
+            cluster["releaseChannel"] = json!({"channel": channel});
             cluster["status"] = json!("RUNNING");
         }
         Done::Labels(labels) => {
@@ -695,50 +914,17 @@ fn poll(state: &mut State, id: &str) -> Reply {
     ok(value)
 }
 
-/// Enums as the numbers the client asks for (`$alt=json;enum-encoding=int`).
-fn with_int_enums(mut value: Value) -> Value {
-    const CLUSTER: &[&str] =
-        &["STATUS_UNSPECIFIED", "PROVISIONING", "RUNNING", "RECONCILING", "STOPPING", "ERROR", "DEGRADED"];
-    const NODE_POOL: &[&str] =
-        &["STATUS_UNSPECIFIED", "PROVISIONING", "RUNNING", "RUNNING_WITH_ERROR", "RECONCILING", "STOPPING", "ERROR"];
-    const OPERATION: &[&str] = &["STATUS_UNSPECIFIED", "PENDING", "RUNNING", "DONE", "ABORTING"];
-    const TYPES: &[&str] = &[
-        "TYPE_UNSPECIFIED",
-        "CREATE_CLUSTER",
-        "DELETE_CLUSTER",
-        "UPGRADE_MASTER",
-        "UPGRADE_NODES",
-        "REPAIR_CLUSTER",
-        "UPDATE_CLUSTER",
-        "CREATE_NODE_POOL",
-        "DELETE_NODE_POOL",
-        "SET_NODE_POOL_MANAGEMENT",
-        "AUTO_REPAIR_NODES",
-        "AUTO_UPGRADE_NODES",
-        "SET_LABELS",
-        "SET_MASTER_AUTH",
-        "SET_NODE_POOL_SIZE",
-    ];
-    fn number(value: &mut Value, names: &[&str]) {
-        if let Some(index) = value.as_str().and_then(|name| names.iter().position(|n| *n == name)) {
-            *value = json!(index);
-        }
-    }
-    fn cluster(value: &mut Value) {
-        number(&mut value["status"], CLUSTER);
-        if let Some(pools) = value["nodePools"].as_array_mut() {
-            for pool in pools {
-                number(&mut pool["status"], NODE_POOL);
-            }
-        }
-    }
-    if value.get("operationType").is_some() {
-        number(&mut value["status"], OPERATION);
-        number(&mut value["operationType"], TYPES);
-    } else if let Some(clusters) = value.get_mut("clusters").and_then(Value::as_array_mut) {
-        clusters.iter_mut().for_each(cluster);
-    } else if value.get("name").is_some() {
-        cluster(&mut value);
-    }
-    value
+/// Enums as the numbers the client asks for (`$alt=json;enum-encoding=int`), by the schema
+/// of the answer.
+fn with_int_enums(value: Value) -> Value {
+    let schema = if value.get("operationType").is_some() {
+        "Operation"
+    } else if value.get("validMasterVersions").is_some() {
+        "ServerConfig"
+    } else if value.get("clusters").is_some() {
+        "ListClustersResponse"
+    } else {
+        "Cluster"
+    };
+    enums::to_numbers(value, schema)
 }
