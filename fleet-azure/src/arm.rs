@@ -58,11 +58,16 @@ pub(crate) struct Arm {
 impl Arm {
     /// `path` (starting with `/subscriptions/`) on the endpoint, with the API version.
     pub fn url(&self, path: &str) -> Result<Url> {
+        self.url_with_version(path, self.api_version)
+    }
+
+    /// `path` on the endpoint, with another resource provider's `api_version`.
+    pub fn url_with_version(&self, path: &str, api_version: &str) -> Result<Url> {
         let mut url = self.base.join(path).map_err(|err| Error::InvalidSpec {
             path: "ARM path".into(),
             reason: format!("`{path}` does not make a URL: {err}"),
         })?;
-        url.query_pairs_mut().append_pair("api-version", self.api_version);
+        url.query_pairs_mut().append_pair("api-version", api_version);
         Ok(url)
     }
 

@@ -8,6 +8,7 @@ use azure_core::credentials::{Secret, TokenCredential};
 use azure_core::http::policies::auth::BearerTokenAuthorizationPolicy;
 use azure_core::http::{ClientOptions, Pipeline, RetryOptions, Url};
 use azure_identity::{ClientSecretCredential, DeveloperToolsCredential, WorkloadIdentityCredential};
+use fleet_core::addons::{ApiRoute, DirectRoute};
 use fleet_core::{
     Capabilities, Error, FleetName, ProviderInfo, ProviderName, RateLimit, RateLimits, Region, Result, SizeClass,
     TypicalLatency,
@@ -68,6 +69,11 @@ pub struct AksProviderBuilder {
     operation_timeout: Duration,
     client_retries: bool,
     name: Option<ProviderName>,
+    audit_workspace: Option<String>,
+    entra_id_rbac: bool,
+    api_route: Arc<dyn ApiRoute>,
+    conflict_retries: u32,
+    conflict_wait: Duration,
 }
 
 impl AksProviderBuilder {
@@ -85,11 +91,16 @@ impl AksProviderBuilder {
             credential: CredentialChoice::FromEnvironment,
             base_url: PUBLIC_CLOUD.to_owned(),
             vm_sizes: BTreeMap::new(),
-            capabilities: Capabilities::all().with_team_credentials(false),
+            capabilities: Capabilities::all().with_audit_logging(false),
             poll_interval: Duration::from_secs(10),
             operation_timeout: Duration::from_secs(60 * 60),
             client_retries: true,
             name: None,
+            audit_workspace: None,
+            entra_id_rbac: false,
+            api_route: Arc::new(DirectRoute),
+            conflict_retries: 5,
+            conflict_wait: Duration::from_secs(30),
         }
     }
 
@@ -198,6 +209,47 @@ impl AksProviderBuilder {
         self
     }
 
+    /// Keeps each cluster's Kubernetes audit log: after a create, a diagnostic setting
+    /// (`Microsoft.Insights/diagnosticSettings/fleet-audit` on the cluster) sends category
+    /// `kube-audit` to the Log Analytics workspace `workspace_id`
+    /// (`/subscriptions/{s}/resourceGroups/{g}/providers/Microsoft.OperationalInsights/workspaces/{w}`).
+    /// Declares the `audit_logging` capability; without a workspace, specs asking for audit
+    /// logging are refused.
+    pub fn with_audit_log_workspace(mut self, workspace_id: impl Into<String>) -> Self {
+        self.audit_workspace = Some(workspace_id.into());
+        self.capabilities = self.capabilities.with_audit_logging(true);
+        self
+    }
+
+    /// Creates clusters with Microsoft Entra ID and Azure RBAC for Kubernetes authorization
+    /// (`aadProfile {managed: true, enableAzureRBAC: true}`) and local accounts disabled
+    /// (`disableLocalAccounts: true`), as governed subscriptions require. The kubeconfig
+    /// `credentials` then hands out (`listClusterUserCredential`) holds no static token: it
+    /// signs in through `kubelogin` with an Entra ID identity, which needs an Azure RBAC role
+    /// on the cluster (such as Azure Kubernetes Service RBAC Cluster Admin); the cluster admin
+    /// credential is refused by AKS.
+    pub fn with_entra_id_rbac(mut self) -> Self {
+        self.entra_id_rbac = true;
+        self
+    }
+
+    /// How `team_credentials` reaches each cluster's API server (default [`DirectRoute`]): a
+    /// [`fleet_core::addons::ProxyRoute`] or [`fleet_core::addons::EndpointRewrite`] into the
+    /// clusters' network for private clusters, whose API server answers only there.
+    pub fn with_api_route(mut self, route: Arc<dyn ApiRoute>) -> Self {
+        self.api_route = route;
+        self
+    }
+
+    /// How often `update` tries again when AKS answers 409 (a cluster stopped, or busy with
+    /// another operation), and how long it waits between tries (default 5 tries, 30 s apart);
+    /// past them, the update fails with a `Conflict` naming the cluster and AKS's code.
+    pub fn with_conflict_retries(mut self, retries: u32, wait: Duration) -> Self {
+        self.conflict_retries = retries;
+        self.conflict_wait = wait;
+        self
+    }
+
     /// Registers under another provider name than `azure`.
     pub fn with_name(mut self, name: ProviderName) -> Self {
         self.name = Some(name);
@@ -217,11 +269,17 @@ impl AksProviderBuilder {
         if self.regions.is_empty() {
             problems.push("no regions: call with_regions".to_owned());
         }
-        if self.capabilities.team_credentials {
+        if self.capabilities.audit_logging && self.audit_workspace.is_none() {
             problems.push(
-                "capability team_credentials is declared, but the AKS provider hands out no team credentials"
+                "capability audit_logging is declared without a Log Analytics workspace: call with_audit_log_workspace"
                     .to_owned(),
             );
+        }
+        if let Some(workspace) = self.audit_workspace.as_deref().filter(|w| !crate::settings::is_workspace_id(w)) {
+            problems.push(format!(
+                "audit log workspace `{workspace}` is not a Log Analytics workspace resource id \
+                 (/subscriptions/{{s}}/resourceGroups/{{g}}/providers/Microsoft.OperationalInsights/workspaces/{{w}})"
+            ));
         }
         let mut resource_groups = BTreeMap::new();
         for region in &self.regions {
@@ -290,6 +348,7 @@ impl AksProviderBuilder {
         // AKS throttles managed cluster writes further, so writes are kept to one a second.
         let info = ProviderInfo::new(name, self.regions)
             .with_capabilities(self.capabilities)
+            .with_system_pool_required(true)
             .with_rate_limits(RateLimits::new(RateLimit::new(20.0, 200), RateLimit::new(1.0, 20)))
             .with_latency(TypicalLatency::new(
                 Duration::from_secs(7 * 60),
@@ -312,6 +371,11 @@ impl AksProviderBuilder {
                 list_subscription: self.list_subscription,
             },
             vm_sizes: self.vm_sizes,
+            audit_workspace: self.audit_workspace,
+            entra_id_rbac: self.entra_id_rbac,
+            api_route: self.api_route,
+            conflict_retries: self.conflict_retries,
+            conflict_wait: self.conflict_wait,
             located: Mutex::new(BTreeMap::new()),
         })
     }

@@ -5,8 +5,25 @@
 //! an `azure_core` pipeline, with `azure_identity` credentials.
 //!
 //! [`AksProvider`] creates managed clusters with Fleet's tags as Azure tags and one agent
-//! pool per Fleet node pool (size classes mapped to VM sizes, the first pool as the system
-//! pool, cluster autoscaler between the pool's bounds). Creation uses `If-None-Match: *`, so an
+//! pool per Fleet node pool (size classes mapped to VM sizes, cluster autoscaler between the
+//! pool's bounds). The pool the spec marks `system` is AKS's `System` pool (Linux, at least
+//! one node), the others are `User` pools; a spec without one, or with a pool name AKS
+//! refuses (lowercase letters and digits, starting with a letter, at most 12 characters), is
+//! refused before any call.
+//!
+//! Blueprint settings, each applied with AKS's own field or refused by name:
+//! - `network.privateEndpoint`: `apiServerAccessProfile.enablePrivateCluster`;
+//! - `network.allowedCidrs`: `apiServerAccessProfile.authorizedIPRanges` (refused together
+//!   with a private endpoint, as AKS refuses it);
+//! - `network.networkPolicy`: `networkProfile.networkPolicy: cilium` on Azure CNI overlay
+//!   with `networkDataplane: cilium`;
+//! - `auditLogging`: a diagnostic setting sending `kube-audit` to a Log Analytics workspace,
+//!   when [`AksProviderBuilder::with_audit_log_workspace`] names one; refused otherwise.
+//!
+//! With [`AksProviderBuilder::with_entra_id_rbac`], clusters use Entra ID with Azure RBAC and
+//! no local accounts. `offered_versions` reads the location's Kubernetes versions list;
+//! `update` moves one minor at a time and never down, and tries again within a bound when AKS
+//! answers 409 for a busy cluster. Creation uses `If-None-Match: *`, so an
 //! existing cluster is never overwritten. Every long-running operation is followed through
 //! its `Azure-AsyncOperation` or `Location` URL, waiting as ARM's `Retry-After` asks. `create`
 //! of a cluster this fleet already has returns it as it is, without writing to it. `update`
@@ -20,7 +37,11 @@
 //! [`AksProviderBuilder::with_subscription_wide_list`] one paged call lists every region;
 //! since its answer cannot tell which region failed, a failed call is followed by a list of
 //! each group. Credentials are the cluster user kubeconfig from `listClusterUserCredential`,
-//! kept secret. Hibernation is AKS stop and start.
+//! kept secret. `team_credentials` sets a team's namespace, service account and role up through
+//! the cluster's API server with those credentials and hands out a kubeconfig for that account
+//! alone ([`fleet_core::addons::team_credentials_over`], over the route of
+//! [`AksProviderBuilder::with_api_route`]); with Entra ID the credentials sign in through
+//! `kubelogin`, which must be on the `PATH`. Hibernation is AKS stop and start.
 //!
 //! ```no_run
 //! use fleet_azure::AksProviderBuilder;
@@ -41,7 +62,10 @@ mod builder;
 mod errors;
 mod model;
 mod provider;
+mod settings;
+mod versions;
 
 pub use builder::{API_VERSION, AksProviderBuilder, PUBLIC_CLOUD};
 pub use errors::{ArmFailure, map_arm_error};
 pub use provider::{AksProvider, vm_size};
+pub use settings::is_aks_pool_name;

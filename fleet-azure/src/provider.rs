@@ -8,13 +8,15 @@ use azure_core::http::Method;
 use base64::Engine as _;
 use fleet_core::{
     Cluster, ClusterId, ClusterPhase, ClusterProvider, ClusterSpec, Credentials, Error, FleetName, FleetTags,
-    KubernetesVersion, Listing, NodePool, NodePoolName, ProviderInfo, Region, Result, SizeClass,
+    KubernetesVersion, Listing, NodePool, NodePoolName, ProviderInfo, Region, Result, SizeClass, TeamName,
 };
 use secrecy::SecretString;
 use serde_json::{Value, json};
 
 use crate::arm::Arm;
 use crate::model::{AgentPoolProfile, ClusterProperties, CredentialResults, ManagedCluster, Page};
+use crate::settings;
+use crate::versions::VersionList;
 
 /// The node label recording a pool's abstract size class.
 const SIZE_LABEL: &str = "fleet-size-class";
@@ -89,6 +91,15 @@ pub struct AksProvider {
     pub(crate) arm: Arm,
     pub(crate) placement: Placement,
     pub(crate) vm_sizes: BTreeMap<SizeClass, String>,
+    /// The Log Analytics workspace audit logs go to, when audit logging is declared.
+    pub(crate) audit_workspace: Option<String>,
+    /// Entra ID with Azure RBAC, local accounts disabled.
+    pub(crate) entra_id_rbac: bool,
+    /// How team access reaches the clusters' API servers.
+    pub(crate) api_route: std::sync::Arc<dyn fleet_core::addons::ApiRoute>,
+    /// Tries and wait of an update answered 409.
+    pub(crate) conflict_retries: u32,
+    pub(crate) conflict_wait: std::time::Duration,
     /// The resource group each known cluster is in, to avoid asking every group.
     pub(crate) located: Mutex<BTreeMap<ClusterId, String>>,
 }
@@ -189,24 +200,19 @@ impl AksProvider {
         self.vm_sizes.get(&size).cloned().unwrap_or_else(|| vm_size(size).to_owned())
     }
 
-    fn agent_pool(&self, index: usize, pool: &NodePool, version: &str) -> Result<AgentPoolProfile> {
-        // Node pool names already follow AKS's agent pool rule (see `NodePoolName`).
-        if index == 0 && pool.min_count == 0 {
-            return Err(Error::InvalidSpec {
-                path: format!("node_pools[{index}].min_count"),
-                reason: "the first node pool is AKS's system pool, which needs at least one node".into(),
-            });
-        }
+    /// The agent pool of `pool`: mode `System` for the spec's system pool, else `User`; names
+    /// and the system pool are checked by [`crate::settings::checked_pools`] first.
+    fn agent_pool(&self, pool: &NodePool, version: &str) -> AgentPoolProfile {
         let size = pool.machine_type.clone().unwrap_or_else(|| self.default_vm_size(pool.size));
         let mut node_labels = BTreeMap::from([(SIZE_LABEL.to_owned(), pool.size.as_str().to_owned())]);
         if pool.machine_type.is_some() {
             node_labels.insert(MACHINE_TYPE_LABEL.to_owned(), "true".to_owned());
         }
         let mut rest = serde_json::Map::new();
-        rest.insert("mode".into(), json!(if index == 0 { "System" } else { "User" }));
+        rest.insert("mode".into(), json!(if pool.system { "System" } else { "User" }));
         rest.insert("osType".into(), json!("Linux"));
         rest.insert("type".into(), json!("VirtualMachineScaleSets"));
-        Ok(AgentPoolProfile {
+        AgentPoolProfile {
             name: pool.name.to_string(),
             count: Some(i64::from(pool.min_count.max(1))),
             vm_size: Some(size),
@@ -216,7 +222,7 @@ impl AksProvider {
             orchestrator_version: Some(version.to_owned()),
             node_labels,
             rest,
-        })
+        }
     }
 
     fn view(&self, aks: &ManagedCluster) -> Result<Cluster> {
@@ -261,6 +267,50 @@ impl AksProvider {
             cluster = cluster.with_endpoint(format!("https://{fqdn}"));
         }
         Ok(cluster)
+    }
+
+    /// PUTs the cluster's audit diagnostic setting (category `kube-audit` to the configured
+    /// workspace); a PUT of the same setting again changes nothing.
+    async fn put_audit_setting(&self, resource_group: &str, id: &ClusterId) -> Result<()> {
+        let Some(workspace) = self.audit_workspace.as_deref() else {
+            return Err(Error::InvalidSpec {
+                path: "auditLogging".into(),
+                reason: format!("provider `{}` has no Log Analytics workspace for audit logs", self.info.name),
+            });
+        };
+        let path = format!(
+            "{}/providers/Microsoft.Insights/diagnosticSettings/{}",
+            self.placement.cluster_path(resource_group, id),
+            settings::AUDIT_SETTING_NAME
+        );
+        let url = self.arm.url_with_version(&path, settings::DIAGNOSTIC_SETTINGS_API_VERSION)?;
+        let doing = format!("set the audit log diagnostic setting of AKS cluster `{id}`");
+        let body = settings::audit_setting(workspace);
+        self.arm.call(Method::Put, url, Some(&body), &[], &doing, false).await.map(drop)
+    }
+
+    /// PUTs an update of `cluster`, trying again while AKS answers 409 (stopped or busy),
+    /// within the configured tries; then a `Conflict` naming what AKS said.
+    async fn put_update(&self, resource_group: &str, id: &ClusterId, cluster: &ManagedCluster) -> Result<()> {
+        let mut tries = 0;
+        loop {
+            match self.put(resource_group, id, cluster, false).await {
+                Err(Error::Conflict { message }) if tries < self.conflict_retries => {
+                    tries += 1;
+                    tracing::info!(target: "fleet::azure", cluster = %id, tries, %message, "AKS answered 409; trying again");
+                    tokio::time::sleep(self.conflict_wait).await;
+                }
+                Err(Error::Conflict { message }) => {
+                    return Err(Error::Conflict {
+                        message: format!(
+                            "AKS cluster `{id}` stayed stopped or busy through {} tries of the update: {message}",
+                            tries + 1
+                        ),
+                    });
+                }
+                other => return other,
+            }
+        }
     }
 
     /// PUTs `cluster` and follows the operation.
@@ -429,13 +479,11 @@ impl ClusterProvider for AksProvider {
             return Err(Error::wrong_provider(&spec.provider, &self.info.name));
         }
         let group = self.resource_group(&spec.region)?.to_owned();
+        self.info.capabilities.ensure_settings_apply(spec, &self.info.name)?;
+        settings::ensure_combination(spec)?;
+        settings::checked_pools(spec)?;
         let version = minor_version(&spec.kubernetes_version);
-        let pools = spec
-            .node_pools
-            .iter()
-            .enumerate()
-            .map(|(index, pool)| self.agent_pool(index, pool, &version))
-            .collect::<Result<Vec<_>>>()?;
+        let pools = spec.node_pools.iter().map(|pool| self.agent_pool(pool, &version)).collect();
         let mut rest = serde_json::Map::new();
         rest.insert("identity".into(), json!({"type": "SystemAssigned"}));
         let cluster = ManagedCluster {
@@ -445,6 +493,7 @@ impl ClusterProvider for AksProvider {
                 kubernetes_version: Some(version),
                 dns_prefix: Some(spec.id.to_string()),
                 agent_pool_profiles: pools,
+                rest: settings::cluster_fields(spec, self.entra_id_rbac),
                 ..ClusterProperties::default()
             },
             rest,
@@ -463,7 +512,22 @@ impl ClusterProvider for AksProvider {
             }
             Err(err) => return Err(err),
         }
+        if spec.audit_logging {
+            self.put_audit_setting(&group, &spec.id).await?;
+        }
         self.view(&self.get_in(&group, &spec.id).await?)
+    }
+
+    async fn offered_versions(&self, region: &Region) -> Result<Option<Vec<KubernetesVersion>>> {
+        let path = format!(
+            "/subscriptions/{}/providers/Microsoft.ContainerService/locations/{region}/kubernetesVersions",
+            self.placement.subscription
+        );
+        let doing = format!("list the Kubernetes versions AKS offers in `{region}`");
+        let list: VersionList =
+            self.arm.call(Method::Get, self.arm.url(&path)?, None, &[], &doing, false).await?.json(&doing)?;
+        let offered = list.offered();
+        Ok((!offered.is_empty()).then_some(offered))
     }
 
     async fn get(&self, id: &ClusterId) -> Result<Cluster> {
@@ -490,6 +554,7 @@ impl ClusterProvider for AksProvider {
         let (group, mut aks) = self.owned(&spec.id).await?;
         let current = self.view(&aks)?;
         fleet_core::plan::ensure_in_place(&current, spec, self.info.capabilities)?;
+        self.info.capabilities.ensure_settings_apply(spec, &self.info.name)?;
         if current.phase != ClusterPhase::Running {
             return Err(Error::Conflict {
                 message: format!(
@@ -498,8 +563,14 @@ impl ClusterProvider for AksProvider {
                 ),
             });
         }
-        let wanted = minor_version(&spec.kubernetes_version);
-        let upgrade = current.kubernetes_version.as_ref().map(minor_version) != Some(wanted.clone());
+        // One minor at a time, never down: AKS refuses skipped minors, and a cluster AKS
+        // upgraded ahead of its spec keeps its version.
+        let step = match current.kubernetes_version {
+            Some(running) => running.upgrade_step_to(spec.kubernetes_version),
+            None => Some(spec.kubernetes_version),
+        };
+        let wanted = step.as_ref().map(minor_version);
+        let upgrade = wanted.is_some();
         let bounds = |pools: &[NodePool]| {
             let mut bounds: Vec<_> = pools.iter().map(|p| (p.name.clone(), p.min_count, p.max_count)).collect();
             bounds.sort();
@@ -511,11 +582,11 @@ impl ClusterProvider for AksProvider {
         if !upgrade && !resize && !retag {
             return Ok(current);
         }
-        if upgrade {
+        if let Some(wanted) = &wanted {
             aks.properties.kubernetes_version = Some(wanted.clone());
         }
         for profile in &mut aks.properties.agent_pool_profiles {
-            if upgrade {
+            if let Some(wanted) = &wanted {
                 profile.orchestrator_version = Some(wanted.clone());
             }
             let Some(pool) = spec.node_pools.iter().find(|pool| pool.name.as_str() == profile.name) else {
@@ -528,7 +599,7 @@ impl ClusterProvider for AksProvider {
             profile.count = Some(profile.count.unwrap_or(min).clamp(min.max(1), max.max(1)));
         }
         aks.tags = tags;
-        self.put(&group, &spec.id, &aks, false).await?;
+        self.put_update(&group, &spec.id, &aks).await?;
         self.view(&self.get_in(&group, &spec.id).await?)
     }
 
@@ -555,7 +626,13 @@ impl ClusterProvider for AksProvider {
         let Some(fqdn) = aks.properties.fqdn.as_deref().filter(|fqdn| !fqdn.is_empty()) else {
             return Err(Error::Conflict { message: format!("AKS cluster `{id}` has no API server address yet") });
         };
-        let url = self.arm.url(&format!("{}/listClusterUserCredential", self.placement.cluster_path(&group, id)))?;
+        let mut url =
+            self.arm.url(&format!("{}/listClusterUserCredential", self.placement.cluster_path(&group, id)))?;
+        if self.entra_id_rbac {
+            // With Entra ID and no local accounts, the kubeconfig signs in through `kubelogin`
+            // (an exec plugin), non-interactively with the caller's Azure identity.
+            url.query_pairs_mut().append_pair("format", "exec");
+        }
         let doing = format!("list user credentials of AKS cluster `{id}`");
         let results: CredentialResults =
             self.arm.call(Method::Post, url, None, &[], &doing, false).await?.json(&doing)?;
@@ -574,6 +651,24 @@ impl ClusterProvider for AksProvider {
                 source: None,
             })?;
         Ok(Credentials::from_kubeconfig(format!("https://{fqdn}"), SecretString::from(kubeconfig)))
+    }
+
+    /// Sets the team's namespace, service account, role and binding up through the cluster's
+    /// API server, over the configured route ([`crate::AksProviderBuilder::with_api_route`],
+    /// direct by default), with the kubeconfig of [`credentials`](Self::credentials), and hands
+    /// out a kubeconfig for that account alone. With local accounts that kubeconfig carries a
+    /// token; with [`crate::AksProviderBuilder::with_entra_id_rbac`] it signs in through
+    /// `kubelogin` (an exec plugin), which must then be on the `PATH` of the process, with an
+    /// Entra ID identity holding a role that may manage namespaces, roles and service account
+    /// tokens (such as Azure Kubernetes Service RBAC Cluster Admin). An API server the route
+    /// cannot reach, such as a private cluster's from outside its network, is `Unavailable`
+    /// naming the cluster, the endpoint and the route.
+    async fn team_credentials(&self, id: &ClusterId, team: &TeamName) -> Result<Credentials> {
+        if !self.info.capabilities.team_credentials {
+            return Err(Error::Unsupported { operation: format!("team credentials for `{id}`") });
+        }
+        let admin = self.credentials(id).await?;
+        fleet_core::addons::team_credentials_over(self.api_route.as_ref(), &admin, id.as_str(), team).await
     }
 
     async fn hibernate(&self, id: &ClusterId) -> Result<Cluster> {

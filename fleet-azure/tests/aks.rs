@@ -18,9 +18,9 @@ fn spec(id: &str, region: &str) -> ClusterSpec {
         ClusterId::new(id).unwrap(),
         ProviderName::new("azure").unwrap(),
         Region::new(region).unwrap(),
-        "1.31".parse().unwrap(),
+        "1.34".parse().unwrap(),
     )
-    .node_pool(NodePool::new(NodePoolName::new("system").unwrap(), SizeClass::Small, 1, 3).unwrap())
+    .node_pool(NodePool::new(NodePoolName::new("system").unwrap(), SizeClass::Small, 1, 3).unwrap().with_system(true))
     .node_pool(NodePool::new(NodePoolName::new("workers").unwrap(), SizeClass::Large, 0, 5).unwrap())
     .label("team", "payments")
     .build()
@@ -49,11 +49,10 @@ fn conformance_context(arm: &LocalArm, other: AksProvider) -> ConformanceContext
         )
 }
 
-/// Every check passes but the one for team credentials, which AKS does not declare.
-fn assert_all_but_team_credentials(report: &fleet_core::conformance::ConformanceReport) {
-    assert_eq!(report.skipped_checks(), ["team_credentials_are_scoped"], "{report}");
-    assert!(report.skipped[0].reason.contains("declares no team credentials"), "{report}");
-    let all: Vec<&str> = CHECKS.iter().map(|c| c.name).filter(|name| *name != "team_credentials_are_scoped").collect();
+/// Every check passes, team credentials included (set up in the simulated API server).
+fn assert_all_pass(report: &fleet_core::conformance::ConformanceReport) {
+    assert!(report.skipped_checks().is_empty(), "{report}");
+    let all: Vec<&str> = CHECKS.iter().map(|c| c.name).collect();
     assert_eq!(report.passed, all, "{report}");
 }
 
@@ -64,7 +63,7 @@ async fn the_aks_provider_passes_the_conformance_kit() {
     let other = arm.builder_per_region("conformance-other").build().unwrap();
     let context = conformance_context(&arm, other);
     let report = run_all(&provider, &context).await;
-    assert_all_but_team_credentials(&report);
+    assert_all_pass(&report);
     assert_no_violations(&arm);
     let cut = arm.requests().iter().any(|r| r.path.contains("/resourceGroups/fleet-rg-eastus2/"));
     assert!(cut, "the kit used the second region's resource group");
@@ -77,7 +76,7 @@ async fn the_aks_provider_passes_the_conformance_kit_listing_the_subscription() 
     let other = arm.builder_per_region("conformance-other").with_subscription_wide_list().build().unwrap();
     let context = conformance_context(&arm, other);
     let report = run_all(&provider, &context).await;
-    assert_all_but_team_credentials(&report);
+    assert_all_pass(&report);
     assert_no_violations(&arm);
 }
 
@@ -115,7 +114,7 @@ async fn create_puts_the_cluster_once_and_follows_its_operation_to_the_end() {
     assert_eq!(put.body["tags"]["team"], "payments");
     assert_eq!(put.body["identity"]["type"], "SystemAssigned");
     let properties = &put.body["properties"];
-    assert_eq!(properties["kubernetesVersion"], "1.31");
+    assert_eq!(properties["kubernetesVersion"], "1.34");
     assert_eq!(properties["dnsPrefix"], "web-1");
     let pools = properties["agentPoolProfiles"].as_array().unwrap();
     assert_eq!(pools[0]["mode"], "System");
@@ -137,7 +136,7 @@ async fn create_puts_the_cluster_once_and_follows_its_operation_to_the_end() {
         "the checker itself catches read-only and unknown fields"
     );
 
-    assert_eq!(created.kubernetes_version.unwrap().to_string(), "1.31.5");
+    assert_eq!(created.kubernetes_version.unwrap().to_string(), "1.34.5");
     assert_eq!(created.endpoint.as_deref(), Some("https://web-1-d1k3x9.hcp.westeurope.azmk8s.io"));
     assert_eq!(created.node_pools.len(), 2);
     assert_eq!(created.node_pools[1].max_count.get(), 5);
@@ -323,18 +322,18 @@ async fn update_upgrades_and_scales_in_one_put_and_delete_follows_location() {
     let provider = arm.provider("prod");
     provider.create(&spec("web-1", "westeurope")).await.unwrap();
     let mut wanted = spec("web-1", "westeurope");
-    wanted.kubernetes_version = "1.32".parse().unwrap();
+    wanted.kubernetes_version = "1.35".parse().unwrap();
     wanted.node_pools[1].max_count = std::num::NonZeroU32::new(8).unwrap();
     let before = arm.requests().len();
     let updated = provider.update(&wanted).await.unwrap();
-    assert_eq!(updated.kubernetes_version.unwrap().minor(), 32);
+    assert_eq!(updated.kubernetes_version.unwrap().minor(), 35);
     assert_eq!(updated.node_pools[1].max_count.get(), 8);
     let puts: Vec<_> = arm.requests()[before..].iter().filter(|r| r.method == "PUT").cloned().collect();
     assert_eq!(puts.len(), 1);
     assert_eq!(puts[0].header("if-none-match"), None, "an update is not a create");
-    assert_eq!(puts[0].body["properties"]["agentPoolProfiles"][0]["orchestratorVersion"], "1.32");
-    assert_eq!(puts[0].body["properties"]["networkProfile"], serde_json::Value::Null);
-    assert_eq!(provider.update(&wanted).await.unwrap().kubernetes_version.unwrap().minor(), 32);
+    assert_eq!(puts[0].body["properties"]["agentPoolProfiles"][0]["orchestratorVersion"], "1.35");
+    assert_eq!(puts[0].body["properties"]["networkProfile"]["networkPolicy"], "none", "the created network is kept");
+    assert_eq!(provider.update(&wanted).await.unwrap().kubernetes_version.unwrap().minor(), 35);
     assert_eq!(arm.requests().iter().filter(|r| r.method == "PUT").count(), 2, "nothing to change, nothing sent");
 
     let mut fewer = wanted.clone();
@@ -396,7 +395,7 @@ async fn a_system_pool_without_nodes_is_refused_before_any_call() {
     system_zero.node_pools[0].min_count = 0;
     let err = provider.create(&system_zero).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::InvalidSpec);
-    assert!(err.to_string().contains("node_pools[0].min_count"), "{err}");
+    assert!(err.to_string().contains("nodePools.system.minCount"), "{err}");
     assert!(arm.requests().is_empty());
 }
 
@@ -416,9 +415,9 @@ fn the_builder_names_every_problem_and_never_shows_a_secret() {
 
     let arm = LocalArm::start();
     let text = arm.builder("prod").with_capabilities(Capabilities::all()).build().unwrap_err().to_string();
-    assert!(text.contains("team_credentials"), "AKS cannot hand out team credentials: {text}");
+    assert!(text.contains("with_audit_log_workspace"), "audit logging needs a workspace: {text}");
     let info = arm.provider("prod").info().clone();
-    assert!(!info.capabilities.team_credentials, "not declared by default");
+    assert!(info.capabilities.team_credentials, "declared by default");
     assert!(info.capabilities.in_place_version_upgrade && info.capabilities.node_pool_resize);
 }
 
@@ -593,28 +592,30 @@ async fn update_refuses_before_it_writes_and_leaves_the_spec_tags() {
     assert_eq!(puts.len(), 1);
     assert_eq!(puts[0].body["tags"]["tier"], "gold");
     assert_eq!(puts[0].body["tags"]["team"], serde_json::Value::Null, "a removed label is removed");
-    assert_eq!(puts[0].body["properties"]["kubernetesVersion"], "1.31", "the version stays");
+    assert_eq!(puts[0].body["properties"]["kubernetesVersion"], "1.34", "the version stays");
     let stored = arm.cluster(GROUP, "web-1").unwrap();
     assert_eq!(stored["tags"][FleetTags::BLUEPRINT_VERSION_KEY], relabelled.blueprint_version.as_str());
 
     let mut moved = relabelled.clone();
     moved.region = Region::new("eastus2").unwrap();
-    let mut downgraded = relabelled.clone();
-    downgraded.kubernetes_version = "1.30".parse().unwrap();
     let mut audited = relabelled.clone();
     audited.audit_logging = !audited.audit_logging;
     let mut bigger = relabelled.clone();
     bigger.node_pools[0].size = SizeClass::Large;
     let before = arm.requests().len();
-    for (change, changed) in [("region", moved), ("downgrade", downgraded), ("audit", audited), ("size", bigger)] {
+    for (change, changed) in [("region", moved), ("audit", audited), ("size", bigger)] {
         let err = provider.update(&changed).await.unwrap_err();
         assert_eq!(err.kind(), ErrorKind::Unsupported, "{change}: {err}");
     }
     assert!(arm.requests()[before..].iter().all(|r| r.method == "GET"), "refused before anything is written");
+    let mut behind = relabelled.clone();
+    behind.kubernetes_version = "1.33".parse().unwrap();
+    let kept = provider.update(&behind).await.unwrap();
+    assert_eq!(kept.kubernetes_version.unwrap().minor(), 34, "a spec behind its cluster never downgrades it");
 
     let fixed = arm.builder("prod").with_capabilities(Capabilities::default()).build().unwrap();
     let mut upgraded = relabelled.clone();
-    upgraded.kubernetes_version = "1.32".parse().unwrap();
+    upgraded.kubernetes_version = "1.35".parse().unwrap();
     assert_eq!(fixed.update(&upgraded).await.unwrap_err().kind(), ErrorKind::Unsupported);
     let mut resized = relabelled.clone();
     resized.node_pools[1].max_count = std::num::NonZeroU32::new(9).unwrap();
@@ -626,6 +627,7 @@ async fn update_refuses_before_it_writes_and_leaves_the_spec_tags() {
     assert_eq!(err.kind(), ErrorKind::Conflict, "{err}");
     assert!(err.is_retryable());
     assert_eq!(arm.requests().iter().filter(|r| r.method == "PUT").count(), 2, "one create, one update");
+    assert!(arm.set_provisioning_state(GROUP, "web-1", "Succeeded"));
     assert_no_violations(&arm);
 }
 
@@ -694,5 +696,5 @@ async fn the_hooks_act_on_the_local_arm() {
     let err = provider.get(&id("planted")).await.unwrap_err();
     assert_eq!(err.retry_after(), Some(Duration::from_secs(3)), "whole seconds, rounded up: {err}");
     assert_eq!(provider.get(&id("planted")).await.unwrap_err().kind(), ErrorKind::NotFound);
-    assert!(!hooks.clusters_serve_kubernetes_api(), "the local ARM's clusters serve no Kubernetes API");
+    assert!(hooks.clusters_serve_kubernetes_api(), "the local ARM's clusters serve the simulated Kubernetes API");
 }

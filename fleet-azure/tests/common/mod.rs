@@ -11,6 +11,8 @@
 // Shared by several test binaries, each of which uses only a part.
 #![allow(dead_code)]
 
+pub mod kube_route;
+
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
@@ -18,8 +20,8 @@ use std::time::Duration;
 use azure_core::time::{OffsetDateTime, to_rfc3339};
 use base64::Engine as _;
 use fleet_azure::{AksProvider, AksProviderBuilder};
-use fleet_core::conformance::ConformanceHooks;
 use fleet_core::conformance::http::{TestRequest, TestResponse, serve};
+use fleet_core::conformance::{ConformanceHooks, SimulatedKubeApi};
 use fleet_core::{ClusterId, Error, FleetName, Region};
 use serde_json::{Value, json};
 
@@ -172,6 +174,15 @@ struct State {
     /// Resource groups and locations out of reach (lower case), as in a region outage.
     cut_groups: BTreeSet<String>,
     cut_locations: BTreeSet<String>,
+    /// The minor versions offered in every location (`1.33` to `1.37` by default).
+    offered: Vec<String>,
+    /// PUTs of managed clusters still to answer 409 `OperationNotAllowed`, as AKS does while
+    /// another operation runs on the cluster.
+    busy_puts: u32,
+    /// Answer the versions list with the official example as it is.
+    versions_example: bool,
+    /// Diagnostic settings by cluster key, then by setting name.
+    diagnostic_settings: BTreeMap<String, BTreeMap<String, Value>>,
 }
 
 /// A request as the server saw it.
@@ -190,22 +201,33 @@ impl Seen {
     }
 }
 
-/// The local ARM, serving until the test ends.
+/// The local ARM, serving until the test ends. Its clusters' API server is one
+/// [`SimulatedKubeApi`] (`kube`), which takes the token of the user kubeconfig
+/// ([`KUBECONFIG_TOKEN`]) as a cluster-admin's; the providers its builders make reach it over
+/// [`kube_route::SimulatedApiServerRoute`].
 #[derive(Clone)]
 pub struct LocalArm {
     pub url: String,
+    pub kube: SimulatedKubeApi,
     state: Arc<Mutex<State>>,
 }
 
 impl LocalArm {
     pub fn start() -> LocalArm {
-        let state = Arc::new(Mutex::new(State { polls: 2, page_size: 100, ..State::default() }));
+        let offered = (33..=37).map(|minor| format!("1.{minor}")).collect();
+        let state = Arc::new(Mutex::new(State { polls: 2, page_size: 100, offered, ..State::default() }));
         let shared = Arc::clone(&state);
         let url = Arc::new(OnceLock::<String>::new());
         let base = Arc::clone(&url);
         let served = serve(move |request| answer(&shared, base.get().map(String::as_str).unwrap_or_default(), request));
         url.set(served.clone()).expect("set once");
-        LocalArm { url: served, state }
+        let kube = SimulatedKubeApi::start().with_admin_token_check(|token| token == KUBECONFIG_TOKEN);
+        LocalArm { url: served, kube, state }
+    }
+
+    /// The route to the clusters' simulated API server.
+    pub fn kube_route(&self) -> Arc<kube_route::SimulatedApiServerRoute> {
+        Arc::new(kube_route::SimulatedApiServerRoute { url: self.kube.url().to_owned() })
     }
 
     /// Anonymous, both regions in one resource group, polling fast, one request a call.
@@ -221,6 +243,8 @@ impl LocalArm {
             .with_base_url(&self.url)
             .with_anonymous_credentials()
             .with_poll_interval(Duration::from_millis(5))
+            .with_conflict_retries(3, Duration::from_millis(20))
+            .with_api_route(self.kube_route())
     }
 
     /// As [`LocalArm::builder`], with each region in a resource group of its own
@@ -239,6 +263,56 @@ impl LocalArm {
     /// A provider for `fleet` in both regions of one resource group, polling fast.
     pub fn provider(&self, fleet: &str) -> AksProvider {
         self.builder(fleet).build().unwrap()
+    }
+
+    /// Answers the next `count` PUTs of managed clusters with 409 `OperationNotAllowed`, as
+    /// AKS does while another operation runs on the cluster.
+    pub fn busy_puts(&self, count: u32) {
+        self.state.lock().unwrap().busy_puts = count;
+    }
+
+    /// The minor versions every location offers.
+    pub fn set_offered(&self, versions: &[&str]) {
+        self.state.lock().unwrap().offered = versions.iter().map(|v| (*v).to_owned()).collect();
+    }
+
+    /// Answers the Kubernetes versions list with the official example
+    /// (`tests/data/KubernetesVersions_List.json`) as it is.
+    pub fn serve_versions_example(&self) {
+        self.state.lock().unwrap().versions_example = true;
+    }
+
+    /// The diagnostic settings stored on cluster `name` of `group`, by setting name.
+    pub fn diagnostic_settings(&self, group: &str, name: &str) -> BTreeMap<String, Value> {
+        let key = cluster_path(group, name).to_ascii_lowercase();
+        self.state.lock().unwrap().diagnostic_settings.get(&key).cloned().unwrap_or_default()
+    }
+
+    /// What the stored cluster `name` of `group` applies, as the kit's `applied_settings`
+    /// reads it: `apiServerAccessProfile`, `networkProfile.networkPolicy`, and a diagnostic
+    /// setting with `kube-audit` enabled.
+    pub fn applied_settings(&self, group: &str, name: &str) -> Option<fleet_core::AppliedSettings> {
+        let cluster = self.cluster(group, name)?;
+        let properties = &cluster["properties"];
+        let access = &properties["apiServerAccessProfile"];
+        let mut network = fleet_core::Network::default();
+        network.private_endpoint = access["enablePrivateCluster"] == true;
+        network.allowed_cidrs = access["authorizedIPRanges"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .map(str::to_owned)
+            .collect();
+        network.network_policy = properties["networkProfile"]["networkPolicy"].as_str().is_some_and(|p| p != "none");
+        let audit = self.diagnostic_settings(group, name).values().any(|setting| {
+            setting["properties"]["logs"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .any(|log| log["category"] == AUDIT_CATEGORY && log["enabled"] == true)
+        });
+        Some(fleet_core::AppliedSettings::new(network, audit))
     }
 
     /// Fails the next request with this status, ARM error code and message.
@@ -284,7 +358,7 @@ impl LocalArm {
     pub fn add_cluster(&self, group: &str, name: &str, location: &str, tags: Value) {
         let path = cluster_path(group, name);
         let body = json!({"location": location, "tags": tags, "properties": {
-            "kubernetesVersion": "1.31", "dnsPrefix": name,
+            "kubernetesVersion": "1.34", "dnsPrefix": name,
             "agentPoolProfiles": [{"name": "nodepool1", "count": 1, "vmSize": "Standard_D2s_v5", "mode": "System"}]}});
         let mut state = self.state.lock().unwrap();
         let mut cluster = stored(&path, group, name, body);
@@ -385,7 +459,9 @@ fn answer(shared: &Mutex<State>, base: &str, request: TestRequest) -> TestRespon
         body: body.clone(),
     };
     state.requests.push(seen.clone());
-    let api_version = schema()["apiVersion"].as_str().unwrap_or_default();
+    let diagnostic = request.path.to_ascii_lowercase().contains("/providers/microsoft.insights/diagnosticsettings/");
+    let api_version =
+        if diagnostic { DIAGNOSTIC_SETTINGS_API_VERSION } else { schema()["apiVersion"].as_str().unwrap_or_default() };
     if !request.query.split('&').any(|pair| pair == format!("api-version={api_version}")) {
         state
             .violations
@@ -411,6 +487,14 @@ fn answer(shared: &Mutex<State>, base: &str, request: TestRequest) -> TestRespon
     {
         return poll(&mut state, kind, id);
     }
+    if let ["subscriptions", _, "providers", "Microsoft.ContainerService", "locations", _, "kubernetesVersions"] =
+        segments.as_slice()
+    {
+        return versions(&state, &request.method);
+    }
+    if diagnostic {
+        return diagnostic_setting(&mut state, &request.method, &segments, body);
+    }
     let Some(operation) = operation_of(&request.method, &request.path) else {
         state.violations.push(format!("{} {}: no such operation in the API", request.method, request.path));
         return error(404, "NotFound", &format!("no route for {} {}", request.method, request.path));
@@ -425,13 +509,26 @@ fn answer(shared: &Mutex<State>, base: &str, request: TestRequest) -> TestRespon
             if seen.header("content-type") != Some("application/json") {
                 state.violations.push(format!("PUT {}: no JSON content type", request.path));
             }
+            if state.busy_puts > 0 {
+                state.busy_puts -= 1;
+                return error(
+                    409,
+                    "OperationNotAllowed",
+                    "Operation is not allowed because there's an in progress update managed cluster operation",
+                );
+            }
             let creating = seen.header("if-none-match") == Some("*");
             let side = if creating { Side::Create } else { Side::Update };
             let found = violations(&body, "ManagedCluster", side);
             state.violations.extend(found);
-            check_tags(&mut state, &body);
+            if let Some(refused) = check_tags(&mut state, &body) {
+                return refused;
+            }
             if creating && state.clusters.contains_key(&key) {
                 return error(412, "PreconditionFailed", "The resource already exists and If-None-Match is `*`.");
+            }
+            if let Some(refused) = refuse_cluster(&state, state.clusters.get(&key), &body) {
+                return refused;
             }
             let (group, name) = (segments[3], segments[7]);
             let existed = state.clusters.contains_key(&key);
@@ -531,16 +628,216 @@ fn not_found(path: &str) -> TestResponse {
     error(404, "ResourceNotFound", &format!("The Resource '{path}' was not found."))
 }
 
-/// Azure tag rules: names of at most 512 characters without `<>%&\?/`, values of at most 256.
-fn check_tags(state: &mut State, body: &Value) {
-    for (name, value) in body["tags"].as_object().into_iter().flatten() {
+/// Azure tag rules: at most 50 tags, names of at most 512 characters without `<>%&\?/`,
+/// values of at most 256. A body breaking them is refused (400 `InvalidTag`) and recorded as
+/// a violation.
+fn check_tags(state: &mut State, body: &Value) -> Option<TestResponse> {
+    let tags = body["tags"].as_object()?;
+    let mut problems = Vec::new();
+    if tags.len() > 50 {
+        problems.push(format!("{} tags, more than Azure's 50", tags.len()));
+    }
+    for (name, value) in tags {
         if name.len() > 512 || name.chars().any(|c| "<>%&\\?/".contains(c)) {
-            state.violations.push(format!("tag name `{name}` breaks Azure's rules"));
+            problems.push(format!("tag name `{name}` breaks Azure's rules"));
         }
         if value.as_str().is_none_or(|v| v.len() > 256) {
-            state.violations.push(format!("tag `{name}` has a value Azure refuses: {value}"));
+            problems.push(format!("tag `{name}` has a value Azure refuses: {value}"));
         }
     }
+    let first = problems.first().cloned()?;
+    state.violations.extend(problems);
+    Some(error(400, "InvalidTag", &first))
+}
+
+/// The rules of AKS a PUT of a managed cluster must keep, as a refusal when one is broken
+/// (`existing` is the stored cluster of an update). The error codes are this stand-in's
+/// choice, with AKS's status and meaning:
+/// - a minor version not offered (create), or an update skipping a minor or going down;
+/// - no pool of mode `System`, or a system pool without nodes or not Linux;
+/// - an agent pool name off `^[a-z][a-z0-9]{0,11}$`;
+/// - authorized IP ranges on a private cluster; network policy `cilium` without dataplane
+///   `cilium`;
+/// - an update while the cluster is busy (409 `OperationNotAllowed`).
+fn refuse_cluster(state: &State, existing: Option<&Value>, body: &Value) -> Option<TestResponse> {
+    let bad = |code: &str, message: String| Some(error(400, code, &message));
+    let properties = &body["properties"];
+    let minor = |text: &str| -> Option<(u32, u32)> {
+        let mut parts = text.split('.');
+        Some((parts.next()?.parse().ok()?, parts.next()?.parse().ok()?))
+    };
+    let asked = properties["kubernetesVersion"].as_str().unwrap_or_default();
+    match existing {
+        None => {
+            if !state.offered.iter().any(|offered| minor(offered).is_some() && minor(offered) == minor(asked)) {
+                return bad(
+                    "K8sVersionNotSupported",
+                    format!("Version {asked} is not supported in this region; supported: {:?}", state.offered),
+                );
+            }
+        }
+        Some(old) => {
+            let busy = old["properties"]["provisioningState"].as_str().unwrap_or_default();
+            if !matches!(busy, "Succeeded" | "Failed" | "Canceled") {
+                return Some(error(
+                    409,
+                    "OperationNotAllowed",
+                    &format!("Operation is not allowed because there's an in progress operation ({busy})"),
+                ));
+            }
+            let running = old["properties"]["currentKubernetesVersion"].as_str().unwrap_or_default();
+            if let (Some(from), Some(to)) = (minor(running), minor(asked)) {
+                if to < from {
+                    return bad("NotAllowedDowngrade", format!("Downgrading from {running} to {asked} is not allowed"));
+                }
+                if to.0 != from.0 || to.1 > from.1 + 1 {
+                    return bad(
+                        "UpgradeNotAllowed",
+                        format!("Upgrading from {running} to {asked} skips a minor version; upgrade one at a time"),
+                    );
+                }
+                if to != from && !state.offered.iter().any(|offered| minor(offered) == Some(to)) {
+                    return bad("K8sVersionNotSupported", format!("Version {asked} is not supported in this region"));
+                }
+            }
+        }
+    }
+    let pools: Vec<&Value> = properties["agentPoolProfiles"].as_array().into_iter().flatten().collect();
+    for pool in &pools {
+        let name = pool["name"].as_str().unwrap_or_default();
+        if !fleet_azure::is_aks_pool_name(name) {
+            return bad(
+                "InvalidParameter",
+                format!(
+                    "agent pool name `{name}` must be lowercase letters and digits, start with a letter, at most 12 characters"
+                ),
+            );
+        }
+    }
+    let system: Vec<&&Value> = pools.iter().filter(|pool| pool["mode"] == "System").collect();
+    if system.is_empty() {
+        return bad(
+            "MustDefineAtLeastOneSystemPool",
+            "a managed cluster needs at least one agent pool of mode System".into(),
+        );
+    }
+    for pool in system {
+        let nodes = pool["count"].as_i64().unwrap_or(0);
+        let min = if pool["enableAutoScaling"] == true { pool["minCount"].as_i64().unwrap_or(0) } else { nodes };
+        if nodes < 1 || min < 1 {
+            return bad("InvalidParameter", format!("system pool `{}` needs at least one node", pool["name"]));
+        }
+        if pool["osType"].as_str().is_some_and(|os| os != "Linux") {
+            return bad("InvalidParameter", format!("system pool `{}` must be Linux", pool["name"]));
+        }
+    }
+    let access = &properties["apiServerAccessProfile"];
+    if access["enablePrivateCluster"] == true && access["authorizedIPRanges"].as_array().is_some_and(|r| !r.is_empty())
+    {
+        return bad("InvalidParameter", "authorized IP ranges are not supported on a private cluster".into());
+    }
+    let network = &properties["networkProfile"];
+    if network["networkPolicy"] == "cilium" && network["networkDataplane"] != "cilium" {
+        return bad("InvalidParameter", "network policy cilium needs networkDataplane cilium".into());
+    }
+    if properties["disableLocalAccounts"] == true && properties["aadProfile"]["managed"] != true {
+        return bad(
+            "InvalidParameter",
+            "local accounts can be disabled only on a cluster with managed Entra ID".into(),
+        );
+    }
+    None
+}
+
+/// The diagnostic setting category AKS's Kubernetes audit log goes by.
+const AUDIT_CATEGORY: &str = "kube-audit";
+
+/// The `api-version` of `Microsoft.Insights/diagnosticSettings` the provider speaks.
+const DIAGNOSTIC_SETTINGS_API_VERSION: &str = "2021-05-01-preview";
+
+/// The categories of an AKS cluster's resource logs.
+const AKS_LOG_CATEGORIES: &[&str] = &[
+    "kube-apiserver",
+    "kube-audit",
+    "kube-audit-admin",
+    "kube-controller-manager",
+    "kube-scheduler",
+    "cluster-autoscaler",
+    "cloud-controller-manager",
+    "guard",
+    "csi-azuredisk-controller",
+    "csi-azurefile-controller",
+    "csi-snapshot-controller",
+];
+
+/// PUT and GET of `{cluster}/providers/Microsoft.Insights/diagnosticSettings/{name}`: a PUT
+/// needs the cluster, a Log Analytics `workspaceId` and known AKS log categories.
+fn diagnostic_setting(state: &mut State, method: &str, segments: &[&str], body: Value) -> TestResponse {
+    let (cluster, name) = match segments {
+        [head @ .., "providers", _, _, name] if head.len() == 8 => {
+            (format!("/{}", head.join("/")).to_ascii_lowercase(), *name)
+        }
+        _ => return error(404, "NotFound", "no such diagnostic setting path"),
+    };
+    if !state.clusters.contains_key(&cluster) {
+        return not_found(&cluster);
+    }
+    match method {
+        "PUT" => {
+            let workspace = body["properties"]["workspaceId"].as_str().unwrap_or_default();
+            if !workspace.to_ascii_lowercase().contains("/providers/microsoft.operationalinsights/workspaces/") {
+                return error(400, "BadRequest", &format!("`{workspace}` is not a Log Analytics workspace id"));
+            }
+            for log in body["properties"]["logs"].as_array().into_iter().flatten() {
+                let category = log["category"].as_str().unwrap_or_default();
+                if !AKS_LOG_CATEGORIES.contains(&category) {
+                    return error(400, "BadRequest", &format!("Category '{category}' is not supported"));
+                }
+            }
+            let mut stored = body;
+            stored["id"] = json!(format!("{cluster}/providers/microsoft.insights/diagnosticSettings/{name}"));
+            stored["name"] = json!(name);
+            state.diagnostic_settings.entry(cluster).or_default().insert(name.to_owned(), stored.clone());
+            TestResponse::json(200, stored.to_string())
+        }
+        "GET" => match state.diagnostic_settings.get(&cluster).and_then(|settings| settings.get(name)) {
+            Some(setting) => TestResponse::json(200, setting.to_string()),
+            None => error(404, "ResourceNotFound", &format!("diagnostic setting {name} not found")),
+        },
+        _ => error(405, "MethodNotAllowed", method),
+    }
+}
+
+/// The Kubernetes versions of a location, in the shape of the official example
+/// (`tests/data/KubernetesVersions_List.json`): each offered minor with one patch, upgradable
+/// to the next minor's; or the example itself.
+fn versions(state: &State, method: &str) -> TestResponse {
+    if method != "GET" {
+        return error(405, "MethodNotAllowed", method);
+    }
+    let example: Value =
+        serde_json::from_str(include_str!("../data/KubernetesVersions_List.json")).expect("the example parses");
+    let body = &example["responses"]["200"]["body"];
+    if state.versions_example {
+        return TestResponse::json(200, body.to_string());
+    }
+    let last = state.offered.len().saturating_sub(1);
+    let values: Vec<Value> = state
+        .offered
+        .iter()
+        .enumerate()
+        .map(|(index, minor)| {
+            let upgrades: Vec<String> =
+                state.offered.get(index + 1).map(|next| format!("{next}.5")).into_iter().collect();
+            let mut entry = json!({"capabilities": {"supportPlan": ["KubernetesOfficial"]},
+                "patchVersions": {format!("{minor}.5"): {"upgrades": upgrades}}, "version": minor});
+            if index == last / 2 {
+                entry["isDefault"] = json!(true);
+            }
+            entry
+        })
+        .collect();
+    TestResponse::json(200, json!({"values": values}).to_string())
 }
 
 /// The resource as ARM keeps and answers it: the body plus the read-only fields.
@@ -647,6 +944,7 @@ fn finish(state: &mut State, done: Done, failed: bool) {
         }
         Done::Remove(key) if !failed => {
             state.clusters.remove(&key);
+            state.diagnostic_settings.remove(&key);
         }
         Done::Power(key, power) => {
             if let Some(cluster) = state.clusters.get_mut(&key) {
@@ -729,9 +1027,24 @@ impl ConformanceHooks for ArmHooks {
         Some(Ok(()))
     }
 
+    async fn applied_settings(
+        &self,
+        id: &ClusterId,
+        region: &Region,
+    ) -> Option<fleet_core::Result<fleet_core::AppliedSettings>> {
+        Some(self.group(region).and_then(|group| {
+            self.arm.applied_settings(group, id.as_str()).ok_or_else(|| Error::cluster_not_found(id))
+        }))
+    }
+
     async fn throttle_next_calls(&self, count: u32, retry_after: Duration) -> Option<fleet_core::Result<()>> {
         let seconds = retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);
         self.arm.throttle_next(count, seconds);
         Some(Ok(()))
+    }
+
+    /// The clusters serve the local ARM's [`SimulatedKubeApi`], over the route its builders set.
+    fn clusters_serve_kubernetes_api(&self) -> bool {
+        true
     }
 }
