@@ -2,10 +2,12 @@
 //! `build()`, which names every missing or invalid setting at once.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use aws_config::BehaviorVersion;
 use aws_credential_types::Credentials as AwsCredentials;
 use aws_credential_types::provider::ProvideCredentials;
+use fleet_core::addons::{ApiRoute, DirectRoute};
 use fleet_core::{
     Capabilities, Error, FleetName, KubernetesVersion, ProviderInfo, ProviderName, RateLimit, RateLimits, Region,
     Result, SizeClass, TypicalLatency,
@@ -35,6 +37,7 @@ pub struct EksProviderBuilder {
     cluster_role_arn: Option<String>,
     node_role_arn: Option<String>,
     admin_principals: Vec<String>,
+    api_route: Arc<dyn ApiRoute>,
     offered_versions: BTreeMap<Region, Vec<KubernetesVersion>>,
     endpoint_url: Option<String>,
     region_endpoint_urls: BTreeMap<Region, String>,
@@ -57,6 +60,7 @@ impl EksProviderBuilder {
             cluster_role_arn: None,
             node_role_arn: None,
             admin_principals: Vec::new(),
+            api_route: Arc::new(DirectRoute),
             offered_versions: BTreeMap::new(),
             endpoint_url: None,
             region_endpoint_urls: BTreeMap::new(),
@@ -115,6 +119,15 @@ impl EksProviderBuilder {
     /// (`bootstrapClusterCreatorAdminPermissions`).
     pub fn with_admin_principals(mut self, principals: Vec<String>) -> Self {
         self.admin_principals = principals;
+        self
+    }
+
+    /// Reaches clusters' API servers over `route` to set team access up
+    /// (`ClusterProvider::team_credentials`), instead of directly: a proxy or a tunnel into the
+    /// VPC, which a cluster with a private endpoint (`network.privateEndpoint`) needs, its API
+    /// server answering only inside the VPC.
+    pub fn with_api_route(mut self, route: Arc<dyn ApiRoute>) -> Self {
+        self.api_route = route;
         self
     }
 
@@ -280,6 +293,7 @@ impl EksProviderBuilder {
             cluster_role_arn: self.cluster_role_arn.unwrap_or_default(),
             node_role_arn: self.node_role_arn.unwrap_or_default(),
             admin_principals: self.admin_principals,
+            api_route: self.api_route,
             instance_types: self.instance_types,
             credentials,
             located: std::sync::Mutex::new(BTreeMap::new()),

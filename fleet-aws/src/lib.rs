@@ -18,10 +18,11 @@
 //! rate, and reports the regions that did not answer as unreachable. Credentials are a
 //! kubeconfig with the cluster's endpoint and CA and a token made the way `aws eks get-token`
 //! makes it ([`eks_token`]). `team_credentials` sets a team's namespace, service account, role
-//! and binding up through the cluster's Kubernetes API with those admin credentials
-//! ([`fleet_core::addons::team_credentials_through_admin`]) and returns a kubeconfig for that
-//! account only; a private endpoint seen from outside its VPC makes it `Unavailable`, naming
-//! the route. `offered_versions` lists the versions in standard support
+//! and binding up through the cluster's Kubernetes API with those admin credentials, over the
+//! route of [`EksProviderBuilder::with_api_route`] (directly by default;
+//! [`fleet_core::addons::team_credentials_over`]), and returns a kubeconfig for that account
+//! only; a private endpoint unreachable over the route makes it `Unavailable`, naming the
+//! route. `offered_versions` lists the versions in standard support
 //! (`DescribeClusterVersions`).
 //!
 //! ## Blueprint settings

@@ -45,6 +45,8 @@ pub struct EksProvider {
     pub(crate) node_role_arn: String,
     /// IAM principals given cluster admin access entries in every cluster.
     pub(crate) admin_principals: Vec<String>,
+    /// The route to clusters' API servers for team access.
+    pub(crate) api_route: std::sync::Arc<dyn fleet_core::addons::ApiRoute>,
     pub(crate) instance_types: BTreeMap<SizeClass, String>,
     pub(crate) credentials: SharedCredentialsProvider,
     /// Where each known cluster is, to avoid asking every region.
@@ -729,12 +731,13 @@ impl ClusterProvider for EksProvider {
     }
 
     /// The team's namespace, service account, role and binding, set up in the cluster with the
-    /// cluster-admin [`credentials`](Self::credentials) straight at its endpoint
-    /// ([`fleet_core::addons::team_credentials_through_admin`]), and a kubeconfig for that
-    /// account only. A private endpoint answers only inside its VPC: from outside, this is
-    /// `Unavailable`, naming the cluster, its endpoint and the route tried.
+    /// cluster-admin [`credentials`](Self::credentials) over the builder's route
+    /// ([`crate::EksProviderBuilder::with_api_route`], directly by default), and a kubeconfig
+    /// for that account only. A private endpoint answers only inside its VPC: unreachable over
+    /// the route, this is `Unavailable`, naming the cluster, its endpoint and the route tried.
     async fn team_credentials(&self, id: &ClusterId, team: &TeamName) -> Result<Credentials> {
-        fleet_core::addons::team_credentials_through_admin(&self.credentials(id).await?, id.as_str(), team).await
+        let admin = self.credentials(id).await?;
+        fleet_core::addons::team_credentials_over(self.api_route.as_ref(), &admin, id.as_str(), team).await
     }
 }
 

@@ -99,3 +99,22 @@ async fn a_private_endpoint_unreachable_from_outside_its_vpc_is_unavailable_nami
     assert!(!message.contains("k8s-aws-v1."), "no token in the error: {message}");
     assert!(api.requests().is_empty(), "nothing reached the simulated API server");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn team_access_goes_over_the_builders_route() {
+    let moto = common::Moto::start();
+    let proxies = common::RegionProxies::start(&moto).await;
+    let api = proxies.serve_kube_api();
+    // A proxy into the VPC that is down: nothing listens where it should.
+    let proxy = fleet_core::conformance::SimulatedKubeApi::closed_endpoint();
+    let route = std::sync::Arc::new(fleet_core::addons::ProxyRoute::new(&proxy).unwrap());
+    let provider = proxies.builder("prod").with_api_route(route).build().await.unwrap();
+    let spec = spec("web-2", false);
+    create_running(&provider, &spec).await;
+
+    let err = provider.team_credentials(&spec.id, &TeamName::new("payments").unwrap()).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Unavailable, "{err}");
+    let message = err.to_string();
+    assert!(message.contains(&format!("through proxy {proxy}")), "names the route: {message}");
+    assert!(api.requests().is_empty(), "the API server was not reached directly: {:?}", api.requests());
+}
