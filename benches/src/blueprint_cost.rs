@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use fleet::repository::Repository;
-use fleet::{Error, ProviderInfo, ProviderName, Region, Result};
+use fleet::{Capabilities, Error, ProviderInfo, ProviderName, Region, Result};
 
 use crate::table::{Row, show};
 
@@ -63,7 +63,8 @@ pub fn blueprint_rows(count: usize, repeats: usize) -> Result<Vec<Row>> {
     }
     let resolve = started.elapsed() / repeats.max(1) as u32;
     let regions = (0..3).map(|n| Region::new(format!("r{n}"))).collect::<std::result::Result<Vec<_>, _>>()?;
-    let providers = [ProviderInfo::new(ProviderName::new("sim")?, regions)];
+    // A provider that applies every setting the example's ops layers lock.
+    let providers = [ProviderInfo::new(ProviderName::new("sim")?, regions).with_capabilities(Capabilities::all())];
     let started = Instant::now();
     let desired = repository.desired(&providers).map_err(invalid)?;
     let elapsed = started.elapsed();
