@@ -26,10 +26,12 @@ fn converge(count: usize, sqlite: Option<&std::path::Path>) {
             builder = builder.store(Arc::new(fleet::store::SqliteStore::open(path, &fleet).await.expect("sqlite")));
         }
         let engine = builder.build().expect("engine");
-        engine.set_desired(DesiredFleet::new(
-            fleet,
-            specs.into_iter().map(|s| DesiredCluster::new(s, "bench", 0)).collect(),
-        ));
+        engine
+            .set_desired(DesiredFleet::new(
+                fleet,
+                specs.into_iter().map(|s| DesiredCluster::new(s, "bench", 0)).collect(),
+            ))
+            .unwrap();
         let report = engine.run_once().await.expect("pass");
         assert_eq!(report.succeeded, count);
         assert!(engine.run_once().await.expect("pass").converged);

@@ -50,7 +50,7 @@ fn zero_latency(count: usize) -> Result<Duration> {
             .options(options)
             .build()?;
         let started = Instant::now();
-        engine.set_desired(desired(&fleet, specs));
+        engine.set_desired(desired(&fleet, specs))?;
         for _ in 0..10 {
             if engine.run_once().await?.converged {
                 return Ok(started.elapsed());
@@ -85,7 +85,7 @@ fn realistic(count: usize, writes: RateLimit) -> Result<(Duration, Duration)> {
             .options(options)
             .build()?;
         let started = tokio::time::Instant::now();
-        engine.set_desired(desired(&fleet, specs));
+        engine.set_desired(desired(&fleet, specs))?;
         let cancel = CancellationToken::new();
         let running = tokio::spawn({
             let (engine, cancel) = (engine.clone(), cancel.clone());

@@ -82,7 +82,7 @@ async fn scenario(count: usize) -> Result<Vec<Row>> {
         builder = builder.provider(Arc::new(cloud.provider(fleet.clone())));
     }
     let engine = builder.build()?;
-    engine.set_desired(DesiredFleet::new(fleet.clone(), clusters));
+    engine.set_desired(DesiredFleet::new(fleet.clone(), clusters))?;
     for _ in 0..20 {
         if engine.run_once().await?.converged {
             break;

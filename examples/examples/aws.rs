@@ -85,7 +85,7 @@ async fn run(apply: bool, delete: bool) -> Result<(), Error> {
         return Ok(());
     }
     let engine = Engine::builder(fleet).provider(provider.clone()).build()?;
-    engine.set_desired(desired);
+    engine.set_desired(desired)?;
     let mut events = engine.subscribe();
     tokio::spawn(async move {
         while let Ok(event) = events.recv().await {

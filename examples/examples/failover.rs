@@ -78,7 +78,7 @@ async fn main() -> Result<(), Error> {
     for i in 0..10 {
         clusters.push(cluster(&format!("api-{i}"), "sim-aws", "us-west-2", "api", 5)?);
     }
-    engine.set_desired(DesiredFleet::new(fleet.clone(), clusters));
+    engine.set_desired(DesiredFleet::new(fleet.clone(), clusters))?;
 
     let start = Instant::now();
     println!("[{}] creating 30 clusters on sim-aws (simulated)", clock(start));

@@ -46,7 +46,7 @@ async fn run(cleanup: bool) -> Result<(), Error> {
 
     let engine =
         Engine::builder(fleet.clone()).provider(provider.clone()).addons(Arc::new(KubeAddons::new())).build()?;
-    engine.set_desired(if cleanup { DesiredFleet::new(fleet, Vec::new()) } else { desired.fleet.clone() });
+    engine.set_desired(if cleanup { DesiredFleet::new(fleet, Vec::new()) } else { desired.fleet.clone() })?;
     let mut events = engine.subscribe();
     tokio::spawn(async move {
         while let Ok(event) = events.recv().await {

@@ -133,7 +133,7 @@ async fn quickstart() -> Result<(), Error> {
     print_plan(&clouds, &desired.fleet, &[]);
 
     let first = engine(&clouds, &fleet, Arc::new(SqliteStore::open(&db, &fleet).await?)).await?;
-    first.set_desired(desired.fleet.clone());
+    first.set_desired(desired.fleet.clone())?;
     apply(&first, "creating the fleet", start).await?;
     print_table(&clouds, &fleet).await?;
     let credentials = clouds[0].provider(fleet.clone()).credentials(&desired.fleet.clusters[0].spec.id).await;
@@ -143,7 +143,7 @@ async fn quickstart() -> Result<(), Error> {
     drop(first);
 
     let restarted = engine(&clouds, &fleet, Arc::new(SqliteStore::open(&db, &fleet).await?)).await?;
-    restarted.set_desired(desired.fleet.clone());
+    restarted.set_desired(desired.fleet.clone())?;
     let report = restarted.run_once().await?;
     println!(
         "restarted on the same SQLite file: {} clusters known, {} adopted, nothing to do: {}\n",
@@ -153,7 +153,7 @@ async fn quickstart() -> Result<(), Error> {
     );
 
     let fresh = engine(&clouds, &fleet, Arc::new(MemoryStore::new())).await?;
-    fresh.set_desired(desired.fleet.clone());
+    fresh.set_desired(desired.fleet.clone())?;
     let report = fresh.run_once().await?;
     println!(
         "an engine with an empty store: {} clusters adopted by their tags, {} created, nothing to do: {}\n",
@@ -175,11 +175,11 @@ async fn quickstart() -> Result<(), Error> {
         all
     };
     print_plan(&clouds, &upgraded.fleet, &observed);
-    restarted.set_desired(upgraded.fleet.clone());
+    restarted.set_desired(upgraded.fleet.clone())?;
     apply(&restarted, "upgrading and replacing", start).await?;
     print_table(&clouds, &fleet).await?;
 
-    restarted.set_desired(DesiredFleet::new(fleet.clone(), Vec::new()));
+    restarted.set_desired(DesiredFleet::new(fleet.clone(), Vec::new()))?;
     apply(&restarted, "cleaning up", start).await?;
     let calls: usize = clouds.iter().map(|cloud| cloud.call_log().len()).sum();
     let left: usize = clouds.iter().map(|cloud| cloud.clusters().len()).sum();

@@ -81,7 +81,7 @@ async fn a_cut_region_fails_over_to_the_other_region_and_is_cleaned_up_when_back
     options.operation_timeout = Some(Duration::from_secs(20));
     let engine = Engine::builder(fleet()).provider(Arc::new(provider)).options(options).build().unwrap();
     let ids = ["web-0", "web-1", "web-2"];
-    engine.set_desired(DesiredFleet::new(fleet(), ids.iter().map(|id| desired(id)).collect()));
+    engine.set_desired(DesiredFleet::new(fleet(), ids.iter().map(|id| desired(id)).collect())).unwrap();
     let mut converged = false;
     for _ in 0..20 {
         if engine.run_once().await.unwrap().converged {

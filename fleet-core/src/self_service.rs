@@ -66,7 +66,9 @@ impl SelfService {
         let providers = engine.providers();
         let infos: Vec<_> = providers.values().map(|p| p.info().clone()).collect();
         let base = repository.desired(&infos)?.fleet;
-        engine.set_desired(base.clone());
+        engine
+            .set_desired(base.clone())
+            .map_err(|err| SpecErrors(vec![crate::SpecError::new("spec.name", err.to_string())]))?;
         Ok(Self { repository, engine, providers, base, accepted: Mutex::new(Vec::new()) })
     }
 
@@ -109,7 +111,7 @@ impl SelfService {
         // request's pass or, when requests arrive together, by a pass another one started.
         let mut events = self.engine.subscribe();
         self.accept(&request)?;
-        self.engine.set_desired(self.current());
+        self.engine.set_desired(self.current())?;
         let report = self.engine.run_once().await?;
         if let Some(reason) = report.failed.get(&request.name) {
             return Err(Error::Provider { message: reason.clone(), source: None }.into());

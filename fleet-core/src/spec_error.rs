@@ -38,6 +38,16 @@ impl SpecError {
         self
     }
 
+    /// Forgets the file and position, for a problem whose value is written elsewhere than where
+    /// it was found (a template's variable, checked against its blueprint's declaration, is
+    /// written in the fleet spec): the caller names the file it belongs to.
+    pub(crate) fn without_place(mut self) -> Self {
+        self.file = None;
+        self.line = None;
+        self.column = None;
+        self
+    }
+
     /// Prefixes the path with `prefix` (e.g. the document's position in a file).
     pub fn under(mut self, prefix: &str) -> Self {
         self.path = match (prefix.is_empty(), self.path.is_empty()) {

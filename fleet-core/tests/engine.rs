@@ -81,13 +81,13 @@ async fn a_fleet_converges_and_then_stays_converged() {
     let cloud = cloud(1, LatencyModel::realistic());
     let engine =
         Engine::builder(fleet()).provider(Arc::new(cloud.provider(fleet()))).options(quick_options()).build().unwrap();
-    engine.set_desired(desired(vec![spec("a", 31), spec("bb", 31), spec("c", 31)]));
+    engine.set_desired(desired(vec![spec("a", 31), spec("bb", 31), spec("c", 31)])).unwrap();
     let report = engine.run_once().await.unwrap();
     assert_eq!((report.planned.create, report.succeeded), (3, 3), "{report:?}");
     assert_eq!(converge(&engine, 3).await, 1);
     assert_no_orphans(&cloud, engine.store().as_ref(), &["a", "bb", "c"]).await;
 
-    engine.set_desired(desired(vec![spec("a", 32), spec("bb", 31)]));
+    engine.set_desired(desired(vec![spec("a", 32), spec("bb", 31)])).unwrap();
     let report = engine.run_once().await.unwrap();
     assert_eq!((report.planned.update, report.planned.delete, report.succeeded), (1, 1, 2), "{report:?}");
     converge(&engine, 3).await;
@@ -161,7 +161,7 @@ fn phases() -> [Vec<ClusterSpec>; 2] {
 /// crashed, `None` when it finished.
 async fn scenario(engine: &Engine, start_phase: usize, crashed: Option<&tokio::sync::Notify>) -> Option<usize> {
     for (index, specs) in phases().into_iter().enumerate().skip(start_phase) {
-        engine.set_desired(desired(specs));
+        engine.set_desired(desired(specs)).unwrap();
         let run = async {
             for _ in 0..10 {
                 let report = engine.run_once().await.unwrap();
@@ -248,7 +248,7 @@ async fn a_lost_create_response_is_adopted_not_repeated() {
     cloud.lose_next_responses(Operation::Create, 1);
     let engine =
         Engine::builder(fleet()).provider(Arc::new(cloud.provider(fleet()))).options(quick_options()).build().unwrap();
-    engine.set_desired(desired(vec![spec("a", 31)]));
+    engine.set_desired(desired(vec![spec("a", 31)])).unwrap();
     let report = engine.run_once().await.unwrap();
     assert_eq!(report.succeeded, 1, "{report:?}");
     assert_eq!(cloud.clusters_created(), 1, "one cluster, though create was called twice");
@@ -270,7 +270,7 @@ async fn throttling_never_exceeds_the_budget_and_retry_after_is_honoured() {
     let engine =
         Engine::builder(fleet()).provider(Arc::new(cloud.provider(fleet()))).options(quick_options()).build().unwrap();
     let ids: Vec<String> = (0..12).map(|i| format!("c{i}")).collect();
-    engine.set_desired(desired(ids.iter().map(|id| spec(id, 31)).collect()));
+    engine.set_desired(desired(ids.iter().map(|id| spec(id, 31)).collect())).unwrap();
     converge(&engine, 3).await;
     let log = cloud.call_log();
     assert!(log.iter().all(|r| r.outcome != CallOutcome::OverBudget), "the engine's budget kept it under the limit");
@@ -291,7 +291,7 @@ async fn throttling_never_exceeds_the_budget_and_retry_after_is_honoured() {
 
     // When the provider throttles anyway, the engine waits exactly as long as it is told.
     cloud.fail_next(Operation::Create, 1, InjectedError::RateLimited(Duration::from_secs(42)));
-    engine.set_desired(desired(vec![spec("late", 31)]));
+    engine.set_desired(desired(vec![spec("late", 31)])).unwrap();
     engine.run_once().await.unwrap();
     let creates: Vec<_> = cloud
         .call_log()
@@ -318,7 +318,7 @@ async fn clusters_found_at_the_provider_are_adopted_and_unwanted_ones_collected_
     options.gc_grace = Duration::from_secs(300);
     let engine = Engine::builder(fleet()).provider(Arc::new(provider)).options(options).build().unwrap();
     let mut events = engine.subscribe();
-    engine.set_desired(desired(vec![spec("a", 31)]));
+    engine.set_desired(desired(vec![spec("a", 31)])).unwrap();
     let report = engine.run_once().await.unwrap();
     assert_eq!(report.adopted, 2);
     assert_eq!(report.awaiting_grace, 1, "{report:?}");
@@ -344,7 +344,7 @@ async fn a_permanent_failure_marks_the_cluster_failed_without_spinning() {
     cloud.fail_next(Operation::Create, 1, InjectedError::PermissionDenied);
     let engine =
         Engine::builder(fleet()).provider(Arc::new(cloud.provider(fleet()))).options(quick_options()).build().unwrap();
-    engine.set_desired(desired(vec![spec("a", 31), spec("bb", 31)]));
+    engine.set_desired(desired(vec![spec("a", 31), spec("bb", 31)])).unwrap();
     let report = engine.run_once().await.unwrap();
     assert_eq!(report.succeeded, 1);
     assert!(report.failed.values().next().unwrap().contains("permission denied"), "{report:?}");
@@ -367,7 +367,7 @@ async fn run_reconciles_on_spec_change_until_cancelled() {
         async move { engine.run(cancel).await }
     });
     let mut events = engine.subscribe();
-    engine.set_desired(desired(vec![spec("a", 31)]));
+    engine.set_desired(desired(vec![spec("a", 31)])).unwrap();
     loop {
         if let fleet_core::engine::EngineEvent::ClusterReady { cluster } = events.recv().await.unwrap() {
             assert_eq!(cluster.as_str(), "a");
@@ -375,7 +375,7 @@ async fn run_reconciles_on_spec_change_until_cancelled() {
         }
     }
     assert!(cloud.elapsed() < Duration::from_secs(3600), "reacted to the change, not the interval");
-    engine.set_desired(desired(vec![]));
+    engine.set_desired(desired(vec![])).unwrap();
     loop {
         if let fleet_core::engine::EngineEvent::GarbageCollected { .. } = events.recv().await.unwrap() {
             break;
@@ -400,7 +400,7 @@ async fn ttls_are_judged_on_the_engines_clock() {
         .unwrap();
     let mut temporary = spec("tmp", 31);
     temporary.ttl = Some(Duration::from_secs(3600));
-    engine.set_desired(desired(vec![temporary]));
+    engine.set_desired(desired(vec![temporary])).unwrap();
     engine.run_once().await.unwrap();
     assert!(engine.run_once().await.unwrap().converged, "not expired an instant after creation");
     tokio::time::sleep(Duration::from_secs(3601)).await;
@@ -417,7 +417,7 @@ async fn a_create_in_an_unreachable_region_waits_while_the_others_go_on() {
         Engine::builder(fleet()).provider(Arc::new(cloud.provider(fleet()))).options(quick_options()).build().unwrap();
     let mut events = engine.subscribe();
     // "a" goes west (out of sight), "bb" east.
-    engine.set_desired(desired(vec![spec("a", 31), spec("bb", 31)]));
+    engine.set_desired(desired(vec![spec("a", 31), spec("bb", 31)])).unwrap();
     let report = engine.run_once().await.unwrap();
     assert_eq!(report.succeeded, 1, "{report:?}");
     assert_eq!(report.unreachable, 1, "the create in the unreachable region waits: {report:?}");
@@ -444,7 +444,7 @@ async fn long_operations_time_out_per_provider() {
     let mut options = quick_options();
     options.operation_timeout = Some(Duration::from_secs(600));
     let engine = Engine::builder(fleet()).provider(Arc::new(cloud.provider(fleet()))).options(options).build().unwrap();
-    engine.set_desired(desired(vec![spec("a", 31)]));
+    engine.set_desired(desired(vec![spec("a", 31)])).unwrap();
     let report = engine.run_once().await.unwrap();
     let reason = &report.failed[&ClusterId::new("a").unwrap()];
     assert!(reason.contains("timed out") && reason.contains("running"), "{reason}");
@@ -457,7 +457,7 @@ async fn every_attempt_of_a_mutating_call_is_journalled_before_it_is_made() {
     cloud.fail_next(Operation::Create, 1, InjectedError::Unavailable);
     let engine =
         Engine::builder(fleet()).provider(Arc::new(cloud.provider(fleet()))).options(quick_options()).build().unwrap();
-    engine.set_desired(desired(vec![spec("a", 31)]));
+    engine.set_desired(desired(vec![spec("a", 31)])).unwrap();
     engine.run_once().await.unwrap();
     let intents = engine.store().intents().await.unwrap();
     let attempts: Vec<_> = intents.iter().map(|i| (i.intent.operation, i.intent.attempt, i.outcome.clone())).collect();
@@ -492,7 +492,7 @@ async fn expiry_is_announced_in_advance_and_an_expired_cluster_stays_gone_across
     let mut temporary = spec("tmp", 31);
     temporary.ttl = Some(Duration::from_secs(7200));
     let wanted = desired(vec![temporary, spec("keep", 31)]);
-    engine.set_desired(wanted.clone());
+    engine.set_desired(wanted.clone()).unwrap();
     for _ in 0..4 {
         engine.run_once().await.unwrap();
         tokio::time::sleep(Duration::from_secs(1800)).await;
@@ -515,7 +515,7 @@ async fn expiry_is_announced_in_advance_and_an_expired_cluster_stays_gone_across
     drop(engine);
 
     let restarted = build(Arc::new(SqliteStore::open(&path, &fleet()).await.unwrap()));
-    restarted.set_desired(wanted);
+    restarted.set_desired(wanted).unwrap();
     let report = restarted.run_once().await.unwrap();
     assert_eq!(report.planned.create, 0, "the expiry is remembered across restarts: {report:?}");
     let ids: Vec<_> = cloud.clusters().iter().map(|c| c.id.to_string()).collect();
@@ -531,14 +531,14 @@ async fn clusters_hibernate_and_resume_where_the_provider_can() {
     let awake = spec("a", 31);
     let mut asleep = awake.clone();
     asleep.hibernated = true;
-    engine.set_desired(desired(vec![awake.clone()]));
+    engine.set_desired(desired(vec![awake.clone()])).unwrap();
     converge(&engine, 3).await;
-    engine.set_desired(desired(vec![asleep]));
+    engine.set_desired(desired(vec![asleep])).unwrap();
     let report = engine.run_once().await.unwrap();
     assert_eq!((report.planned.update, report.succeeded), (1, 1), "{report:?}");
     assert_eq!(cloud.clusters()[0].phase, ClusterPhase::Hibernated);
     assert!(engine.run_once().await.unwrap().converged);
-    engine.set_desired(desired(vec![awake]));
+    engine.set_desired(desired(vec![awake])).unwrap();
     engine.run_once().await.unwrap();
     assert_eq!(cloud.clusters()[0].phase, ClusterPhase::Running);
     let operations: Vec<_> = engine.store().intents().await.unwrap().iter().map(|i| i.intent.operation).collect();
@@ -557,10 +557,10 @@ async fn clusters_hibernate_and_resume_where_the_provider_can() {
         .build()
         .unwrap();
     let mut asleep = spec("a", 31);
-    engine.set_desired(desired(vec![asleep.clone()]));
+    engine.set_desired(desired(vec![asleep.clone()])).unwrap();
     converge(&engine, 3).await;
     asleep.hibernated = true;
-    engine.set_desired(desired(vec![asleep]));
+    engine.set_desired(desired(vec![asleep])).unwrap();
     let report = engine.run_once().await.unwrap();
     assert!(report.failed.values().next().is_some_and(|r| r.contains("unsupported")), "{report:?}");
 }
@@ -609,10 +609,10 @@ fn ten(minor: u32) -> Vec<ClusterSpec> {
 async fn replacements_roll_out_as_a_canary_then_waves_bounded_by_max_unavailable() {
     let cloud = rigid_cloud(11);
     let engine = rollout_engine(&cloud, None);
-    engine.set_desired(desired(ten(31)));
+    engine.set_desired(desired(ten(31))).unwrap();
     converge(&engine, 5).await;
 
-    engine.set_desired(desired(ten(32)));
+    engine.set_desired(desired(ten(32))).unwrap();
     let mut waves = Vec::new();
     loop {
         let report = engine.run_once().await.unwrap();
@@ -633,11 +633,11 @@ async fn replacements_roll_out_as_a_canary_then_waves_bounded_by_max_unavailable
 async fn a_canary_failing_its_health_gate_halts_the_rollout_and_leaves_the_old_clusters_serving() {
     let cloud = rigid_cloud(12);
     let engine = rollout_engine(&cloud, Some(Arc::new(BrokenRelease)));
-    engine.set_desired(desired(ten(31)));
+    engine.set_desired(desired(ten(31))).unwrap();
     converge(&engine, 5).await;
     let mut events = engine.subscribe();
 
-    engine.set_desired(desired(ten(32)));
+    engine.set_desired(desired(ten(32))).unwrap();
     let first = engine.run_once().await.unwrap();
     assert_eq!(first.planned.replace, 10);
     assert_eq!(first.deferred, 9, "only the canary starts");
@@ -687,7 +687,7 @@ async fn add_ons_go_in_before_a_cluster_becomes_active_and_follow_blueprint_chan
         .unwrap();
     let mut events = engine.subscribe();
     let specs: Vec<ClusterSpec> = (0..3).map(|i| spec(&format!("shop-{i}"), 31)).collect();
-    engine.set_desired(with_addons(specs.clone(), NAMESPACE_AND_CONFIG));
+    engine.set_desired(with_addons(specs.clone(), NAMESPACE_AND_CONFIG)).unwrap();
     converge(&engine, 5).await;
 
     let mut order = Vec::new();
@@ -712,7 +712,7 @@ async fn add_ons_go_in_before_a_cluster_becomes_active_and_follow_blueprint_chan
     }
 
     // The blueprint drops the ConfigMap and adds a Deployment: every cluster follows.
-    engine.set_desired(with_addons(specs.clone(), NAMESPACE_AND_DEPLOYMENT));
+    engine.set_desired(with_addons(specs.clone(), NAMESPACE_AND_DEPLOYMENT)).unwrap();
     let report = engine.run_once().await.unwrap();
     assert_eq!(report.addons_installed, 3, "{report:?}");
     for spec in &specs {
@@ -754,7 +754,7 @@ async fn engines_sharing_a_store_act_only_on_the_clusters_they_own() {
         .collect();
     let ids = ["a-1", "a-2", "a-3", "a-4", "a-5", "a-6"];
     for engine in &engines {
-        engine.set_desired(desired(ids.iter().map(|id| spec(id, 31)).collect()));
+        engine.set_desired(desired(ids.iter().map(|id| spec(id, 31)).collect())).unwrap();
     }
     // The first engine alone: it creates its three and leaves the others alone.
     converge(&engines[0], 10).await;
@@ -806,14 +806,14 @@ async fn an_update_that_does_not_take_is_retried_a_bounded_number_of_times_then_
     let cloud = cloud(9, LatencyModel::zero());
     let provider = Arc::new(IgnoresUpdates { inner: cloud.provider(fleet()), updates: AtomicU64::new(0) });
     let engine = Engine::builder(fleet()).provider(provider.clone()).options(quick_options()).build().unwrap();
-    engine.set_desired(desired(vec![spec("a", 31)]));
+    engine.set_desired(desired(vec![spec("a", 31)])).unwrap();
     for _ in 0..3 {
         engine.run_once().await.unwrap();
     }
     assert!(engine.run_once().await.unwrap().converged);
     let mut relabelled = spec("a", 31);
     relabelled.labels.insert("tier".into(), "gold".into());
-    engine.set_desired(desired(vec![relabelled]));
+    engine.set_desired(desired(vec![relabelled])).unwrap();
     let mut last = None;
     for _ in 0..10 {
         last = Some(engine.run_once().await.unwrap());
@@ -836,9 +836,9 @@ async fn an_upgrade_goes_one_minor_at_a_time_each_step_running_first() {
         .build();
     let engine =
         Engine::builder(fleet()).provider(Arc::new(cloud.provider(fleet()))).options(quick_options()).build().unwrap();
-    engine.set_desired(desired(vec![spec("a", 33)]));
+    engine.set_desired(desired(vec![spec("a", 33)])).unwrap();
     converge(&engine, 3).await;
-    engine.set_desired(desired(vec![spec("a", 36)]));
+    engine.set_desired(desired(vec![spec("a", 36)])).unwrap();
     converge(&engine, 3).await;
     let a = cloud.clusters().into_iter().find(|c| c.id.as_str() == "a").unwrap();
     assert_eq!(a.kubernetes_version, Some(KubernetesVersion::new(1, 36, None)));
@@ -849,7 +849,7 @@ async fn an_upgrade_goes_one_minor_at_a_time_each_step_running_first() {
         .count();
     assert_eq!(updates, 3, "1.33 -> 1.34 -> 1.35 -> 1.36, one call per minor");
 
-    engine.set_desired(desired(vec![spec("a", 38)]));
+    engine.set_desired(desired(vec![spec("a", 38)])).unwrap();
     let report = engine.run_once().await.unwrap();
     assert!(!report.failed.is_empty(), "1.37 is offered, 1.38 is not: the step past 1.37 is refused, {report:?}");
 }
@@ -860,7 +860,7 @@ async fn a_cluster_upgraded_by_its_provider_is_adopted_and_reported_once() {
     let engine =
         Engine::builder(fleet()).provider(Arc::new(cloud.provider(fleet()))).options(quick_options()).build().unwrap();
     let mut events = engine.subscribe();
-    engine.set_desired(desired(vec![spec("a", 34)]));
+    engine.set_desired(desired(vec![spec("a", 34)])).unwrap();
     converge(&engine, 3).await;
     assert!(cloud.upgrade_by_provider(&ClusterId::new("a").unwrap(), KubernetesVersion::new(1, 35, Some(2))));
     for _ in 0..3 {
@@ -932,14 +932,14 @@ async fn a_replaced_cluster_keeps_serving_until_its_successors_add_ons_are_insta
         spec.network = network;
         spec
     };
-    engine.set_desired(with_addons(vec![private(31)], NAMESPACE_AND_CONFIG));
+    engine.set_desired(with_addons(vec![private(31)], NAMESPACE_AND_CONFIG)).unwrap();
     converge(&engine, 5).await;
     let old: Vec<ClusterId> = cloud.clusters().iter().map(|c| c.id.clone()).collect();
     assert_eq!(old.len(), 1);
     let mut events = engine.subscribe();
 
     // The upgrade needs a replacement; the new cluster runs, but its add-ons cannot go in.
-    engine.set_desired(with_addons(vec![private(32)], NAMESPACE_AND_CONFIG));
+    engine.set_desired(with_addons(vec![private(32)], NAMESPACE_AND_CONFIG)).unwrap();
     for pass in 0..4 {
         let report = engine.run_once().await.unwrap();
         assert!(!report.converged, "pass {pass}: {report:?}");
@@ -978,4 +978,22 @@ async fn a_replaced_cluster_keeps_serving_until_its_successors_add_ons_are_insta
     assert_ne!(left[0].id, old[0]);
     assert_eq!(cloud.addons_in(&left[0].id).len(), 2);
     assert_no_orphans(&cloud, engine.store().as_ref(), &["vault"]).await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_desired_fleet_of_another_name_is_refused_and_the_last_one_kept() {
+    let cloud = cloud(2, LatencyModel::zero());
+    let engine =
+        Engine::builder(fleet()).provider(Arc::new(cloud.provider(fleet()))).options(quick_options()).build().unwrap();
+    engine.set_desired(desired(vec![spec("a", 31)])).unwrap();
+    converge(&engine, 3).await;
+
+    let other = DesiredFleet::new(FleetName::new("other").unwrap(), vec![DesiredCluster::new(spec("b", 31), "t", 0)]);
+    let err = engine.set_desired(other).unwrap_err();
+    assert!(matches!(&err, Error::InvalidSpec { path, .. } if path == "fleet.name"), "{err}");
+    let message = err.to_string();
+    assert!(message.contains("`other`") && message.contains("`eng`"), "names both fleets: {message}");
+    assert_eq!(engine.desired().clusters.len(), 1, "the last desired fleet is kept");
+    assert!(engine.run_once().await.unwrap().converged, "nothing to create, nothing deleted");
+    assert_eq!(cloud.clusters().len(), 1);
 }

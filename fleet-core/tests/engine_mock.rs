@@ -65,7 +65,7 @@ async fn create_then_poll_until_running() {
     let running = cluster(&want, ClusterPhase::Running);
     mock.expect_get().times(1).in_sequence(&mut seq).returning(move |_| Ok(running.clone()));
     let engine = engine(mock);
-    engine.set_desired(wanted(Some(want)));
+    engine.set_desired(wanted(Some(want))).unwrap();
     let report = engine.run_once().await.unwrap();
     assert_eq!(report.succeeded, 1, "{report:?}");
 }
@@ -118,7 +118,7 @@ async fn replace_creates_the_new_cluster_waits_for_it_then_deletes_the_old_one()
         .in_sequence(&mut seq)
         .returning(|id| Err(Error::cluster_not_found(id)));
     let engine = engine(mock);
-    engine.set_desired(wanted(Some(new)));
+    engine.set_desired(wanted(Some(new))).unwrap();
     let report = engine.run_once().await.unwrap();
     assert_eq!((report.planned.replace, report.succeeded), (1, 1), "{report:?}");
     let stored: Vec<_> = engine.store().observed().await.unwrap().into_iter().map(|c| c.id).collect();

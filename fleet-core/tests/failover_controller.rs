@@ -105,7 +105,7 @@ impl World {
                 .addons_for(cloud.info().name.clone(), Arc::new(cloud.clone()));
         }
         let engine = builder.build().unwrap();
-        engine.set_desired(DesiredFleet::new(fleet(), clusters));
+        engine.set_desired(DesiredFleet::new(fleet(), clusters)).unwrap();
         for _ in 0..10 {
             if engine.run_once().await.unwrap().converged {
                 break;

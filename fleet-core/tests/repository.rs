@@ -160,13 +160,20 @@ fn variable_errors_name_the_template_and_variable() {
     let errors =
         desired(&[("layers.yaml", LAYERS), ("app.yaml", BLUEPRINT), ("fleet.yaml", &fleet(templates))]).unwrap_err();
     let text = errors.to_string();
-    assert!(text.contains("`spec.templates[0].variables.workers`: 50 is greater than the maximum 8"), "{text}");
-    assert!(text.contains("`spec.templates[0].variables.extra`: unknown variable"), "{text}");
+    // The values are written in the fleet spec: its file is named, never the blueprint's.
+    assert!(
+        text.contains("fleet.yaml: `spec.templates[0].variables.workers`: 50 is greater than the maximum 8"),
+        "{text}"
+    );
+    assert!(text.contains("fleet.yaml: `spec.templates[0].variables.extra`: unknown variable"), "{text}");
+    assert!(errors.0.iter().all(|e| e.file == Some(PathBuf::from("fleet.yaml"))), "{errors:?}");
     let required = BLUEPRINT.replace("default: 2, ", "");
     let errors =
         desired(&[("layers.yaml", LAYERS), ("app.yaml", &required), ("fleet.yaml", &fleet(ONE_TEMPLATE))]).unwrap_err();
     assert!(
-        errors.to_string().contains("`spec.templates[0].variables.workers`: required variable has no value"),
+        errors
+            .to_string()
+            .contains("fleet.yaml: `spec.templates[0].variables.workers`: required variable has no value"),
         "{errors}"
     );
 }

@@ -50,6 +50,10 @@ fn request(name: &str, size: Option<&str>) -> EnvironmentRequest {
 }
 
 fn setup() -> (SimCloud, Engine, SelfService) {
+    setup_with(REPOSITORY)
+}
+
+fn setup_with(repository: &str) -> (SimCloud, Engine, SelfService) {
     let cloud = SimCloud::builder(ProviderName::new("sim").unwrap())
         .region(Region::new("east").unwrap(), RegionCapacity::unlimited())
         .latency(LatencyModel::zero())
@@ -58,7 +62,7 @@ fn setup() -> (SimCloud, Engine, SelfService) {
     let provider: Arc<dyn ClusterProvider> = Arc::new(cloud.provider(fleet.clone()));
     let clock = cloud.clone();
     let engine = Engine::builder(fleet).provider(provider.clone()).clock(move || clock.wall_clock()).build().unwrap();
-    let repository = Repository::from_sources(&[(PathBuf::from("repo.yaml"), REPOSITORY)]).unwrap();
+    let repository = Repository::from_sources(&[(PathBuf::from("repo.yaml"), repository)]).unwrap();
     let service = SelfService::new(repository, engine.clone()).unwrap();
     (cloud, engine, service)
 }
@@ -108,4 +112,52 @@ async fn an_environment_expires_with_its_ttl() {
     assert_eq!(report.planned.delete, 1, "{report:?}");
     assert!(cloud.clusters().iter().all(|c| c.id.as_str() != "brief"));
     assert!(engine.run_once().await.unwrap().converged, "and it is not created again");
+}
+
+/// Ops lock the system pool; the team sizes its workers within its allowed sizes.
+const LOCKED_SYSTEM_POOL: &str = r#"
+kind: Layer
+spec:
+  name: base
+  owner: ops
+  set:
+    kubernetesVersion: "1.31"
+    nodePools:
+      system: {size: small, minCount: 1, maxCount: 3, system: true}
+      workers: {size: small, minCount: 1, maxCount: 3}
+  lock: [nodePools.system]
+---
+kind: Blueprint
+spec:
+  name: dev
+  layers: [{use: base}]
+---
+kind: FleetSpec
+spec:
+  name: selfserve
+  templates: []
+---
+kind: TeamPolicy
+spec:
+  team: payments
+  quota: {clusters: 3, nodes: 20}
+  allowedSizes: [small, medium]
+  maxTtl: 8h
+"#;
+
+#[tokio::test(start_paused = true)]
+async fn a_requested_size_goes_to_the_pools_ops_did_not_lock() {
+    let (cloud, _engine, service) = setup_with(LOCKED_SYSTEM_POOL);
+    service.submit(request("sized", Some("medium"))).await.unwrap();
+    let sized = cloud.clusters().into_iter().find(|c| c.id.as_str() == "sized").unwrap();
+    let sizes: Vec<(String, SizeClass)> = sized.node_pools.iter().map(|p| (p.name.to_string(), p.size)).collect();
+    assert_eq!(
+        sizes,
+        [("system".to_owned(), SizeClass::Small), ("workers".to_owned(), SizeClass::Medium)],
+        "the locked system pool keeps its size"
+    );
+    // A size the team may not use is still the policy's to refuse, by its rule.
+    let err = service.submit(request("huge", Some("large"))).await.unwrap_err();
+    let SubmitError::Rejected(rejection) = err else { panic!("{err}") };
+    assert_eq!(rejection.rule, "allowedSizes", "{rejection}");
 }

@@ -391,7 +391,11 @@ impl Inner {
 
     fn follow(&self, engine: &Engine, value: &[u8]) {
         match serde_json::from_slice(value) {
-            Ok(desired) => engine.set_desired(desired),
+            Ok(desired) => {
+                if let Err(err) = engine.set_desired(desired) {
+                    tracing::warn!(target: "fleet::etcd", replica = %self.id, %err, "desired fleet refused");
+                }
+            }
             Err(err) => tracing::warn!(target: "fleet::etcd", replica = %self.id, %err, "desired fleet unreadable"),
         }
     }

@@ -238,7 +238,7 @@ async fn a_paused_replica_that_lost_its_lease_has_its_writes_rejected() {
         .options(common::engine_options(Duration::from_millis(500)))
         .build()
         .unwrap();
-    engine.set_desired(desired(8));
+    engine.set_desired(desired(8)).unwrap();
     engine.run_once().await.unwrap();
     assert!(effective_creates(&cloud).is_empty(), "no create from a fenced replica");
     assert!(cloud.call_log().iter().all(|c| c.operation != Operation::Create), "not even an attempt");

@@ -100,13 +100,18 @@ impl ResolvedBlueprint {
         if errors.is_empty() { Ok(()) } else { Err(SpecErrors(errors)) }
     }
 
-    /// `, locked by <layer>` when `path` or a parent of it is locked, else nothing.
-    fn lock_note(&self, path: &str) -> String {
+    /// The layer that locked `path` or a parent of it (`nodePools.system.size` is locked by a
+    /// lock of `nodePools.system`), if any.
+    pub fn locker_of(&self, path: &str) -> Option<&str> {
         self.locked_by
             .iter()
             .find(|(lock, _)| path == lock.as_str() || path.starts_with(&format!("{lock}.")))
-            .map(|(_, layer)| format!(", locked by {layer}"))
-            .unwrap_or_default()
+            .map(|(_, layer)| layer.as_str())
+    }
+
+    /// `, locked by <layer>` when `path` or a parent of it is locked, else nothing.
+    fn lock_note(&self, path: &str) -> String {
+        self.locker_of(path).map(|layer| format!(", locked by {layer}")).unwrap_or_default()
     }
 }
 

@@ -141,7 +141,7 @@ impl World {
         self.report.steps += 1;
         let mut crash = false;
         match pick_index(&mut self.rng, 20) {
-            0..=7 => self.change_spec(),
+            0..=7 => self.change_spec()?,
             8..=13 => {
                 let mut counts = FaultCounts::default();
                 faults::inject(&self.clouds, &mut self.rng, &mut counts);
@@ -259,13 +259,13 @@ impl World {
             .collect()
     }
 
-    fn change_spec(&mut self) {
+    fn change_spec(&mut self) -> crate::Result<()> {
         match self.scenario.change() {
             Change::Added(identity) | Change::Replacing(identity) => self.invariants.allow_create(&identity),
             Change::Removed(_) | Change::InPlace(_) => {}
         }
         self.report.spec_changes += 1;
-        self.engine.set_desired(self.scenario.desired(&self.addons));
+        self.engine.set_desired(self.scenario.desired(&self.addons))
     }
 
     async fn pass(&mut self) -> Result<(), Violation> {
@@ -361,7 +361,7 @@ fn start(
             .addons_for(cloud.info().name.clone(), Arc::new(cloud.clone()));
     }
     let engine = builder.build()?;
-    engine.set_desired(scenario.desired(addons));
+    engine.set_desired(scenario.desired(addons))?;
     let policy = FailoverPolicy::new(vec![
         Fallback::new(name("sim-a"), vec![region("a-east"), region("a-west")]),
         Fallback::new(name("sim-b"), vec![region("b-central")]),

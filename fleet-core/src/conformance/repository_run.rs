@@ -79,7 +79,7 @@ pub async fn converge_repository(
         .options(quick_options())
         .build()
         .map_err(|err| format!("engine: {err}"))?;
-    engine.set_desired(desired.clone());
+    engine.set_desired(desired.clone()).map_err(|err| format!("engine: {err}"))?;
     let mut passes = 0;
     loop {
         passes += 1;

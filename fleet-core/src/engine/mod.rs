@@ -26,7 +26,7 @@
 //!     .node_pool(NodePool::new(NodePoolName::new("workers").unwrap(), SizeClass::Small, 1, 3).unwrap())
 //!     .build()
 //!     .unwrap();
-//! engine.set_desired(DesiredFleet::new(fleet, vec![DesiredCluster::new(spec, "example", 0)]));
+//! engine.set_desired(DesiredFleet::new(fleet, vec![DesiredCluster::new(spec, "example", 0)])).unwrap();
 //! let report = engine.run_once().await.unwrap();
 //! assert_eq!(report.planned.create, 1);
 //! assert_eq!(report.succeeded, 1);
@@ -363,7 +363,22 @@ impl Engine {
     }
 
     /// Replaces the desired fleet; a running [`Engine::run`] reconciles at once.
-    pub fn set_desired(&self, desired: DesiredFleet) {
+    ///
+    /// # Errors
+    /// A desired fleet named other than the engine's is [`Error::InvalidSpec`] at `fleet.name`,
+    /// and the engine keeps the fleet it had: its clusters would never be found again under
+    /// this engine's tags.
+    pub fn set_desired(&self, desired: DesiredFleet) -> Result<()> {
+        if desired.name != self.inner.fleet {
+            return Err(Error::InvalidSpec {
+                path: "fleet.name".into(),
+                reason: format!(
+                    "the desired fleet is named `{}`, but this engine reconciles fleet `{}` (Engine::builder's \
+                     name): build an engine for `{}`, or name the fleet spec `{}`",
+                    desired.name, self.inner.fleet, desired.name, self.inner.fleet
+                ),
+            });
+        }
         let mut current = lock(&self.inner.desired);
         if *current != desired {
             // A new desired fleet is a new rollout: canaries first again.
@@ -372,6 +387,7 @@ impl Engine {
         *current = desired;
         drop(current);
         self.inner.changed.notify_one();
+        Ok(())
     }
 
     /// Lets a halted rollout go on (after the cause is fixed); setting a different desired

@@ -103,8 +103,11 @@ impl Repository {
             let resolved = match blueprint.resolve(&template.variables, &[]) {
                 Ok(resolved) => resolved,
                 Err(SpecErrors(more)) => {
+                    // A variable's value is written in the fleet spec, not in the blueprint:
+                    // its error is the fleet spec's, at the template's path.
                     errors.extend(
-                        more.into_iter().map(|e| if e.path.starts_with("variables.") { e.under(&at) } else { e }),
+                        more.into_iter()
+                            .map(|e| if e.path.starts_with("variables.") { e.under(&at).without_place() } else { e }),
                     );
                     continue;
                 }
@@ -213,12 +216,18 @@ impl Repository {
         let resolved = match request.size {
             None => base,
             Some(size) => {
-                let pools: Map<String, Value> = base
+                // The size goes to the pools whose size no layer locked (an ops-locked system
+                // pool keeps its own); when every pool's size is locked, it goes to all of
+                // them, so that resolution names the lock a different size would break.
+                let open: Vec<_> = base
                     .settings
                     .node_pools
                     .keys()
-                    .map(|name| (name.to_string(), serde_json::json!({ "size": size })))
+                    .filter(|name| base.locker_of(&format!("nodePools.{name}.size")).is_none())
                     .collect();
+                let sized = if open.is_empty() { base.settings.node_pools.keys().collect() } else { open };
+                let pools: Map<String, Value> =
+                    sized.into_iter().map(|name| (name.to_string(), serde_json::json!({ "size": size }))).collect();
                 let mut set = Map::new();
                 set.insert("nodePools".into(), Value::Object(pools));
                 let layer = Layer::new(format!("request {}", request.name), Owner::Team(request.team.clone()), set);
