@@ -14,7 +14,7 @@ fn journal(c: &mut Criterion, name: &str, store: Arc<dyn StateStore>, runtime: &
         b.iter(|| {
             runtime.block_on(async {
                 let intent = NewIntent::new(id.clone(), IntentOperation::Delete, 1, None);
-                let recorded = store.record_intent(intent).await.expect("record");
+                let recorded = store.record_intent(intent, std::time::SystemTime::now()).await.expect("record");
                 store.resolve_intent(recorded, IntentOutcome::Succeeded).await.expect("resolve");
             })
         })

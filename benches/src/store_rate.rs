@@ -13,7 +13,9 @@ async fn rate(store: &dyn StateStore, count: usize) -> Result<f64> {
     let id = ClusterId::new("bench-1")?;
     let started = Instant::now();
     for _ in 0..count {
-        let recorded = store.record_intent(NewIntent::new(id.clone(), IntentOperation::Delete, 1, None)).await?;
+        let recorded = store
+            .record_intent(NewIntent::new(id.clone(), IntentOperation::Delete, 1, None), std::time::SystemTime::now())
+            .await?;
         store.resolve_intent(recorded, IntentOutcome::Succeeded).await?;
     }
     Ok(count as f64 / started.elapsed().as_secs_f64())

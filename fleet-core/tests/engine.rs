@@ -997,3 +997,25 @@ async fn a_desired_fleet_of_another_name_is_refused_and_the_last_one_kept() {
     assert!(engine.run_once().await.unwrap().converged, "nothing to create, nothing deleted");
     assert_eq!(cloud.clusters().len(), 1);
 }
+
+#[tokio::test(start_paused = true)]
+async fn every_record_in_the_store_is_stamped_by_the_engines_clock() {
+    let cloud = cloud(3, LatencyModel::zero());
+    let then = std::time::SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000_000);
+    let engine = Engine::builder(fleet())
+        .provider(Arc::new(cloud.provider(fleet())))
+        .options(quick_options())
+        .clock(move || then)
+        .build()
+        .unwrap();
+    engine.set_desired(desired(vec![spec("a", 31)])).unwrap();
+    converge(&engine, 3).await;
+    engine.set_desired(desired(vec![])).unwrap();
+    converge(&engine, 3).await;
+    let intents = engine.store().intents().await.unwrap();
+    let events = engine.store().events_after(0).await.unwrap();
+    assert!(!intents.is_empty() && !events.is_empty());
+    assert!(intents.iter().all(|i| i.recorded_at == then), "{intents:?}");
+    assert!(events.iter().all(|e| e.at == then), "{events:?}");
+    assert_eq!(engine.now(), then);
+}

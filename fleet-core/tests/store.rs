@@ -29,10 +29,13 @@ async fn sqlite_keeps_everything_across_a_reopen() {
     let fleet = FleetName::new("f").unwrap();
     let store = SqliteStore::open(&path, &fleet).await.unwrap();
     let id = store
-        .record_intent(NewIntent::new(ClusterId::new("c").unwrap(), IntentOperation::Create, 1, None))
+        .record_intent(
+            NewIntent::new(ClusterId::new("c").unwrap(), IntentOperation::Create, 1, None),
+            std::time::SystemTime::now(),
+        )
         .await
         .unwrap();
-    store.append_event("x", None, "y").await.unwrap();
+    store.append_event("x", None, "y", std::time::SystemTime::now()).await.unwrap();
     drop(store);
     let reopened = SqliteStore::open(&path, &fleet).await.unwrap();
     let pending = reopened.pending_intents().await.unwrap();
@@ -60,7 +63,12 @@ async fn fleets_sharing_a_file_do_not_see_each_other() {
     let path = temp_file("shared");
     let a = SqliteStore::open(&path, &FleetName::new("a").unwrap()).await.unwrap();
     let b = SqliteStore::open(&path, &FleetName::new("b").unwrap()).await.unwrap();
-    a.record_intent(NewIntent::new(ClusterId::new("c").unwrap(), IntentOperation::Create, 1, None)).await.unwrap();
+    a.record_intent(
+        NewIntent::new(ClusterId::new("c").unwrap(), IntentOperation::Create, 1, None),
+        std::time::SystemTime::now(),
+    )
+    .await
+    .unwrap();
     assert!(b.pending_intents().await.unwrap().is_empty());
     assert_eq!(a.pending_intents().await.unwrap().len(), 1);
 }
@@ -70,7 +78,13 @@ async fn a_tampered_file_gives_errors_naming_the_store_never_a_panic() {
     let path = temp_file("tampered");
     let fleet = FleetName::new("f").unwrap();
     let store = SqliteStore::open(&path, &fleet).await.unwrap();
-    store.record_intent(NewIntent::new(ClusterId::new("c").unwrap(), IntentOperation::Create, 1, None)).await.unwrap();
+    store
+        .record_intent(
+            NewIntent::new(ClusterId::new("c").unwrap(), IntentOperation::Create, 1, None),
+            std::time::SystemTime::now(),
+        )
+        .await
+        .unwrap();
     drop(store);
     let hostile = [
         "not json",

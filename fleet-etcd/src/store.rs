@@ -224,9 +224,8 @@ impl EtcdStore {
 
 #[async_trait]
 impl StateStore for EtcdStore {
-    async fn record_intent(&self, intent: NewIntent) -> Result<u64> {
+    async fn record_intent(&self, intent: NewIntent, recorded_at: SystemTime) -> Result<u64> {
         let identity = self.identity_of_intent(&intent).await?;
-        let recorded_at = SystemTime::now();
         self.append("intents", Some(&identity), |id| {
             // `Intent` is built by its serde form: its fields are not all Fleet's to set.
             let record = serde_json::json!({"id": id, "intent": &intent, "recorded_at": recorded_at, "outcome": null});
@@ -276,12 +275,17 @@ impl StateStore for EtcdStore {
         Ok(clusters)
     }
 
-    async fn append_event(&self, kind: &str, cluster: Option<&ClusterId>, message: &str) -> Result<u64> {
+    async fn append_event(
+        &self,
+        kind: &str,
+        cluster: Option<&ClusterId>,
+        message: &str,
+        at: SystemTime,
+    ) -> Result<u64> {
         let identity = match cluster {
             Some(id) => Some(self.identity_of(id).await?),
             None => None,
         };
-        let at = SystemTime::now();
         self.append("events", identity.as_ref(), |seq| {
             let record = serde_json::json!({
                 "seq": seq, "at": at, "kind": kind, "cluster": cluster, "message": message,

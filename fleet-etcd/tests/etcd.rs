@@ -218,7 +218,10 @@ async fn a_paused_replica_that_lost_its_lease_has_its_writes_rejected() {
         .map(|n| ClusterId::new(format!("x-{n}")).unwrap())
         .find(|id| held.contains(&fleet_etcd::shard_of(id, 16)))
         .unwrap();
-    store.record_intent(NewIntent::new(mine.clone(), IntentOperation::Delete, 1, None)).await.unwrap();
+    store
+        .record_intent(NewIntent::new(mine.clone(), IntentOperation::Delete, 1, None), std::time::SystemTime::now())
+        .await
+        .unwrap();
 
     a.pause();
     tokio::time::sleep(Duration::from_millis(300)).await;
@@ -226,7 +229,10 @@ async fn a_paused_replica_that_lost_its_lease_has_its_writes_rejected() {
     assert!(stale.contains(&fleet_etcd::shard_of(&mine, 16)));
     until("b took every shard", || b.held_shards().len() == 16).await;
     assert_eq!(a.held_shards(), stale, "the paused replica has not noticed");
-    let err = store.record_intent(NewIntent::new(mine.clone(), IntentOperation::Delete, 1, None)).await.unwrap_err();
+    let err = store
+        .record_intent(NewIntent::new(mine.clone(), IntentOperation::Delete, 1, None), std::time::SystemTime::now())
+        .await
+        .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Conflict, "{err}");
     assert!(err.to_string().contains("lost shard"), "{err}");
 
@@ -249,7 +255,7 @@ async fn a_paused_replica_that_lost_its_lease_has_its_writes_rejected() {
     })
     .await;
     a.store()
-        .record_intent(NewIntent::new(mine, IntentOperation::Delete, 2, None))
+        .record_intent(NewIntent::new(mine, IntentOperation::Delete, 2, None), std::time::SystemTime::now())
         .await
         .map(|_| ())
         .or_else(|err| {
@@ -271,7 +277,10 @@ async fn restarting_etcd_mid_run_loses_no_intent() {
     let journal = EtcdStore::connect(&[etcd.endpoint()], &FleetName::new("journal").unwrap()).await.unwrap();
     for n in 0..20 {
         let id = journal
-            .record_intent(NewIntent::new(ClusterId::new(format!("j-{n}")).unwrap(), IntentOperation::Delete, 1, None))
+            .record_intent(
+                NewIntent::new(ClusterId::new(format!("j-{n}")).unwrap(), IntentOperation::Delete, 1, None),
+                std::time::SystemTime::now(),
+            )
             .await
             .unwrap();
         if n % 2 == 0 {
@@ -326,6 +335,9 @@ async fn tampered_values_give_errors_naming_the_store_never_a_panic() {
             assert!(err.to_string().contains("etcd") || err.to_string().contains("store"), "{what}: {err}");
         }
         let intent = NewIntent::new(ClusterId::new("c").unwrap(), IntentOperation::Create, 1, None);
-        assert!(store.record_intent(intent).await.is_err(), "a garbled counter is an error, not id 0");
+        assert!(
+            store.record_intent(intent, std::time::SystemTime::now()).await.is_err(),
+            "a garbled counter is an error, not id 0"
+        );
     }
 }

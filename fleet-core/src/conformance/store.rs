@@ -35,14 +35,25 @@ fn spec(name: &str) -> ClusterSpec {
     .unwrap_or_else(|err| panic!("store conformance: {err}"))
 }
 
-/// Intents are numbered in order, kept with their spec, and leave the pending list once
+/// A time of the caller's clock far from the machine's (a simulation's, say), in whole
+/// milliseconds: what stores keep must be the caller's, never their own clock's.
+fn caller_time() -> std::time::SystemTime {
+    std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_millis(1_234_567_890_123)
+}
+
+/// Intents are numbered in order, stamped with the caller's time, kept with their spec, and leave the pending list once
 /// resolved; resolving an unknown intent is an error.
 pub async fn intents_round_trip(store: &dyn StateStore) {
     let create = NewIntent::new(id("sc-a"), IntentOperation::Create, 1, Some(spec("sc-a")));
     let delete = NewIntent::new(id("sc-b"), IntentOperation::Delete, 2, None);
-    let first = ok(store.record_intent(create.clone()).await, "record intent");
-    let second = ok(store.record_intent(delete.clone()).await, "record intent");
+    let first = ok(store.record_intent(create.clone(), caller_time()).await, "record intent");
+    let second = ok(store.record_intent(delete.clone(), caller_time()).await, "record intent");
     assert!(second > first, "store conformance: intent ids must increase");
+    let recorded = ok(store.intents().await, "intents");
+    assert!(
+        recorded.iter().all(|intent| intent.recorded_at == caller_time()),
+        "store conformance: an intent is stamped with the caller's time, not the store's clock"
+    );
     let pending = ok(store.pending_intents().await, "pending intents");
     assert_eq!(
         pending.iter().map(|i| &i.intent).collect::<Vec<_>>(),
@@ -91,8 +102,8 @@ pub async fn observed_put_replace_remove(store: &dyn StateStore) {
 /// Events are numbered in order and read back after a position.
 pub async fn events_are_sequenced(store: &dyn StateStore) {
     let start = ok(store.events_after(0).await, "events").last().map_or(0, |e| e.seq);
-    let a = ok(store.append_event("cluster_ready", Some(&id("se-a")), "ready").await, "append event");
-    let b = ok(store.append_event("plan_computed", None, "3 to create").await, "append event");
+    let a = ok(store.append_event("cluster_ready", Some(&id("se-a")), "ready", caller_time()).await, "append event");
+    let b = ok(store.append_event("plan_computed", None, "3 to create", caller_time()).await, "append event");
     assert!(b > a && a > start, "store conformance: event numbers must increase");
     let after = ok(store.events_after(a).await, "events after");
     assert_eq!(after.len(), 1);
@@ -100,6 +111,7 @@ pub async fn events_are_sequenced(store: &dyn StateStore) {
         (after[0].kind.as_str(), after[0].cluster.as_ref(), after[0].message.as_str()),
         ("plan_computed", None, "3 to create")
     );
+    assert_eq!(after[0].at, caller_time(), "store conformance: an event is stamped with the caller's time");
 }
 
 /// Placements are written by compare-and-swap on their generation: a write or removal naming a

@@ -98,7 +98,10 @@ impl ActionRun<'_> {
             lock(&self.engine.rollout).halt(reason.clone());
             let message =
                 format!("rollout of `{version}` halted: new cluster `{}` failed its health gate: {reason}", spec.id);
-            self.engine.store.append_event("rollout_halted", Some(spec.identity()), &message).await?;
+            self.engine
+                .store
+                .append_event("rollout_halted", Some(spec.identity()), &message, self.engine.now())
+                .await?;
             self.engine.emit(EngineEvent::RolloutHalted { version, cluster: spec.id.clone(), reason });
             self.delete(&spec.id).await?;
             return Err(Error::Provider { message, source: None });
@@ -280,7 +283,7 @@ impl ActionRun<'_> {
                 return Err(Error::Conflict { message: format!("this engine no longer owns `{identity}`") });
             }
             let intent = NewIntent::new(id.clone(), operation, attempt, spec.cloned());
-            let intent_id = self.engine.store.record_intent(intent).await?;
+            let intent_id = self.engine.store.record_intent(intent, self.engine.now()).await?;
             let result = call().await;
             let outcome = match &result {
                 Ok(()) => IntentOutcome::Succeeded,

@@ -178,6 +178,12 @@ pub(crate) struct EngineInner {
 }
 
 impl EngineInner {
+    /// The time of day by the engine's clock ([`EngineBuilder::clock`]): what TTLs are judged
+    /// by and what every record in the store is stamped with.
+    pub(crate) fn now(&self) -> SystemTime {
+        (self.clock)()
+    }
+
     /// Whether this engine owns `identity`, as judged the first time this pass asked: a
     /// cluster changing hands mid-pass is left to the next pass. (Each mutating call asks the
     /// live ownership again.)
@@ -418,6 +424,12 @@ impl Engine {
         &self.inner.options
     }
 
+    /// The time of day by the engine's clock ([`EngineBuilder::clock`], the machine's by
+    /// default): what TTLs are judged by and what the store's records are stamped with.
+    pub fn now(&self) -> SystemTime {
+        self.inner.now()
+    }
+
     /// The fleet it reconciles.
     pub fn fleet(&self) -> &FleetName {
         &self.inner.fleet
@@ -528,7 +540,7 @@ impl Engine {
             version_ahead::report(inner, &desired, &observed).await?;
             let capabilities =
                 inner.slots.iter().map(|(name, slot)| (name.clone(), slot.provider.info().capabilities)).collect();
-            let plan = plan(&desired, &observed, &capabilities, (inner.clock)());
+            let plan = plan(&desired, &observed, &capabilities, inner.now());
             report.planned = plan.summary();
             let in_progress: BTreeSet<ClusterId> =
                 observed.iter().filter(|c| c.phase.is_in_progress()).map(|c| c.id.clone()).collect();
@@ -590,7 +602,10 @@ impl Engine {
                     let identity =
                         observed.iter().find(|c| c.id == id).and_then(Cluster::fleet_tags).map(|t| t.cluster_id);
                     if let Some(identity) = identity {
-                        inner.store.append_event(EXPIRED_EVENT, Some(&identity), "its time to live ended").await?;
+                        inner
+                            .store
+                            .append_event(EXPIRED_EVENT, Some(&identity), "its time to live ended", inner.now())
+                            .await?;
                         lock(&inner.expired).get_or_insert_with(BTreeSet::new).insert(identity.clone());
                         inner.emit(EngineEvent::ClusterExpired { cluster: identity });
                     }
@@ -689,7 +704,12 @@ impl Engine {
                                     engine.emit(EngineEvent::GarbageCollected { cluster: id.clone() });
                                     let _ = engine
                                         .store
-                                        .append_event("garbage_collected", Some(&id), "deleted: no spec wants it")
+                                        .append_event(
+                                            "garbage_collected",
+                                            Some(&id),
+                                            "deleted: no spec wants it",
+                                            engine.now(),
+                                        )
                                         .await;
                                 }
                             }
@@ -900,7 +920,7 @@ impl Engine {
     /// Sends [`EngineEvent::ExpiringSoon`] once for each cluster within
     /// [`EngineOptions::expiry_warning`] of the end of its TTL.
     async fn warn_of_expiry(&self, desired: &DesiredFleet, observed: &[Cluster]) -> Result<()> {
-        let now = (self.inner.clock)();
+        let now = self.inner.now();
         for spec in desired.specs() {
             let Some(ttl) = spec.ttl else { continue };
             let created = observed
@@ -915,7 +935,10 @@ impl Engine {
                 && lock(&self.inner.warned).insert(spec.identity().clone())
             {
                 let message = format!("its time to live ends in {}", crate::format_duration(remaining));
-                self.inner.store.append_event("cluster_expiring", Some(spec.identity()), &message).await?;
+                self.inner
+                    .store
+                    .append_event("cluster_expiring", Some(spec.identity()), &message, self.inner.now())
+                    .await?;
                 self.inner.emit(EngineEvent::ExpiringSoon { cluster: spec.identity().clone(), remaining });
             }
         }
@@ -979,6 +1002,7 @@ impl Engine {
                             "cluster_adopted",
                             Some(&cluster.id),
                             "found at its provider with this fleet's tags",
+                            self.inner.now(),
                         )
                         .await?;
                     self.inner.emit(EngineEvent::ClusterAdopted { cluster: cluster.id.clone() });

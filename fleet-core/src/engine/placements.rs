@@ -112,7 +112,7 @@ async fn switch(engine: &EngineInner, cluster: &Cluster, moves_placement: bool) 
     }
     let was = previous.map_or_else(|| "none".to_owned(), |p| format!("`{}` at {}", p.cluster, p.location));
     let message = format!("active: `{}` at {location} (generation {}), was {was}", cluster.id, written.generation);
-    engine.store.append_event(PLACEMENT_SWITCHED, Some(&identity), &message).await?;
+    engine.store.append_event(PLACEMENT_SWITCHED, Some(&identity), &message, engine.now()).await?;
     engine.emit(EngineEvent::PlacementSwitched {
         identity,
         cluster: cluster.id.clone(),

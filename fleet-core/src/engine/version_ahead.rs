@@ -37,7 +37,7 @@ pub(crate) async fn report(engine: &EngineInner, desired: &DesiredFleet, observe
             "cluster `{cluster}` runs Kubernetes {running}, ahead of its spec's {wanted} (upgraded by its provider); \
              adopted at {running}, not downgraded or replaced"
         );
-        engine.store.append_event("version_adopted", Some(&identity), &message).await?;
+        engine.store.append_event("version_adopted", Some(&identity), &message, engine.now()).await?;
         engine.emit(EngineEvent::VersionAhead { cluster, spec: wanted, running });
     }
     Ok(())

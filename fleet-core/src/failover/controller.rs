@@ -440,8 +440,12 @@ impl FailoverController {
         };
         if let Some(recovery_time) = recovered {
             let message = format!("serving at {location} after {}", crate::format_duration(recovery_time));
-            if let Err(err) =
-                self.inner.engine.store().append_event("failover_completed", Some(identity), &message).await
+            if let Err(err) = self
+                .inner
+                .engine
+                .store()
+                .append_event("failover_completed", Some(identity), &message, self.inner.engine.now())
+                .await
             {
                 tracing::warn!(target: "fleet::failover", %err, "event not recorded");
             }
@@ -522,14 +526,22 @@ impl FailoverController {
                         continue;
                     }
                     let message = format!("moving from {from} to {to}: lost");
-                    inner.engine.store().append_event("failover_started", Some(&id), &message).await?;
+                    inner
+                        .engine
+                        .store()
+                        .append_event("failover_started", Some(&id), &message, inner.engine.now())
+                        .await?;
                     self.emit(FailoverEvent::Moving { identity: id.clone(), from: from.clone(), to: to.clone() });
                     accepted.push((id, wanted.origin.clone(), wanted.priority, from, to, spec.max_nodes(), policy.rto));
                 }
                 Decision::Degraded { id, reason } => {
                     let new = lock(&inner.state).degraded.insert(id.clone(), reason.clone()).as_ref() != Some(&reason);
                     if new {
-                        inner.engine.store().append_event("failover_degraded", Some(&id), &reason).await?;
+                        inner
+                            .engine
+                            .store()
+                            .append_event("failover_degraded", Some(&id), &reason, inner.engine.now())
+                            .await?;
                         self.emit(FailoverEvent::Degraded { identity: id, reason });
                     }
                 }
@@ -700,7 +712,11 @@ impl FailoverController {
             if !going_home {
                 continue;
             }
-            self.inner.engine.store().append_event("failover_failing_back", Some(&identity), &home.to_string()).await?;
+            self.inner
+                .engine
+                .store()
+                .append_event("failover_failing_back", Some(&identity), &home.to_string(), self.inner.engine.now())
+                .await?;
             if let Some(m) = lock(&self.inner.state).moves.get_mut(&identity) {
                 m.failed_back = true;
             }

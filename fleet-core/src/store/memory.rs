@@ -37,10 +37,10 @@ impl MemoryStore {
 
 #[async_trait]
 impl StateStore for MemoryStore {
-    async fn record_intent(&self, intent: NewIntent) -> Result<u64> {
+    async fn record_intent(&self, intent: NewIntent, at: SystemTime) -> Result<u64> {
         let mut inner = self.inner();
         let id = inner.intents.len() as u64 + 1;
-        inner.intents.push(Intent { id, intent, recorded_at: SystemTime::now(), outcome: None });
+        inner.intents.push(Intent { id, intent, recorded_at: at, outcome: None });
         Ok(id)
     }
 
@@ -78,12 +78,18 @@ impl StateStore for MemoryStore {
         Ok(self.inner().observed.values().cloned().collect())
     }
 
-    async fn append_event(&self, kind: &str, cluster: Option<&ClusterId>, message: &str) -> Result<u64> {
+    async fn append_event(
+        &self,
+        kind: &str,
+        cluster: Option<&ClusterId>,
+        message: &str,
+        at: SystemTime,
+    ) -> Result<u64> {
         let mut inner = self.inner();
         let seq = inner.events.len() as u64 + 1;
         inner.events.push(EventRecord {
             seq,
-            at: SystemTime::now(),
+            at,
             kind: kind.to_owned(),
             cluster: cluster.cloned(),
             message: message.to_owned(),

@@ -143,8 +143,9 @@ pub struct EventRecord {
 /// call atomic, and keep blocking work off the async threads.
 #[async_trait]
 pub trait StateStore: Send + Sync {
-    /// Records an intent before its call; returns its id.
-    async fn record_intent(&self, intent: NewIntent) -> Result<u64>;
+    /// Records an intent before its call, `at` the time of the caller's clock (the engine's);
+    /// returns its id.
+    async fn record_intent(&self, intent: NewIntent, at: SystemTime) -> Result<u64>;
 
     /// Records how an intent ended.
     async fn resolve_intent(&self, id: u64, outcome: IntentOutcome) -> Result<()>;
@@ -164,8 +165,10 @@ pub trait StateStore: Send + Sync {
     /// Every stored observation, ordered by cluster id.
     async fn observed(&self) -> Result<Vec<Cluster>>;
 
-    /// Appends an event of record; returns its sequence number.
-    async fn append_event(&self, kind: &str, cluster: Option<&ClusterId>, message: &str) -> Result<u64>;
+    /// Appends an event of record that happened `at` (the caller's clock: the engine's);
+    /// returns its sequence number.
+    async fn append_event(&self, kind: &str, cluster: Option<&ClusterId>, message: &str, at: SystemTime)
+    -> Result<u64>;
 
     /// Events with a sequence number above `after`, oldest first.
     async fn events_after(&self, after: u64) -> Result<Vec<EventRecord>>;

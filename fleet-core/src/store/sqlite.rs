@@ -189,12 +189,12 @@ const INTENT_COLUMNS: &str = "id, cluster, operation, attempt, spec, recorded_at
 
 #[async_trait]
 impl StateStore for SqliteStore {
-    async fn record_intent(&self, intent: NewIntent) -> Result<u64> {
+    async fn record_intent(&self, intent: NewIntent, at: SystemTime) -> Result<u64> {
         self.blocking("record intent", move |connection, fleet| {
             let spec = intent.spec.as_ref().map(to_json).transpose()?;
             connection.execute(
                 "INSERT INTO intents (fleet, cluster, operation, attempt, spec, recorded_at_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                params![fleet, intent.cluster.as_str(), intent.operation.as_str(), intent.attempt, spec, millis(SystemTime::now())],
+                params![fleet, intent.cluster.as_str(), intent.operation.as_str(), intent.attempt, spec, millis(at)],
             )?;
             Ok(connection.last_insert_rowid() as u64)
         })
@@ -266,12 +266,18 @@ impl StateStore for SqliteStore {
         .await
     }
 
-    async fn append_event(&self, kind: &str, cluster: Option<&ClusterId>, message: &str) -> Result<u64> {
+    async fn append_event(
+        &self,
+        kind: &str,
+        cluster: Option<&ClusterId>,
+        message: &str,
+        at: SystemTime,
+    ) -> Result<u64> {
         let (kind, cluster, message) = (kind.to_owned(), cluster.map(|c| c.to_string()), message.to_owned());
         self.blocking("append event", move |connection, fleet| {
             connection.execute(
                 "INSERT INTO events (fleet, at_ms, kind, cluster, message) VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![fleet, millis(SystemTime::now()), kind, cluster, message],
+                params![fleet, millis(at), kind, cluster, message],
             )?;
             Ok(connection.last_insert_rowid() as u64)
         })
