@@ -2,8 +2,9 @@
 //!
 //! [`SelfService::submit`] checks an [`EnvironmentRequest`] against the team's policy
 //! (providers, regions, sizes, TTL, quotas) and the ops-locked layers, has the engine create
-//! it, and hands back credentials for the team's own namespace, never cluster-admin. The
-//! engine deletes the cluster when its TTL ends.
+//! it, and hands back credentials for the team's own namespace, never cluster-admin. An
+//! accepted environment lives in the state store until its TTL ends (the engine then deletes
+//! its cluster) or its team deletes it ([`SelfService::delete`]).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
@@ -12,10 +13,11 @@ use std::time::Duration;
 use tokio::sync::broadcast;
 
 use crate::engine::{Engine, EngineEvent};
-use crate::fleet_spec::{DesiredCluster, DesiredFleet, EnvironmentRequest, Rejection, Usage};
+use crate::fleet_spec::{DesiredCluster, EnvironmentRequest, Rejection, Usage};
 use crate::mutex::lock;
 use crate::repository::Repository;
-use crate::{ClusterId, ClusterProvider, Credentials, Error, ProviderName, SpecErrors, TeamName};
+use crate::store::AcceptedEnvironment;
+use crate::{ClusterId, ClusterProvider, Credentials, Error, ProviderName, SpecError, SpecErrors, TeamName};
 
 /// A team's environment, ready to use.
 #[derive(Debug, Clone)]
@@ -44,84 +46,140 @@ pub enum SubmitError {
 }
 
 /// The self-service front door of one fleet.
+///
+/// Accepted environments are kept in the engine's state store
+/// ([`Engine::accept_environment`]) until their TTL ends or their team deletes them: a reload
+/// of the repository ([`SelfService::reload`], or the engine's `set_desired`), a restart or a
+/// crash never loses one.
 pub struct SelfService {
-    repository: Repository,
+    repository: Mutex<Repository>,
     engine: Engine,
     providers: BTreeMap<ProviderName, Arc<dyn ClusterProvider>>,
-    base: DesiredFleet,
-    accepted: Mutex<Vec<DesiredCluster>>,
+    /// Judges requests one at a time, each counting the ones accepted before it.
+    accepting: tokio::sync::Mutex<()>,
 }
 
 impl std::fmt::Debug for SelfService {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SelfService").field("fleet", &self.base.name).finish_non_exhaustive()
+        f.debug_struct("SelfService").field("fleet", self.engine.fleet()).finish_non_exhaustive()
     }
 }
 
 impl SelfService {
     /// Serves the fleet `repository` declares through `engine` and its providers (whose calls
     /// are charged to the engine's API budget); the engine's desired fleet becomes the
-    /// repository's (its own requests included).
+    /// repository's (its own requests included), with the accepted environments beside it.
     pub fn new(repository: Repository, engine: Engine) -> Result<Self, SpecErrors> {
         let providers = engine.providers();
-        let infos: Vec<_> = providers.values().map(|p| p.info().clone()).collect();
-        let base = repository.desired(&infos)?.fleet;
-        engine
-            .set_desired(base.clone())
-            .map_err(|err| SpecErrors(vec![crate::SpecError::new("spec.name", err.to_string())]))?;
-        Ok(Self { repository, engine, providers, base, accepted: Mutex::new(Vec::new()) })
+        let service = Self {
+            repository: Mutex::new(Repository::default()),
+            engine,
+            providers,
+            accepting: tokio::sync::Mutex::new(()),
+        };
+        service.reload(repository)?;
+        Ok(service)
     }
 
-    fn current(&self) -> DesiredFleet {
-        let accepted = lock(&self.accepted).clone();
-        self.with(accepted)
+    /// Takes a new version of the repository: its fleet becomes the engine's desired fleet
+    /// and its policies judge the next requests. A repository with errors changes nothing
+    /// and returns them. Accepted environments stay, whatever the repository now says.
+    pub fn reload(&self, repository: Repository) -> Result<(), SpecErrors> {
+        let infos: Vec<_> = self.providers.values().map(|p| p.info().clone()).collect();
+        let desired = repository.desired(&infos)?.fleet;
+        self.engine
+            .set_desired(desired)
+            .map_err(|err| SpecErrors(vec![SpecError::new("spec.name", err.to_string())]))?;
+        *lock(&self.repository) = repository;
+        Ok(())
     }
 
-    fn with(&self, accepted: Vec<DesiredCluster>) -> DesiredFleet {
-        DesiredFleet::new(self.base.name.clone(), self.base.clusters.iter().cloned().chain(accepted).collect())
-    }
-
-    /// Checks `request` against the policies, the quotas and what is taken, and adds its
-    /// cluster to the accepted ones, under one lock: requests submitted at the same time are
+    /// Checks `request` against the policies, the quotas and what is taken (the engine's
+    /// desired fleet and every stored environment), and keeps it in the store: requests are
     /// judged one after the other, each counting the ones accepted before it.
-    fn accept(&self, request: &EnvironmentRequest) -> Result<(), Rejection> {
-        let mut accepted = lock(&self.accepted);
-        let current = self.with(accepted.clone());
+    async fn accept(&self, request: &EnvironmentRequest) -> Result<(), SubmitError> {
+        let _one_at_a_time = self.accepting.lock().await;
+        let stored = self.engine.environments().await?;
+        let desired = self.engine.desired();
+        let mut clusters: BTreeMap<&ClusterId, &DesiredCluster> =
+            desired.clusters.iter().map(|cluster| (&cluster.spec.id, cluster)).collect();
+        for environment in &stored {
+            clusters.entry(environment.id()).or_insert(&environment.cluster);
+        }
         let mut usage: BTreeMap<TeamName, Usage> = BTreeMap::new();
-        for cluster in &current.clusters {
+        for cluster in clusters.values() {
             if let Some(team) = &cluster.spec.owner_team {
                 usage.entry(team.clone()).or_default().add(&cluster.spec);
             }
         }
-        let taken: BTreeSet<ClusterId> = current.clusters.iter().map(|c| c.spec.id.clone()).collect();
+        let taken: BTreeSet<ClusterId> = clusters.keys().map(|id| (*id).clone()).collect();
         let infos: BTreeMap<_, _> = self.providers.iter().map(|(name, p)| (name, p.info())).collect();
-        let cluster = self.repository.schedule(request, &infos, &usage, &taken)?;
-        accepted.push(cluster);
+        let cluster = lock(&self.repository).schedule(request, &infos, &usage, &taken)?;
+        let environment = AcceptedEnvironment::new(request.clone(), cluster, self.engine.now());
+        self.engine.accept_environment(environment).await?;
         Ok(())
     }
 
-    /// Checks, schedules and creates the environment `request` asks for, and returns it with
-    /// credentials for the team's namespace.
+    /// Checks and schedules the environment `request` asks for, keeps it in the store, wakes
+    /// the running engine ([`Engine::run`]) and waits until it has created the cluster; returns
+    /// it with credentials for the team's namespace.
+    ///
+    /// # Errors
+    /// [`SubmitError::Rejected`] names the rule a request broke (nothing is kept);
+    /// [`SubmitError::Failed`] when the engine is not running (nothing is kept: nobody would
+    /// create it), or when creating it failed or took longer than three times the provider's
+    /// typical create latency (the environment stays accepted: the engine keeps trying).
     pub async fn submit(&self, request: EnvironmentRequest) -> Result<Environment, SubmitError> {
         let provider = self
             .providers
             .get(&request.provider)
             .ok_or_else(|| Rejection::new(&request, "provider", format!("unknown provider `{}`", request.provider)))?;
-        // Listening from before the request is accepted: its cluster may be created by this
-        // request's pass or, when requests arrive together, by a pass another one started.
-        let mut events = self.engine.subscribe();
-        self.accept(&request)?;
-        self.engine.set_desired(self.current())?;
-        let report = self.engine.run_once().await?;
-        if let Some(reason) = report.failed.get(&request.name) {
-            return Err(Error::Provider { message: reason.clone(), source: None }.into());
+        if !self.engine.is_running() {
+            return Err(Error::Unavailable {
+                message: format!(
+                    "environment `{}` not accepted: the engine of fleet `{}` is not running (start Engine::run)",
+                    request.name,
+                    self.engine.fleet()
+                ),
+            }
+            .into());
         }
+        // Listening from before the request is accepted: the running engine may create it at
+        // once.
+        let mut events = self.engine.subscribe();
+        self.accept(&request).await?;
         let timeout = (provider.info().latency.create * 3).max(Duration::from_secs(600));
         tokio::time::timeout(timeout, ready(&mut events, &request.name)).await.map_err(|_| Error::Timeout {
             message: format!("environment `{}` not running after {}", request.name, crate::format_duration(timeout)),
         })??;
         let credentials = provider.team_credentials(&request.name, &request.team).await?;
         Ok(Environment { id: request.name.clone(), team: request.team.clone(), credentials, ttl: request.ttl })
+    }
+
+    /// The environments `team` has, as accepted.
+    pub async fn environments(&self, team: &TeamName) -> Result<Vec<AcceptedEnvironment>, Error> {
+        let mut environments = self.engine.environments().await?;
+        environments.retain(|environment| environment.request.team == *team);
+        Ok(environments)
+    }
+
+    /// Deletes `team`'s environment `id`: it leaves the store and the engine deletes its
+    /// cluster.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] when there is no such environment, [`Error::PermissionDenied`]
+    /// when it is another team's (nothing is deleted).
+    pub async fn delete(&self, team: &TeamName, id: &ClusterId) -> Result<(), Error> {
+        let environments = self.engine.environments().await?;
+        let Some(environment) = environments.iter().find(|environment| environment.id() == id) else {
+            return Err(Error::NotFound { resource: format!("environment `{id}`") });
+        };
+        if environment.request.team != *team {
+            return Err(Error::PermissionDenied {
+                message: format!("environment `{id}` belongs to another team than `{team}`"),
+            });
+        }
+        self.engine.remove_environment(id).await
     }
 }
 

@@ -105,6 +105,14 @@ fn submit_all(requests: Vec<EnvironmentRequest>) -> (SimCloud, Engine, Vec<Resul
             Engine::builder(fleet).provider(provider.clone()).clock(move || clock.wall_clock()).build().unwrap();
         let repository = Repository::from_sources(&[(PathBuf::from("repo.yaml"), REPOSITORY)]).unwrap();
         let service = Arc::new(SelfService::new(repository, engine.clone()).unwrap());
+        let cancel = tokio_util::sync::CancellationToken::new();
+        let running = tokio::spawn({
+            let (engine, cancel) = (engine.clone(), cancel.clone());
+            async move { engine.run(cancel).await }
+        });
+        while !engine.is_running() {
+            tokio::task::yield_now().await;
+        }
         let tasks: Vec<_> = requests
             .into_iter()
             .map(|request| {
@@ -116,6 +124,8 @@ fn submit_all(requests: Vec<EnvironmentRequest>) -> (SimCloud, Engine, Vec<Resul
         for task in tasks {
             outcomes.push(task.await.unwrap());
         }
+        cancel.cancel();
+        running.await.unwrap();
         // One more pass, so that the cloud holds what was accepted even if nothing was.
         engine.run_once().await.unwrap();
         (cloud, engine, outcomes)

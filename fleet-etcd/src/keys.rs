@@ -56,6 +56,15 @@ impl Keys {
         self.key(&format!("placements/{identity}"))
     }
 
+    /// Accepted self-service environments, by id.
+    pub fn environments(&self) -> String {
+        self.key("environments/")
+    }
+
+    pub fn environment(&self, id: &ClusterId) -> String {
+        self.key(&format!("environments/{id}"))
+    }
+
     /// Live replicas, each key held by its replica's lease.
     pub fn members(&self) -> String {
         self.key("members/")

@@ -11,7 +11,7 @@ use std::time::SystemTime;
 use async_trait::async_trait;
 use etcd_client::{Client, Compare, CompareOp, GetOptions, Txn, TxnOp, TxnOpResponse};
 use fleet_core::fleet_spec::DesiredFleet;
-use fleet_core::store::{EventRecord, Intent, IntentOutcome, NewIntent, Placement, StateStore};
+use fleet_core::store::{AcceptedEnvironment, EventRecord, Intent, IntentOutcome, NewIntent, Placement, StateStore};
 use fleet_core::{Cluster, ClusterId, Error, FleetName, Result};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -347,5 +347,25 @@ impl StateStore for EtcdStore {
         }
         let op = TxnOp::delete(key.clone(), None);
         self.replace(identity, key, revision, op, &format!("placement of `{identity}`")).await
+    }
+
+    /// Unfenced: an environment is what a team was promised, recorded by whichever replica
+    /// took the request, not an action on a cluster of a shard.
+    async fn put_environment(&self, environment: &AcceptedEnvironment) -> Result<()> {
+        let op = TxnOp::put(self.keys.environment(environment.id()), to_json(environment, "an environment")?, None);
+        self.write(None, Vec::new(), vec![op]).await?;
+        Ok(())
+    }
+
+    async fn remove_environment(&self, id: &ClusterId) -> Result<()> {
+        self.write(None, Vec::new(), vec![TxnOp::delete(self.keys.environment(id), None)]).await?;
+        Ok(())
+    }
+
+    async fn environments(&self) -> Result<Vec<AcceptedEnvironment>> {
+        let mut environments: Vec<AcceptedEnvironment> =
+            self.get_prefix(self.keys.environments(), "environments").await?;
+        environments.sort_by(|a, b| a.id().cmp(b.id()));
+        Ok(environments)
     }
 }

@@ -9,8 +9,13 @@
 //! ```
 
 use crate::failover::Location;
-use crate::store::{ActiveCluster, IntentOperation, IntentOutcome, NewIntent, Placement, StateStore};
-use crate::{Cluster, ClusterId, ClusterPhase, ClusterSpec, NodePool, NodePoolName, ProviderName, Region, SizeClass};
+use crate::fleet_spec::{DesiredCluster, EnvironmentRequest};
+use crate::store::{
+    AcceptedEnvironment, ActiveCluster, IntentOperation, IntentOutcome, NewIntent, Placement, StateStore,
+};
+use crate::{
+    Cluster, ClusterId, ClusterPhase, ClusterSpec, NodePool, NodePoolName, ProviderName, Region, SizeClass, TeamName,
+};
 
 fn ok<T>(result: crate::Result<T>, doing: &str) -> T {
     result.unwrap_or_else(|err| panic!("store conformance: {doing} failed: {err}"))
@@ -159,10 +164,37 @@ pub async fn placements_are_fenced(store: &dyn StateStore) {
     assert!(ok(store.placements().await, "placements").is_empty());
 }
 
+/// Accepted environments are kept whole (request, cluster, time) until removed, listed by id,
+/// replaced by id; removing a missing one succeeds.
+pub async fn environments_are_kept_until_removed(store: &dyn StateStore) {
+    let environment = |name: &str, workers: i64| {
+        let request = EnvironmentRequest::new(
+            id(name),
+            TeamName::new("payments").unwrap_or_else(|e| panic!("{e}")),
+            "dev",
+            ProviderName::new("p").unwrap_or_else(|e| panic!("{e}")),
+            Region::new("r").unwrap_or_else(|e| panic!("{e}")),
+        )
+        .with_variable("workers", workers);
+        AcceptedEnvironment::new(request, DesiredCluster::new(spec(name), format!("request/{name}"), 0), caller_time())
+    };
+    assert!(ok(store.environments().await, "environments").is_empty());
+    ok(store.put_environment(&environment("sv-b", 1)).await, "put an environment");
+    ok(store.put_environment(&environment("sv-a", 1)).await, "put an environment");
+    ok(store.put_environment(&environment("sv-a", 3)).await, "replace an environment");
+    let stored = ok(store.environments().await, "environments");
+    assert_eq!(stored, [environment("sv-a", 3), environment("sv-b", 1)], "store conformance: environments by id");
+    ok(store.remove_environment(&id("sv-a")).await, "remove an environment");
+    ok(store.remove_environment(&id("sv-a")).await, "remove a missing environment");
+    assert_eq!(ok(store.environments().await, "environments"), [environment("sv-b", 1)]);
+    ok(store.remove_environment(&id("sv-b")).await, "remove an environment");
+}
+
 /// Runs every check against an empty store.
 pub async fn run_all(store: &dyn StateStore) {
     intents_round_trip(store).await;
     observed_put_replace_remove(store).await;
     events_are_sequenced(store).await;
     placements_are_fenced(store).await;
+    environments_are_kept_until_removed(store).await;
 }

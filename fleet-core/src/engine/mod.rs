@@ -38,6 +38,7 @@ mod action;
 mod addons;
 mod budget;
 mod budgeted;
+mod environments;
 mod events;
 mod ownership;
 pub(crate) mod placements;
@@ -62,10 +63,10 @@ pub use rollout::RolloutOptions;
 
 use crate::addons::{AddonInstaller, DriftPolicy};
 use crate::failover::{HealthCheck, ReportedPhase};
-use crate::fleet_spec::DesiredFleet;
+use crate::fleet_spec::{DesiredCluster, DesiredFleet};
 use crate::mutex::lock;
 use crate::plan::{Action, DeleteReason, plan};
-use crate::store::{Intent, IntentOperation, IntentOutcome, MemoryStore, StateStore};
+use crate::store::{AcceptedEnvironment, Intent, IntentOperation, IntentOutcome, MemoryStore, StateStore};
 use crate::{
     Cluster, ClusterId, ClusterPhase, ClusterProvider, Error, FleetName, FleetTags, ProviderName, RateLimits, Region,
     Result,
@@ -149,7 +150,14 @@ pub(crate) struct EngineInner {
     pub(crate) options: EngineOptions,
     clock: Clock,
     events: broadcast::Sender<EngineEvent>,
+    /// What the engine wants: `base` with the accepted `environments` beside it.
     pub(crate) desired: Mutex<DesiredFleet>,
+    /// The desired fleet as last set ([`Engine::set_desired`]).
+    base: Mutex<DesiredFleet>,
+    /// The accepted self-service environments' clusters, as last read from the store.
+    environments: Mutex<Vec<DesiredCluster>>,
+    /// Whether [`Engine::run`] is running.
+    running: std::sync::atomic::AtomicBool,
     changed: Notify,
     /// When each unwanted cluster was first seen unwanted (for the GC grace period).
     unwanted_since: Mutex<BTreeMap<ClusterId, Instant>>,
@@ -327,6 +335,9 @@ impl EngineBuilder {
         Ok(Engine {
             inner: Arc::new(EngineInner {
                 desired: Mutex::new(DesiredFleet::new(self.fleet.clone(), Vec::new())),
+                base: Mutex::new(DesiredFleet::new(self.fleet.clone(), Vec::new())),
+                environments: Mutex::new(Vec::new()),
+                running: std::sync::atomic::AtomicBool::new(false),
                 fleet: self.fleet,
                 slots,
                 store: self.store.unwrap_or_else(|| Arc::new(MemoryStore::new())),
@@ -368,7 +379,8 @@ impl Engine {
         }
     }
 
-    /// Replaces the desired fleet; a running [`Engine::run`] reconciles at once.
+    /// Replaces the desired fleet; a running [`Engine::run`] reconciles at once. Accepted
+    /// self-service environments ([`Engine::accept_environment`]) stay wanted beside it.
     ///
     /// # Errors
     /// A desired fleet named other than the engine's is [`Error::InvalidSpec`] at `fleet.name`,
@@ -385,15 +397,54 @@ impl Engine {
                 ),
             });
         }
-        let mut current = lock(&self.inner.desired);
+        let mut current = lock(&self.inner.base);
         if *current != desired {
             // A new desired fleet is a new rollout: canaries first again.
             *lock(&self.inner.rollout) = rollout::Rollout::default();
         }
         *current = desired;
         drop(current);
+        environments::remerge(&self.inner);
         self.inner.changed.notify_one();
         Ok(())
+    }
+
+    /// Keeps the self-service environment `environment` in the store and wants its cluster
+    /// beside the desired fleet until its TTL ends or [`Engine::remove_environment`]; a
+    /// running [`Engine::run`] creates it at once. An environment with the id of one already
+    /// kept replaces it.
+    ///
+    /// # Errors
+    /// A store failure is returned, and nothing is wanted.
+    pub async fn accept_environment(&self, environment: AcceptedEnvironment) -> Result<()> {
+        self.inner.store.put_environment(&environment).await?;
+        let mut environments = lock(&self.inner.environments);
+        environments.retain(|cluster| cluster.spec.id != *environment.id());
+        environments.push(environment.cluster);
+        drop(environments);
+        environments::remerge(&self.inner);
+        self.inner.changed.notify_one();
+        Ok(())
+    }
+
+    /// Forgets the self-service environment `id` (in the store first): its cluster is no
+    /// longer wanted, and a running [`Engine::run`] deletes it. Forgetting an unknown one
+    /// succeeds.
+    pub async fn remove_environment(&self, id: &ClusterId) -> Result<()> {
+        environments::forget(&self.inner, id).await?;
+        self.inner.changed.notify_one();
+        Ok(())
+    }
+
+    /// The accepted self-service environments, as the store keeps them.
+    pub async fn environments(&self) -> Result<Vec<AcceptedEnvironment>> {
+        self.inner.store.environments().await
+    }
+
+    /// Whether [`Engine::run`] is running (and so acts on what it is given without being
+    /// asked).
+    pub fn is_running(&self) -> bool {
+        self.inner.running.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     /// Lets a halted rollout go on (after the cause is fixed); setting a different desired
@@ -408,7 +459,8 @@ impl Engine {
         self.inner.changed.notify_one();
     }
 
-    /// The desired fleet, as last set.
+    /// What the engine wants: the desired fleet as last set, with the accepted self-service
+    /// environments beside it.
     pub fn desired(&self) -> DesiredFleet {
         lock(&self.inner.desired).clone()
     }
@@ -485,6 +537,15 @@ impl Engine {
     /// Reconciles until `cancel` fires: a pass at once, then whenever the desired fleet
     /// changes or the interval passes. Errors of a pass are reported as events and retried.
     pub async fn run(&self, cancel: CancellationToken) {
+        /// Clears the running flag however `run` ends (returned or dropped).
+        struct Running<'e>(&'e std::sync::atomic::AtomicBool);
+        impl Drop for Running<'_> {
+            fn drop(&mut self) {
+                self.0.store(false, std::sync::atomic::Ordering::SeqCst);
+            }
+        }
+        self.inner.running.store(true, std::sync::atomic::Ordering::SeqCst);
+        let _running = Running(&self.inner.running);
         loop {
             if let Err(err) = self.run_once().await {
                 tracing::warn!(target: "fleet::engine", %err, "reconcile pass failed");
@@ -505,6 +566,7 @@ impl Engine {
         async move {
             let mut report = ReconcileReport::default();
             lock(&inner.owned_this_pass).clear();
+            environments::refresh(inner).await?;
             let (observed, unseen) = self.observe().await;
             let mut pending = inner.store.pending_intents().await?;
             let unlisted = self.unlisted_calls(&pending, &unseen).await?;
@@ -607,6 +669,8 @@ impl Engine {
                             .append_event(EXPIRED_EVENT, Some(&identity), "its time to live ended", inner.now())
                             .await?;
                         lock(&inner.expired).get_or_insert_with(BTreeSet::new).insert(identity.clone());
+                        // A self-service environment ends with its cluster's TTL.
+                        environments::forget(inner, &identity).await?;
                         inner.emit(EngineEvent::ClusterExpired { cluster: identity });
                     }
                 }

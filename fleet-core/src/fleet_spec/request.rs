@@ -35,6 +35,65 @@ pub struct EnvironmentRequest {
     pub ttl: Option<Duration>,
 }
 
+impl EnvironmentRequest {
+    /// `team`'s request for the environment `name`, built from `blueprint` on `provider` in
+    /// `region`, with the blueprint's variables and sizes and no TTL (add them with the
+    /// `with_` methods).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use fleet_core::fleet_spec::EnvironmentRequest;
+    /// use fleet_core::{ClusterId, ProviderName, Region, SizeClass, TeamName};
+    /// let request = EnvironmentRequest::new(
+    ///     ClusterId::new("alice-checkout").unwrap(),
+    ///     TeamName::new("payments").unwrap(),
+    ///     "web-app",
+    ///     ProviderName::new("sim-aws").unwrap(),
+    ///     Region::new("eu-west-1").unwrap(),
+    /// )
+    /// .with_variable("workers", 2)
+    /// .with_size(SizeClass::Small)
+    /// .with_ttl(Duration::from_secs(8 * 3600));
+    /// assert_eq!(request.variables["workers"], 2);
+    /// ```
+    pub fn new(
+        name: ClusterId,
+        team: TeamName,
+        blueprint: impl Into<String>,
+        provider: ProviderName,
+        region: Region,
+    ) -> Self {
+        Self {
+            name,
+            team,
+            blueprint: blueprint.into(),
+            variables: BTreeMap::new(),
+            provider,
+            region,
+            size: None,
+            ttl: None,
+        }
+    }
+
+    /// Sets the blueprint variable `name` to `value`.
+    pub fn with_variable(mut self, name: impl Into<String>, value: impl Into<Value>) -> Self {
+        self.variables.insert(name.into(), value.into());
+        self
+    }
+
+    /// Asks for `size` in every node pool whose size ops did not lock.
+    pub fn with_size(mut self, size: SizeClass) -> Self {
+        self.size = Some(size);
+        self
+    }
+
+    /// Sets how long it lives.
+    pub fn with_ttl(mut self, ttl: Duration) -> Self {
+        self.ttl = Some(ttl);
+        self
+    }
+}
+
 /// How much a team may use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]

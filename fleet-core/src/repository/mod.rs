@@ -42,6 +42,7 @@
 mod desired;
 mod documents;
 mod load;
+mod request_document;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;

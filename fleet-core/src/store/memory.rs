@@ -7,7 +7,7 @@ use std::time::SystemTime;
 use async_trait::async_trait;
 
 use super::placement::stale_generation;
-use super::{EventRecord, Intent, IntentOutcome, NewIntent, Placement, StateStore, store_error};
+use super::{AcceptedEnvironment, EventRecord, Intent, IntentOutcome, NewIntent, Placement, StateStore, store_error};
 use crate::{Cluster, ClusterId, Result};
 
 /// A state store in memory: lost when the process ends.
@@ -22,6 +22,7 @@ struct Inner {
     observed: BTreeMap<ClusterId, Cluster>,
     events: Vec<EventRecord>,
     placements: BTreeMap<ClusterId, Placement>,
+    environments: BTreeMap<ClusterId, AcceptedEnvironment>,
 }
 
 impl MemoryStore {
@@ -130,5 +131,19 @@ impl StateStore for MemoryStore {
             }
             Some(stored) => Err(stale_generation(identity, generation, stored)),
         }
+    }
+
+    async fn put_environment(&self, environment: &AcceptedEnvironment) -> Result<()> {
+        self.inner().environments.insert(environment.id().clone(), environment.clone());
+        Ok(())
+    }
+
+    async fn remove_environment(&self, id: &ClusterId) -> Result<()> {
+        self.inner().environments.remove(id);
+        Ok(())
+    }
+
+    async fn environments(&self) -> Result<Vec<AcceptedEnvironment>> {
+        Ok(self.inner().environments.values().cloned().collect())
     }
 }

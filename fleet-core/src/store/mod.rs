@@ -4,8 +4,11 @@
 //!
 //! Before every mutating provider call the engine records an [`Intent`]; after it, the
 //! outcome. After a crash, unresolved intents say which calls may have taken effect unseen.
+//! Accepted self-service environments ([`AcceptedEnvironment`]) are kept here too, until their
+//! TTL ends or their team deletes them.
 //! Nothing secret is ever stored: specs and observed clusters hold no credentials.
 
+mod environment;
 mod memory;
 mod placement;
 #[cfg(feature = "sqlite")]
@@ -16,6 +19,7 @@ use std::time::SystemTime;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
+pub use environment::AcceptedEnvironment;
 pub use memory::MemoryStore;
 pub use placement::{ActiveCluster, Placement};
 #[cfg(feature = "sqlite")]
@@ -187,6 +191,16 @@ pub trait StateStore: Send + Sync {
     /// Removes the placement of `identity` if the stored one has `generation`; removing a
     /// missing placement succeeds, a stale generation is [`crate::Error::Conflict`].
     async fn remove_placement(&self, identity: &ClusterId, generation: u64) -> Result<()>;
+
+    /// Stores an accepted self-service environment, replacing one with the same id.
+    async fn put_environment(&self, environment: &AcceptedEnvironment) -> Result<()>;
+
+    /// Forgets the environment `id` (its TTL ended, or its team deleted it); forgetting a
+    /// missing one succeeds.
+    async fn remove_environment(&self, id: &ClusterId) -> Result<()>;
+
+    /// Every stored environment, ordered by id.
+    async fn environments(&self) -> Result<Vec<AcceptedEnvironment>>;
 }
 
 /// A store failure as Fleet's error.

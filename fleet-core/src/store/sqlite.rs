@@ -11,7 +11,10 @@ use async_trait::async_trait;
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::placement::stale_generation;
-use super::{EventRecord, Intent, IntentOperation, IntentOutcome, NewIntent, Placement, StateStore, store_error};
+use super::{
+    AcceptedEnvironment, EventRecord, Intent, IntentOperation, IntentOutcome, NewIntent, Placement, StateStore,
+    store_error,
+};
 use crate::{Cluster, ClusterId, FleetName, Result};
 
 /// Schema migrations, in order; the schema version is the number applied.
@@ -47,6 +50,12 @@ const MIGRATIONS: &[&str] = &[
         generation INTEGER NOT NULL,
         body TEXT NOT NULL,
         PRIMARY KEY (fleet, identity)
+    );",
+    "CREATE TABLE environments (
+        fleet TEXT NOT NULL,
+        id TEXT NOT NULL,
+        body TEXT NOT NULL,
+        PRIMARY KEY (fleet, id)
     );",
 ];
 
@@ -366,5 +375,35 @@ impl StateStore for SqliteStore {
             Ok(Ok(()))
         })
         .await?
+    }
+
+    async fn put_environment(&self, environment: &AcceptedEnvironment) -> Result<()> {
+        let environment = environment.clone();
+        self.blocking("put environment", move |connection, fleet| {
+            connection.execute(
+                "INSERT INTO environments (fleet, id, body) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (fleet, id) DO UPDATE SET body = excluded.body",
+                params![fleet, environment.id().as_str(), to_json(&environment)?],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn remove_environment(&self, id: &ClusterId) -> Result<()> {
+        let id = id.clone();
+        self.blocking("remove environment", move |connection, fleet| {
+            connection.execute("DELETE FROM environments WHERE fleet = ?1 AND id = ?2", params![fleet, id.as_str()])?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn environments(&self) -> Result<Vec<AcceptedEnvironment>> {
+        self.blocking("environments", |connection, fleet| {
+            let mut statement = connection.prepare("SELECT body FROM environments WHERE fleet = ?1 ORDER BY id")?;
+            statement.query_map([fleet], |row| from_json(0, &row.get::<_, String>(0)?))?.collect()
+        })
+        .await
     }
 }

@@ -1,0 +1,45 @@
+//! Accepted self-service environments in the engine: read from the state store at every pass
+//! and wanted beside whatever desired fleet the engine is given, so that no `set_desired` (a
+//! reload of the repository) drops a cluster a team was promised. An environment leaves the
+//! store when its TTL ends (recorded as the cluster expires) or its team deletes it.
+
+use super::EngineInner;
+use crate::fleet_spec::{DesiredCluster, DesiredFleet};
+use crate::mutex::lock;
+use crate::{ClusterId, Result};
+
+/// `base` with `environments` beside it; an environment takes the place of a cluster of `base`
+/// with the same id (the team's promise stands).
+pub(crate) fn merged(base: &DesiredFleet, environments: &[DesiredCluster]) -> DesiredFleet {
+    let clusters = base
+        .clusters
+        .iter()
+        .filter(|cluster| !environments.iter().any(|e| e.spec.id == cluster.spec.id))
+        .chain(environments)
+        .cloned()
+        .collect();
+    DesiredFleet::new(base.name.clone(), clusters)
+}
+
+/// Recomputes the engine's desired fleet from its base and its environments.
+pub(crate) fn remerge(engine: &EngineInner) {
+    let desired = merged(&lock(&engine.base), &lock(&engine.environments));
+    *lock(&engine.desired) = desired;
+}
+
+/// Reads the environments from the store (another replica or process may have accepted some)
+/// and remerges.
+pub(crate) async fn refresh(engine: &EngineInner) -> Result<()> {
+    let stored = engine.store.environments().await?;
+    *lock(&engine.environments) = stored.into_iter().map(|environment| environment.cluster).collect();
+    remerge(engine);
+    Ok(())
+}
+
+/// Forgets the environment `id`, in the store first.
+pub(crate) async fn forget(engine: &EngineInner, id: &ClusterId) -> Result<()> {
+    engine.store.remove_environment(id).await?;
+    lock(&engine.environments).retain(|cluster| cluster.spec.id != *id);
+    remerge(engine);
+    Ok(())
+}
