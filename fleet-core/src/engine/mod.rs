@@ -62,11 +62,13 @@ pub use placements::PLACEMENT_SWITCHED;
 pub use rollout::RolloutOptions;
 
 use crate::addons::{AddonInstaller, DriftPolicy};
-use crate::failover::{HealthCheck, ReportedPhase};
+use crate::failover::{HealthCheck, Location, ReportedPhase};
 use crate::fleet_spec::{DesiredCluster, DesiredFleet};
 use crate::mutex::lock;
-use crate::plan::{Action, DeleteReason, plan};
-use crate::store::{AcceptedEnvironment, Intent, IntentOperation, IntentOutcome, MemoryStore, StateStore};
+use crate::plan::{Action, DeleteReason, Plan, plan};
+use crate::store::{
+    AcceptedEnvironment, ActiveCluster, Intent, IntentOperation, IntentOutcome, MemoryStore, StateStore,
+};
 use crate::{
     Cluster, ClusterId, ClusterPhase, ClusterProvider, Error, FleetName, FleetTags, ProviderName, RateLimits, Region,
     Result,
@@ -233,6 +235,15 @@ impl std::fmt::Debug for Engine {
 
 /// The kind of the event of record that marks a cluster's TTL as ended.
 const EXPIRED_EVENT: &str = "cluster_expired";
+
+/// What [`Engine::decide`] does with placements a ready cluster takes over.
+#[derive(Debug, Clone, Copy)]
+enum Placements {
+    /// Writes them (a pass).
+    Activate,
+    /// Works them out in memory (a dry run).
+    AsTheyWouldBe,
+}
 
 /// Where the engine reads the time of day (TTL expiry); the machine's clock by default.
 pub type Clock = Arc<dyn Fn() -> SystemTime + Send + Sync>;
@@ -591,18 +602,9 @@ impl Engine {
             report.adopted = self.sync_store(&observed, &unseen).await?;
             let observed = self.with_unreachable(observed, &unseen).await?;
             *lock(&inner.last_observed) = observed.clone();
-            let mut wanted = lock(&inner.desired).clone();
-            wanted.clusters.retain(|cluster| inner.owns(cluster.spec.identity()));
-            let identities: BTreeSet<&ClusterId> = wanted.specs().map(|spec| spec.identity()).collect();
-            let present: BTreeSet<&ClusterId> = observed.iter().map(|c| &c.id).collect();
-            let placements = self.placements(&observed, &present, &identities).await?;
-
-            let desired = placements::follow_relocations(self.without_expired(wanted).await?, &placements);
+            let (desired, plan) = self.decide(&observed, Placements::Activate).await?;
             self.warn_of_expiry(&desired, &observed).await?;
             version_ahead::report(inner, &desired, &observed).await?;
-            let capabilities =
-                inner.slots.iter().map(|(name, slot)| (name.clone(), slot.provider.info().capabilities)).collect();
-            let plan = plan(&desired, &observed, &capabilities, inner.now());
             report.planned = plan.summary();
             let in_progress: BTreeSet<ClusterId> =
                 observed.iter().filter(|c| c.phase.is_in_progress()).map(|c| c.id.clone()).collect();
@@ -814,6 +816,7 @@ impl Engine {
                     (cluster.id.clone(), result)
                 });
             }
+            let present: BTreeSet<&ClusterId> = observed.iter().map(|c| &c.id).collect();
             lock(&inner.installed).retain(|id, _| present.contains(id));
             // Deletes sent earlier (before a restart, say) are awaited too: the pass ends when
             // they are gone and forgotten.
@@ -950,11 +953,49 @@ impl Engine {
     /// The stored placements by identity (`present`: the names of the clusters observed), after
     /// giving every wanted identity that has a ready cluster but no placement (adopted, or
     /// created before placements were kept) one.
+    /// What the engine wants of `observed` now (its desired fleet and environments, the
+    /// clusters it owns, without the expired ones, moved where failover relocated them) and the
+    /// plan to get there: the one decision a pass acts on and a dry run shows.
+    async fn decide(&self, observed: &[Cluster], placements: Placements) -> Result<(DesiredFleet, Plan)> {
+        let inner = &self.inner;
+        let mut wanted = lock(&inner.desired).clone();
+        wanted.clusters.retain(|cluster| inner.owns(cluster.spec.identity()));
+        let identities: BTreeSet<&ClusterId> = wanted.specs().map(|spec| spec.identity()).collect();
+        let present: BTreeSet<&ClusterId> = observed.iter().map(|c| &c.id).collect();
+        let placements = self.placements(observed, &present, &identities, placements).await?;
+        let desired = placements::follow_relocations(self.without_expired(wanted).await?, &placements);
+        let capabilities =
+            inner.slots.iter().map(|(name, slot)| (name.clone(), slot.provider.info().capabilities)).collect();
+        let plan = plan(&desired, observed, &capabilities, inner.now());
+        Ok((desired, plan))
+    }
+
+    /// What the next pass would do, without doing any of it: the engine observes its providers
+    /// (within its API budget), reads the store's intents' outcomes, placements, expiries and
+    /// environments, and plans with its own clock and the providers' capabilities, exactly as
+    /// a pass does, but writes nothing and calls no mutating provider method. The plan is what
+    /// the next pass plans (its [`ReconcileReport::planned`]) when nothing changes meanwhile;
+    /// the pass may hold some actions back (rollout waves, budgets, clusters already busy).
+    pub async fn dry_run(&self) -> Result<Plan> {
+        let inner = &self.inner;
+        let span = tracing::info_span!("dry_run", fleet = %inner.fleet);
+        async move {
+            lock(&inner.owned_this_pass).clear();
+            environments::refresh(inner).await?;
+            let (observed, unseen) = self.observe().await;
+            let observed = self.with_unreachable(observed, &unseen).await?;
+            Ok(self.decide(&observed, Placements::AsTheyWouldBe).await?.1)
+        }
+        .instrument(span)
+        .await
+    }
+
     async fn placements(
         &self,
         observed: &[Cluster],
         present: &BTreeSet<&ClusterId>,
         wanted: &BTreeSet<&ClusterId>,
+        mode: Placements,
     ) -> Result<BTreeMap<ClusterId, crate::store::Placement>> {
         let mut placements: BTreeMap<ClusterId, crate::store::Placement> = self
             .inner
@@ -973,9 +1014,20 @@ impl Engine {
             if !wanted.contains(&identity) || placements.get(&identity).is_some_and(serves) {
                 continue;
             }
-            placements::activate(&self.inner, cluster).await?;
-            if let Some(placement) = self.inner.store.placement(&placements::identity_of(cluster)).await? {
-                placements.insert(placement.identity.clone(), placement);
+            match mode {
+                Placements::Activate => {
+                    placements::activate(&self.inner, cluster).await?;
+                    if let Some(placement) = self.inner.store.placement(&identity).await? {
+                        placements.insert(placement.identity.clone(), placement);
+                    }
+                }
+                Placements::AsTheyWouldBe => {
+                    let location = Location::of(cluster);
+                    let placement = placements
+                        .entry(identity.clone())
+                        .or_insert_with(|| crate::store::Placement::new(identity.clone(), location.clone()));
+                    placements::make_active(placement, &ActiveCluster::new(cluster.id.clone(), location), true);
+                }
             }
         }
         Ok(placements)

@@ -78,6 +78,31 @@ pub(crate) async fn activate_meanwhile(engine: &EngineInner, cluster: &Cluster) 
     switch(engine, cluster, false).await
 }
 
+/// Makes `active` the active cluster of `placement`, moving where the identity is wanted to
+/// `active`'s location when `moves_placement`. Returns the active cluster it replaced (`None`
+/// inside when there was none), or `None` when `active` was active already and nothing changed.
+pub(crate) fn make_active(
+    placement: &mut Placement,
+    active: &ActiveCluster,
+    moves_placement: bool,
+) -> Option<Option<ActiveCluster>> {
+    if placement.active.as_ref() == Some(active) {
+        return None;
+    }
+    if moves_placement {
+        let location = &active.location;
+        if placement.location != *location {
+            // Not the move failover asked for: the spec itself moved.
+            placement.home = None;
+        }
+        placement.location = location.clone();
+        if placement.home.as_ref() == Some(location) {
+            placement.home = None;
+        }
+    }
+    Some(placement.active.replace(active.clone()))
+}
+
 async fn switch(engine: &EngineInner, cluster: &Cluster, moves_placement: bool) -> Result<()> {
     let identity = identity_of(cluster);
     let location = Location::of(cluster);
@@ -85,25 +110,16 @@ async fn switch(engine: &EngineInner, cluster: &Cluster, moves_placement: bool) 
     let mut previous = None;
     let mut switched = false;
     let written = update_placement(engine, &identity, &location, |placement| {
-        switched = false;
-        if placement.active.as_ref() == Some(&active) {
-            return false;
+        match make_active(placement, &active, moves_placement) {
+            Some(replaced) => {
+                (switched, previous) = (true, replaced);
+                true
+            }
+            None => {
+                switched = false;
+                false
+            }
         }
-        switched = true;
-        if !moves_placement {
-            previous = placement.active.replace(active.clone());
-            return true;
-        }
-        if placement.location != location {
-            // Not the move failover asked for: the spec itself moved.
-            placement.home = None;
-        }
-        placement.location = location.clone();
-        if placement.home.as_ref() == Some(&location) {
-            placement.home = None;
-        }
-        previous = placement.active.replace(active.clone());
-        true
     })
     .await?;
     // Only a write that made `cluster` active is a switch; one that found it active is not.
