@@ -1019,3 +1019,45 @@ async fn every_record_in_the_store_is_stamped_by_the_engines_clock() {
     assert!(events.iter().all(|e| e.at == then), "{events:?}");
     assert_eq!(engine.now(), then);
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_cancelled_run_stops_within_its_grace_and_a_restart_creates_nothing_twice() {
+    let cloud = cloud(4, LatencyModel::zero().with_create(Latency::Fixed(Duration::from_secs(20 * 60))));
+    let store: Arc<dyn StateStore> = Arc::new(fleet_core::store::MemoryStore::new());
+    let build = |store: Arc<dyn StateStore>| {
+        let mut options = quick_options();
+        options.shutdown_grace = Duration::from_secs(30);
+        Engine::builder(fleet())
+            .provider(Arc::new(cloud.provider(fleet())))
+            .store(store)
+            .options(options)
+            .build()
+            .unwrap()
+    };
+    let engine = build(Arc::clone(&store));
+    engine.set_desired(desired(vec![spec("a", 31), spec("bb", 31)])).unwrap();
+    let cancel = tokio_util::sync::CancellationToken::new();
+    let running = tokio::spawn({
+        let (engine, cancel) = (engine.clone(), cancel.clone());
+        async move { engine.run(cancel).await }
+    });
+    // The pass is waiting on 20-minute creates when the service shuts down.
+    tokio::time::sleep(Duration::from_secs(60)).await;
+    let asked = tokio::time::Instant::now();
+    cancel.cancel();
+    running.await.unwrap();
+    let took = asked.elapsed();
+    assert!(took <= Duration::from_secs(31), "run ended {took:?} after it was cancelled");
+    assert!(!engine.is_running());
+    let journalled = store.intents().await.unwrap();
+    assert_eq!(journalled.len(), 2, "both creates were journalled before they were made: {journalled:?}");
+
+    // The next engine on the store finds them and creates nothing twice.
+    let restarted = build(Arc::clone(&store));
+    restarted.set_desired(desired(vec![spec("a", 31), spec("bb", 31)])).unwrap();
+    let report = restarted.run_once().await.unwrap();
+    assert_eq!(report.planned.create, 0, "the clusters being created are found, not made again: {report:?}");
+    converge(&restarted, 5).await;
+    assert_no_orphans(&cloud, store.as_ref(), &["a", "bb"]).await;
+    assert_eq!(cloud.clusters().len(), 2);
+}

@@ -112,6 +112,10 @@ pub struct EngineOptions {
     /// Seed of the retry delays' jitter (default `None`: random). Set it, with the simulated
     /// cloud's seed and tokio's paused clock, for runs that repeat exactly.
     pub jitter_seed: Option<u64>,
+    /// How long [`Engine::run`] lets a pass in progress go on once cancelled, before it drops
+    /// it (every call it made was journalled first, so the next engine on the store settles
+    /// them as after a crash).
+    pub shutdown_grace: Duration,
 }
 
 impl Default for EngineOptions {
@@ -132,6 +136,7 @@ impl Default for EngineOptions {
             addon_interval: Duration::from_secs(600),
             drift: DriftPolicy::default(),
             jitter_seed: None,
+            shutdown_grace: Duration::from_secs(30),
         }
     }
 }
@@ -546,7 +551,10 @@ impl Engine {
     }
 
     /// Reconciles until `cancel` fires: a pass at once, then whenever the desired fleet
-    /// changes or the interval passes. Errors of a pass are reported as events and retried.
+    /// changes or the interval passes. A failed pass is logged (`fleet::engine`, warn) and
+    /// tried again on the next. Cancelled during a pass, it lets the pass go on for at most
+    /// [`EngineOptions::shutdown_grace`], then drops it: calls in flight were journalled
+    /// before they were made, and the next engine on the store settles them.
     pub async fn run(&self, cancel: CancellationToken) {
         /// Clears the running flag however `run` ends (returned or dropped).
         struct Running<'e>(&'e std::sync::atomic::AtomicBool);
@@ -558,7 +566,25 @@ impl Engine {
         self.inner.running.store(true, std::sync::atomic::Ordering::SeqCst);
         let _running = Running(&self.inner.running);
         loop {
-            if let Err(err) = self.run_once().await {
+            let pass = self.run_once();
+            tokio::pin!(pass);
+            let result = tokio::select! {
+                result = &mut pass => result,
+                () = cancel.cancelled() => {
+                    match tokio::time::timeout(self.inner.options.shutdown_grace, &mut pass).await {
+                        Ok(result) => result,
+                        Err(_) => {
+                            tracing::warn!(
+                                target: "fleet::engine",
+                                grace = ?self.inner.options.shutdown_grace,
+                                "cancelled: the pass in progress was stopped after the shutdown grace"
+                            );
+                            return;
+                        }
+                    }
+                }
+            };
+            if let Err(err) = result {
                 tracing::warn!(target: "fleet::engine", %err, "reconcile pass failed");
             }
             tokio::select! {
