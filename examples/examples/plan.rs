@@ -19,15 +19,17 @@ fn main() -> ExitCode {
         eprintln!("usage: plan <repository directory> [--json]");
         return ExitCode::from(2);
     };
-    let clouds = match fleet_examples::demo_clouds(1) {
-        Ok(clouds) => clouds,
-        Err(err) => {
-            eprintln!("cannot build the simulated clouds: {err}");
+    let repository = match Repository::load_dir(dir) {
+        Ok(repository) => repository,
+        Err(errors) => {
+            eprintln!("{dir}: {errors}");
             return ExitCode::FAILURE;
         }
     };
+    // The repository's own providers, simulated.
+    let clouds = fleet_examples::demo_clouds(&repository, 1);
     let infos: Vec<_> = clouds.iter().map(|cloud| cloud.info().clone()).collect();
-    let desired = match Repository::load_dir(dir).and_then(|repository| repository.desired(&infos)) {
+    let desired = match repository.desired(&infos) {
         Ok(desired) => desired,
         Err(errors) => {
             eprintln!("{dir}: {errors}");

@@ -115,9 +115,9 @@ async fn print_table(clouds: &[SimCloud], fleet: &FleetName) -> Result<(), Error
 }
 
 async fn quickstart() -> Result<(), Error> {
-    let clouds = fleet_examples::demo_clouds(7)?;
-    let infos: Vec<_> = clouds.iter().map(|cloud| cloud.info().clone()).collect();
     let mut repository = Repository::load_dir(repository_dir())?;
+    let clouds = fleet_examples::demo_clouds(&repository, 7);
+    let infos: Vec<_> = clouds.iter().map(|cloud| cloud.info().clone()).collect();
     let desired = repository.desired(&infos)?;
     let fleet = desired.fleet.name.clone();
     let workdir = std::env::temp_dir().join(format!("fleet-quickstart-{}", std::process::id()));

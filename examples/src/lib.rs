@@ -1,16 +1,17 @@
-//! Shared parts of Fleet's runnable examples (see `examples/`): the three **simulated** clouds
-//! the example repository in `examples/fleet` places clusters on.
+//! Shared parts of Fleet's runnable examples (see `examples/`): the **simulated** clouds a
+//! repository such as `examples/fleet` places clusters on.
 
-use fleet::sim::{RegionCapacity, SimCloud};
-use fleet::{Capabilities, KubernetesVersion, ProviderName, Region, Result};
+use fleet::repository::Repository;
+use fleet::sim::{SimCloud, clouds_for};
+use fleet::{Capabilities, KubernetesVersion};
 
-/// Three simulated clouds, named like the clouds they stand in for (they are simulations, not
-/// those clouds): `sim-aws` (every capability), `sim-azure` (hibernation, node pool resize, and
-/// a system pool required as on AKS) and `sim-gcp` (node pool resize only), each with a few
-/// regions of room for 50 clusters. All three apply the control-plane settings (audit logging,
-/// private endpoints, allowed CIDRs, network policy) and offer Kubernetes 1.33 to 1.37, the
-/// versions the clouds offered for new clusters in late 2026.
-pub fn demo_clouds(seed: u64) -> Result<Vec<SimCloud>> {
+/// The simulated clouds of `repository` ([`clouds_for`]), named like the clouds they stand in
+/// for (they are simulations, not those clouds), each offering Kubernetes 1.33 to 1.37, the
+/// versions the clouds offered for new clusters in late 2026, and applying the control-plane
+/// settings (audit logging, private endpoints, allowed CIDRs, network policy): `sim-azure`
+/// hibernates and resizes node pools in place and needs a system pool, as AKS does; `sim-gcp`
+/// resizes node pools only; any other (`sim-aws`) changes everything in place.
+pub fn demo_clouds(repository: &Repository, seed: u64) -> Vec<SimCloud> {
     let settings = |capabilities: Capabilities| {
         capabilities
             .with_audit_logging(true)
@@ -19,30 +20,15 @@ pub fn demo_clouds(seed: u64) -> Result<Vec<SimCloud>> {
             .with_network_policy(true)
     };
     let versions: Vec<KubernetesVersion> = (33..=37).map(|minor| KubernetesVersion::new(1, minor, None)).collect();
-    let cloud = |name: &str, regions: &[&str], capabilities: Capabilities, seed: u64| -> Result<SimCloud> {
-        let mut builder = SimCloud::builder(ProviderName::new(name)?)
+    clouds_for(repository, seed, |name, builder| {
+        let capabilities = match name.as_str() {
+            "sim-azure" => Capabilities::default().with_hibernation(true).with_node_pool_resize(true),
+            "sim-gcp" => Capabilities::default().with_node_pool_resize(true),
+            _ => Capabilities::all(),
+        };
+        builder
             .capabilities(settings(capabilities))
             .offered_versions(versions.clone())
-            .system_pool_required(name == "sim-azure")
-            .seed(seed);
-        for region in regions {
-            builder = builder.region(Region::new(*region)?, RegionCapacity::new(50, 500));
-        }
-        Ok(builder.build())
-    };
-    Ok(vec![
-        cloud("sim-aws", &["us-east-1", "eu-west-1", "us-west-2"], Capabilities::all(), seed)?,
-        cloud(
-            "sim-azure",
-            &["westeurope", "eastus"],
-            Capabilities::default().with_hibernation(true).with_node_pool_resize(true),
-            seed.wrapping_add(1),
-        )?,
-        cloud(
-            "sim-gcp",
-            &["europe-west1", "us-central1"],
-            Capabilities::default().with_node_pool_resize(true),
-            seed.wrapping_add(2),
-        )?,
-    ])
+            .system_pool_required(name.as_str() == "sim-azure")
+    })
 }

@@ -9,10 +9,13 @@ use fleet::repository::Repository;
 
 #[test]
 fn the_example_repository_plans_and_rejects_the_over_quota_request() {
-    let clouds = fleet_examples::demo_clouds(1).unwrap();
-    let infos: Vec<_> = clouds.iter().map(|cloud| cloud.info().clone()).collect();
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/fleet");
-    let desired = Repository::load_dir(dir).unwrap().desired(&infos).unwrap();
+    let repository = Repository::load_dir(dir).unwrap();
+    let clouds = fleet_examples::demo_clouds(&repository, 1);
+    let names: Vec<&str> = clouds.iter().map(|cloud| cloud.info().name.as_str()).collect();
+    assert_eq!(names, ["sim-aws", "sim-azure", "sim-gcp"], "one simulated cloud per provider the repository names");
+    let infos: Vec<_> = clouds.iter().map(|cloud| cloud.info().clone()).collect();
+    let desired = repository.desired(&infos).unwrap();
 
     assert_eq!(desired.rejected.len(), 1, "{:?}", desired.rejected);
     assert_eq!(desired.rejected[0].request.as_str(), "bob-backfill");

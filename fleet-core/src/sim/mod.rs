@@ -12,6 +12,8 @@ mod faults;
 mod latency;
 mod probe;
 mod provider;
+#[cfg(feature = "yaml")]
+mod repository;
 pub(crate) mod rng;
 mod state;
 
@@ -20,4 +22,6 @@ pub use cloud::{SimCloud, SimCloudBuilder};
 pub use faults::InjectedError;
 pub use latency::{Latency, LatencyModel};
 pub use provider::SimProvider;
+#[cfg(feature = "yaml")]
+pub use repository::{DEFAULT_REGION_CAPACITY, clouds_for, providers_of};
 pub use state::{Creation, RegionCapacity};

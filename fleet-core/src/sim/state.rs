@@ -47,7 +47,7 @@ pub struct RegionCapacity {
 
 impl RegionCapacity {
     /// A capacity of `clusters` clusters and `nodes` nodes.
-    pub fn new(clusters: u32, nodes: u64) -> Self {
+    pub const fn new(clusters: u32, nodes: u64) -> Self {
         Self { clusters, nodes }
     }
 
