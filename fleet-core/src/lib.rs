@@ -77,6 +77,8 @@ mod provider;
 #[cfg(feature = "yaml")]
 pub mod repository;
 #[cfg(feature = "yaml")]
+pub mod runtime;
+#[cfg(feature = "yaml")]
 pub mod self_service;
 pub mod sim;
 mod spec_error;

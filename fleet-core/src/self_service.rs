@@ -15,7 +15,7 @@ use tokio::sync::broadcast;
 use crate::engine::{Engine, EngineEvent};
 use crate::fleet_spec::{DesiredCluster, EnvironmentRequest, Rejection, Usage};
 use crate::mutex::lock;
-use crate::repository::Repository;
+use crate::repository::{Desired, Repository};
 use crate::store::AcceptedEnvironment;
 use crate::{ClusterId, ClusterProvider, Credentials, Error, ProviderName, SpecError, SpecErrors, TeamName};
 
@@ -84,14 +84,16 @@ impl SelfService {
     /// Takes a new version of the repository: its fleet becomes the engine's desired fleet
     /// and its policies judge the next requests. A repository with errors changes nothing
     /// and returns them. Accepted environments stay, whatever the repository now says.
-    pub fn reload(&self, repository: Repository) -> Result<(), SpecErrors> {
+    ///
+    /// Returns what the repository declares (its failover policies, its rejected requests).
+    pub fn reload(&self, repository: Repository) -> Result<Desired, SpecErrors> {
         let infos: Vec<_> = self.providers.values().map(|p| p.info().clone()).collect();
-        let desired = repository.desired(&infos)?.fleet;
+        let desired = repository.desired(&infos)?;
         self.engine
-            .set_desired(desired)
+            .set_desired(desired.fleet.clone())
             .map_err(|err| SpecErrors(vec![SpecError::new("spec.name", err.to_string())]))?;
         *lock(&self.repository) = repository;
-        Ok(())
+        Ok(desired)
     }
 
     /// Checks `request` against the policies, the quotas and what is taken (the engine's

@@ -15,6 +15,18 @@ use crate::{ClusterId, KubernetesVersion, ProviderName, Region};
 #[serde(tag = "event", rename_all = "camelCase")]
 #[non_exhaustive]
 pub enum EngineEvent {
+    /// A pass ended, with what it did (every pass: [`Engine::run`](super::Engine::run)'s and
+    /// [`Engine::run_once`](super::Engine::run_once)'s).
+    PassCompleted {
+        /// What it did.
+        report: Box<ReconcileReport>,
+    },
+    /// A pass failed as a whole (a store that did not answer, say); [`Engine::run`](super::Engine::run)
+    /// tries again on its next pass.
+    PassFailed {
+        /// Why.
+        reason: String,
+    },
     /// A pass computed its plan.
     PlanComputed {
         /// Its counts.

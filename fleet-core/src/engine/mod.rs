@@ -217,7 +217,23 @@ impl EngineInner {
     }
 
     pub(crate) fn emit(&self, event: EngineEvent) {
-        tracing::debug!(target: "fleet::engine", ?event);
+        // What went wrong at warn, what changed the fleet at info, the rest at debug.
+        match &event {
+            EngineEvent::ActionFailed { .. }
+            | EngineEvent::AddonsFailed { .. }
+            | EngineEvent::PassFailed { .. }
+            | EngineEvent::RolloutHalted { .. }
+            | EngineEvent::ProviderUnavailable { .. }
+            | EngineEvent::RegionUnavailable { .. } => tracing::warn!(target: "fleet::engine", ?event),
+            EngineEvent::ClusterReady { .. }
+            | EngineEvent::ClusterAdopted { .. }
+            | EngineEvent::GarbageCollected { .. }
+            | EngineEvent::ClusterExpired { .. }
+            | EngineEvent::PlacementSwitched { .. }
+            | EngineEvent::VersionAhead { .. }
+            | EngineEvent::AddonDrift { .. } => tracing::info!(target: "fleet::engine", ?event),
+            _ => tracing::debug!(target: "fleet::engine", ?event),
+        }
         // No receiver is not an error: events are for whoever listens.
         let _ = self.events.send(event);
     }
@@ -586,6 +602,7 @@ impl Engine {
             };
             if let Err(err) = result {
                 tracing::warn!(target: "fleet::engine", %err, "reconcile pass failed");
+                self.inner.emit(EngineEvent::PassFailed { reason: err.to_string() });
             }
             tokio::select! {
                 () = cancel.cancelled() => return,
@@ -889,10 +906,34 @@ impl Engine {
                     }
                 }
             }
+            inner.emit(EngineEvent::PassCompleted { report: Box::new(report.clone()) });
             Ok(report)
         }
         .instrument(span)
         .await
+    }
+
+    /// Waits until a pass reports the fleet converged (a pass of a running [`Engine::run`], or
+    /// of `run_once` called elsewhere), at most `timeout`; returns that pass's report.
+    ///
+    /// # Errors
+    /// [`Error::Timeout`] when no pass converged in time.
+    pub async fn wait_converged(&self, timeout: Duration) -> Result<ReconcileReport> {
+        let mut events = self.subscribe();
+        let converged = async {
+            loop {
+                match events.recv().await {
+                    Ok(EngineEvent::PassCompleted { report }) if report.converged => return Ok(*report),
+                    Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => {}
+                    Err(broadcast::error::RecvError::Closed) => {
+                        return Err(Error::Unavailable { message: "the engine is gone".into() });
+                    }
+                }
+            }
+        };
+        tokio::time::timeout(timeout, converged).await.map_err(|_| Error::Timeout {
+            message: format!("fleet `{}` not converged after {}", self.inner.fleet, crate::format_duration(timeout)),
+        })?
     }
 
     /// The desired fleet without the clusters whose TTL has ended: once expired, a cluster is

@@ -121,7 +121,8 @@ struct State {
 struct Controller {
     engine: Engine,
     checks: BTreeMap<ProviderName, Arc<dyn HealthCheck>>,
-    policies: BTreeMap<String, FailoverPolicy>,
+    /// The failover policy of each origin, replaced by [`FailoverController::set_policies`].
+    policies: Mutex<BTreeMap<String, FailoverPolicy>>,
     options: FailoverOptions,
     state: Mutex<State>,
     events: broadcast::Sender<FailoverEvent>,
@@ -153,7 +154,7 @@ impl std::fmt::Debug for FailoverController {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("FailoverController")
             .field("fleet", self.inner.engine.fleet())
-            .field("policies", &self.inner.policies.keys().collect::<Vec<_>>())
+            .field("policies", &lock(&self.inner.policies).keys().cloned().collect::<Vec<_>>())
             .finish_non_exhaustive()
     }
 }
@@ -196,29 +197,35 @@ impl FailoverControllerBuilder {
 
     /// Builds the controller; every fallback must name a provider of the engine.
     pub fn build(self) -> Result<FailoverController> {
-        let providers = self.engine.providers();
-        for (template, policy) in &self.policies {
-            for fallback in &policy.fallbacks {
-                if !providers.contains_key(&fallback.provider) {
-                    return Err(Error::InvalidSpec {
-                        path: format!("failover.{template}.fallbacks"),
-                        reason: format!("provider `{}` is not one of the engine's", fallback.provider),
-                    });
-                }
-            }
-        }
+        check_fallbacks(&self.engine, &self.policies)?;
         let (events, _) = broadcast::channel(4096);
         Ok(FailoverController {
             inner: Arc::new(Controller {
                 state: Mutex::new(State { detector: LossDetector::new(self.options.thresholds), ..State::default() }),
                 engine: self.engine,
                 checks: self.checks,
-                policies: self.policies,
+                policies: Mutex::new(self.policies),
                 options: self.options,
                 events,
             }),
         })
     }
+}
+
+/// Every fallback of `policies` names a provider of `engine`.
+fn check_fallbacks(engine: &Engine, policies: &BTreeMap<String, FailoverPolicy>) -> Result<()> {
+    let providers = engine.providers();
+    for (template, policy) in policies {
+        for fallback in &policy.fallbacks {
+            if !providers.contains_key(&fallback.provider) {
+                return Err(Error::InvalidSpec {
+                    path: format!("failover.{template}.fallbacks"),
+                    reason: format!("provider `{}` is not one of the engine's", fallback.provider),
+                });
+            }
+        }
+    }
+    Ok(())
 }
 
 impl FailoverController {
@@ -230,6 +237,18 @@ impl FailoverController {
             policies: BTreeMap::new(),
             options: FailoverOptions::default(),
         }
+    }
+
+    /// Replaces the failover policies (a reloaded repository's
+    /// [`Desired::failover`](crate::repository::Desired::failover)); moves under way go on.
+    ///
+    /// # Errors
+    /// A fallback naming a provider the engine does not have is [`Error::InvalidSpec`], and
+    /// the policies are kept as they were.
+    pub fn set_policies(&self, policies: BTreeMap<String, FailoverPolicy>) -> Result<()> {
+        check_fallbacks(&self.inner.engine, &policies)?;
+        *lock(&self.inner.policies) = policies;
+        Ok(())
     }
 
     /// Receives every event from now on.
@@ -487,7 +506,8 @@ impl FailoverController {
             return Ok(0);
         }
         let view = self.placement_view(losses, &displaced, &by_identity, placements).await;
-        let decisions = choose_placements(&displaced, &inner.policies, &view);
+        let policies = lock(&inner.policies).clone();
+        let decisions = choose_placements(&displaced, &policies, &view);
 
         let mut in_flight: BTreeMap<String, usize> = BTreeMap::new();
         for m in lock(&inner.state).moves.values().filter(|m| m.completed_at.is_none()) {
@@ -498,7 +518,7 @@ impl FailoverController {
             match decision {
                 Decision::Move { id, from, to, spec } => {
                     let Some(wanted) = by_identity.get(&id) else { continue };
-                    let Some(policy) = inner.policies.get(&wanted.origin) else { continue };
+                    let Some(policy) = policies.get(&wanted.origin) else { continue };
                     let running = in_flight.entry(wanted.origin.clone()).or_default();
                     if *running >= policy.max_parallel.max(1) {
                         continue; // waits for a slot of its template
@@ -617,8 +637,9 @@ impl FailoverController {
         }
         let templates: BTreeSet<&String> = displaced.iter().map(|d| &d.template).collect();
         let providers = self.inner.engine.providers();
+        let policies = lock(&self.inner.policies).clone();
         for template in &templates {
-            let Some(policy) = self.inner.policies.get(*template) else { continue };
+            let Some(policy) = policies.get(*template) else { continue };
             for fallback in &policy.fallbacks {
                 let Some(provider) = providers.get(&fallback.provider) else { continue };
                 for region in &fallback.regions {
@@ -686,7 +707,9 @@ impl FailoverController {
             .collect();
         let mut moved = 0;
         for (identity, template) in candidates {
-            if self.inner.policies.get(&template).is_none_or(|p| p.on_return != OnReturn::FailBack) {
+            let fails_back =
+                lock(&self.inner.policies).get(&template).is_some_and(|p| p.on_return == OnReturn::FailBack);
+            if !fails_back {
                 continue;
             }
             let Some(placement) = self.inner.engine.store().placement(&identity).await? else { continue };
