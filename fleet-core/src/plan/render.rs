@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use super::{Action, DeleteReason, Plan};
+use super::{Action, DeleteReason, Plan, Summary};
 use crate::{ClusterSpec, format_duration};
 
 fn describe(spec: &ClusterSpec) -> String {
@@ -83,10 +83,17 @@ impl fmt::Display for Plan {
         if summary.create + summary.update + summary.replace + summary.delete > 0 {
             writeln!(f)?;
         }
+        write!(f, "Plan: {summary}.")
+    }
+}
+
+/// `3 to create, 0 to update, 1 to replace, 0 to delete, 12 unchanged`.
+impl fmt::Display for Summary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "Plan: {} to create, {} to update, {} to replace, {} to delete, {} unchanged.",
-            summary.create, summary.update, summary.replace, summary.delete, summary.unchanged
+            "{} to create, {} to update, {} to replace, {} to delete, {} unchanged",
+            self.create, self.update, self.replace, self.delete, self.unchanged
         )
     }
 }
