@@ -1,8 +1,23 @@
 //! # fleet-core
 //!
 //! The core of Fleet, a library for running fleets of small, disposable Kubernetes clusters
-//! across clouds and regions: the cluster model, the provider plugin trait, a simulated cloud
-//! and the provider conformance kit. It knows no cloud SDK and needs no network.
+//! across clouds and regions: the cluster model, the provider plugin trait, the reconciliation
+//! engine, failover, self-service, the state stores, a simulated cloud and the provider
+//! conformance kit. It knows no cloud SDK and needs no network.
+//!
+//! A service embeds it through `runtime::Runtime` (feature `yaml`): a repository directory,
+//! each provider once and a store, wired into the parts below, which stay usable on their own:
+//!
+//! - [`engine::Engine`] reconciles: each pass observes, plans and acts within API budgets,
+//!   journalling every call first ([`store::StateStore`]: [`store::MemoryStore`],
+//!   `store::SqliteStore`, or etcd through `fleet-etcd`), so that nothing is created twice or
+//!   orphaned; [`engine::Engine::dry_run`] shows what the next pass would do.
+//! - [`failover::FailoverController`] watches health, judges lost clusters, regions and
+//!   providers, and moves clusters to their fallbacks through the engine.
+//! - `self_service::SelfService` (feature `yaml`) takes teams' environment requests within
+//!   their policies and keeps accepted ones in the store until their TTL ends.
+//!
+//! The model and the plugins:
 //!
 //! - [`ClusterSpec`] says what one cluster should be; [`Cluster`] is what a provider reports.
 //! - [`ClusterProvider`] is the plugin trait every provider implements (EKS, AKS, GKE, Kind, or

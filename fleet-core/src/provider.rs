@@ -26,7 +26,7 @@ pub use listing::{Listing, UnreachableRegion};
 ///
 /// # Contract
 /// Every implementation, in this workspace or outside it, keeps these promises: the engine
-/// relies on each of them, and the [conformance kit](crate::conformance) (feature
+/// relies on each of them, and the conformance kit (`fleet_core::conformance`, feature
 /// `conformance`) has a check for each.
 ///
 /// **Operations are asynchronous.** `create`, `update`, `delete`, `hibernate` and `resume`
@@ -411,7 +411,7 @@ impl Capabilities {
 
 /// The settings a backend applied to a cluster, as its API recorded them (what the
 /// conformance kit compares with the spec, see
-/// [`ConformanceHooks::applied_settings`](crate::conformance::ConformanceHooks)).
+/// `ConformanceHooks::applied_settings`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct AppliedSettings {

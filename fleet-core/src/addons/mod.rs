@@ -1,7 +1,7 @@
 //! Add-ons: the blueprint's Kubernetes manifests, applied into every cluster once it runs and
 //! kept there.
 //!
-//! An [`AddonInstaller`] puts a cluster's [`AddonSet`] into it. [`KubeAddons`] (feature `kube`)
+//! An [`AddonInstaller`] puts a cluster's [`AddonSet`] into it. `KubeAddons` (feature `kube`)
 //! does so through the cluster's API server with server-side apply (field manager `fleet`), in
 //! dependency order (CRDs, namespaces, cluster-scoped objects, namespaced objects, custom
 //! resources), labelling every object as a member of the cluster's ApplySet so that objects
@@ -9,18 +9,18 @@
 //! also reports drift: objects whose live fields differ from the manifest, corrected when the
 //! [`DriftPolicy`] says so. The simulated cloud implements the trait as a simulation.
 //!
-//! [`grant_team_access`] (feature `kube`) gives a team its own namespace, service account, role
-//! and binding, and a kubeconfig for that account only; [`team_credentials_through_admin`] does
+//! `grant_team_access` (feature `kube`) gives a team its own namespace, service account, role
+//! and binding, and a kubeconfig for that account only; `team_credentials_through_admin` does
 //! it all from a provider's admin credentials, the one line of a provider's
 //! `ClusterProvider::team_credentials`.
 //!
 //! # Private endpoints: routes to the API server
-//! Fleet reaches each cluster's API server over an [`ApiRoute`] (feature `kube`) that the user
-//! configures: [`DirectRoute`] (the default), [`ProxyRoute`] (an HTTP(S) or SOCKS5 proxy inside
-//! the clusters' network) or [`EndpointRewrite`] (a tunnel or bastion address per cluster). The
-//! add-on installer ([`KubeAddons::with_route`]), team access ([`team_credentials_over`]) and
-//! the failover probe ([`KubeApiProbe::with_route`](crate::failover::KubeApiProbe::with_route)) take the same route. Before
-//! applying anything, the installer checks the API server answers ([`check_reachable`], a
+//! Fleet reaches each cluster's API server over an `ApiRoute` (feature `kube`) that the user
+//! configures: `DirectRoute` (the default), `ProxyRoute` (an HTTP(S) or SOCKS5 proxy inside
+//! the clusters' network) or `EndpointRewrite` (a tunnel or bastion address per cluster). The
+//! add-on installer (`KubeAddons::with_route`), team access (`team_credentials_over`) and
+//! the failover probe (`KubeApiProbe::with_route`) take the same route. Before
+//! applying anything, the installer checks the API server answers (`check_reachable`, a
 //! bounded `GET /version`): one it cannot reach is an [`Error::Unavailable`](crate::Error)
 //! naming the cluster, the endpoint and the route, which the engine reports as an
 //! `AddonsFailed` event; a cluster replacing another stays inactive, and the old one keeps

@@ -2,7 +2,7 @@
 //!
 //! Layers are merged in order; a layer may lock settings so that no later layer changes them
 //! (that is how operations' policies hold everywhere). The resolved settings are hashed into a
-//! [`crate::BlueprintVersion`]. Pure: no IO (the [`crate::repository`] loader reads files).
+//! [`crate::BlueprintVersion`]. Pure: no IO (the `fleet_core::repository` loader reads files).
 
 mod layer;
 mod resolve;

@@ -314,7 +314,7 @@ impl EngineBuilder {
         self
     }
 
-    /// Sets what installs the desired clusters' add-ons (e.g. [`crate::addons::KubeAddons`]) in
+    /// Sets what installs the desired clusters' add-ons (e.g. `KubeAddons`, feature `kube`) in
     /// every provider's clusters without an installer of their own; without any, add-ons are
     /// not installed.
     pub fn addons(mut self, installer: Arc<dyn AddonInstaller>) -> Self {

@@ -183,7 +183,7 @@ impl FailoverControllerBuilder {
     }
 
     /// Sets several policies by origin, e.g. a repository's
-    /// [`Desired::failover`](crate::repository::Desired::failover).
+    /// `Desired::failover`.
     pub fn policies(mut self, policies: BTreeMap<String, FailoverPolicy>) -> Self {
         self.policies.extend(policies);
         self
@@ -240,7 +240,7 @@ impl FailoverController {
     }
 
     /// Replaces the failover policies (a reloaded repository's
-    /// [`Desired::failover`](crate::repository::Desired::failover)); moves under way go on.
+    /// `Desired::failover`); moves under way go on.
     ///
     /// # Errors
     /// A fallback naming a provider the engine does not have is [`Error::InvalidSpec`], and

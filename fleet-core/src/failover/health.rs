@@ -38,8 +38,8 @@ impl Health {
 }
 
 /// Probes a cluster's API server, e.g. `GET /readyz` with its credentials.
-/// [`KubeApiProbe`](super::KubeApiProbe) (feature `kube`) does so over a configured
-/// [`ApiRoute`](crate::addons::ApiRoute), for clusters whose API server has a private endpoint.
+/// `KubeApiProbe` (feature `kube`) does so over a configured
+/// `ApiRoute`, for clusters whose API server has a private endpoint.
 #[async_trait]
 pub trait ApiProbe: Send + Sync {
     /// `Ok` when the API server answers ready.

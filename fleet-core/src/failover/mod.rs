@@ -1,8 +1,8 @@
 //! Failover: health checks, loss detection, and choosing new placements.
 //!
 //! A [`HealthCheck`] says whether a cluster serves ([`PhaseAndProbe`] combines the provider's
-//! phase with a probe of the API server; [`KubeApiProbe`], feature `kube`, probes `GET /readyz`
-//! over the [`ApiRoute`](crate::addons::ApiRoute) the user configured for private endpoints). A [`LossDetector`] turns checks over time into
+//! phase with a probe of the API server; `KubeApiProbe`, feature `kube`, probes `GET /readyz`
+//! over the `ApiRoute` the user configured for private endpoints). A [`LossDetector`] turns checks over time into
 //! judgements that a cluster, a region or a whole provider is lost, after configurable
 //! consecutive failures and grace periods. [`choose_placements`] picks where lost clusters
 //! go: ordered fallbacks, anti-affinity, capacity and quotas, higher priority first.

@@ -1,5 +1,5 @@
 //! The state store: the engine's journal of intents, the last observed state of every cluster,
-//! and events of record. [`MemoryStore`] for tests, [`SqliteStore`] (feature `sqlite`, on by
+//! and events of record. [`MemoryStore`] for tests, `SqliteStore` (feature `sqlite`, on by
 //! default) as the embedded default.
 //!
 //! Before every mutating provider call the engine records an [`Intent`]; after it, the
