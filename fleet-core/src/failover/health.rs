@@ -67,8 +67,9 @@ impl HealthCheck for ReportedPhase {
     }
 }
 
-/// The default check: the provider must report `Running` and the API server must answer the
-/// probe with the cluster's credentials. Credentials are fetched once per cluster and kept
+/// The thorough check: the provider must report `Running` and the API server must answer the
+/// probe with the cluster's credentials (the controller's default, without a check given, is
+/// [`ReportedPhase`]). Credentials are fetched once per cluster and kept
 /// (in memory only), fetched again when the API server rejects them, so steady-state checks
 /// cost no provider calls.
 pub struct PhaseAndProbe {
