@@ -391,3 +391,19 @@ fn a_provider_needing_a_system_pool_refuses_a_blueprint_without_one() {
     let errors = repository.desired(&[info]).unwrap_err().to_string();
     assert!(errors.contains("the system pool `system` needs at least one node"), "{errors}");
 }
+
+#[test]
+fn a_missing_add_on_file_of_a_shared_layer_is_named_once_and_files_can_be_given_in_memory() {
+    let layer = "kind: Layer\nspec:\n  name: base\n  owner: ops\n  set:\n    kubernetesVersion: '1.34'\n    nodePools: {workers: {size: small, minCount: 1, maxCount: 3}}\n    addons: {deny: {file: ../manifests/deny.yaml}}\n";
+    let blueprints = "kind: Blueprint\nspec: {name: a, layers: [{use: base}]}\n---\nkind: Blueprint\nspec: {name: b, layers: [{use: base}]}\n";
+    let sources = [(PathBuf::from("layers/base.yaml"), layer), (PathBuf::from("blueprints.yaml"), blueprints)];
+    let errors = Repository::from_sources(&sources).unwrap().with_files(&[]).unwrap_err();
+    assert_eq!(errors.0.len(), 1, "one missing file, named once although two blueprints use the layer: {errors}");
+    let repository = Repository::from_sources(&sources)
+        .unwrap()
+        .with_files(&[(PathBuf::from("manifests/deny.yaml"), "kind: NetworkPolicy\n")])
+        .unwrap();
+    for blueprint in repository.blueprints.values() {
+        assert_eq!(blueprint.layers[0].set["addons"]["deny"]["manifest"], "kind: NetworkPolicy\n");
+    }
+}

@@ -58,12 +58,54 @@ impl Repository {
                 return Err(SpecErrors(errors));
             }
         };
-        for layer in repository.layers_mut() {
-            if let Err(err) = inline_addon_files(root, layer) {
+        errors.extend(repository.inline_addons(&|path: &Path| read_text(&root.join(path))));
+        if errors.is_empty() { Ok(repository) } else { Err(SpecErrors(errors)) }
+    }
+
+    /// Reads the add-on manifests the repository's layers name by `file:` from `files`
+    /// (`(path, text)` pairs, paths relative to the repository's root, as the layers' own
+    /// files are): what [`load_dir`](Self::load_dir) reads from disk, for a repository built
+    /// [`from_sources`](Self::from_sources).
+    ///
+    /// ```
+    /// use fleet_core::repository::Repository;
+    /// let layer = "kind: Layer\nspec:\n  name: base\n  owner: ops\n  set:\n    addons: {deny: {file: ../manifests/deny.yaml}}\n";
+    /// let repository = Repository::from_sources(&[("layers/base.yaml".into(), layer)]).unwrap();
+    /// let repository = repository
+    ///     .with_files(&[("manifests/deny.yaml".into(), "kind: NetworkPolicy\n")])
+    ///     .unwrap();
+    /// assert_eq!(repository.layers["base"].set["addons"]["deny"]["manifest"], "kind: NetworkPolicy\n");
+    /// let missing = Repository::from_sources(&[("layers/base.yaml".into(), layer)]).unwrap().with_files(&[]).unwrap_err();
+    /// assert_eq!(missing.0.len(), 1, "named once: {missing}");
+    /// assert!(missing.to_string().contains("layers/base.yaml: `set.addons.deny.file`"), "{missing}");
+    /// ```
+    ///
+    /// # Errors
+    /// Every manifest that is not among `files` or lies outside the repository, once each,
+    /// naming the layer's file and the field.
+    pub fn with_files(mut self, files: &[(PathBuf, &str)]) -> Result<Repository, SpecErrors> {
+        let errors = self.inline_addons(&|path: &Path| {
+            files
+                .iter()
+                .find(|(name, _)| name == path)
+                .map(|(_, text)| (*text).to_owned())
+                .ok_or_else(|| SpecError::new("", format!("no file `{}` given", path.display())))
+        });
+        if errors.is_empty() { Ok(self) } else { Err(SpecErrors(errors)) }
+    }
+
+    /// Inlines every layer's `file:` add-ons with `read` (a path relative to the root);
+    /// returns the problems, each once, however many blueprints use the layer.
+    fn inline_addons(&mut self, read: &dyn Fn(&Path) -> Result<String, SpecError>) -> Vec<SpecError> {
+        let mut errors: Vec<SpecError> = Vec::new();
+        for layer in self.layers_mut() {
+            if let Err(err) = inline_addon_files(layer, read)
+                && !errors.contains(&err)
+            {
                 errors.push(err);
             }
         }
-        if errors.is_empty() { Ok(repository) } else { Err(SpecErrors(errors)) }
+        errors
     }
 
     /// Builds a repository from in-memory files: `(name, YAML text)` pairs.
@@ -198,9 +240,10 @@ fn build_blueprint(
     if errors.is_empty() { Ok(result) } else { Err(errors) }
 }
 
-/// Replaces every `addons.<name>.file` of a layer by `manifest`, the file's text. Files are
-/// relative to the layer's file and must stay inside the repository.
-fn inline_addon_files(root: &Path, layer: &mut Layer) -> Result<(), SpecError> {
+/// Replaces every `addons.<name>.file` of a layer by `manifest`, the file's text as `read`
+/// gives it (by its path from the root). Files are relative to the layer's file and must stay
+/// inside the repository.
+fn inline_addon_files(layer: &mut Layer, read: &dyn Fn(&Path) -> Result<String, SpecError>) -> Result<(), SpecError> {
     let Some(Value::Object(addons)) = layer.set.get_mut("addons") else {
         return Ok(());
     };
@@ -225,7 +268,18 @@ fn inline_addon_files(root: &Path, layer: &mut Layer) -> Result<(), SpecError> {
         if escapes {
             return Err(SpecError::new(path, format!("`{relative}` is outside the repository")).in_file(&source));
         }
-        let text = read_text(&root.join(&joined)).map_err(|err| SpecError::new(path, err.message).in_file(&source))?;
+        // `layers/../manifests/x.yaml` is `manifests/x.yaml` (the escape check above holds).
+        let normal: PathBuf = joined.components().fold(PathBuf::new(), |mut normal, part| {
+            match part {
+                Component::ParentDir => {
+                    normal.pop();
+                }
+                Component::Normal(name) => normal.push(name),
+                _ => {}
+            }
+            normal
+        });
+        let text = read(&normal).map_err(|err| SpecError::new(path, err.message).in_file(&source))?;
         let mut inlined = Map::new();
         inlined.insert("manifest".into(), Value::String(text));
         *addon = Value::Object(inlined);
