@@ -125,6 +125,14 @@ async fn a_service_on_the_runtime_plans_converges_serves_reloads_fails_over_and_
     let plan = restarted.plan().await.unwrap();
     assert_eq!(plan.summary().create, 0, "{plan}");
     assert_eq!(restarted.engine().environments().await.unwrap().len(), 1, "the environment is still kept");
+    // The failover record outlives the process that made it.
+    let history = restarted.controller().history().await.unwrap();
+    assert_eq!(history.len(), failover.moves.len(), "{history:?}");
+    for (kept, made) in history.iter().zip(&failover.moves) {
+        assert_eq!((&kept.identity, &kept.from, &kept.to), (&made.identity, &made.from, &made.to));
+        assert!(kept.recovery_time.is_some() && kept.failed_back, "finished and failed back: {kept:?}");
+    }
+    assert!(restarted.status().failover.moves.is_empty(), "the new controller has made no move itself");
     assert_eq!(count(&clouds), before);
     let _ = std::fs::remove_dir_all(&dir);
 }

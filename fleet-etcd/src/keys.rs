@@ -65,6 +65,15 @@ impl Keys {
         self.key(&format!("environments/{id}"))
     }
 
+    /// Failover moves, by when they started (zero-padded milliseconds) and identity.
+    pub fn failover_moves(&self) -> String {
+        self.key("failover/")
+    }
+
+    pub fn failover_move(&self, started_ms: u64, identity: &ClusterId) -> String {
+        self.key(&format!("failover/{started_ms:020}/{identity}"))
+    }
+
     /// Live replicas, each key held by its replica's lease.
     pub fn members(&self) -> String {
         self.key("members/")

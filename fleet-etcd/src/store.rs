@@ -10,6 +10,7 @@ use std::time::SystemTime;
 
 use async_trait::async_trait;
 use etcd_client::{Client, Compare, CompareOp, GetOptions, Txn, TxnOp, TxnOpResponse};
+use fleet_core::failover::MoveReport;
 use fleet_core::fleet_spec::DesiredFleet;
 use fleet_core::store::{AcceptedEnvironment, EventRecord, Intent, IntentOutcome, NewIntent, Placement, StateStore};
 use fleet_core::{Cluster, ClusterId, Error, FleetName, Result};
@@ -367,5 +368,20 @@ impl StateStore for EtcdStore {
             self.get_prefix(self.keys.environments(), "environments").await?;
         environments.sort_by(|a, b| a.id().cmp(b.id()));
         Ok(environments)
+    }
+
+    /// Unfenced: a move's record is history, written by whichever replica's controller made
+    /// or finished the move.
+    async fn put_failover_move(&self, report: &MoveReport) -> Result<()> {
+        let started =
+            report.started_at.duration_since(SystemTime::UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0);
+        let key = self.keys.failover_move(started, &report.identity);
+        self.write(None, Vec::new(), vec![TxnOp::put(key, to_json(report, "a failover move")?, None)]).await?;
+        Ok(())
+    }
+
+    async fn failover_moves(&self) -> Result<Vec<MoveReport>> {
+        // Keys sort as moves started, then by identity.
+        self.get_prefix(self.keys.failover_moves(), "failover moves").await
     }
 }

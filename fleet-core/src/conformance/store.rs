@@ -8,7 +8,7 @@
 //! # });
 //! ```
 
-use crate::failover::Location;
+use crate::failover::{Location, MoveReport};
 use crate::fleet_spec::{DesiredCluster, EnvironmentRequest};
 use crate::store::{
     AcceptedEnvironment, ActiveCluster, IntentOperation, IntentOutcome, NewIntent, Placement, StateStore,
@@ -190,6 +190,44 @@ pub async fn environments_are_kept_until_removed(store: &dyn StateStore) {
     ok(store.remove_environment(&id("sv-b")).await, "remove an environment");
 }
 
+/// Failover moves are kept whole, ordered by when they started, then identity; a move written
+/// again (finished, failed back) replaces its record.
+pub async fn failover_moves_are_kept_in_order(store: &dyn StateStore) {
+    let location = |region: &str| {
+        Location::new(
+            ProviderName::new("p").unwrap_or_else(|e| panic!("{e}")),
+            Region::new(region).unwrap_or_else(|e| panic!("{e}")),
+        )
+    };
+    let minute = std::time::Duration::from_secs(60);
+    let report = |name: &str, started_minutes: u32, finished: bool| MoveReport {
+        identity: id(name),
+        started_at: caller_time() + minute * started_minutes,
+        template: "template/web".into(),
+        priority: 10,
+        from: location("east"),
+        to: location("west"),
+        detection: minute,
+        decided_after: minute * 2,
+        create_time: finished.then_some(minute * 5),
+        recovery_time: finished.then_some(minute * 7),
+        lower_bound: minute * 6,
+        rto: minute * 20,
+        failed_back: false,
+    };
+    assert!(ok(store.failover_moves().await, "failover moves").is_empty());
+    ok(store.put_failover_move(&report("sf-b", 1, false)).await, "put a failover move");
+    ok(store.put_failover_move(&report("sf-a", 2, false)).await, "put a failover move");
+    ok(store.put_failover_move(&report("sf-c", 1, false)).await, "put a failover move");
+    ok(store.put_failover_move(&report("sf-b", 1, true)).await, "put a finished failover move");
+    let kept = ok(store.failover_moves().await, "failover moves");
+    assert_eq!(
+        kept,
+        [report("sf-b", 1, true), report("sf-c", 1, false), report("sf-a", 2, false)],
+        "store conformance: failover moves by start, then identity, each once"
+    );
+}
+
 /// Runs every check against an empty store.
 pub async fn run_all(store: &dyn StateStore) {
     intents_round_trip(store).await;
@@ -197,4 +235,5 @@ pub async fn run_all(store: &dyn StateStore) {
     events_are_sequenced(store).await;
     placements_are_fenced(store).await;
     environments_are_kept_until_removed(store).await;
+    failover_moves_are_kept_in_order(store).await;
 }

@@ -97,6 +97,8 @@ struct Move {
     from: Location,
     to: Location,
     first_failure: Instant,
+    /// `first_failure` by the engine's clock.
+    started_at: std::time::SystemTime,
     detected_at: Instant,
     decided_at: Instant,
     completed_at: Option<Instant>,
@@ -209,6 +211,25 @@ impl FailoverControllerBuilder {
                 events,
             }),
         })
+    }
+}
+
+/// The report of `identity`'s move `m`.
+fn move_report(identity: &ClusterId, m: &Move) -> MoveReport {
+    MoveReport {
+        identity: identity.clone(),
+        started_at: m.started_at,
+        template: m.template.clone(),
+        priority: m.priority,
+        from: m.from.clone(),
+        to: m.to.clone(),
+        detection: m.detected_at.duration_since(m.first_failure),
+        decided_after: m.decided_at.duration_since(m.first_failure),
+        create_time: m.completed_at.map(|done| done.duration_since(m.decided_at)),
+        recovery_time: m.completed_at.map(|done| done.duration_since(m.first_failure)),
+        lower_bound: m.bound,
+        rto: m.rto,
+        failed_back: m.failed_back,
     }
 }
 
@@ -344,27 +365,8 @@ impl FailoverController {
     pub fn report(&self) -> FailoverReport {
         let state = lock(&self.inner.state);
         let start = state.moves.values().map(|m| m.first_failure).min();
-        let mut moves: Vec<(Instant, MoveReport)> = state
-            .moves
-            .iter()
-            .map(|(identity, m)| {
-                let report = MoveReport {
-                    identity: identity.clone(),
-                    template: m.template.clone(),
-                    priority: m.priority,
-                    from: m.from.clone(),
-                    to: m.to.clone(),
-                    detection: m.detected_at.duration_since(m.first_failure),
-                    decided_after: m.decided_at.duration_since(m.first_failure),
-                    create_time: m.completed_at.map(|done| done.duration_since(m.decided_at)),
-                    recovery_time: m.completed_at.map(|done| done.duration_since(m.first_failure)),
-                    lower_bound: m.bound,
-                    rto: m.rto,
-                    failed_back: m.failed_back,
-                };
-                (m.first_failure, report)
-            })
-            .collect();
+        let mut moves: Vec<(Instant, MoveReport)> =
+            state.moves.iter().map(|(identity, m)| (m.first_failure, move_report(identity, m))).collect();
         moves.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.identity.cmp(&b.1.identity)));
         let (recovery_time, lower_bound) = match start {
             Some(start) => {
@@ -381,6 +383,22 @@ impl FailoverController {
             awaiting_cleanup: state.awaiting_cleanup.clone(),
             recovery_time,
             lower_bound,
+        }
+    }
+
+    /// Every move failover made, as the state store keeps them: this controller's and those of
+    /// the controllers before it on the same store (a restart keeps the record), oldest first.
+    pub async fn history(&self) -> Result<Vec<MoveReport>> {
+        self.inner.engine.store().failover_moves().await
+    }
+
+    /// Writes the move of `identity` as it stands to the store; a store that fails is logged,
+    /// the move itself goes on.
+    async fn record(&self, identity: &ClusterId) {
+        let report = lock(&self.inner.state).moves.get(identity).map(|m| move_report(identity, m));
+        let Some(report) = report else { return };
+        if let Err(err) = self.inner.engine.store().put_failover_move(&report).await {
+            tracing::warn!(target: "fleet::failover", %err, identity = %identity, "move not recorded");
         }
     }
 
@@ -458,6 +476,7 @@ impl FailoverController {
             }
         };
         if let Some(recovery_time) = recovered {
+            self.record(identity).await;
             let message = format!("serving at {location} after {}", crate::format_duration(recovery_time));
             if let Err(err) = self
                 .inner
@@ -568,15 +587,16 @@ impl FailoverController {
             }
         }
         let bounds = self.lower_bounds(&accepted);
-        let mut state = lock(&inner.state);
+        let wall = inner.engine.now();
         for ((id, template, priority, from, to, max_nodes, rto), finish) in accepted.iter().cloned().zip(bounds) {
-            let (first_failure, detected_at) = state.lost.remove(&id).unwrap_or((now, now));
+            let (first_failure, detected_at) = lock(&inner.state).lost.remove(&id).unwrap_or((now, now));
             let m = Move {
                 template,
                 priority,
                 from,
                 to,
                 first_failure,
+                started_at: wall.checked_sub(now.duration_since(first_failure)).unwrap_or(wall),
                 detected_at,
                 decided_at: now,
                 completed_at: None,
@@ -585,7 +605,8 @@ impl FailoverController {
                 max_nodes,
                 failed_back: false,
             };
-            state.moves.insert(id, m);
+            lock(&inner.state).moves.insert(id.clone(), m);
+            self.record(&id).await;
         }
         Ok(accepted.len())
     }
@@ -743,6 +764,7 @@ impl FailoverController {
             if let Some(m) = lock(&self.inner.state).moves.get_mut(&identity) {
                 m.failed_back = true;
             }
+            self.record(&identity).await;
             self.emit(FailoverEvent::FailingBack { identity, to: home });
             moved += 1;
         }

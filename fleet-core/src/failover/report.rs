@@ -3,20 +3,24 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::Location;
 use crate::{ClusterId, format_duration};
 
-/// One logical cluster moved by failover.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// One logical cluster moved by failover, as the report shows it and the state store keeps it
+/// ([`StateStore::put_failover_move`](crate::store::StateStore::put_failover_move)).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct MoveReport {
     /// The logical cluster.
     pub identity: ClusterId,
+    /// When its first failed check was, by the engine's clock: with `identity`, what names
+    /// the move.
+    pub started_at: SystemTime,
     /// Its template.
     pub template: String,
     /// Its priority.

@@ -7,7 +7,10 @@ use std::time::SystemTime;
 use async_trait::async_trait;
 
 use super::placement::stale_generation;
-use super::{AcceptedEnvironment, EventRecord, Intent, IntentOutcome, NewIntent, Placement, StateStore, store_error};
+use super::{
+    AcceptedEnvironment, EventRecord, Intent, IntentOutcome, NewIntent, Placement, StateStore, move_key, store_error,
+};
+use crate::failover::MoveReport;
 use crate::{Cluster, ClusterId, Result};
 
 /// A state store in memory: lost when the process ends.
@@ -23,6 +26,7 @@ struct Inner {
     events: Vec<EventRecord>,
     placements: BTreeMap<ClusterId, Placement>,
     environments: BTreeMap<ClusterId, AcceptedEnvironment>,
+    failover_moves: BTreeMap<(u64, ClusterId), MoveReport>,
 }
 
 impl MemoryStore {
@@ -145,5 +149,14 @@ impl StateStore for MemoryStore {
 
     async fn environments(&self) -> Result<Vec<AcceptedEnvironment>> {
         Ok(self.inner().environments.values().cloned().collect())
+    }
+
+    async fn put_failover_move(&self, report: &MoveReport) -> Result<()> {
+        self.inner().failover_moves.insert(move_key(report), report.clone());
+        Ok(())
+    }
+
+    async fn failover_moves(&self) -> Result<Vec<MoveReport>> {
+        Ok(self.inner().failover_moves.values().cloned().collect())
     }
 }

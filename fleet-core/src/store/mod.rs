@@ -25,7 +25,15 @@ pub use placement::{ActiveCluster, Placement};
 #[cfg(feature = "sqlite")]
 pub use sqlite::SqliteStore;
 
+use crate::failover::MoveReport;
 use crate::{BlueprintVersion, Cluster, ClusterId, ClusterSpec, Result};
+
+/// The key of a failover move: when it started (milliseconds since the epoch), then its
+/// identity, so that keys sort as moves began.
+pub(crate) fn move_key(report: &MoveReport) -> (u64, ClusterId) {
+    let millis = report.started_at.duration_since(SystemTime::UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0);
+    (millis, report.identity.clone())
+}
 
 /// The mutating provider call an intent announces.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -201,6 +209,13 @@ pub trait StateStore: Send + Sync {
 
     /// Every stored environment, ordered by id.
     async fn environments(&self) -> Result<Vec<AcceptedEnvironment>>;
+
+    /// Stores a failover move as it stands, replacing the record of the same move (the same
+    /// identity and `started_at`).
+    async fn put_failover_move(&self, report: &MoveReport) -> Result<()>;
+
+    /// Every failover move recorded, ordered by `started_at`, then identity.
+    async fn failover_moves(&self) -> Result<Vec<MoveReport>>;
 }
 
 /// A store failure as Fleet's error.

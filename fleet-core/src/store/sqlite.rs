@@ -13,8 +13,9 @@ use rusqlite::{Connection, OptionalExtension, params};
 use super::placement::stale_generation;
 use super::{
     AcceptedEnvironment, EventRecord, Intent, IntentOperation, IntentOutcome, NewIntent, Placement, StateStore,
-    store_error,
+    move_key, store_error,
 };
+use crate::failover::MoveReport;
 use crate::{Cluster, ClusterId, FleetName, Result};
 
 /// Schema migrations, in order; the schema version is the number applied.
@@ -56,6 +57,13 @@ const MIGRATIONS: &[&str] = &[
         id TEXT NOT NULL,
         body TEXT NOT NULL,
         PRIMARY KEY (fleet, id)
+    );",
+    "CREATE TABLE failover_moves (
+        fleet TEXT NOT NULL,
+        started_ms INTEGER NOT NULL,
+        identity TEXT NOT NULL,
+        body TEXT NOT NULL,
+        PRIMARY KEY (fleet, started_ms, identity)
     );",
 ];
 
@@ -402,6 +410,29 @@ impl StateStore for SqliteStore {
     async fn environments(&self) -> Result<Vec<AcceptedEnvironment>> {
         self.blocking("environments", |connection, fleet| {
             let mut statement = connection.prepare("SELECT body FROM environments WHERE fleet = ?1 ORDER BY id")?;
+            statement.query_map([fleet], |row| from_json(0, &row.get::<_, String>(0)?))?.collect()
+        })
+        .await
+    }
+
+    async fn put_failover_move(&self, report: &MoveReport) -> Result<()> {
+        let report = report.clone();
+        self.blocking("put failover move", move |connection, fleet| {
+            let (started, identity) = move_key(&report);
+            connection.execute(
+                "INSERT INTO failover_moves (fleet, started_ms, identity, body) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (fleet, started_ms, identity) DO UPDATE SET body = excluded.body",
+                params![fleet, started as i64, identity.as_str(), to_json(&report)?],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn failover_moves(&self) -> Result<Vec<MoveReport>> {
+        self.blocking("failover moves", |connection, fleet| {
+            let mut statement =
+                connection.prepare("SELECT body FROM failover_moves WHERE fleet = ?1 ORDER BY started_ms, identity")?;
             statement.query_map([fleet], |row| from_json(0, &row.get::<_, String>(0)?))?.collect()
         })
         .await
