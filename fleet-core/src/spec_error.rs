@@ -38,13 +38,13 @@ impl SpecError {
         self
     }
 
-    /// Forgets the file and position, for a problem whose value is written elsewhere than where
-    /// it was found (a template's variable, checked against its blueprint's declaration, is
-    /// written in the fleet spec): the caller names the file it belongs to.
-    pub(crate) fn without_place(mut self) -> Self {
-        self.file = None;
-        self.line = None;
-        self.column = None;
+    /// Moves the problem to where its value is written, when that is elsewhere than where it
+    /// was found (a template's variable, checked against its blueprint's declaration, is
+    /// written in the fleet spec): `file`, and the line and column when known.
+    pub fn written_at(mut self, file: impl Into<PathBuf>, place: Option<(u64, u64)>) -> Self {
+        self.file = Some(file.into());
+        self.line = place.map(|(line, _)| line);
+        self.column = place.map(|(_, column)| column);
         self
     }
 

@@ -160,12 +160,13 @@ fn variable_errors_name_the_template_and_variable() {
     let errors =
         desired(&[("layers.yaml", LAYERS), ("app.yaml", BLUEPRINT), ("fleet.yaml", &fleet(templates))]).unwrap_err();
     let text = errors.to_string();
-    // The values are written in the fleet spec: its file is named, never the blueprint's.
+    // The values are written in the fleet spec: its file and their lines are named, never the
+    // blueprint's file.
     assert!(
-        text.contains("fleet.yaml: `spec.templates[0].variables.workers`: 50 is greater than the maximum 8"),
+        text.contains("fleet.yaml:7:28: `spec.templates[0].variables.workers`: 50 is greater than the maximum 8"),
         "{text}"
     );
-    assert!(text.contains("fleet.yaml: `spec.templates[0].variables.extra`: unknown variable"), "{text}");
+    assert!(text.contains("fleet.yaml:7:39: `spec.templates[0].variables.extra`: unknown variable"), "{text}");
     assert!(errors.0.iter().all(|e| e.file == Some(PathBuf::from("fleet.yaml"))), "{errors:?}");
     let required = BLUEPRINT.replace("default: 2, ", "");
     let errors =

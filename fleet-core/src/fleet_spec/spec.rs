@@ -79,6 +79,10 @@ pub struct FleetSpec {
     pub name: FleetName,
     /// Its templates.
     pub templates: Vec<Template>,
+    /// Where each template's variable values are written in the file (by template index and
+    /// variable: line and column), as the repository loader read them; empty otherwise.
+    #[serde(skip)]
+    pub(crate) variable_places: BTreeMap<(usize, String), (u64, u64)>,
 }
 
 /// One cluster the fleet should have.

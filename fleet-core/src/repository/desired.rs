@@ -44,7 +44,7 @@ impl Repository {
         };
         let by_name: BTreeMap<_, _> = providers.iter().map(|info| (&info.name, info)).collect();
         let mut errors = Vec::new();
-        let mut clusters = self.template_clusters(spec, &by_name, &mut errors);
+        let mut clusters = self.template_clusters(file, spec, &by_name, &mut errors);
         let failover = failover_policies(spec, &by_name, &mut errors);
         for error in &mut errors {
             if error.file.is_none() {
@@ -85,6 +85,7 @@ impl Repository {
 
     fn template_clusters(
         &self,
+        file: &std::path::Path,
         spec: &FleetSpec,
         providers: &BTreeMap<&crate::ProviderName, &ProviderInfo>,
         errors: &mut Vec<SpecError>,
@@ -105,10 +106,15 @@ impl Repository {
                 Err(SpecErrors(more)) => {
                     // A variable's value is written in the fleet spec, not in the blueprint:
                     // its error is the fleet spec's, at the template's path.
-                    errors.extend(
-                        more.into_iter()
-                            .map(|e| if e.path.starts_with("variables.") { e.under(&at).without_place() } else { e }),
-                    );
+                    errors.extend(more.into_iter().map(
+                        |e| match e.path.strip_prefix("variables.").map(str::to_owned) {
+                            Some(name) => {
+                                let place = spec.variable_places.get(&(t, name)).copied();
+                                e.under(&at).written_at(file, place)
+                            }
+                            None => e,
+                        },
+                    ));
                     continue;
                 }
             };

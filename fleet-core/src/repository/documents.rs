@@ -118,6 +118,39 @@ fn plain_duplicate_key(message: String) -> String {
     }
 }
 
+/// Where each template's variable values are written in a fleet spec document (whose first
+/// line is line `line_offset + 1` of its file): line and column by template index and
+/// variable name, so that a value a blueprint refuses is blamed where it is written.
+fn variable_places(text: &str, line_offset: u64) -> BTreeMap<(usize, String), (u64, u64)> {
+    #[derive(Deserialize)]
+    struct Document {
+        spec: Spec,
+    }
+    #[derive(Deserialize)]
+    struct Spec {
+        #[serde(default)]
+        templates: Vec<Template>,
+    }
+    #[derive(Deserialize)]
+    struct Template {
+        #[serde(default)]
+        variables: BTreeMap<String, serde_saphyr::Spanned<serde::de::IgnoredAny>>,
+    }
+    // The document parsed already as a fleet spec: this second reading cannot fail but for
+    // the parser's limits, and then no place is known.
+    let Ok(document) = parse::<Document>(text, line_offset) else { return BTreeMap::new() };
+    let mut places = BTreeMap::new();
+    for (index, template) in document.spec.templates.into_iter().enumerate() {
+        for (name, value) in template.variables {
+            let at = value.referenced;
+            if at.line() > 0 {
+                places.insert((index, name), (at.line() + line_offset, at.column()));
+            }
+        }
+    }
+    places
+}
+
 /// Parses one document (its first line is line `line_offset + 1` of its file); `None` for an
 /// empty document.
 pub(crate) fn parse_document(text: &str, line_offset: u64) -> Result<Option<Document>, SpecError> {
@@ -131,7 +164,11 @@ pub(crate) fn parse_document(text: &str, line_offset: u64) -> Result<Option<Docu
     let document = match kind.as_str() {
         "Blueprint" => Document::Blueprint(parse::<Envelope<_>>(text, line_offset)?.spec),
         "Layer" => Document::Layer(parse::<Envelope<_>>(text, line_offset)?.spec),
-        "FleetSpec" => Document::FleetSpec(parse::<Envelope<_>>(text, line_offset)?.spec),
+        "FleetSpec" => {
+            let mut spec: FleetSpec = parse::<Envelope<_>>(text, line_offset)?.spec;
+            spec.variable_places = variable_places(text, line_offset);
+            Document::FleetSpec(spec)
+        }
         "EnvironmentRequest" => Document::EnvironmentRequest(parse::<Envelope<_>>(text, line_offset)?.spec),
         "TeamPolicy" => Document::TeamPolicy(parse::<Envelope<_>>(text, line_offset)?.spec),
         other => {
