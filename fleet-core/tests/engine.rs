@@ -1061,3 +1061,26 @@ async fn a_cancelled_run_stops_within_its_grace_and_a_restart_creates_nothing_tw
     assert_no_orphans(&cloud, store.as_ref(), &["a", "bb"]).await;
     assert_eq!(cloud.clusters().len(), 2);
 }
+
+#[tokio::test(start_paused = true)]
+async fn the_call_log_counts_what_a_pass_cost() {
+    let cloud = cloud(6, LatencyModel::zero());
+    let engine =
+        Engine::builder(fleet()).provider(Arc::new(cloud.provider(fleet()))).options(quick_options()).build().unwrap();
+    engine.set_desired(desired(vec![spec("a", 31), spec("bb", 31)])).unwrap();
+    let before = cloud.call_log().len() as u64;
+    engine.run_once().await.unwrap();
+    let first = cloud.call_counts(before);
+    assert_eq!(first.get(&fleet_core::sim::Operation::Create), Some(&2), "{first:?}");
+    converge(&engine, 3).await;
+    let steady = cloud.call_log().len() as u64;
+    assert!(engine.run_once().await.unwrap().converged);
+    let pass = cloud.call_counts(steady);
+    assert_eq!(
+        pass,
+        std::collections::BTreeMap::from([(fleet_core::sim::Operation::List, 1)]),
+        "a steady pass lists once"
+    );
+    let all: u64 = cloud.call_counts(0).values().sum();
+    assert_eq!(all, cloud.call_log().len() as u64);
+}

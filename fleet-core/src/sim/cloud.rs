@@ -218,6 +218,17 @@ impl SimCloud {
         self.world().log.clone()
     }
 
+    /// How many calls of each operation were made from position `since` of the call log on
+    /// (0: all; `call_log().len()` taken before a pass, then this after it: what the pass
+    /// cost).
+    pub fn call_counts(&self, since: u64) -> std::collections::BTreeMap<Operation, u64> {
+        let mut counts = std::collections::BTreeMap::new();
+        for record in self.world().log.iter().filter(|record| record.seq >= since) {
+            *counts.entry(record.operation).or_insert(0) += 1;
+        }
+        counts
+    }
+
     /// How many clusters the cloud has ever created (including unmanaged ones inserted by
     /// tests); a create that returns an existing cluster does not count.
     pub fn clusters_created(&self) -> u64 {
