@@ -157,7 +157,7 @@ impl RuntimeBuilder {
         }
         let engine =
             engine.store(self.store.unwrap_or_else(|| Arc::new(MemoryStore::new()))).build().map_err(wiring)?;
-        let self_service = SelfService::new(repository, engine.clone())?;
+        let self_service = SelfService::resolved(repository, engine.clone(), &declared)?;
         let mut controller =
             FailoverController::builder(engine.clone()).policies(declared.failover).options(self.failover_options);
         for (name, check) in checks {
@@ -292,14 +292,11 @@ impl Runtime {
     /// repository with errors changes nothing and returns them, each with its file and line.
     /// Accepted self-service environments stay.
     pub fn reload(&self) -> Result<(), SpecErrors> {
-        let repository = Repository::load_dir(&self.dir)?;
-        let infos: Vec<ProviderInfo> = self.engine.providers().values().map(|p| p.info().clone()).collect();
-        let desired = repository.desired(&infos)?;
+        let desired = self.self_service.reload(Repository::load_dir(&self.dir)?)?;
+        // The repository checked every fallback against these same providers: this holds.
         self.controller
             .set_policies(desired.failover)
-            .map_err(|err| SpecErrors(vec![SpecError::new("", err.to_string()).in_file(&self.dir)]))?;
-        self.self_service.reload(repository)?;
-        Ok(())
+            .map_err(|err| SpecErrors(vec![SpecError::new("", err.to_string()).in_file(&self.dir)]))
     }
 
     /// The dry run: what the next pass would do ([`Engine::dry_run`]).

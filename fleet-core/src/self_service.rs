@@ -70,6 +70,14 @@ impl SelfService {
     /// are charged to the engine's API budget); the engine's desired fleet becomes the
     /// repository's (its own requests included), with the accepted environments beside it.
     pub fn new(repository: Repository, engine: Engine) -> Result<Self, SpecErrors> {
+        let infos: Vec<_> = engine.providers().values().map(|p| p.info().clone()).collect();
+        let desired = repository.desired(&infos)?;
+        Self::resolved(repository, engine, &desired)
+    }
+
+    /// As [`SelfService::new`], with `desired`: `repository` already resolved against the
+    /// engine's providers.
+    pub(crate) fn resolved(repository: Repository, engine: Engine, desired: &Desired) -> Result<Self, SpecErrors> {
         let providers = engine.providers();
         let service = Self {
             repository: Mutex::new(Repository::default()),
@@ -77,7 +85,7 @@ impl SelfService {
             providers,
             accepting: tokio::sync::Mutex::new(()),
         };
-        service.reload(repository)?;
+        service.take(repository, desired)?;
         Ok(service)
     }
 
@@ -89,11 +97,17 @@ impl SelfService {
     pub fn reload(&self, repository: Repository) -> Result<Desired, SpecErrors> {
         let infos: Vec<_> = self.providers.values().map(|p| p.info().clone()).collect();
         let desired = repository.desired(&infos)?;
+        self.take(repository, &desired)?;
+        Ok(desired)
+    }
+
+    /// Makes `repository`, resolved as `desired`, the one served.
+    fn take(&self, repository: Repository, desired: &Desired) -> Result<(), SpecErrors> {
         self.engine
             .set_desired(desired.fleet.clone())
             .map_err(|err| SpecErrors(vec![SpecError::new("spec.name", err.to_string())]))?;
         *lock(&self.repository) = repository;
-        Ok(desired)
+        Ok(())
     }
 
     /// Checks `request` against the policies, the quotas and what is taken (the engine's

@@ -49,86 +49,90 @@ fn splice(client: TcpStream, upstream: TcpStream) {
     let _ = client_write.shutdown(std::net::Shutdown::Write);
 }
 
-/// An HTTP proxy answering `CONNECT host:port` by tunnelling there; records each target.
-fn connect_proxy() -> (String, Arc<Mutex<Vec<String>>>) {
+/// A proxy on a local port, its URL with `scheme`: each connection is handed to `handshake` on
+/// a thread of its own, which records the target it is asked for and returns the connection to
+/// it, to be spliced with the client's, or `None` when it refused.
+fn proxy(
+    scheme: &str,
+    handshake: fn(&mut TcpStream, &Mutex<Vec<String>>) -> Option<TcpStream>,
+) -> (String, Arc<Mutex<Vec<String>>>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
+    let url = format!("{scheme}://{}", listener.local_addr().unwrap());
     let targets = Arc::new(Mutex::new(Vec::new()));
     let recorded = Arc::clone(&targets);
     std::thread::spawn(move || {
         for mut stream in listener.incoming().flatten() {
             let recorded = Arc::clone(&recorded);
             std::thread::spawn(move || {
-                let mut head = Vec::new();
-                let mut byte = [0u8; 1];
-                while !head.ends_with(b"\r\n\r\n") {
-                    if stream.read(&mut byte).unwrap_or(0) == 0 {
-                        return;
-                    }
-                    head.push(byte[0]);
+                if let Some(upstream) = handshake(&mut stream, &recorded) {
+                    splice(stream, upstream);
                 }
-                let head = String::from_utf8_lossy(&head).into_owned();
-                let mut words = head.split_whitespace();
-                let (Some("CONNECT"), Some(target)) = (words.next(), words.next()) else {
-                    let _ = stream.write_all(b"HTTP/1.1 405 Method Not Allowed\r\nContent-Length: 0\r\n\r\n");
-                    return;
-                };
-                recorded.lock().unwrap().push(target.to_owned());
-                let Ok(upstream) = TcpStream::connect(target) else {
-                    let _ = stream.write_all(b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\n\r\n");
-                    return;
-                };
-                stream.write_all(b"HTTP/1.1 200 Connection established\r\n\r\n").unwrap();
-                splice(stream, upstream);
             });
         }
     });
     (url, targets)
 }
 
+/// An HTTP proxy answering `CONNECT host:port` by tunnelling there; records each target.
+fn connect_proxy() -> (String, Arc<Mutex<Vec<String>>>) {
+    proxy("http", |stream, recorded| {
+        let mut head = Vec::new();
+        let mut byte = [0u8; 1];
+        while !head.ends_with(b"\r\n\r\n") {
+            if stream.read(&mut byte).unwrap_or(0) == 0 {
+                return None;
+            }
+            head.push(byte[0]);
+        }
+        let head = String::from_utf8_lossy(&head).into_owned();
+        let mut words = head.split_whitespace();
+        let (Some("CONNECT"), Some(target)) = (words.next(), words.next()) else {
+            let _ = stream.write_all(b"HTTP/1.1 405 Method Not Allowed\r\nContent-Length: 0\r\n\r\n");
+            return None;
+        };
+        recorded.lock().unwrap().push(target.to_owned());
+        let Ok(upstream) = TcpStream::connect(target) else {
+            let _ = stream.write_all(b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\n\r\n");
+            return None;
+        };
+        stream.write_all(b"HTTP/1.1 200 Connection established\r\n\r\n").unwrap();
+        Some(upstream)
+    })
+}
+
 /// A SOCKS5 proxy (no authentication, `CONNECT` to IPv4 or a domain name); records each target.
 fn socks5_proxy() -> (String, Arc<Mutex<Vec<String>>>) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("socks5://{}", listener.local_addr().unwrap());
-    let targets = Arc::new(Mutex::new(Vec::new()));
-    let recorded = Arc::clone(&targets);
-    std::thread::spawn(move || {
-        for mut stream in listener.incoming().flatten() {
-            let recorded = Arc::clone(&recorded);
-            std::thread::spawn(move || {
-                let mut greeting = [0u8; 2];
-                stream.read_exact(&mut greeting).unwrap();
-                let mut methods = vec![0u8; usize::from(greeting[1])];
-                stream.read_exact(&mut methods).unwrap();
-                stream.write_all(&[5, 0]).unwrap();
-                let mut request = [0u8; 4];
-                stream.read_exact(&mut request).unwrap();
-                let host = match request[3] {
-                    1 => {
-                        let mut ip = [0u8; 4];
-                        stream.read_exact(&mut ip).unwrap();
-                        std::net::Ipv4Addr::from(ip).to_string()
-                    }
-                    3 => {
-                        let mut len = [0u8; 1];
-                        stream.read_exact(&mut len).unwrap();
-                        let mut name = vec![0u8; usize::from(len[0])];
-                        stream.read_exact(&mut name).unwrap();
-                        String::from_utf8(name).unwrap()
-                    }
-                    other => panic!("address type {other} not supported by this test proxy"),
-                };
-                let mut port = [0u8; 2];
-                stream.read_exact(&mut port).unwrap();
-                let target = format!("{host}:{}", u16::from_be_bytes(port));
-                recorded.lock().unwrap().push(target.clone());
-                let upstream = TcpStream::connect(&target).unwrap();
-                stream.write_all(&[5, 0, 0, 1, 127, 0, 0, 1, 0, 0]).unwrap();
-                splice(stream, upstream);
-            });
-        }
-    });
-    (url, targets)
+    proxy("socks5", |stream, recorded| {
+        let mut greeting = [0u8; 2];
+        stream.read_exact(&mut greeting).unwrap();
+        let mut methods = vec![0u8; usize::from(greeting[1])];
+        stream.read_exact(&mut methods).unwrap();
+        stream.write_all(&[5, 0]).unwrap();
+        let mut request = [0u8; 4];
+        stream.read_exact(&mut request).unwrap();
+        let host = match request[3] {
+            1 => {
+                let mut ip = [0u8; 4];
+                stream.read_exact(&mut ip).unwrap();
+                std::net::Ipv4Addr::from(ip).to_string()
+            }
+            3 => {
+                let mut len = [0u8; 1];
+                stream.read_exact(&mut len).unwrap();
+                let mut name = vec![0u8; usize::from(len[0])];
+                stream.read_exact(&mut name).unwrap();
+                String::from_utf8(name).unwrap()
+            }
+            other => panic!("address type {other} not supported by this test proxy"),
+        };
+        let mut port = [0u8; 2];
+        stream.read_exact(&mut port).unwrap();
+        let target = format!("{host}:{}", u16::from_be_bytes(port));
+        recorded.lock().unwrap().push(target.clone());
+        let upstream = TcpStream::connect(&target).unwrap();
+        stream.write_all(&[5, 0, 0, 1, 127, 0, 0, 1, 0, 0]).unwrap();
+        Some(upstream)
+    })
 }
 
 fn port_of(url: &str) -> String {

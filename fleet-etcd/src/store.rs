@@ -373,9 +373,7 @@ impl StateStore for EtcdStore {
     /// Unfenced: a move's record is history, written by whichever replica's controller made
     /// or finished the move.
     async fn put_failover_move(&self, report: &MoveReport) -> Result<()> {
-        let started =
-            report.started_at.duration_since(SystemTime::UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0);
-        let key = self.keys.failover_move(started, &report.identity);
+        let key = self.keys.failover_move(report.started_millis(), &report.identity);
         self.write(None, Vec::new(), vec![TxnOp::put(key, to_json(report, "a failover move")?, None)]).await?;
         Ok(())
     }

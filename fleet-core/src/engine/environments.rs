@@ -6,6 +6,7 @@
 use super::EngineInner;
 use crate::fleet_spec::{DesiredCluster, DesiredFleet};
 use crate::mutex::lock;
+use crate::store::AcceptedEnvironment;
 use crate::{ClusterId, Result};
 
 /// `base` with `environments` beside it; an environment takes the place of a cluster of `base`
@@ -28,10 +29,26 @@ pub(crate) fn remerge(engine: &EngineInner) {
 }
 
 /// Reads the environments from the store (another replica or process may have accepted some)
-/// and remerges.
+/// and remerges when they changed (a steady pass copies no desired fleet for them).
 pub(crate) async fn refresh(engine: &EngineInner) -> Result<()> {
-    let stored = engine.store.environments().await?;
-    *lock(&engine.environments) = stored.into_iter().map(|environment| environment.cluster).collect();
+    let stored: Vec<DesiredCluster> =
+        engine.store.environments().await?.into_iter().map(|environment| environment.cluster).collect();
+    let mut environments = lock(&engine.environments);
+    if *environments != stored {
+        *environments = stored;
+        drop(environments);
+        remerge(engine);
+    }
+    Ok(())
+}
+
+/// Keeps `environment`, in the store first, in place of one with the same id.
+pub(crate) async fn keep(engine: &EngineInner, environment: AcceptedEnvironment) -> Result<()> {
+    engine.store.put_environment(&environment).await?;
+    let mut environments = lock(&engine.environments);
+    environments.retain(|cluster| cluster.spec.id != *environment.id());
+    environments.push(environment.cluster);
+    drop(environments);
     remerge(engine);
     Ok(())
 }

@@ -449,12 +449,7 @@ impl Engine {
     /// # Errors
     /// A store failure is returned, and nothing is wanted.
     pub async fn accept_environment(&self, environment: AcceptedEnvironment) -> Result<()> {
-        self.inner.store.put_environment(&environment).await?;
-        let mut environments = lock(&self.inner.environments);
-        environments.retain(|cluster| cluster.spec.id != *environment.id());
-        environments.push(environment.cluster);
-        drop(environments);
-        environments::remerge(&self.inner);
+        environments::keep(&self.inner, environment).await?;
         self.inner.changed.notify_one();
         Ok(())
     }
@@ -645,7 +640,8 @@ impl Engine {
             report.adopted = self.sync_store(&observed, &unseen).await?;
             let observed = self.with_unreachable(observed, &unseen).await?;
             *lock(&inner.last_observed) = observed.clone();
-            let (desired, plan) = self.decide(&observed, Placements::Activate).await?;
+            let present: BTreeSet<&ClusterId> = observed.iter().map(|c| &c.id).collect();
+            let (desired, plan) = self.decide(&observed, &present, Placements::Activate).await?;
             self.warn_of_expiry(&desired, &observed).await?;
             version_ahead::report(inner, &desired, &observed).await?;
             report.planned = plan.summary();
@@ -859,7 +855,6 @@ impl Engine {
                     (cluster.id.clone(), result)
                 });
             }
-            let present: BTreeSet<&ClusterId> = observed.iter().map(|c| &c.id).collect();
             lock(&inner.installed).retain(|id, _| present.contains(id));
             // Deletes sent earlier (before a restart, say) are awaited too: the pass ends when
             // they are gone and forgotten.
@@ -1017,19 +1012,21 @@ impl Engine {
             .collect())
     }
 
-    /// The stored placements by identity (`present`: the names of the clusters observed), after
-    /// giving every wanted identity that has a ready cluster but no placement (adopted, or
-    /// created before placements were kept) one.
     /// What the engine wants of `observed` now (its desired fleet and environments, the
     /// clusters it owns, without the expired ones, moved where failover relocated them) and the
     /// plan to get there: the one decision a pass acts on and a dry run shows.
-    async fn decide(&self, observed: &[Cluster], placements: Placements) -> Result<(DesiredFleet, Plan)> {
+    /// `present` holds the names of the clusters observed.
+    async fn decide(
+        &self,
+        observed: &[Cluster],
+        present: &BTreeSet<&ClusterId>,
+        placements: Placements,
+    ) -> Result<(DesiredFleet, Plan)> {
         let inner = &self.inner;
         let mut wanted = lock(&inner.desired).clone();
         wanted.clusters.retain(|cluster| inner.owns(cluster.spec.identity()));
         let identities: BTreeSet<&ClusterId> = wanted.specs().map(|spec| spec.identity()).collect();
-        let present: BTreeSet<&ClusterId> = observed.iter().map(|c| &c.id).collect();
-        let placements = self.placements(observed, &present, &identities, placements).await?;
+        let placements = self.placements(observed, present, &identities, placements).await?;
         let desired = placements::follow_relocations(self.without_expired(wanted).await?, &placements);
         let capabilities =
             inner.slots.iter().map(|(name, slot)| (name.clone(), slot.provider.info().capabilities)).collect();
@@ -1047,16 +1044,22 @@ impl Engine {
         let inner = &self.inner;
         let span = tracing::info_span!("dry_run", fleet = %inner.fleet);
         async move {
-            lock(&inner.owned_this_pass).clear();
+            // Ownership as the running pass (or the last one) judged it: a dry run beside a
+            // running pass must not reset what that pass decided.
             environments::refresh(inner).await?;
             let (observed, unseen) = self.observe().await;
             let observed = self.with_unreachable(observed, &unseen).await?;
-            Ok(self.decide(&observed, Placements::AsTheyWouldBe).await?.1)
+            let present: BTreeSet<&ClusterId> = observed.iter().map(|c| &c.id).collect();
+            Ok(self.decide(&observed, &present, Placements::AsTheyWouldBe).await?.1)
         }
         .instrument(span)
         .await
     }
 
+    /// The stored placements by identity (`present`: the names of the clusters observed), after
+    /// giving every wanted identity that has a ready cluster but no placement (adopted, or
+    /// created before placements were kept) one: written in `mode` [`Placements::Activate`],
+    /// worked out in memory in [`Placements::AsTheyWouldBe`].
     async fn placements(
         &self,
         observed: &[Cluster],

@@ -124,7 +124,7 @@ struct Controller {
     engine: Engine,
     checks: BTreeMap<ProviderName, Arc<dyn HealthCheck>>,
     /// The failover policy of each origin, replaced by [`FailoverController::set_policies`].
-    policies: Mutex<BTreeMap<String, FailoverPolicy>>,
+    policies: Mutex<Arc<BTreeMap<String, FailoverPolicy>>>,
     options: FailoverOptions,
     state: Mutex<State>,
     events: broadcast::Sender<FailoverEvent>,
@@ -206,7 +206,7 @@ impl FailoverControllerBuilder {
                 state: Mutex::new(State { detector: LossDetector::new(self.options.thresholds), ..State::default() }),
                 engine: self.engine,
                 checks: self.checks,
-                policies: Mutex::new(self.policies),
+                policies: Mutex::new(Arc::new(self.policies)),
                 options: self.options,
                 events,
             }),
@@ -268,7 +268,7 @@ impl FailoverController {
     /// the policies are kept as they were.
     pub fn set_policies(&self, policies: BTreeMap<String, FailoverPolicy>) -> Result<()> {
         check_fallbacks(&self.inner.engine, &policies)?;
-        *lock(&self.inner.policies) = policies;
+        *lock(&self.inner.policies) = Arc::new(policies);
         Ok(())
     }
 
@@ -525,7 +525,7 @@ impl FailoverController {
             return Ok(0);
         }
         let view = self.placement_view(losses, &displaced, &by_identity, placements).await;
-        let policies = lock(&inner.policies).clone();
+        let policies = Arc::clone(&lock(&inner.policies));
         let decisions = choose_placements(&displaced, &policies, &view);
 
         let mut in_flight: BTreeMap<String, usize> = BTreeMap::new();
@@ -658,7 +658,7 @@ impl FailoverController {
         }
         let templates: BTreeSet<&String> = displaced.iter().map(|d| &d.template).collect();
         let providers = self.inner.engine.providers();
-        let policies = lock(&self.inner.policies).clone();
+        let policies = Arc::clone(&lock(&self.inner.policies));
         for template in &templates {
             let Some(policy) = policies.get(*template) else { continue };
             for fallback in &policy.fallbacks {

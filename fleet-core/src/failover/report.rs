@@ -55,6 +55,12 @@ pub struct MoveReport {
 }
 
 impl MoveReport {
+    /// `started_at` in milliseconds since the epoch: with `identity`, what a state store keys
+    /// the move by, so that moves sort as they began.
+    pub fn started_millis(&self) -> u64 {
+        self.started_at.duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
+    }
+
     /// Whether it served again within its RTO (`false` while it has not yet).
     pub fn within_rto(&self) -> bool {
         self.recovery_time.is_some_and(|took| took <= self.rto)

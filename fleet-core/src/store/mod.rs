@@ -28,11 +28,10 @@ pub use sqlite::SqliteStore;
 use crate::failover::MoveReport;
 use crate::{BlueprintVersion, Cluster, ClusterId, ClusterSpec, Result};
 
-/// The key of a failover move: when it started (milliseconds since the epoch), then its
-/// identity, so that keys sort as moves began.
+/// The key of a failover move: when it started, then its identity, so that keys sort as
+/// moves began.
 pub(crate) fn move_key(report: &MoveReport) -> (u64, ClusterId) {
-    let millis = report.started_at.duration_since(SystemTime::UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0);
-    (millis, report.identity.clone())
+    (report.started_millis(), report.identity.clone())
 }
 
 /// The mutating provider call an intent announces.
