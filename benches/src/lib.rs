@@ -1,6 +1,7 @@
 //! Workloads shared by Fleet's benchmarks: simulated clouds and fleets of cluster specs of a
 //! given size.
 
+pub mod api_shapes;
 pub mod blueprint_cost;
 pub mod convergence;
 pub mod failover_scale;

@@ -13,8 +13,8 @@ use fleet_core::{
     Result, SizeClass, TypicalLatency,
 };
 
-use crate::fan_out::ReadPacer;
 use crate::provider::EksProvider;
+use fleet_core::observe::ReadPacer;
 
 /// Where a region's clusters and node groups go: subnets (at least two, in different
 /// availability zones, for real EKS) and optional security groups.

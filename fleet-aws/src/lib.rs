@@ -59,7 +59,6 @@
 
 mod builder;
 mod errors;
-mod fan_out;
 mod provider;
 mod settings;
 mod setup;

@@ -16,9 +16,9 @@ use sha2::{Digest, Sha256};
 
 use crate::builder::RegionNetwork;
 use crate::errors::map_sdk_error;
-use crate::fan_out::{ReadPacer, join_all};
 use crate::tags::{self, DELETING_KEY, NETWORK_POLICY_KEY};
 use crate::token::eks_token;
+use fleet_core::observe::{ReadPacer, join_all};
 
 /// The EC2 instance type of a size class (override per provider with
 /// [`crate::EksProviderBuilder::with_instance_type`]).

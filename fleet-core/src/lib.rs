@@ -86,6 +86,7 @@ pub mod failover;
 pub mod fleet_spec;
 mod model;
 mod mutex;
+pub mod observe;
 pub mod paging;
 pub mod plan;
 mod provider;

@@ -68,7 +68,14 @@ pub use listing::{Listing, UnreachableRegion};
 /// cluster or another fleet's. When some regions (locations, resource groups) cannot be listed,
 /// it still lists the others and names the failed ones in [`Listing::unreachable`]; it fails
 /// only when no region could be listed. The engine neither recreates nor garbage-collects
-/// anything in an unreachable region, and goes on acting in the others.
+/// anything in an unreachable region, and goes on acting in the others. Where the cloud lists
+/// names only, a provider may answer a cluster in a steady phase (not
+/// [`ClusterPhase::is_in_progress`]) from its last description
+/// ([`crate::observe::DescribeCache`]) for at most its resync interval; a new name, a cluster in
+/// progress, one the provider changed since, and every `get` are asked of the cloud, and a
+/// cluster deleted is missing from the next list. Calls a `list` or `get` makes beyond its
+/// first keep to [`ProviderInfo::rate_limits`] by themselves
+/// ([`crate::observe::ReadPacer`]): the engine's budget pays for one call of each.
 ///
 /// **`update`** makes the cluster match the spec in place: afterwards (`Updating` → `Running`)
 /// the cluster reports the spec's Kubernetes version, node pools and tags, blueprint version

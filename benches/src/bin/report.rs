@@ -34,6 +34,7 @@ struct Sizes {
     intents: usize,
     convergence: usize,
     failover: usize,
+    api_shapes: &'static [usize],
 }
 
 const FULL: Sizes = Sizes {
@@ -43,9 +44,17 @@ const FULL: Sizes = Sizes {
     intents: 2_000,
     convergence: 1_000,
     failover: 1_000,
+    api_shapes: &[1_000, 10_000],
 };
-const QUICK: Sizes =
-    Sizes { plans: &[200, 2_000], plan_repeats: 3, specs: 100, intents: 100, convergence: 100, failover: 60 };
+const QUICK: Sizes = Sizes {
+    plans: &[200, 2_000],
+    plan_repeats: 3,
+    specs: 100,
+    intents: 100,
+    convergence: 100,
+    failover: 60,
+    api_shapes: &[200],
+};
 
 fn run(sizes: &Sizes) -> fleet::Result<Table> {
     let mut table = Table::default();
@@ -63,6 +72,7 @@ fn run(sizes: &Sizes) -> fleet::Result<Table> {
     table.rows.extend(runtime.block_on(fleet_benches::store_rate::store_rows(sizes.intents))?);
     table.rows.extend(fleet_benches::convergence::convergence_rows(sizes.convergence)?);
     table.rows.extend(fleet_benches::failover_scale::failover_rows(sizes.failover)?);
+    table.rows.extend(fleet_benches::api_shapes::api_shape_rows(sizes.api_shapes)?);
     Ok(table)
 }
 

@@ -11,26 +11,44 @@ use crate::{ClusterId, ErrorKind, FleetName};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
-#[allow(missing_docs)] // each is the `ClusterProvider` method of the same name
 pub enum Operation {
+    /// [`ClusterProvider::create`](crate::ClusterProvider::create).
     Create,
+    /// [`ClusterProvider::get`](crate::ClusterProvider::get), or the describe it starts with.
     Get,
+    /// One call of a list: the whole list, or one page of it (see [`super::ApiShape`]).
     List,
+    /// A describe of one listed cluster, which a list makes where the API lists names only.
+    Describe,
+    /// The list of one cluster's node pools, where the API keeps them apart.
+    ListNodePools,
+    /// A describe of one node pool, where the API keeps them apart.
+    DescribeNodePool,
+    /// [`ClusterProvider::update`](crate::ClusterProvider::update).
     Update,
+    /// [`ClusterProvider::delete`](crate::ClusterProvider::delete).
     Delete,
+    /// [`ClusterProvider::credentials`](crate::ClusterProvider::credentials).
     Credentials,
+    /// [`ClusterProvider::hibernate`](crate::ClusterProvider::hibernate).
     Hibernate,
+    /// [`ClusterProvider::resume`](crate::ClusterProvider::resume).
     Resume,
+    /// [`ClusterProvider::team_credentials`](crate::ClusterProvider::team_credentials).
     TeamCredentials,
+    /// [`ClusterProvider::room`](crate::ClusterProvider::room).
     Room,
 }
 
 impl Operation {
     /// Every operation.
-    pub const ALL: [Operation; 10] = [
+    pub const ALL: [Operation; 13] = [
         Operation::Create,
         Operation::Get,
         Operation::List,
+        Operation::Describe,
+        Operation::ListNodePools,
+        Operation::DescribeNodePool,
         Operation::Update,
         Operation::Delete,
         Operation::Credentials,
@@ -42,7 +60,16 @@ impl Operation {
 
     /// Whether the operation changes anything (and so counts against the write rate limit).
     pub fn is_write(&self) -> bool {
-        !matches!(self, Operation::Get | Operation::List | Operation::Credentials | Operation::Room)
+        !matches!(
+            self,
+            Operation::Get
+                | Operation::List
+                | Operation::Describe
+                | Operation::ListNodePools
+                | Operation::DescribeNodePool
+                | Operation::Credentials
+                | Operation::Room
+        )
     }
 
     /// Lowercase name.
@@ -51,6 +78,9 @@ impl Operation {
             Operation::Create => "create",
             Operation::Get => "get",
             Operation::List => "list",
+            Operation::Describe => "describe",
+            Operation::ListNodePools => "list_node_pools",
+            Operation::DescribeNodePool => "describe_node_pool",
             Operation::Update => "update",
             Operation::Delete => "delete",
             Operation::Credentials => "credentials",

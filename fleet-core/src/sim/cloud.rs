@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
+use super::api_shape::ApiShape;
 use super::call_log::{CallOutcome, CallRecord, Operation};
 use super::faults::{Faults, InjectedError};
 use super::latency::LatencyModel;
@@ -58,6 +59,8 @@ pub struct SimCloud {
 struct Inner {
     info: ProviderInfo,
     latency: LatencyModel,
+    shape: ApiShape,
+    resync: Duration,
     world: Mutex<World>,
 }
 
@@ -82,6 +85,8 @@ pub struct SimCloudBuilder {
     system_pool_required: bool,
     latency: LatencyModel,
     rate_limits: RateLimits,
+    shape: ApiShape,
+    resync: Duration,
     seed: u64,
 }
 
@@ -117,7 +122,24 @@ impl SimCloudBuilder {
         self
     }
 
-    /// Sets the API rate limits (default: reads 20/s burst 40, writes 5/s burst 10).
+    /// Shapes the API after a cloud's: what a list and a get cost in calls, and the cloud's
+    /// rate limits, which a later [`rate_limits`](Self::rate_limits) replaces (default:
+    /// [`ApiShape::Generic`]).
+    pub fn api_shape(mut self, shape: ApiShape) -> Self {
+        self.shape = shape;
+        self.rate_limits = shape.rate_limits();
+        self
+    }
+
+    /// How often each provider describes a steady cluster again where the API lists names
+    /// only ([`ApiShape::Eks`]); default [`crate::observe::DEFAULT_RESYNC`], ten minutes.
+    pub fn resync(mut self, resync: Duration) -> Self {
+        self.resync = resync;
+        self
+    }
+
+    /// Sets the API rate limits (default: those of the [`ApiShape`], for the generic one reads
+    /// 20/s burst 40, writes 5/s burst 10).
     pub fn rate_limits(mut self, rate_limits: RateLimits) -> Self {
         self.rate_limits = rate_limits;
         self
@@ -168,7 +190,15 @@ impl SimCloudBuilder {
             writes: TokenBucket::new(self.rate_limits.writes, now),
             log: Vec::new(),
         };
-        SimCloud { inner: Arc::new(Inner { info, latency: self.latency, world: Mutex::new(world) }) }
+        SimCloud {
+            inner: Arc::new(Inner {
+                info,
+                latency: self.latency,
+                shape: self.shape,
+                resync: self.resync,
+                world: Mutex::new(world),
+            }),
+        }
     }
 }
 
@@ -182,7 +212,9 @@ impl SimCloud {
             offered_versions: None,
             system_pool_required: false,
             latency: LatencyModel::realistic(),
-            rate_limits: RateLimits::new(RateLimit::new(20.0, 40), RateLimit::new(5.0, 10)),
+            rate_limits: ApiShape::Generic.rate_limits(),
+            shape: ApiShape::Generic,
+            resync: crate::observe::DEFAULT_RESYNC,
             seed: 0,
         }
     }
@@ -190,6 +222,16 @@ impl SimCloud {
     /// A [`crate::ClusterProvider`] on this cloud for `fleet`.
     pub fn provider(&self, fleet: FleetName) -> SimProvider {
         SimProvider::new(self.clone(), fleet)
+    }
+
+    /// How the cloud's API is shaped.
+    pub fn api_shape(&self) -> ApiShape {
+        self.inner.shape
+    }
+
+    /// How often a provider describes a steady cluster again (see [`SimCloudBuilder::resync`]).
+    pub fn resync(&self) -> Duration {
+        self.inner.resync
     }
 
     /// The cloud's description, as its providers report it.
@@ -216,6 +258,11 @@ impl SimCloud {
     /// Every call made so far, in order.
     pub fn call_log(&self) -> Vec<CallRecord> {
         self.world().log.clone()
+    }
+
+    /// How many calls were made so far: the position in the call log the next call takes.
+    pub fn calls_made(&self) -> u64 {
+        self.world().log.len() as u64
     }
 
     /// How many calls of each operation were made from position `since` of the call log on
@@ -331,6 +378,12 @@ impl SimCloud {
     /// Removes a cluster [`insert_unmanaged_cluster`](Self::insert_unmanaged_cluster) added;
     /// whether it was still there.
     pub fn remove_unmanaged_cluster(&self, id: &ClusterId) -> bool {
+        self.remove_cluster(id)
+    }
+
+    /// Removes any cluster at once, as someone with access to the cloud's console can, outside
+    /// any fleet's request; whether it was there.
+    pub fn remove_cluster(&self, id: &ClusterId) -> bool {
         self.world().state.clusters.remove(id).is_some()
     }
 
@@ -338,6 +391,20 @@ impl SimCloud {
     /// does not exist.
     pub fn applied_settings(&self, id: &ClusterId) -> Option<crate::AppliedSettings> {
         self.world().state.clusters.get(id).map(|cluster| cluster.settings.clone())
+    }
+
+    /// Breaks cluster `id` as the cloud itself can (its phase becomes
+    /// [`crate::ClusterPhase::Failed`] with `reason`), outside any fleet's request, to measure
+    /// how soon a fleet notices; whether the cluster exists.
+    pub fn break_cluster(&self, id: &ClusterId, reason: &str) -> bool {
+        self.world().state.break_cluster(id, reason, Instant::now())
+    }
+
+    /// Creates a running cluster of `fleet` from `spec` at once, without a call (nothing is
+    /// logged, no rate limit applies), as if made long before: to set up large simulations.
+    /// Refused as a create would be (capacity, versions, settings).
+    pub fn seed_running(&self, fleet: &FleetName, spec: &crate::ClusterSpec) -> Result<()> {
+        self.world().state.create(fleet, spec, Duration::ZERO, Instant::now()).map(|_| ())
     }
 
     /// Upgrades a cluster's control plane to `version` as the cloud itself does (end of
@@ -408,6 +475,9 @@ impl SimCloud {
                 Operation::Update | Operation::Hibernate | Operation::Resume => latency.update,
                 Operation::Get
                 | Operation::List
+                | Operation::Describe
+                | Operation::ListNodePools
+                | Operation::DescribeNodePool
                 | Operation::Credentials
                 | Operation::TeamCredentials
                 | Operation::Room => super::latency::Latency::ZERO,

@@ -73,11 +73,22 @@ enum Change {
 
 #[derive(Debug, Clone)]
 enum Lifecycle {
-    Creating { ready_at: Instant },
+    Creating {
+        ready_at: Instant,
+    },
     Running,
-    Changing { ready_at: Instant, change: Change },
+    Changing {
+        ready_at: Instant,
+        change: Change,
+    },
     Hibernated,
-    Deleting { gone_at: Instant },
+    Deleting {
+        gone_at: Instant,
+    },
+    /// Broken behind the fleet's back ([`super::SimCloud::break_cluster`]).
+    Failed {
+        reason: String,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -134,12 +145,13 @@ impl SimCluster {
     }
 
     fn phase(&self) -> ClusterPhase {
-        match self.lifecycle {
+        match &self.lifecycle {
             Lifecycle::Creating { .. } => ClusterPhase::Creating,
             Lifecycle::Running => ClusterPhase::Running,
             Lifecycle::Changing { .. } => ClusterPhase::Updating,
             Lifecycle::Hibernated => ClusterPhase::Hibernated,
             Lifecycle::Deleting { .. } => ClusterPhase::Deleting,
+            Lifecycle::Failed { reason } => ClusterPhase::Failed { reason: reason.clone() },
         }
     }
 
@@ -388,14 +400,32 @@ impl SimState {
     /// reported unreachable, and the list fails when every region is down, as a cloud's
     /// regional endpoints would.
     pub(crate) fn list(&mut self, fleet: &FleetName, now: Instant) -> Result<Listing> {
+        let (clusters, _) = self.page(fleet, 0, usize::MAX, now);
+        self.listing(clusters)
+    }
+
+    /// One page of a list of every fleet's clusters in the regions that are up: the page of at
+    /// most `size` clusters from position `from`, of which this fleet's are returned, and where
+    /// the next page starts.
+    pub(crate) fn page(
+        &mut self,
+        fleet: &FleetName,
+        from: usize,
+        size: usize,
+        now: Instant,
+    ) -> (Vec<Cluster>, Option<usize>) {
         self.settle_all(now);
-        let mut listing = Listing::new(
-            self.clusters
-                .values()
-                .filter(|cluster| cluster.belongs_to(fleet) && self.region_is_up(&cluster.region))
-                .map(|cluster| cluster.view(&self.name, true))
-                .collect(),
-        );
+        let mut listed = self.clusters.values().filter(|cluster| self.region_is_up(&cluster.region)).skip(from);
+        let page: Vec<&SimCluster> = listed.by_ref().take(size).collect();
+        let next = listed.next().map(|_| from + page.len());
+        let clusters = page.into_iter().filter(|c| c.belongs_to(fleet)).map(|c| c.view(&self.name, true)).collect();
+        (clusters, next)
+    }
+
+    /// A listing of `clusters`, with the regions that are down reported unreachable; an error
+    /// when every region is down.
+    pub(crate) fn listing(&self, clusters: Vec<Cluster>) -> Result<Listing> {
+        let mut listing = Listing::new(clusters);
         for (region, state) in &self.regions {
             if state.down {
                 let error = Error::Unavailable { message: format!("region `{region}` is unreachable") };
@@ -404,6 +434,39 @@ impl SimState {
         }
         let regions: Vec<Region> = self.regions.keys().cloned().collect();
         listing.unless_all_unreachable(&self.name, &regions)
+    }
+
+    /// One page of the names of every fleet's clusters in `region`: at most `size` from
+    /// position `from`, and where the next page starts.
+    pub(crate) fn names_page(
+        &mut self,
+        region: &Region,
+        from: usize,
+        size: usize,
+        now: Instant,
+    ) -> (Vec<ClusterId>, Option<usize>) {
+        self.settle_all(now);
+        let mut names = self.clusters.values().filter(|cluster| &cluster.region == region).skip(from);
+        let page: Vec<ClusterId> = names.by_ref().take(size).map(|cluster| cluster.id.clone()).collect();
+        let next = names.next().map(|_| from + page.len());
+        (page, next)
+    }
+
+    /// The node pools of cluster `id`.
+    pub(crate) fn node_pools(&mut self, id: &ClusterId, now: Instant) -> Result<Vec<NodePool>> {
+        let cluster = self.settled(id, now).ok_or_else(|| Error::cluster_not_found(id))?;
+        Ok(cluster.node_pools.clone())
+    }
+
+    /// Breaks cluster `id` as a cloud can, outside any fleet's request; whether it exists.
+    pub(crate) fn break_cluster(&mut self, id: &ClusterId, reason: &str, now: Instant) -> bool {
+        match self.settled(id, now) {
+            Some(cluster) => {
+                cluster.lifecycle = Lifecycle::Failed { reason: reason.to_owned() };
+                true
+            }
+            None => false,
+        }
     }
 
     pub(crate) fn update(

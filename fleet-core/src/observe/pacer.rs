@@ -7,11 +7,18 @@ use std::pin::Pin;
 use std::sync::Mutex;
 use std::task::Poll;
 
-use fleet_core::{RateLimit, TokenBucket};
+use crate::{RateLimit, TokenBucket};
 use tokio::time::Instant;
 
 /// Runs `futures` concurrently on the calling task; their outputs in the same order.
-pub(crate) async fn join_all<F: Future>(futures: Vec<F>) -> Vec<F::Output> {
+///
+/// ```
+/// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+/// let outputs = fleet_core::observe::join_all(vec![async { 1 }, async { 2 }]).await;
+/// assert_eq!(outputs, [1, 2]);
+/// # });
+/// ```
+pub async fn join_all<F: Future>(futures: Vec<F>) -> Vec<F::Output> {
     let mut futures: Vec<Pin<Box<F>>> = futures.into_iter().map(Box::pin).collect();
     let mut outputs: Vec<Option<F::Output>> = futures.iter().map(|_| None).collect();
     std::future::poll_fn(|cx| {
@@ -30,21 +37,35 @@ pub(crate) async fn join_all<F: Future>(futures: Vec<F>) -> Vec<F::Output> {
     outputs.into_iter().flatten().collect()
 }
 
-/// A token bucket at the provider's declared read rate, shared by every call a listing makes.
+/// A token bucket at the provider's declared read rate, shared by every call a listing makes,
+/// so that a list of many calls keeps to the rate instead of being throttled by the cloud.
+///
+/// ```
+/// use fleet_core::{RateLimit, observe::ReadPacer};
+/// # tokio::runtime::Builder::new_current_thread().enable_time().start_paused(true).build().unwrap().block_on(async {
+/// let pacer = ReadPacer::new(RateLimit::new(10.0, 2));
+/// let start = tokio::time::Instant::now();
+/// for _ in 0..12 {
+///     pacer.pace().await;
+/// }
+/// assert_eq!(start.elapsed(), std::time::Duration::from_secs(1), "the burst of 2, then 10 a second");
+/// # });
+/// ```
 #[derive(Debug)]
-pub(crate) struct ReadPacer {
+pub struct ReadPacer {
     bucket: Mutex<TokenBucket>,
 }
 
 impl ReadPacer {
-    pub(crate) fn new(limit: RateLimit) -> Self {
+    /// A pacer at `limit`, its burst available at once.
+    pub fn new(limit: RateLimit) -> Self {
         Self { bucket: Mutex::new(TokenBucket::new(limit, Instant::now())) }
     }
 
     /// Waits until one more call fits the rate.
-    pub(crate) async fn pace(&self) {
+    pub async fn pace(&self) {
         loop {
-            let taken = self.bucket.lock().unwrap_or_else(std::sync::PoisonError::into_inner).try_take(Instant::now());
+            let taken = crate::mutex::lock(&self.bucket).try_take(Instant::now());
             match taken {
                 Ok(()) => return,
                 Err(wait) => tokio::time::sleep(wait).await,

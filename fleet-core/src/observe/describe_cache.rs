@@ -1,0 +1,190 @@
+//! [`DescribeCache`]: what a provider last described of each cluster its list names, so that a
+//! steady cluster is described again once per resync interval instead of on every list.
+//!
+//! Some cloud APIs list cluster names only (EKS `ListClusters`): observing a fleet then costs
+//! one describe per cluster per list, which at a few reads a second and a thousand clusters is
+//! minutes of API budget per pass. With this cache a list describes only new names, clusters
+//! in a changing phase, and each steady cluster once per resync interval; the resyncs are
+//! spread over the interval by a fixed offset per name, so each list pays an even share of
+//! them rather than all of them at once.
+//!
+//! What this costs: a cluster that fails or is changed behind the provider's back while its
+//! name stays listed is seen within one resync interval; a deleted one is seen at the next
+//! list, since its name is gone.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use crate::Region;
+use crate::mutex::lock;
+
+/// How often a steady cluster is described again unless configured otherwise: ten minutes.
+pub const DEFAULT_RESYNC: Duration = Duration::from_secs(600);
+
+/// What one cluster's last description was, and when.
+#[derive(Debug)]
+struct Entry<T> {
+    value: T,
+    steady: bool,
+    described_at: Instant,
+}
+
+/// The last description of each listed cluster, by region and name; see the
+/// [module](self) documentation.
+///
+/// ```
+/// use std::time::Duration;
+/// use fleet_core::{Region, observe::DescribeCache};
+/// use tokio::time::Instant;
+///
+/// let cache = DescribeCache::new(Duration::from_secs(600), 10.0);
+/// let region = Region::new("eu-west-1").unwrap();
+/// let start = Instant::now();
+/// assert_eq!(cache.fresh(&region, "web-1", start), None, "never described");
+/// cache.record(&region, "web-1", "running", true, start);
+/// cache.record(&region, "web-2", "creating", false, start);
+/// assert_eq!(cache.fresh(&region, "web-1", start), Some("running"), "steady: no describe");
+/// assert_eq!(cache.fresh(&region, "web-2", start), None, "changing: described on every list");
+/// let later = start + Duration::from_secs(601);
+/// assert_eq!(cache.fresh(&region, "web-1", later), None, "the resync came round");
+/// ```
+#[derive(Debug)]
+pub struct DescribeCache<T> {
+    resync: Duration,
+    describes_per_second: f64,
+    origin: Instant,
+    entries: Mutex<HashMap<(Region, String), Entry<T>>>,
+}
+
+impl<T: Clone> DescribeCache<T> {
+    /// A cache that describes each steady cluster again within `resync`, or within the longer
+    /// interval that keeps those describes to `describes_per_second` when the fleet is too large
+    /// for `resync` (see [`resync_interval`](Self::resync_interval)).
+    pub fn new(resync: Duration, describes_per_second: f64) -> Self {
+        Self {
+            resync: resync.max(Duration::from_millis(1)),
+            describes_per_second: if describes_per_second > 0.0 { describes_per_second } else { f64::MIN_POSITIVE },
+            origin: Instant::now(),
+            entries: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The interval within which every steady cluster is described again: the configured
+    /// resync, or, when describing all of them that often would take more than the describe
+    /// rate the cache was given, as long as that rate needs.
+    pub fn resync_interval(&self) -> Duration {
+        let count = lock(&self.entries).len();
+        self.interval_for(count)
+    }
+
+    fn interval_for(&self, count: usize) -> Duration {
+        let needed = Duration::from_secs_f64(count as f64 / self.describes_per_second);
+        self.resync.max(needed)
+    }
+
+    /// The last description of `name` in `region` when it can stand for a new one at `now`: the
+    /// cluster was steady and its resync has not come round since. `None`: describe it.
+    pub fn fresh(&self, region: &Region, name: &str, now: Instant) -> Option<T> {
+        let entries = lock(&self.entries);
+        let interval = self.interval_for(entries.len());
+        let entry = entries.get(&(region.clone(), name.to_owned()))?;
+        if !entry.steady || self.resync_due(name, entry.described_at, now, interval) {
+            return None;
+        }
+        Some(entry.value.clone())
+    }
+
+    /// Keeps `value` as the description of `name` in `region` made at `now`; `steady`: whether
+    /// the cluster is in a phase that stays as it is until something changes it.
+    pub fn record(&self, region: &Region, name: &str, value: T, steady: bool, now: Instant) {
+        lock(&self.entries).insert((region.clone(), name.to_owned()), Entry { value, steady, described_at: now });
+    }
+
+    /// Drops the description of `name` in `region` (after a change the provider made to it), so
+    /// that the next list describes it.
+    pub fn forget(&self, region: &Region, name: &str) {
+        lock(&self.entries).remove(&(region.clone(), name.to_owned()));
+    }
+
+    /// Drops the descriptions of clusters in `region` that its list no longer names.
+    pub fn keep_listed(&self, region: &Region, listed: &HashSet<&str>) {
+        lock(&self.entries).retain(|(at, name), _| at != region || listed.contains(name.as_str()));
+    }
+
+    /// How many clusters have a description kept.
+    pub fn len(&self) -> usize {
+        lock(&self.entries).len()
+    }
+
+    /// Whether no description is kept.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Whether a resync of `name` fell due between `described_at` and `now`: time is cut into
+    /// slots of `interval`, shifted per name by a fixed offset so that names fall due evenly
+    /// over the interval, and a description is due again once its slot has passed.
+    fn resync_due(&self, name: &str, described_at: Instant, now: Instant, interval: Duration) -> bool {
+        let length = interval.as_nanos().max(1);
+        let offset = u128::from(name_hash(name)) % length;
+        let slot = |at: Instant| (at.saturating_duration_since(self.origin).as_nanos() + offset) / length;
+        slot(now) > slot(described_at)
+    }
+}
+
+/// FNV-1a of a name: the same on every run, so that simulations repeat.
+fn name_hash(name: &str) -> u64 {
+    name.bytes().fold(0xcbf2_9ce4_8422_2325, |hash, byte| (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn region() -> Region {
+        Region::new("r1").unwrap()
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn each_steady_cluster_is_described_once_per_interval_spread_evenly() {
+        let cache = DescribeCache::new(Duration::from_secs(600), 1e9);
+        let start = Instant::now();
+        let names: Vec<String> = (0..1000).map(|n| format!("c{n}")).collect();
+        for name in &names {
+            cache.record(&region(), name, (), true, start);
+        }
+        // Passes every 60 s over two intervals: each pass describes about a tenth, and each
+        // cluster is described twice.
+        let mut described: HashMap<&str, u32> = HashMap::new();
+        for pass in 1..=20 {
+            let now = start + Duration::from_secs(60 * pass);
+            let due: Vec<&String> = names.iter().filter(|n| cache.fresh(&region(), n, now).is_none()).collect();
+            assert!((60..=140).contains(&due.len()), "pass {pass} described {}", due.len());
+            for name in due {
+                *described.entry(name).or_default() += 1;
+                cache.record(&region(), name, (), true, now);
+            }
+        }
+        assert!(described.values().all(|&count| count == 2), "each cluster twice in 1200 s");
+        assert_eq!(described.len(), 1000);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_fleet_too_large_for_the_rate_stretches_the_interval() {
+        let cache = DescribeCache::new(Duration::from_secs(600), 5.0);
+        let start = Instant::now();
+        for n in 0..10_000 {
+            cache.record(&region(), &format!("c{n}"), (), true, start);
+        }
+        assert_eq!(cache.resync_interval(), Duration::from_secs(2000), "10,000 describes at 5 a second");
+        cache.keep_listed(&region(), &["c1", "c2"].into_iter().collect());
+        assert_eq!(cache.len(), 2, "names no longer listed are dropped");
+        assert_eq!(cache.resync_interval(), Duration::from_secs(600));
+        cache.forget(&region(), "c1");
+        assert_eq!(cache.fresh(&region(), "c1", start), None);
+        assert_eq!(cache.fresh(&Region::new("r2").unwrap(), "c2", start), None, "names are per region");
+    }
+}

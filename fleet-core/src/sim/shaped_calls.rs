@@ -1,0 +1,198 @@
+//! The calls a [`SimProvider`]'s `list` and `get` make under each [`ApiShape`]: one call, pages,
+//! or pages of names with a describe per cluster the [`DescribeCache`] cannot vouch for.
+//!
+//! The engine's API budget pays for one call of each `list` and `get`; the provider paces the
+//! further calls they make at its read rate, as a real provider must.
+
+use std::collections::HashSet;
+
+use tokio::time::Instant;
+
+use super::api_shape::{ApiShape, PAGE_SIZE};
+use super::call_log::Operation;
+use super::cloud::Target;
+use super::provider::SimProvider;
+use crate::observe::{DescribeCache, ReadPacer, join_all};
+use crate::{Cluster, ClusterId, Error, FleetTags, Listing, Region, Result};
+
+/// Share of the read rate a provider gives to describing steady clusters again.
+const RESYNC_SHARE: f64 = 0.5;
+
+/// What a provider keeps between calls where the API lists names only: the last description
+/// of each listed cluster (`None`: another fleet's), and the pacing of its calls.
+#[derive(Debug)]
+pub(crate) struct Observer {
+    pub(crate) described: DescribeCache<Option<Cluster>>,
+    reads: ReadPacer,
+}
+
+impl Observer {
+    pub(crate) fn new(provider: &SimProvider) -> Self {
+        let cloud = provider.cloud();
+        let reads = cloud.info().rate_limits.reads;
+        // Each describe of a listed cluster is two calls: the cluster and its node pools.
+        let describes_per_second = reads.per_second * RESYNC_SHARE / 2.0;
+        Self { described: DescribeCache::new(cloud.resync(), describes_per_second), reads: ReadPacer::new(reads) }
+    }
+}
+
+impl SimProvider {
+    /// The fleet's clusters, as the cloud's API shape lists them.
+    pub(crate) async fn shaped_list(&self) -> Result<Listing> {
+        match self.cloud().api_shape() {
+            ApiShape::Eks => self.list_by_names().await,
+            ApiShape::Aks => self.list_by_pages().await,
+            _ => {
+                let fleet = self.fleet();
+                self.cloud().call(fleet, Operation::List, Target::Fleet, |state, _, now| state.list(fleet, now)).await
+            }
+        }
+    }
+
+    /// Cluster `id`, as the cloud's API shape describes it: for the EKS shape, with its node
+    /// pools listed and each described.
+    pub(crate) async fn shaped_get(&self, id: &ClusterId) -> Result<Cluster> {
+        let fleet = self.fleet();
+        let mut cluster =
+            self.cloud().call(fleet, Operation::Get, Target::Cluster(id), |state, _, now| state.get(id, now)).await?;
+        if self.cloud().api_shape() == ApiShape::Eks {
+            if cluster.phase != crate::ClusterPhase::Creating {
+                self.list_node_pools(&mut cluster).await?;
+                for _ in 0..cluster.node_pools.len() {
+                    self.paced(Operation::DescribeNodePool, id).await?;
+                }
+            }
+            let steady = !cluster.phase.is_in_progress();
+            self.observer().described.record(
+                &cluster.region,
+                id.as_str(),
+                Some(cluster.clone()),
+                steady,
+                Instant::now(),
+            );
+        }
+        Ok(cluster)
+    }
+
+    /// Runs a change to cluster `id` in `region`, then forgets what was described of it, so
+    /// that the next list describes it again.
+    pub(crate) async fn changing<T>(
+        &self,
+        region: Option<Region>,
+        id: &ClusterId,
+        change: impl std::future::Future<Output = Result<T>>,
+    ) -> Result<T> {
+        let result = change.await;
+        if let Some(region) = region {
+            self.observer().described.forget(&region, id.as_str());
+        }
+        result
+    }
+
+    /// One paced call about cluster `id` that answers nothing but its cost.
+    async fn paced(&self, operation: Operation, id: &ClusterId) -> Result<()> {
+        self.observer().reads.pace().await;
+        self.cloud()
+            .call(self.fleet(), operation, Target::Cluster(id), |state, _, now| state.get(id, now).map(|_| ()))
+            .await
+    }
+
+    async fn list_node_pools(&self, cluster: &mut Cluster) -> Result<()> {
+        self.observer().reads.pace().await;
+        let id = cluster.id.clone();
+        cluster.node_pools = self
+            .cloud()
+            .call(self.fleet(), Operation::ListNodePools, Target::Cluster(&id), |state, _, now| {
+                state.node_pools(&id, now)
+            })
+            .await?;
+        Ok(())
+    }
+
+    /// AKS-like: pages of every fleet's clusters with their tags, this fleet's kept.
+    async fn list_by_pages(&self) -> Result<Listing> {
+        let fleet = self.fleet();
+        let mut clusters = Vec::new();
+        let mut next = Some(0);
+        while let Some(from) = next {
+            if from > 0 {
+                self.observer().reads.pace().await;
+            }
+            let (page, after) =
+                self.cloud()
+                    .call(fleet, Operation::List, Target::Fleet, |state, _, now| {
+                        Ok(state.page(fleet, from, PAGE_SIZE, now))
+                    })
+                    .await?;
+            clusters.extend(page);
+            next = after;
+        }
+        self.cloud().with_state(|state| state.listing(clusters))
+    }
+
+    /// EKS-like: every region at once, each listing its names by page and describing those the
+    /// cache cannot vouch for.
+    async fn list_by_names(&self) -> Result<Listing> {
+        let regions = &self.cloud().info().regions;
+        let results = join_all(regions.iter().map(|region| self.list_region(region)).collect()).await;
+        let mut listing = Listing::new(Vec::new());
+        for (region, result) in regions.iter().zip(results) {
+            match result {
+                Ok(clusters) => listing.clusters.extend(clusters),
+                Err(err) => listing.mark_unreachable(region.clone(), err),
+            }
+        }
+        listing.unless_all_unreachable(&self.cloud().info().name, regions)
+    }
+
+    async fn list_region(&self, region: &Region) -> Result<Vec<Cluster>> {
+        let fleet = self.fleet();
+        let mut names = Vec::new();
+        let mut next = Some(0);
+        while let Some(from) = next {
+            self.observer().reads.pace().await;
+            let (page, after) = self
+                .cloud()
+                .call(fleet, Operation::List, Target::Region(region), |state, _, now| {
+                    Ok(state.names_page(region, from, PAGE_SIZE, now))
+                })
+                .await?;
+            names.extend(page);
+            next = after;
+        }
+        let described = &self.observer().described;
+        described.keep_listed(region, &names.iter().map(ClusterId::as_str).collect::<HashSet<_>>());
+        let mut clusters = Vec::new();
+        for id in names {
+            if let Some(kept) = described.fresh(region, id.as_str(), Instant::now()) {
+                clusters.extend(kept);
+                continue;
+            }
+            self.observer().reads.pace().await;
+            let cluster = self
+                .cloud()
+                .call(fleet, Operation::Describe, Target::Cluster(&id), |state, _, now| state.get(&id, now))
+                .await;
+            let mut cluster = match cluster {
+                Ok(cluster) => cluster,
+                Err(Error::NotFound { .. }) => continue,
+                Err(err) => return Err(err),
+            };
+            if !FleetTags::belongs_to(&cluster.tags, fleet) {
+                described.record(region, id.as_str(), None, true, Instant::now());
+                continue;
+            }
+            if cluster.phase.is_running() {
+                match self.list_node_pools(&mut cluster).await {
+                    Ok(()) => {}
+                    Err(Error::NotFound { .. }) => continue,
+                    Err(err) => return Err(err),
+                }
+            }
+            let steady = !cluster.phase.is_in_progress();
+            described.record(region, id.as_str(), Some(cluster.clone()), steady, Instant::now());
+            clusters.push(cluster);
+        }
+        Ok(clusters)
+    }
+}
