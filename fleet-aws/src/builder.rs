@@ -14,7 +14,7 @@ use fleet_core::{
 };
 
 use crate::provider::EksProvider;
-use fleet_core::observe::ReadPacer;
+use fleet_core::observe::{DescribeCache, ReadPacer};
 
 /// Where a region's clusters and node groups go: subnets (at least two, in different
 /// availability zones, for real EKS) and optional security groups.
@@ -46,6 +46,8 @@ pub struct EksProviderBuilder {
     instance_types: BTreeMap<SizeClass, String>,
     capabilities: Capabilities,
     client_retries: bool,
+    resync: std::time::Duration,
+    interceptors: Vec<aws_sdk_eks::config::SharedInterceptor>,
 }
 
 impl EksProviderBuilder {
@@ -77,6 +79,8 @@ impl EksProviderBuilder {
                 .with_network_policy(true)
                 .with_team_credentials(true),
             client_retries: true,
+            resync: fleet_core::observe::DEFAULT_RESYNC,
+            interceptors: Vec::new(),
         }
     }
 
@@ -204,6 +208,24 @@ impl EksProviderBuilder {
         self
     }
 
+    /// How often `list` describes a steady cluster again (default ten minutes): EKS lists
+    /// cluster names only, so between resyncs a steady cluster is reported as last described
+    /// ([`fleet_core::observe::DescribeCache`]). A cluster that fails or is changed behind the
+    /// fleet's back is seen within this interval (or the longer one half the read rate needs
+    /// to describe every cluster, for very large fleets); a deleted one at the next list; new
+    /// clusters, clusters in progress and every `get` are always asked of EKS.
+    pub fn with_resync_interval(mut self, resync: std::time::Duration) -> Self {
+        self.resync = resync;
+        self
+    }
+
+    /// Adds an AWS SDK interceptor to every region's EKS client, e.g. to count or trace the
+    /// calls the provider makes.
+    pub fn with_interceptor(mut self, interceptor: impl aws_sdk_eks::config::Intercept + 'static) -> Self {
+        self.interceptors.push(aws_sdk_eks::config::SharedInterceptor::new(interceptor));
+        self
+    }
+
     /// Checks the configuration, finds credentials and builds the provider. Every problem is
     /// reported at once; missing credentials say how to provide them.
     pub async fn build(self) -> Result<EksProvider> {
@@ -267,6 +289,9 @@ impl EksProviderBuilder {
             if !self.client_retries {
                 config = config.retry_config(aws_sdk_eks::config::retry::RetryConfig::disabled());
             }
+            for interceptor in &self.interceptors {
+                config.push_interceptor(interceptor.clone());
+            }
             clients.insert(region.clone(), aws_sdk_eks::Client::from_conf(config.build()));
         }
         let name = match self.name {
@@ -298,6 +323,8 @@ impl EksProviderBuilder {
             credentials,
             located: std::sync::Mutex::new(BTreeMap::new()),
             reads: ReadPacer::new(self.rate_limits.reads),
+            // Half the read rate for resyncs; each is a describe and a node group list.
+            described: DescribeCache::new(self.resync, self.rate_limits.reads.per_second / 4.0),
         })
     }
 }

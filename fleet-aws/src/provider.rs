@@ -18,7 +18,8 @@ use crate::builder::RegionNetwork;
 use crate::errors::map_sdk_error;
 use crate::tags::{self, DELETING_KEY, NETWORK_POLICY_KEY};
 use crate::token::eks_token;
-use fleet_core::observe::{ReadPacer, join_all};
+use fleet_core::observe::{DescribeCache, ReadPacer, join_all};
+use tokio::time::Instant;
 
 /// The EC2 instance type of a size class (override per provider with
 /// [`crate::EksProviderBuilder::with_instance_type`]).
@@ -53,6 +54,8 @@ pub struct EksProvider {
     pub(crate) located: Mutex<BTreeMap<ClusterId, Region>>,
     /// Spaces out the calls of `list`, which makes several for every cluster.
     pub(crate) reads: ReadPacer,
+    /// What `list` and `get` last described of each cluster, for the lists to come.
+    pub(crate) described: DescribeCache<Option<Cluster>>,
 }
 
 impl std::fmt::Debug for EksProvider {
@@ -394,13 +397,14 @@ impl EksProvider {
         self.view(&described)
     }
 
-    /// This fleet's clusters in `region`, every call paced to the read rate. Any failure
-    /// (but a cluster deleted while listing) fails the region: a partial listing would
-    /// look like missing clusters.
+    /// This fleet's clusters in `region`, every call paced to the read rate: the names by page,
+    /// then a describe (and node group list) of each name the describe cache cannot vouch for.
+    /// Any failure (but a cluster deleted while listing) fails the region: a partial listing
+    /// would look like missing clusters.
     async fn list_region(&self, region: &Region) -> Result<Vec<Cluster>> {
         let client = self.client(region)?;
         let doing = format!("list clusters in {region}");
-        let mut clusters = Vec::new();
+        let mut names = Vec::new();
         let mut pages = fleet_core::paging::Pages::new(&doing);
         let mut token = None;
         loop {
@@ -412,38 +416,62 @@ impl EksProvider {
                 .send()
                 .await
                 .map_err(|e| map_sdk_error(&doing, false, e))?;
-            for name in out.clusters() {
-                let Ok(id) = ClusterId::new(name.as_str()) else { continue };
+            names.extend(out.clusters().iter().filter_map(|name| ClusterId::new(name.as_str()).ok()));
+            token = pages.next(out.next_token())?;
+            if token.is_none() {
+                break;
+            }
+        }
+        self.described.keep_listed(region, &names.iter().map(ClusterId::as_str).collect());
+        let mut clusters = Vec::new();
+        for id in names {
+            if let Some(kept) = self.described.fresh(region, id.as_str(), Instant::now()) {
+                clusters.extend(kept);
+                continue;
+            }
+            self.reads.pace().await;
+            let mut described = match self.describe_in(region, &id, false).await {
+                Ok(described) => described,
+                Err(Error::NotFound { .. }) => continue,
+                Err(err) => return Err(err),
+            };
+            if !described.is_fleets(&self.fleet) {
+                self.described.record(region, id.as_str(), None, true, Instant::now());
+                continue;
+            }
+            // Node groups by name only: enough to tell a complete cluster, cheap in calls.
+            if described.cluster.status() == Some(&ClusterStatus::Active) {
                 self.reads.pace().await;
-                let mut described = match self.describe_in(region, &id, false).await {
-                    Ok(described) => described,
+                let names = match self.nodegroup_names(region, &id).await {
+                    Ok(names) => names,
                     Err(Error::NotFound { .. }) => continue,
                     Err(err) => return Err(err),
                 };
-                if !described.is_fleets(&self.fleet) {
-                    continue;
+                for name in names {
+                    described.nodegroups.insert(
+                        name,
+                        NodegroupSeen { status: Some(NodegroupStatus::Active), desired: None, version: None },
+                    );
                 }
-                // Node groups by name only: enough to tell a complete cluster, cheap in calls.
-                if described.cluster.status() == Some(&ClusterStatus::Active) {
-                    self.reads.pace().await;
-                    let names = match self.nodegroup_names(region, &id).await {
-                        Ok(names) => names,
-                        Err(Error::NotFound { .. }) => continue,
-                        Err(err) => return Err(err),
-                    };
-                    for name in names {
-                        described.nodegroups.insert(
-                            name,
-                            NodegroupSeen { status: Some(NodegroupStatus::Active), desired: None, version: None },
-                        );
-                    }
-                }
-                clusters.push(self.view(&described)?);
             }
-            token = pages.next(out.next_token())?;
-            if token.is_none() {
-                return Ok(clusters);
-            }
+            let cluster = self.view(&described)?;
+            self.keep(region, &cluster);
+            clusters.push(cluster);
+        }
+        Ok(clusters)
+    }
+
+    /// Keeps `cluster`, as just described in `region`, for the lists to come.
+    fn keep(&self, region: &Region, cluster: &Cluster) {
+        let steady = !cluster.phase.is_in_progress();
+        let value = FleetTags::belongs_to(&cluster.tags, &self.fleet).then(|| cluster.clone());
+        self.described.record(region, cluster.id.as_str(), value, steady, Instant::now());
+    }
+
+    /// Forgets what was described of cluster `id` in every region, after a change to it.
+    fn changed(&self, id: &ClusterId) {
+        for region in &self.info.regions {
+            self.described.forget(region, id.as_str());
         }
     }
 
@@ -566,6 +594,91 @@ impl ClusterProvider for EksProvider {
     }
 
     async fn create(&self, spec: &ClusterSpec) -> Result<Cluster> {
+        let result = self.create_now(spec).await;
+        self.changed(&spec.id);
+        result
+    }
+
+    async fn offered_versions(&self, region: &Region) -> Result<Option<Vec<KubernetesVersion>>> {
+        if let Some(known) = self.info.offered_versions.get(region) {
+            return Ok(Some(known.clone()));
+        }
+        let offered = crate::versions::offered(self.client(region)?, region).await?;
+        Ok((!offered.is_empty()).then_some(offered))
+    }
+
+    async fn get(&self, id: &ClusterId) -> Result<Cluster> {
+        let described = self.describe(id).await?;
+        let region = described.region.clone();
+        let cluster = self.observe(described).await?;
+        self.keep(&region, &cluster);
+        Ok(cluster)
+    }
+
+    async fn list(&self) -> Result<Listing> {
+        let regions = &self.info.regions;
+        let results = join_all(regions.iter().map(|region| self.list_region(region)).collect()).await;
+        let mut listing = Listing::new(Vec::new());
+        for (region, result) in regions.iter().zip(results) {
+            match result {
+                Ok(clusters) => listing.clusters.extend(clusters),
+                Err(err) => {
+                    tracing::warn!(target: "fleet::aws", %region, %err, "region not listed");
+                    listing.mark_unreachable(region.clone(), err);
+                }
+            }
+        }
+        listing.unless_all_unreachable(&self.info.name, regions)
+    }
+
+    async fn update(&self, spec: &ClusterSpec) -> Result<Cluster> {
+        let result = self.update_now(spec).await;
+        self.changed(&spec.id);
+        result
+    }
+
+    async fn delete(&self, id: &ClusterId) -> Result<()> {
+        let result = self.delete_now(id).await;
+        self.changed(id);
+        result
+    }
+
+    async fn credentials(&self, id: &ClusterId) -> Result<Credentials> {
+        let described = self.owned(id).await?;
+        let endpoint = described
+            .cluster
+            .endpoint()
+            .filter(|e| !e.is_empty())
+            .map(|e| e.trim_end_matches('/').to_owned())
+            .ok_or_else(|| Error::Conflict { message: format!("EKS cluster `{id}` has no endpoint yet") })?;
+        let ca_pem = described
+            .cluster
+            .certificate_authority()
+            .and_then(|ca| ca.data())
+            .and_then(|data| base64::engine::general_purpose::STANDARD.decode(data).ok())
+            .and_then(|pem| String::from_utf8(pem).ok());
+        let aws = self.credentials.provide_credentials().await.map_err(|err| Error::Unauthenticated {
+            message: format!("no AWS credentials to sign a token for `{id}`: {err}"),
+        })?;
+        let token = eks_token(&aws, described.region.as_str(), id.as_str(), SystemTime::now())?;
+        Ok(Credentials::from_token(id.as_str(), &endpoint, ca_pem.as_deref(), token))
+    }
+
+    /// The team's namespace, service account, role and binding, set up in the cluster with the
+    /// cluster-admin [`credentials`](Self::credentials) over the builder's route
+    /// ([`crate::EksProviderBuilder::with_api_route`], directly by default), and a kubeconfig
+    /// for that account only. A private endpoint answers only inside its VPC: unreachable over
+    /// the route, this is `Unavailable`, naming the cluster, its endpoint and the route tried.
+    async fn team_credentials(&self, id: &ClusterId, team: &TeamName) -> Result<Credentials> {
+        let admin = self.credentials(id).await?;
+        fleet_core::addons::team_credentials_over(self.api_route.as_ref(), &admin, id.as_str(), team).await
+    }
+}
+
+/// The changes, each followed by forgetting the changed cluster's description.
+impl EksProvider {
+    /// `create`, before its cluster's description is forgotten.
+    async fn create_now(&self, spec: &ClusterSpec) -> Result<Cluster> {
         if spec.provider != self.info.name {
             return Err(Error::wrong_provider(&spec.provider, &self.info.name));
         }
@@ -623,36 +736,8 @@ impl ClusterProvider for EksProvider {
         self.observe(existing).await
     }
 
-    async fn offered_versions(&self, region: &Region) -> Result<Option<Vec<KubernetesVersion>>> {
-        if let Some(known) = self.info.offered_versions.get(region) {
-            return Ok(Some(known.clone()));
-        }
-        let offered = crate::versions::offered(self.client(region)?, region).await?;
-        Ok((!offered.is_empty()).then_some(offered))
-    }
-
-    async fn get(&self, id: &ClusterId) -> Result<Cluster> {
-        let described = self.describe(id).await?;
-        self.observe(described).await
-    }
-
-    async fn list(&self) -> Result<Listing> {
-        let regions = &self.info.regions;
-        let results = join_all(regions.iter().map(|region| self.list_region(region)).collect()).await;
-        let mut listing = Listing::new(Vec::new());
-        for (region, result) in regions.iter().zip(results) {
-            match result {
-                Ok(clusters) => listing.clusters.extend(clusters),
-                Err(err) => {
-                    tracing::warn!(target: "fleet::aws", %region, %err, "region not listed");
-                    listing.mark_unreachable(region.clone(), err);
-                }
-            }
-        }
-        listing.unless_all_unreachable(&self.info.name, regions)
-    }
-
-    async fn update(&self, spec: &ClusterSpec) -> Result<Cluster> {
+    /// `update`, before its cluster's description is forgotten.
+    async fn update_now(&self, spec: &ClusterSpec) -> Result<Cluster> {
         self.info.capabilities.ensure_settings_apply(spec, &self.info.name)?;
         let described = self.owned(&spec.id).await?;
         let current = self.view(&described)?;
@@ -684,7 +769,8 @@ impl ClusterProvider for EksProvider {
         self.get(&spec.id).await
     }
 
-    async fn delete(&self, id: &ClusterId) -> Result<()> {
+    /// `delete`, before its cluster's description is forgotten.
+    async fn delete_now(&self, id: &ClusterId) -> Result<()> {
         let described = match self.owned(id).await {
             Ok(described) => described,
             Err(Error::NotFound { .. }) => return Ok(()),
@@ -707,37 +793,6 @@ impl ClusterProvider for EksProvider {
             Ok(()) | Err(Error::NotFound { .. }) => Ok(()),
             Err(err) => Err(err),
         }
-    }
-
-    async fn credentials(&self, id: &ClusterId) -> Result<Credentials> {
-        let described = self.owned(id).await?;
-        let endpoint = described
-            .cluster
-            .endpoint()
-            .filter(|e| !e.is_empty())
-            .map(|e| e.trim_end_matches('/').to_owned())
-            .ok_or_else(|| Error::Conflict { message: format!("EKS cluster `{id}` has no endpoint yet") })?;
-        let ca_pem = described
-            .cluster
-            .certificate_authority()
-            .and_then(|ca| ca.data())
-            .and_then(|data| base64::engine::general_purpose::STANDARD.decode(data).ok())
-            .and_then(|pem| String::from_utf8(pem).ok());
-        let aws = self.credentials.provide_credentials().await.map_err(|err| Error::Unauthenticated {
-            message: format!("no AWS credentials to sign a token for `{id}`: {err}"),
-        })?;
-        let token = eks_token(&aws, described.region.as_str(), id.as_str(), SystemTime::now())?;
-        Ok(Credentials::from_token(id.as_str(), &endpoint, ca_pem.as_deref(), token))
-    }
-
-    /// The team's namespace, service account, role and binding, set up in the cluster with the
-    /// cluster-admin [`credentials`](Self::credentials) over the builder's route
-    /// ([`crate::EksProviderBuilder::with_api_route`], directly by default), and a kubeconfig
-    /// for that account only. A private endpoint answers only inside its VPC: unreachable over
-    /// the route, this is `Unavailable`, naming the cluster, its endpoint and the route tried.
-    async fn team_credentials(&self, id: &ClusterId, team: &TeamName) -> Result<Credentials> {
-        let admin = self.credentials(id).await?;
-        fleet_core::addons::team_credentials_over(self.api_route.as_ref(), &admin, id.as_str(), team).await
     }
 }
 

@@ -34,7 +34,7 @@ async fn list_pages_past_a_hundred_clusters_and_keeps_only_this_fleets() {
     // 103 of this fleet's clusters in us-east-1, made directly (no node pools) to keep it quick.
     let client = moto.client("us-east-1");
     for i in 0..103 {
-        make_prod_cluster(&client, &format!("web-{i}")).await;
+        common::make_fleet_cluster(&client, "prod", &format!("web-{i}")).await;
     }
     provider.create(&spec("eu-0", "eu-west-1")).await.unwrap();
     for i in 0..4 {
@@ -111,7 +111,7 @@ async fn list_keeps_within_the_read_rate() {
     let moto = common::Moto::start();
     let client = moto.client("us-east-1");
     for i in 0..10 {
-        make_prod_cluster(&client, &format!("web-{i}")).await;
+        common::make_fleet_cluster(&client, "prod", &format!("web-{i}")).await;
     }
     // 2 pages of names (one a region) and 2 calls a cluster: 22 calls, 20 of them past the
     // burst of 2, at 40 a second.
@@ -195,20 +195,6 @@ async fn a_deletion_once_started_is_finished_by_get_and_never_undone() {
 }
 
 /// A cluster of fleet `prod` made on moto directly, without node pools, to keep it quick.
-async fn make_prod_cluster(client: &aws_sdk_eks::Client, name: &str) {
-    client
-        .create_cluster()
-        .name(name)
-        .role_arn(common::ROLE)
-        .resources_vpc_config(aws_sdk_eks::types::VpcConfigRequest::builder().subnet_ids("subnet-0a").build())
-        .tags(FleetTags::FLEET_KEY, "prod")
-        .tags(FleetTags::CLUSTER_ID_KEY, name)
-        .tags(FleetTags::BLUEPRINT_VERSION_KEY, "v1")
-        .send()
-        .await
-        .unwrap();
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn a_resize_keeps_the_current_desired_size_within_the_new_bounds() {
     let moto = common::Moto::start();

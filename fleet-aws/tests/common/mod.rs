@@ -19,6 +19,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use fleet_aws::{EksProvider, EksProviderBuilder, map_sdk_error};
+use fleet_core::FleetTags;
 use fleet_core::conformance::http::{TestResponse, serve};
 use fleet_core::conformance::{ConformanceHooks, SimulatedKubeApi};
 use fleet_core::{AppliedSettings, Capabilities, ClusterId, Error, FleetName, Network, Region, Result};
@@ -339,6 +340,21 @@ pub fn client(url: &str, region: &str) -> aws_sdk_eks::Client {
         .credentials_provider(aws_sdk_eks::config::Credentials::new("test", "test", None, None, "test"))
         .build();
     aws_sdk_eks::Client::from_conf(config)
+}
+
+/// Makes a cluster of `fleet` directly (no node pools, no provider), to fill a region quickly.
+pub async fn make_fleet_cluster(client: &aws_sdk_eks::Client, fleet: &str, name: &str) {
+    client
+        .create_cluster()
+        .name(name)
+        .role_arn(ROLE)
+        .resources_vpc_config(aws_sdk_eks::types::VpcConfigRequest::builder().subnet_ids("subnet-0a").build())
+        .tags(FleetTags::FLEET_KEY, fleet)
+        .tags(FleetTags::CLUSTER_ID_KEY, name)
+        .tags(FleetTags::BLUEPRINT_VERSION_KEY, "v1")
+        .send()
+        .await
+        .unwrap();
 }
 
 /// A builder for `fleet` against `url`, with test credentials, roles and subnets.

@@ -5,8 +5,8 @@
 //! one describe per cluster per list, which at a few reads a second and a thousand clusters is
 //! minutes of API budget per pass. With this cache a list describes only new names, clusters
 //! in a changing phase, and each steady cluster once per resync interval; the resyncs are
-//! spread over the interval by a fixed offset per name, so each list pays an even share of
-//! them rather than all of them at once.
+//! spread over the interval by a fixed share of it per name, so each list pays an even share
+//! of them rather than all of them at once.
 //!
 //! What this costs: a cluster that fails or is changed behind the provider's back while its
 //! name stays listed is seen within one resync interval; a deleted one is seen at the next
@@ -24,7 +24,7 @@ use crate::mutex::lock;
 /// How often a steady cluster is described again unless configured otherwise: ten minutes.
 pub const DEFAULT_RESYNC: Duration = Duration::from_secs(600);
 
-/// What one cluster's last description was, and when.
+/// What one cluster's last description was, and from when its resync is counted.
 #[derive(Debug)]
 struct Entry<T> {
     value: T,
@@ -123,21 +123,34 @@ impl<T: Clone> DescribeCache<T> {
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
+}
 
+impl<T> DescribeCache<T> {
     /// Whether a resync of `name` fell due between `described_at` and `now`: time is cut into
-    /// slots of `interval`, shifted per name by a fixed offset so that names fall due evenly
-    /// over the interval, and a description is due again once its slot has passed.
+    /// slots of `interval`, each name's shifted by its fixed share of the interval, so that
+    /// names fall due evenly over it (and a change of the interval moves each a little), and a
+    /// description is due again once its slot has passed.
     fn resync_due(&self, name: &str, described_at: Instant, now: Instant, interval: Duration) -> bool {
-        let length = interval.as_nanos().max(1);
-        let offset = u128::from(name_hash(name)) % length;
-        let slot = |at: Instant| (at.saturating_duration_since(self.origin).as_nanos() + offset) / length;
+        let length = interval.as_secs_f64().max(1e-3);
+        let offset = spread(name);
+        let slot = |at: Instant| (at.saturating_duration_since(self.origin).as_secs_f64() / length + offset).floor();
         slot(now) > slot(described_at)
     }
 }
 
-/// FNV-1a of a name: the same on every run, so that simulations repeat.
-fn name_hash(name: &str) -> u64 {
-    name.bytes().fold(0xcbf2_9ce4_8422_2325, |hash, byte| (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3))
+/// A fixed share in `[0, 1)` of the interval for each name, by which its resync slots are
+/// shifted: FNV-1a of the name, mixed so that names differing in their last characters land far
+/// apart; the same on every run, so that simulations repeat.
+fn spread(name: &str) -> f64 {
+    let mut hash = name
+        .bytes()
+        .fold(0xcbf2_9ce4_8422_2325_u64, |hash, byte| (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3));
+    hash ^= hash >> 33;
+    hash = hash.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    hash ^= hash >> 33;
+    hash = hash.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+    hash ^= hash >> 33;
+    (hash >> 11) as f64 / (1_u64 << 53) as f64
 }
 
 #[cfg(test)]

@@ -514,6 +514,7 @@ impl SimCloud {
 }
 
 /// What a simulated call is about, to find its region.
+#[derive(Clone, Copy)]
 pub(crate) enum Target<'a> {
     /// A new or changed cluster.
     Spec(&'a crate::ClusterSpec),

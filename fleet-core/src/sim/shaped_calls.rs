@@ -5,6 +5,7 @@
 //! further calls they make at its read rate, as a real provider must.
 
 use std::collections::HashSet;
+use std::time::Duration;
 
 use tokio::time::Instant;
 
@@ -12,11 +13,15 @@ use super::api_shape::{ApiShape, PAGE_SIZE};
 use super::call_log::Operation;
 use super::cloud::Target;
 use super::provider::SimProvider;
+use super::state::SimState;
 use crate::observe::{DescribeCache, ReadPacer, join_all};
 use crate::{Cluster, ClusterId, Error, FleetTags, Listing, Region, Result};
 
 /// Share of the read rate a provider gives to describing steady clusters again.
 const RESYNC_SHARE: f64 = 0.5;
+
+/// How often one read is retried when the cloud throttles it.
+const THROTTLED_RETRIES: u32 = 3;
 
 /// What a provider keeps between calls where the API lists names only: the last description
 /// of each listed cluster (`None`: another fleet's), and the pacing of its calls.
@@ -89,22 +94,37 @@ impl SimProvider {
         result
     }
 
+    /// One further read of a list or get: paced to the read rate and, when the cloud throttles
+    /// it all the same, retried after the wait it asks for (a few times), as the clouds' SDKs
+    /// do with throttled calls.
+    async fn paced_read<T>(
+        &self,
+        operation: Operation,
+        target: Target<'_>,
+        run: impl Fn(&mut SimState, Duration, Instant) -> Result<T>,
+    ) -> Result<T> {
+        let mut throttled = 0;
+        loop {
+            self.observer().reads.pace().await;
+            match self.cloud().call(self.fleet(), operation, target, &run).await {
+                Err(Error::RateLimited { retry_after }) if throttled < THROTTLED_RETRIES => {
+                    throttled += 1;
+                    tokio::time::sleep(retry_after.unwrap_or(Duration::from_secs(1))).await;
+                }
+                other => return other,
+            }
+        }
+    }
+
     /// One paced call about cluster `id` that answers nothing but its cost.
     async fn paced(&self, operation: Operation, id: &ClusterId) -> Result<()> {
-        self.observer().reads.pace().await;
-        self.cloud()
-            .call(self.fleet(), operation, Target::Cluster(id), |state, _, now| state.get(id, now).map(|_| ()))
-            .await
+        self.paced_read(operation, Target::Cluster(id), |state, _, now| state.get(id, now).map(|_| ())).await
     }
 
     async fn list_node_pools(&self, cluster: &mut Cluster) -> Result<()> {
-        self.observer().reads.pace().await;
         let id = cluster.id.clone();
         cluster.node_pools = self
-            .cloud()
-            .call(self.fleet(), Operation::ListNodePools, Target::Cluster(&id), |state, _, now| {
-                state.node_pools(&id, now)
-            })
+            .paced_read(Operation::ListNodePools, Target::Cluster(&id), |state, _, now| state.node_pools(&id, now))
             .await?;
         Ok(())
     }
@@ -115,15 +135,12 @@ impl SimProvider {
         let mut clusters = Vec::new();
         let mut next = Some(0);
         while let Some(from) = next {
-            if from > 0 {
-                self.observer().reads.pace().await;
-            }
-            let (page, after) =
-                self.cloud()
-                    .call(fleet, Operation::List, Target::Fleet, |state, _, now| {
-                        Ok(state.page(fleet, from, PAGE_SIZE, now))
-                    })
-                    .await?;
+            let page = |state: &mut SimState, _, now| Ok(state.page(fleet, from, PAGE_SIZE, now));
+            let (page, after) = if from == 0 {
+                self.cloud().call(fleet, Operation::List, Target::Fleet, page).await?
+            } else {
+                self.paced_read(Operation::List, Target::Fleet, page).await?
+            };
             clusters.extend(page);
             next = after;
         }
@@ -150,10 +167,8 @@ impl SimProvider {
         let mut names = Vec::new();
         let mut next = Some(0);
         while let Some(from) = next {
-            self.observer().reads.pace().await;
             let (page, after) = self
-                .cloud()
-                .call(fleet, Operation::List, Target::Region(region), |state, _, now| {
+                .paced_read(Operation::List, Target::Region(region), |state, _, now| {
                     Ok(state.names_page(region, from, PAGE_SIZE, now))
                 })
                 .await?;
@@ -168,11 +183,8 @@ impl SimProvider {
                 clusters.extend(kept);
                 continue;
             }
-            self.observer().reads.pace().await;
-            let cluster = self
-                .cloud()
-                .call(fleet, Operation::Describe, Target::Cluster(&id), |state, _, now| state.get(&id, now))
-                .await;
+            let cluster =
+                self.paced_read(Operation::Describe, Target::Cluster(&id), |state, _, now| state.get(&id, now)).await;
             let mut cluster = match cluster {
                 Ok(cluster) => cluster,
                 Err(Error::NotFound { .. }) => continue,
