@@ -1,16 +1,5 @@
 //! [`DescribeCache`]: what a provider last described of each cluster its list names, so that a
 //! steady cluster is described again once per resync interval instead of on every list.
-//!
-//! Some cloud APIs list cluster names only (EKS `ListClusters`): observing a fleet then costs
-//! one describe per cluster per list, which at a few reads a second and a thousand clusters is
-//! minutes of API budget per pass. With this cache a list describes only new names, clusters
-//! in a changing phase, and each steady cluster once per resync interval; the resyncs are
-//! spread over the interval by a fixed share of it per name, so each list pays an even share
-//! of them rather than all of them at once.
-//!
-//! What this costs: a cluster that fails or is changed behind the provider's back while its
-//! name stays listed is seen within one resync interval; a deleted one is seen at the next
-//! list, since its name is gone.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
@@ -32,8 +21,16 @@ struct Entry<T> {
     described_at: Instant,
 }
 
-/// The last description of each listed cluster, by region and name; see the
-/// [module](self) documentation.
+/// The last description of each listed cluster, by region and name.
+///
+/// Some cloud APIs list cluster names only (EKS `ListClusters`): observing a fleet then costs
+/// one describe per cluster per list, which at a few reads a second and a thousand clusters is
+/// minutes of API budget per pass. With this cache a list describes only new names, clusters
+/// in a changing phase, and each steady cluster once per resync interval; the resyncs are
+/// spread over the interval by a fixed share of it per name, so each list pays an even share
+/// of them rather than all of them at once. A cluster that fails or is changed behind the
+/// provider's back while its name stays listed is seen within one resync interval; a deleted
+/// one at the next list, since its name is gone.
 ///
 /// ```
 /// use std::time::Duration;
