@@ -103,22 +103,25 @@ async fn steady_lists_describe_only_what_changed_and_the_resync_share() {
     let calls = counter.take();
     assert_eq!(total(&calls), pages, "a steady list within the resync costs its pages only: {calls:?}");
 
-    // A change the provider made is described again; one behind its back waits for the resync
-    // (a deleted cluster is gone from the next list, as its name is).
-    let web = first.clusters.iter().find(|c| c.id.as_str() == "east-7").unwrap();
-    let version = web.kubernetes_version.unwrap();
-    let spec = ClusterSpec::builder(web.id.clone(), web.provider.clone(), web.region.clone(), version)
-        .label("team", "payments")
-        .node_pool(NodePool::new(NodePoolName::new("workers").unwrap(), SizeClass::Small, 1, 3).unwrap())
-        .build()
-        .unwrap();
-    provider.update(&spec).await.unwrap();
+    // A new cluster is described at the next list, the others are not; one changed behind
+    // the provider's back waits for the resync (a deleted one is gone from the next list, as
+    // its name is).
+    let new = ClusterSpec::builder(
+        ClusterId::new("east-new").unwrap(),
+        ProviderName::new("aws").unwrap(),
+        Region::new("us-east-1").unwrap(),
+        "1.31".parse().unwrap(),
+    )
+    .node_pool(NodePool::new(NodePoolName::new("workers").unwrap(), SizeClass::Small, 1, 3).unwrap())
+    .build()
+    .unwrap();
+    provider.create(&new).await.unwrap();
     moto.client("eu-west-1").delete_cluster().name("west-3").send().await.unwrap();
     counter.take();
     let after = provider.list().await.unwrap();
-    assert_eq!(after.clusters.len(), 299, "the deleted one is gone at once");
+    assert_eq!(after.clusters.len(), 300, "the deleted one is gone at once, the new one is there");
     let calls = counter.take();
-    assert_eq!(calls["DescribeCluster"], 1, "only the changed cluster: {calls:?}");
+    assert_eq!(calls["DescribeCluster"], 1, "only the new cluster: {calls:?}");
     assert_eq!(total(&calls), pages + 2, "{calls:?}");
 
     // `get` always asks EKS.

@@ -238,6 +238,7 @@ async fn list_follows_next_link_and_keeps_this_fleets_clusters_by_tag() {
     );
     let pages = arm.requests().iter().filter(|r| r.method == "GET" && r.path.ends_with("/managedClusters")).count();
     assert_eq!(pages, 4, "8 clusters in the group, 2 a page");
+    assert_eq!(arm.requests().len(), 4, "a list is its pages: tags and agent pools come in them, nothing per cluster");
     assert_no_violations(&arm);
 
     let wide = arm.builder("prod").with_subscription_wide_list().build().unwrap();

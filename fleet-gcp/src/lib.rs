@@ -9,7 +9,9 @@
 //! (`locations/-`) and keeps this fleet's clusters by their labels; a configured location
 //! that GKE names in the answer's `missingZones` (itself, or a zone of it) is reported
 //! unreachable and its clusters are left out, and the list fails only when every configured
-//! location is missing. Credentials are a kubeconfig with the endpoint, the CA and an access
+//! location is missing. A list is one read call whatever the fleet's size: GKE's list has no
+//! pages and carries each cluster's status, labels and node pools, so nothing is described
+//! one by one and every change is seen at the next list. Credentials are a kubeconfig with the endpoint, the CA and an access
 //! token from `google-cloud-auth`, never from the `gcloud` binary.
 //!
 //! Team credentials (`ClusterProvider::team_credentials`) are set up in the cluster with those
