@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use fleet::engine::{Engine, EngineOptions};
 use fleet::failover::earliest_finishes;
 use fleet::fleet_spec::{DesiredCluster, DesiredFleet};
-use fleet::sim::{Latency, LatencyModel, RegionCapacity, SimCloud};
+use fleet::sim::{ApiShape, Latency, LatencyModel, RegionCapacity, SimCloud};
 use fleet::{Error, FleetName, ProviderName, RateLimit, RateLimits, Region, Result};
 use tokio_util::sync::CancellationToken;
 
@@ -60,17 +60,21 @@ fn zero_latency(count: usize) -> Result<Duration> {
     })
 }
 
-/// Virtual time for `count` clusters from empty when each create takes [`CREATE`] and the
-/// provider allows `writes`; and the lower bound: the last create cannot start before the
+/// Virtual time for `count` clusters from empty when each create takes [`CREATE`] on an API
+/// of `shape` with `limits`; and the lower bound: the last create cannot start before the
 /// budget lets its call through, and takes [`CREATE`].
-fn realistic(count: usize, writes: RateLimit) -> Result<(Duration, Duration)> {
+fn realistic(count: usize, shape: ApiShape, limits: RateLimits) -> Result<(Duration, Duration)> {
+    let writes = limits.writes;
     runtime(true)?.block_on(async {
         let fleet = FleetName::new("bench")?;
-        let limits = RateLimits::new(RateLimit::new(100.0, 200), writes);
         let latency = LatencyModel::zero()
             .with_create(Latency::Fixed(CREATE))
             .with_calls(Latency::Fixed(Duration::from_millis(100)), Latency::Fixed(Duration::from_millis(200)));
-        let mut builder = SimCloud::builder(ProviderName::new("bench")?).latency(latency).rate_limits(limits).seed(3);
+        let mut builder = SimCloud::builder(ProviderName::new("bench")?)
+            .api_shape(shape)
+            .latency(latency)
+            .rate_limits(limits)
+            .seed(3);
         for n in 0..3 {
             builder = builder.region(Region::new(format!("r{n}"))?, RegionCapacity::unlimited());
         }
@@ -120,17 +124,24 @@ pub fn convergence_rows(count: usize) -> Result<Vec<Row>> {
         "about 15 min (CAPI in-memory provider, 1000 clusters)",
         per_thousand.as_secs_f64() / CAPI_IN_MEMORY_1000.as_secs_f64(),
     ));
-    let writes = RateLimit::new(5.0, 20);
-    let (took, bound) = realistic(count, writes)?;
-    let ratio = took.as_secs_f64() / bound.as_secs_f64().max(1e-9);
-    rows.push(
-        Row::judged(
-            format!("{count} clusters from empty, 7-min creates, 5 writes/s (virtual)"),
-            show(took),
-            "<= 1.05x bound",
-            ratio <= 1.05,
-        )
-        .against(format!("{} (create + write queueing)", show(bound)), ratio),
-    );
+    let limits = RateLimits::new(RateLimit::new(100.0, 200), RateLimit::new(5.0, 20));
+    let (took, bound) = realistic(count, ApiShape::Generic, limits)?;
+    rows.push(judged(format!("{count} clusters from empty, 7-min creates, 5 writes/s (virtual)"), took, bound));
+    for shape in [ApiShape::Eks, ApiShape::Gke, ApiShape::Aks] {
+        let limits = shape.rate_limits();
+        let (took, bound) = realistic(count, shape, limits)?;
+        let figure = format!(
+            "{shape} API: {count} clusters from empty, 7-min creates, {} reads/s, {} writes/s (virtual)",
+            limits.reads.per_second, limits.writes.per_second
+        );
+        rows.push(judged(figure, took, bound));
+    }
     Ok(rows)
+}
+
+/// A convergence row: `took` against `bound`, within 1.05x.
+fn judged(figure: String, took: Duration, bound: Duration) -> Row {
+    let ratio = took.as_secs_f64() / bound.as_secs_f64().max(1e-9);
+    Row::judged(figure, show(took), "<= 1.05x bound", ratio <= 1.05)
+        .against(format!("{} (create + write queueing)", show(bound)), ratio)
 }

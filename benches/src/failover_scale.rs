@@ -9,10 +9,10 @@ use std::time::Duration;
 use fleet::engine::{Engine, EngineOptions};
 use fleet::failover::{FailoverController, FailoverOptions, FailoverPolicy, Fallback, LossThresholds, PhaseAndProbe};
 use fleet::fleet_spec::{DesiredCluster, DesiredFleet};
-use fleet::sim::{CallOutcome, Latency, LatencyModel, RegionCapacity, SimCloud};
+use fleet::sim::{ApiShape, CallOutcome, Latency, LatencyModel, RegionCapacity, SimCloud};
 use fleet::{
-    ClusterId, ClusterProvider, ClusterSpec, Error, FleetName, KubernetesVersion, NodePool, NodePoolName, ProviderName,
-    RateLimit, RateLimits, Region, Result, SizeClass,
+    ClusterId, ClusterSpec, Error, FleetName, KubernetesVersion, NodePool, NodePoolName, ProviderName, RateLimit,
+    RateLimits, Region, Result, SizeClass,
 };
 use tokio_util::sync::CancellationToken;
 
@@ -20,13 +20,13 @@ use crate::table::{Row, show};
 
 const MINUTE: Duration = Duration::from_secs(60);
 
-fn cloud(name: &str, regions: &[&str]) -> Result<SimCloud> {
+fn cloud(name: &str, regions: &[&str], shape: ApiShape, limits: RateLimits) -> Result<SimCloud> {
     let latency = LatencyModel::zero()
         .with_create(Latency::Fixed(8 * MINUTE))
         .with_delete(Latency::Fixed(4 * MINUTE))
         .with_calls(Latency::Fixed(Duration::from_millis(100)), Latency::Fixed(Duration::from_millis(200)));
-    let limits = RateLimits::new(RateLimit::new(400.0, 800), RateLimit::new(20.0, 50));
-    let mut builder = SimCloud::builder(ProviderName::new(name)?).latency(latency).rate_limits(limits).seed(11);
+    let mut builder =
+        SimCloud::builder(ProviderName::new(name)?).api_shape(shape).latency(latency).rate_limits(limits).seed(11);
     for region in regions {
         builder = builder.region(Region::new(*region)?, RegionCapacity::unlimited());
     }
@@ -46,19 +46,29 @@ fn cluster(id: String, provider: &str, region: &str) -> Result<DesiredCluster> {
 }
 
 /// `count` clusters: 40% in aws/east, 30% in aws/west, 30% in gcp/central; aws/east fails.
+/// Run with generous API limits, then again with both clouds shaped like EKS, GKE and AKS
+/// at those APIs' limits.
 pub fn failover_rows(count: usize) -> Result<Vec<Row>> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_time()
         .start_paused(true)
         .build()
         .map_err(|err| Error::Unavailable { message: format!("no runtime: {err}") })?;
-    runtime.block_on(scenario(count))
+    let generous = RateLimits::new(RateLimit::new(400.0, 800), RateLimit::new(20.0, 50));
+    let mut rows = runtime.block_on(scenario(count, ApiShape::Generic, generous, ""))?;
+    for shape in [ApiShape::Eks, ApiShape::Gke, ApiShape::Aks] {
+        let limits = shape.rate_limits();
+        let label =
+            format!("{shape} API, {} reads/s, {} writes/s: ", limits.reads.per_second, limits.writes.per_second);
+        rows.extend(runtime.block_on(scenario(count, shape, limits, &label))?);
+    }
+    Ok(rows)
 }
 
-async fn scenario(count: usize) -> Result<Vec<Row>> {
+async fn scenario(count: usize, shape: ApiShape, limits: RateLimits, label: &str) -> Result<Vec<Row>> {
     let fleet = FleetName::new("bench")?;
-    let aws = cloud("aws", &["east", "west"])?;
-    let gcp = cloud("gcp", &["central"])?;
+    let aws = cloud("aws", &["east", "west"], shape, limits)?;
+    let gcp = cloud("gcp", &["central"], shape, limits)?;
     let east = count * 4 / 10;
     let west = count * 3 / 10;
     let mut clusters = Vec::with_capacity(count);
@@ -101,10 +111,16 @@ async fn scenario(count: usize) -> Result<Vec<Row>> {
     let mut controller = FailoverController::builder(engine.clone())
         .policies(BTreeMap::from([("batch".to_owned(), policy)]))
         .options(failover);
+    // Health checks call through the engine's providers: the same API budgets and the same
+    // providers' pacing, as one process would.
+    let providers = engine.providers();
     for cloud in [&aws, &gcp] {
-        let provider: Arc<dyn ClusterProvider> = Arc::new(cloud.provider(fleet.clone()));
-        controller = controller
-            .health_check(cloud.info().name.clone(), Arc::new(PhaseAndProbe::new(provider, Arc::new(cloud.clone()))));
+        let name = cloud.info().name.clone();
+        let provider = providers.get(&name).cloned().ok_or_else(|| Error::InvalidSpec {
+            path: "providers".into(),
+            reason: format!("the engine has no provider `{name}`"),
+        })?;
+        controller = controller.health_check(name, Arc::new(PhaseAndProbe::new(provider, Arc::new(cloud.clone()))));
     }
     let controller = controller.build()?;
     let cancel = CancellationToken::new();
@@ -144,12 +160,17 @@ async fn scenario(count: usize) -> Result<Vec<Row>> {
     let ratio = recovery.as_secs_f64() / bound.as_secs_f64().max(1e-9);
     Ok(vec![
         Row::judged(
-            format!("failover: {east} of {count} clusters lose their region, recovery (virtual)"),
+            format!("{label}failover: {east} of {count} clusters lose their region, recovery (virtual)"),
             show(recovery),
             "<= 1.1x bound",
             ratio <= 1.1,
         )
         .against(format!("{} (detection + queueing + create)", show(bound)), ratio),
-        Row::judged("failover: calls refused for going over an API limit", refused.to_string(), "0", refused == 0),
+        Row::judged(
+            format!("{label}failover: calls refused for going over an API limit"),
+            refused.to_string(),
+            "0",
+            refused == 0,
+        ),
     ])
 }

@@ -52,7 +52,8 @@ pub struct EksProvider {
     pub(crate) credentials: SharedCredentialsProvider,
     /// Where each known cluster is, to avoid asking every region.
     pub(crate) located: Mutex<BTreeMap<ClusterId, Region>>,
-    /// Spaces out the calls of `list`, which makes several for every cluster.
+    /// Spaces out every read call (a `list` makes several for every cluster, a `get` several
+    /// for one), so that the provider keeps to the read rate whoever calls it.
     pub(crate) reads: ReadPacer,
     /// What `list` and `get` last described of each cluster, for the lists to come.
     pub(crate) described: DescribeCache<Option<Cluster>>,
@@ -147,6 +148,7 @@ impl EksProvider {
     async fn describe_in(&self, region: &Region, id: &ClusterId, with_nodegroups: bool) -> Result<Described> {
         let client = self.client(region)?;
         let doing = format!("describe cluster `{id}` in {region}");
+        self.reads.pace().await;
         let out =
             client.describe_cluster().name(id.as_str()).send().await.map_err(|e| map_sdk_error(&doing, false, e))?;
         let cluster = out.cluster().cloned().ok_or_else(|| Error::cluster_not_found(id))?;
@@ -154,6 +156,7 @@ impl EksProvider {
         if with_nodegroups && described.cluster.status() != Some(&ClusterStatus::Creating) {
             for name in self.nodegroup_names(region, id).await? {
                 let doing = format!("describe node group `{name}` of `{id}`");
+                self.reads.pace().await;
                 let seen =
                     match client.describe_nodegroup().cluster_name(id.as_str()).nodegroup_name(&name).send().await {
                         Ok(out) => NodegroupSeen {
@@ -180,6 +183,7 @@ impl EksProvider {
         let mut pages = fleet_core::paging::Pages::new(&doing);
         let mut token = None;
         loop {
+            self.reads.pace().await;
             let out = client
                 .list_nodegroups()
                 .cluster_name(id.as_str())
@@ -429,7 +433,6 @@ impl EksProvider {
                 clusters.extend(kept);
                 continue;
             }
-            self.reads.pace().await;
             let mut described = match self.describe_in(region, &id, false).await {
                 Ok(described) => described,
                 Err(Error::NotFound { .. }) => continue,
@@ -441,7 +444,6 @@ impl EksProvider {
             }
             // Node groups by name only: enough to tell a complete cluster, cheap in calls.
             if described.cluster.status() == Some(&ClusterStatus::Active) {
-                self.reads.pace().await;
                 let names = match self.nodegroup_names(region, &id).await {
                     Ok(names) => names,
                     Err(Error::NotFound { .. }) => continue,

@@ -73,9 +73,10 @@ pub use listing::{Listing, UnreachableRegion};
 /// [`ClusterPhase::is_in_progress`]) from its last description
 /// ([`crate::observe::DescribeCache`]) for at most its resync interval; a new name, a cluster in
 /// progress, one the provider changed since, and every `get` are asked of the cloud, and a
-/// cluster deleted is missing from the next list. Calls a `list` or `get` makes beyond its
-/// first keep to [`ProviderInfo::rate_limits`] by themselves
-/// ([`crate::observe::ReadPacer`]): the engine's budget pays for one call of each.
+/// cluster deleted is missing from the next list. A provider whose methods make several API
+/// calls (a list that describes clusters, a get that describes node pools) paces every read
+/// call at [`ProviderInfo::rate_limits`] itself ([`crate::observe::ReadPacer`]): the engine's
+/// budget counts one call per method, and only the provider knows what a method costs.
 ///
 /// **`update`** makes the cluster match the spec in place: afterwards (`Updating` → `Running`)
 /// the cluster reports the spec's Kubernetes version, node pools and tags, blueprint version

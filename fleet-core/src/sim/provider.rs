@@ -102,17 +102,12 @@ impl ClusterProvider for SimProvider {
     }
 
     async fn room(&self, region: &Region) -> Result<Option<Room>> {
-        self.cloud
-            .call(&self.fleet, Operation::Room, Target::Region(region), |state, _, now| state.room(region, now))
-            .await
-            .map(Some)
+        self.read(Operation::Room, Target::Region(region), |state, _, now| state.room(region, now)).await.map(Some)
     }
 
     async fn credentials(&self, id: &ClusterId) -> Result<Credentials> {
         let fleet = &self.fleet;
-        self.cloud
-            .call(fleet, Operation::Credentials, Target::Cluster(id), |state, _, now| state.credentials(fleet, id, now))
-            .await
+        self.read(Operation::Credentials, Target::Cluster(id), |state, _, now| state.credentials(fleet, id, now)).await
     }
 
     async fn team_credentials(&self, id: &ClusterId, team: &crate::TeamName) -> Result<Credentials> {

@@ -1,8 +1,9 @@
 //! The calls a [`SimProvider`]'s `list` and `get` make under each [`ApiShape`]: one call, pages,
 //! or pages of names with a describe per cluster the [`DescribeCache`] cannot vouch for.
 //!
-//! The engine's API budget pays for one call of each `list` and `get`; the provider paces the
-//! further calls they make at its read rate, as a real provider must.
+//! Where a `list` or `get` makes several calls (the EKS and AKS shapes), the provider paces
+//! every one of them at its read rate, as a real provider must: the engine's API budget counts
+//! one call per method, and only the provider knows what a method costs.
 
 use std::collections::HashSet;
 use std::time::Duration;
@@ -19,9 +20,6 @@ use crate::{Cluster, ClusterId, Error, FleetTags, Listing, Region, Result};
 
 /// Share of the read rate a provider gives to describing steady clusters again.
 const RESYNC_SHARE: f64 = 0.5;
-
-/// How often one read is retried when the cloud throttles it.
-const THROTTLED_RETRIES: u32 = 3;
 
 /// What a provider keeps between calls where the API lists names only: the last description
 /// of each listed cluster (`None`: another fleet's), and the pacing of its calls.
@@ -57,25 +55,19 @@ impl SimProvider {
     /// Cluster `id`, as the cloud's API shape describes it: for the EKS shape, with its node
     /// pools listed and each described.
     pub(crate) async fn shaped_get(&self, id: &ClusterId) -> Result<Cluster> {
-        let fleet = self.fleet();
-        let mut cluster =
-            self.cloud().call(fleet, Operation::Get, Target::Cluster(id), |state, _, now| state.get(id, now)).await?;
-        if self.cloud().api_shape() == ApiShape::Eks {
-            if cluster.phase != crate::ClusterPhase::Creating {
-                self.list_node_pools(&mut cluster).await?;
-                for _ in 0..cluster.node_pools.len() {
-                    self.paced(Operation::DescribeNodePool, id).await?;
-                }
-            }
-            let steady = !cluster.phase.is_in_progress();
-            self.observer().described.record(
-                &cluster.region,
-                id.as_str(),
-                Some(cluster.clone()),
-                steady,
-                Instant::now(),
-            );
+        let get = |state: &mut SimState, _, now| state.get(id, now);
+        if self.cloud().api_shape() != ApiShape::Eks {
+            return self.read(Operation::Get, Target::Cluster(id), get).await;
         }
+        let mut cluster = self.paced_read(Operation::Get, Target::Cluster(id), get).await?;
+        if cluster.phase != crate::ClusterPhase::Creating {
+            self.list_node_pools(&mut cluster).await?;
+            for _ in 0..cluster.node_pools.len() {
+                self.paced(Operation::DescribeNodePool, id).await?;
+            }
+        }
+        let steady = !cluster.phase.is_in_progress();
+        self.observer().described.record(&cluster.region, id.as_str(), Some(cluster.clone()), steady, Instant::now());
         Ok(cluster)
     }
 
@@ -94,26 +86,30 @@ impl SimProvider {
         result
     }
 
-    /// One further read of a list or get: paced to the read rate and, when the cloud throttles
-    /// it all the same, retried after the wait it asks for (a few times), as the clouds' SDKs
-    /// do with throttled calls.
+    /// A read call of one of the provider's methods: paced with the calls of lists and gets
+    /// where the shape makes several per method (EKS, AKS), so that together they keep to the
+    /// read rate; a plain call otherwise.
+    pub(crate) async fn read<T>(
+        &self,
+        operation: Operation,
+        target: Target<'_>,
+        run: impl FnOnce(&mut SimState, Duration, Instant) -> Result<T>,
+    ) -> Result<T> {
+        match self.cloud().api_shape() {
+            ApiShape::Eks | ApiShape::Aks => self.paced_read(operation, target, run).await,
+            _ => self.cloud().call(self.fleet(), operation, target, run).await,
+        }
+    }
+
+    /// One read of a list or get, paced to the read rate.
     async fn paced_read<T>(
         &self,
         operation: Operation,
         target: Target<'_>,
-        run: impl Fn(&mut SimState, Duration, Instant) -> Result<T>,
+        run: impl FnOnce(&mut SimState, Duration, Instant) -> Result<T>,
     ) -> Result<T> {
-        let mut throttled = 0;
-        loop {
-            self.observer().reads.pace().await;
-            match self.cloud().call(self.fleet(), operation, target, &run).await {
-                Err(Error::RateLimited { retry_after }) if throttled < THROTTLED_RETRIES => {
-                    throttled += 1;
-                    tokio::time::sleep(retry_after.unwrap_or(Duration::from_secs(1))).await;
-                }
-                other => return other,
-            }
-        }
+        self.observer().reads.pace().await;
+        self.cloud().call(self.fleet(), operation, target, run).await
     }
 
     /// One paced call about cluster `id` that answers nothing but its cost.
@@ -133,16 +129,18 @@ impl SimProvider {
     async fn list_by_pages(&self) -> Result<Listing> {
         let fleet = self.fleet();
         let mut clusters = Vec::new();
-        let mut next = Some(0);
-        while let Some(from) = next {
-            let page = |state: &mut SimState, _, now| Ok(state.page(fleet, from, PAGE_SIZE, now));
-            let (page, after) = if from == 0 {
-                self.cloud().call(fleet, Operation::List, Target::Fleet, page).await?
-            } else {
-                self.paced_read(Operation::List, Target::Fleet, page).await?
-            };
+        let mut after: Option<ClusterId> = None;
+        loop {
+            let (page, next) = self
+                .paced_read(Operation::List, Target::Fleet, |state, _, now| {
+                    Ok(state.page(fleet, after.as_ref(), PAGE_SIZE, now))
+                })
+                .await?;
             clusters.extend(page);
-            next = after;
+            if next.is_none() {
+                break;
+            }
+            after = next;
         }
         self.cloud().with_state(|state| state.listing(clusters))
     }
@@ -165,15 +163,18 @@ impl SimProvider {
     async fn list_region(&self, region: &Region) -> Result<Vec<Cluster>> {
         let fleet = self.fleet();
         let mut names = Vec::new();
-        let mut next = Some(0);
-        while let Some(from) = next {
-            let (page, after) = self
+        let mut after: Option<ClusterId> = None;
+        loop {
+            let (page, next) = self
                 .paced_read(Operation::List, Target::Region(region), |state, _, now| {
-                    Ok(state.names_page(region, from, PAGE_SIZE, now))
+                    Ok(state.names_page(region, after.as_ref(), PAGE_SIZE, now))
                 })
                 .await?;
             names.extend(page);
-            next = after;
+            if next.is_none() {
+                break;
+            }
+            after = next;
         }
         let described = &self.observer().described;
         described.keep_listed(region, &names.iter().map(ClusterId::as_str).collect::<HashSet<_>>());

@@ -4,6 +4,7 @@
 //! background task runs, so a simulation is exactly as deterministic as its calls.
 
 use std::collections::BTreeMap;
+use std::ops::Bound;
 use std::time::{Duration, SystemTime};
 
 use tokio::time::Instant;
@@ -400,24 +401,30 @@ impl SimState {
     /// reported unreachable, and the list fails when every region is down, as a cloud's
     /// regional endpoints would.
     pub(crate) fn list(&mut self, fleet: &FleetName, now: Instant) -> Result<Listing> {
-        let (clusters, _) = self.page(fleet, 0, usize::MAX, now);
+        let (clusters, _) = self.page(fleet, None, usize::MAX, now);
         self.listing(clusters)
     }
 
-    /// One page of a list of every fleet's clusters in the regions that are up: the page of at
-    /// most `size` clusters from position `from`, of which this fleet's are returned, and where
-    /// the next page starts.
+    /// One page of a list of every fleet's clusters in the regions that are up: at most `size`
+    /// clusters named after `after` (from the first with `None`), of which this fleet's are
+    /// returned, and the name the next page starts after. Pages follow names, as the clouds'
+    /// page tokens do, so that clusters made or deleted between pages shift nothing.
     pub(crate) fn page(
         &mut self,
         fleet: &FleetName,
-        from: usize,
+        after: Option<&ClusterId>,
         size: usize,
         now: Instant,
-    ) -> (Vec<Cluster>, Option<usize>) {
+    ) -> (Vec<Cluster>, Option<ClusterId>) {
         self.settle_all(now);
-        let mut listed = self.clusters.values().filter(|cluster| self.region_is_up(&cluster.region)).skip(from);
+        let start = after.map_or(Bound::Unbounded, Bound::Excluded);
+        let mut listed = self
+            .clusters
+            .range::<ClusterId, _>((start, Bound::Unbounded))
+            .map(|(_, c)| c)
+            .filter(|c| self.region_is_up(&c.region));
         let page: Vec<&SimCluster> = listed.by_ref().take(size).collect();
-        let next = listed.next().map(|_| from + page.len());
+        let next = listed.next().and(page.last()).map(|last| last.id.clone());
         let clusters = page.into_iter().filter(|c| c.belongs_to(fleet)).map(|c| c.view(&self.name, true)).collect();
         (clusters, next)
     }
@@ -436,19 +443,25 @@ impl SimState {
         listing.unless_all_unreachable(&self.name, &regions)
     }
 
-    /// One page of the names of every fleet's clusters in `region`: at most `size` from
-    /// position `from`, and where the next page starts.
+    /// One page of the names of every fleet's clusters in `region`: at most `size` after
+    /// `after`, and the name the next page starts after.
     pub(crate) fn names_page(
         &mut self,
         region: &Region,
-        from: usize,
+        after: Option<&ClusterId>,
         size: usize,
         now: Instant,
-    ) -> (Vec<ClusterId>, Option<usize>) {
+    ) -> (Vec<ClusterId>, Option<ClusterId>) {
         self.settle_all(now);
-        let mut names = self.clusters.values().filter(|cluster| &cluster.region == region).skip(from);
-        let page: Vec<ClusterId> = names.by_ref().take(size).map(|cluster| cluster.id.clone()).collect();
-        let next = names.next().map(|_| from + page.len());
+        let start = after.map_or(Bound::Unbounded, Bound::Excluded);
+        let mut names = self
+            .clusters
+            .range::<ClusterId, _>((start, Bound::Unbounded))
+            .map(|(_, c)| c)
+            .filter(|c| &c.region == region)
+            .map(|c| c.id.clone());
+        let page: Vec<ClusterId> = names.by_ref().take(size).collect();
+        let next = names.next().and(page.last().cloned());
         (page, next)
     }
 
