@@ -18,7 +18,7 @@ use crate::builder::RegionNetwork;
 use crate::errors::map_sdk_error;
 use crate::tags::{self, DELETING_KEY, NETWORK_POLICY_KEY};
 use crate::token::eks_token;
-use fleet_core::observe::{DescribeCache, ReadPacer, join_all};
+use fleet_core::observe::{DescribeCache, ReadPacer, list_regions};
 use tokio::time::Instant;
 
 /// The EC2 instance type of a size class (override per provider with
@@ -618,19 +618,7 @@ impl ClusterProvider for EksProvider {
     }
 
     async fn list(&self) -> Result<Listing> {
-        let regions = &self.info.regions;
-        let results = join_all(regions.iter().map(|region| self.list_region(region)).collect()).await;
-        let mut listing = Listing::new(Vec::new());
-        for (region, result) in regions.iter().zip(results) {
-            match result {
-                Ok(clusters) => listing.clusters.extend(clusters),
-                Err(err) => {
-                    tracing::warn!(target: "fleet::aws", %region, %err, "region not listed");
-                    listing.mark_unreachable(region.clone(), err);
-                }
-            }
-        }
-        listing.unless_all_unreachable(&self.info.name, regions)
+        list_regions(&self.info.name, &self.info.regions, |region| self.list_region(region)).await
     }
 
     async fn update(&self, spec: &ClusterSpec) -> Result<Cluster> {

@@ -5,6 +5,8 @@
 
 mod describe_cache;
 mod pacer;
+mod regions;
 
 pub use describe_cache::{DEFAULT_RESYNC, DescribeCache};
 pub use pacer::{ReadPacer, join_all};
+pub use regions::list_regions;

@@ -14,7 +14,7 @@ use tokio::time::Instant;
 ///
 /// ```
 /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
-/// let outputs = fleet_core::observe::join_all(vec![async { 1 }, async { 2 }]).await;
+/// let outputs = fleet_core::observe::join_all((1..=2).map(|n| async move { n }).collect()).await;
 /// assert_eq!(outputs, [1, 2]);
 /// # });
 /// ```

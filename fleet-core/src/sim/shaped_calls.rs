@@ -15,7 +15,7 @@ use super::call_log::Operation;
 use super::cloud::Target;
 use super::provider::SimProvider;
 use super::state::SimState;
-use crate::observe::{DescribeCache, ReadPacer, join_all};
+use crate::observe::{DescribeCache, ReadPacer, list_regions};
 use crate::{Cluster, ClusterId, Error, FleetTags, Listing, Region, Result};
 
 /// Share of the read rate a provider gives to describing steady clusters again.
@@ -125,57 +125,46 @@ impl SimProvider {
         Ok(())
     }
 
+    /// Every page of a paged list, one paced call each: `page` answers the page after a name
+    /// (the first with `None`) and the name the next page starts after.
+    async fn every_page<T>(
+        &self,
+        target: Target<'_>,
+        page: impl Fn(&mut SimState, Option<&ClusterId>, Instant) -> (Vec<T>, Option<ClusterId>),
+    ) -> Result<Vec<T>> {
+        let mut items = Vec::new();
+        let mut after: Option<ClusterId> = None;
+        loop {
+            let (found, next) =
+                self.paced_read(Operation::List, target, |state, _, now| Ok(page(state, after.as_ref(), now))).await?;
+            items.extend(found);
+            match next {
+                Some(name) => after = Some(name),
+                None => return Ok(items),
+            }
+        }
+    }
+
     /// AKS-like: pages of every fleet's clusters with their tags, this fleet's kept.
     async fn list_by_pages(&self) -> Result<Listing> {
         let fleet = self.fleet();
-        let mut clusters = Vec::new();
-        let mut after: Option<ClusterId> = None;
-        loop {
-            let (page, next) = self
-                .paced_read(Operation::List, Target::Fleet, |state, _, now| {
-                    Ok(state.page(fleet, after.as_ref(), PAGE_SIZE, now))
-                })
-                .await?;
-            clusters.extend(page);
-            if next.is_none() {
-                break;
-            }
-            after = next;
-        }
+        let clusters =
+            self.every_page(Target::Fleet, |state, after, now| state.page(fleet, after, PAGE_SIZE, now)).await?;
         self.cloud().with_state(|state| state.listing(clusters))
     }
 
     /// EKS-like: every region at once, each listing its names by page and describing those the
     /// cache cannot vouch for.
     async fn list_by_names(&self) -> Result<Listing> {
-        let regions = &self.cloud().info().regions;
-        let results = join_all(regions.iter().map(|region| self.list_region(region)).collect()).await;
-        let mut listing = Listing::new(Vec::new());
-        for (region, result) in regions.iter().zip(results) {
-            match result {
-                Ok(clusters) => listing.clusters.extend(clusters),
-                Err(err) => listing.mark_unreachable(region.clone(), err),
-            }
-        }
-        listing.unless_all_unreachable(&self.cloud().info().name, regions)
+        let info = self.cloud().info();
+        list_regions(&info.name, &info.regions, |region| self.list_region(region)).await
     }
 
     async fn list_region(&self, region: &Region) -> Result<Vec<Cluster>> {
         let fleet = self.fleet();
-        let mut names = Vec::new();
-        let mut after: Option<ClusterId> = None;
-        loop {
-            let (page, next) = self
-                .paced_read(Operation::List, Target::Region(region), |state, _, now| {
-                    Ok(state.names_page(region, after.as_ref(), PAGE_SIZE, now))
-                })
-                .await?;
-            names.extend(page);
-            if next.is_none() {
-                break;
-            }
-            after = next;
-        }
+        let names = self
+            .every_page(Target::Region(region), |state, after, now| state.names_page(region, after, PAGE_SIZE, now))
+            .await?;
         let described = &self.observer().described;
         described.keep_listed(region, &names.iter().map(ClusterId::as_str).collect::<HashSet<_>>());
         let mut clusters = Vec::new();

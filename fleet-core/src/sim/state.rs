@@ -417,16 +417,25 @@ impl SimState {
         now: Instant,
     ) -> (Vec<Cluster>, Option<ClusterId>) {
         self.settle_all(now);
-        let start = after.map_or(Bound::Unbounded, Bound::Excluded);
-        let mut listed = self
-            .clusters
-            .range::<ClusterId, _>((start, Bound::Unbounded))
-            .map(|(_, c)| c)
-            .filter(|c| self.region_is_up(&c.region));
-        let page: Vec<&SimCluster> = listed.by_ref().take(size).collect();
-        let next = listed.next().and(page.last()).map(|last| last.id.clone());
+        let (page, next) = self.clusters_after(after, size, |cluster| self.region_is_up(&cluster.region));
         let clusters = page.into_iter().filter(|c| c.belongs_to(fleet)).map(|c| c.view(&self.name, true)).collect();
         (clusters, next)
+    }
+
+    /// At most `size` clusters named after `after` (from the first with `None`) that `keep`
+    /// keeps, and, when more follow, the name the next page starts after.
+    fn clusters_after(
+        &self,
+        after: Option<&ClusterId>,
+        size: usize,
+        keep: impl Fn(&SimCluster) -> bool,
+    ) -> (Vec<&SimCluster>, Option<ClusterId>) {
+        let start = after.map_or(Bound::Unbounded, Bound::Excluded);
+        let mut kept =
+            self.clusters.range::<ClusterId, _>((start, Bound::Unbounded)).map(|(_, c)| c).filter(|c| keep(c));
+        let page: Vec<&SimCluster> = kept.by_ref().take(size).collect();
+        let next = kept.next().and(page.last()).map(|last| last.id.clone());
+        (page, next)
     }
 
     /// A listing of `clusters`, with the regions that are down reported unreachable; an error
@@ -453,16 +462,8 @@ impl SimState {
         now: Instant,
     ) -> (Vec<ClusterId>, Option<ClusterId>) {
         self.settle_all(now);
-        let start = after.map_or(Bound::Unbounded, Bound::Excluded);
-        let mut names = self
-            .clusters
-            .range::<ClusterId, _>((start, Bound::Unbounded))
-            .map(|(_, c)| c)
-            .filter(|c| &c.region == region)
-            .map(|c| c.id.clone());
-        let page: Vec<ClusterId> = names.by_ref().take(size).collect();
-        let next = names.next().and(page.last().cloned());
-        (page, next)
+        let (page, next) = self.clusters_after(after, size, |cluster| &cluster.region == region);
+        (page.into_iter().map(|cluster| cluster.id.clone()).collect(), next)
     }
 
     /// The node pools of cluster `id`.
