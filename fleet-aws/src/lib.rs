@@ -14,8 +14,22 @@
 //! version), upgrades the control plane one minor version at a time (never down), and resizes
 //! node groups keeping their current desired size within the new bounds; after a control-plane
 //! upgrade, `get` upgrades the node groups to its version and reports the cluster `Updating`
-//! until they run it. `list` lists every region at once, its calls spaced to the declared read
-//! rate, and reports the regions that did not answer as unreachable. Credentials are a
+//! until they run it. `list` lists every region at once, every call spaced to the declared read
+//! rate, and reports the regions that did not answer as unreachable.
+//!
+//! What a list costs: EKS's `ListClusters` gives names only, 100 a page, so each cluster must
+//! be described (and its node groups listed) to be seen. The provider keeps what it described
+//! ([`fleet_core::observe::DescribeCache`]) and describes again only new names, clusters in
+//! progress, clusters it changed, and each steady cluster once per resync interval
+//! ([`EksProviderBuilder::with_resync_interval`], ten minutes by default): a steady list of N
+//! clusters in a region costs `ceil(N / 100)` pages plus `2 N x (time since the last list) /
+//! resync` calls, instead of `2 N + 1`. A cluster deleted behind the fleet's back is gone at the
+//! next list; one that fails or is changed behind its back is seen within the resync interval;
+//! `get` always asks EKS. The Resource Groups Tagging API (`GetResources` filtered by the fleet's
+//! tag) was considered for the list and not taken: it returns ARNs and tags but no status, so
+//! the describes stay; it saves calls only for other fleets' clusters, which the cache already
+//! describes once per resync; and its index lags the EKS API, so a new cluster could be missed
+//! by a list. Credentials are a
 //! kubeconfig with the cluster's endpoint and CA and a token made the way `aws eks get-token`
 //! makes it ([`eks_token`]). `team_credentials` sets a team's namespace, service account, role
 //! and binding up through the cluster's Kubernetes API with those admin credentials, over the
