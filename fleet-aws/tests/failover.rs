@@ -24,16 +24,10 @@ fn aws() -> ProviderName {
 }
 
 fn desired(id: &str) -> DesiredCluster {
-    let spec = ClusterSpec::builder(
-        ClusterId::new(id).unwrap(),
-        aws(),
-        Region::new("us-east-1").unwrap(),
-        "1.31".parse().unwrap(),
-    )
-    .node_pool(NodePool::new(NodePoolName::new("workers").unwrap(), SizeClass::Small, 1, 3).unwrap())
-    .blueprint_version(BlueprintVersion::new("web-v1").unwrap())
-    .build()
-    .unwrap();
+    let spec = common::spec_builder(id, "us-east-1", "1.31")
+        .blueprint_version(BlueprintVersion::new("web-v1").unwrap())
+        .build()
+        .unwrap();
     DesiredCluster::new(spec, "web", 0)
 }
 

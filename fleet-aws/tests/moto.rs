@@ -8,16 +8,10 @@ use fleet_aws::map_sdk_error;
 use fleet_core::*;
 
 fn spec(id: &str, region: &str) -> ClusterSpec {
-    ClusterSpec::builder(
-        ClusterId::new(id).unwrap(),
-        ProviderName::new("aws").unwrap(),
-        Region::new(region).unwrap(),
-        "1.31".parse().unwrap(),
-    )
-    .node_pool(NodePool::new(NodePoolName::new("workers").unwrap(), SizeClass::Small, 1, 3).unwrap())
-    .node_pool(NodePool::new(NodePoolName::new("batch").unwrap(), SizeClass::Large, 0, 2).unwrap())
-    .build()
-    .unwrap()
+    common::spec_builder(id, region, "1.31")
+        .node_pool(NodePool::new(NodePoolName::new("batch").unwrap(), SizeClass::Large, 0, 2).unwrap())
+        .build()
+        .unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread")]

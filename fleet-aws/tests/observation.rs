@@ -106,15 +106,7 @@ async fn steady_lists_describe_only_what_changed_and_the_resync_share() {
     // A new cluster is described at the next list, the others are not; one changed behind
     // the provider's back waits for the resync (a deleted one is gone from the next list, as
     // its name is).
-    let new = ClusterSpec::builder(
-        ClusterId::new("east-new").unwrap(),
-        ProviderName::new("aws").unwrap(),
-        Region::new("us-east-1").unwrap(),
-        "1.31".parse().unwrap(),
-    )
-    .node_pool(NodePool::new(NodePoolName::new("workers").unwrap(), SizeClass::Small, 1, 3).unwrap())
-    .build()
-    .unwrap();
+    let new = common::spec_builder("east-new", "us-east-1", "1.31").build().unwrap();
     provider.create(&new).await.unwrap();
     moto.client("eu-west-1").delete_cluster().name("west-3").send().await.unwrap();
     counter.take();

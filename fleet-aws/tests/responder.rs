@@ -12,16 +12,10 @@ fn fleet() -> FleetName {
 }
 
 fn spec(minor: u32) -> ClusterSpec {
-    ClusterSpec::builder(
-        ClusterId::new("web-1").unwrap(),
-        ProviderName::new("aws").unwrap(),
-        Region::new("us-east-1").unwrap(),
-        KubernetesVersion::new(1, minor, None),
-    )
-    .node_pool(NodePool::new(NodePoolName::new("workers").unwrap(), SizeClass::Small, 1, 3).unwrap())
-    .blueprint_version(BlueprintVersion::new("v1").unwrap())
-    .build()
-    .unwrap()
+    common::spec_builder("web-1", "us-east-1", &format!("1.{minor}"))
+        .blueprint_version(BlueprintVersion::new("v1").unwrap())
+        .build()
+        .unwrap()
 }
 
 /// `DescribeCluster` of a cluster made from `spec(31)` by fleet `prod`, at `version`, with

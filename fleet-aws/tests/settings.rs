@@ -8,15 +8,7 @@ mod common;
 use fleet_core::*;
 
 fn spec(id: &str) -> ClusterSpec {
-    ClusterSpec::builder(
-        ClusterId::new(id).unwrap(),
-        ProviderName::new("aws").unwrap(),
-        Region::new("us-east-1").unwrap(),
-        "1.34".parse().unwrap(),
-    )
-    .node_pool(NodePool::new(NodePoolName::new("workers").unwrap(), SizeClass::Small, 1, 3).unwrap())
-    .build()
-    .unwrap()
+    common::spec_builder(id, "us-east-1", "1.34").build().unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -20,16 +20,7 @@ fn fleet(name: &str) -> FleetName {
 }
 
 fn spec(id: &str, location: &str) -> ClusterSpec {
-    ClusterSpec::builder(
-        ClusterId::new(id).unwrap(),
-        ProviderName::new("gcp").unwrap(),
-        Region::new(location).unwrap(),
-        "1.34".parse().unwrap(),
-    )
-    .node_pool(NodePool::new(NodePoolName::new("workers").unwrap(), SizeClass::Small, 1, 3).unwrap())
-    .label("team", "payments")
-    .build()
-    .unwrap()
+    common::spec_builder(id, location, "1.34").label("team", "payments").build().unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -12,15 +12,7 @@ use fleet_core::*;
 use serde_json::{Value, json};
 
 fn spec(id: &str, location: &str, version: &str) -> ClusterSpec {
-    ClusterSpec::builder(
-        ClusterId::new(id).unwrap(),
-        ProviderName::new("gcp").unwrap(),
-        Region::new(location).unwrap(),
-        version.parse().unwrap(),
-    )
-    .node_pool(NodePool::new(NodePoolName::new("workers").unwrap(), SizeClass::Small, 1, 3).unwrap())
-    .build()
-    .unwrap()
+    common::spec_builder(id, location, version).build().unwrap()
 }
 
 /// The body of the last request to a path ending in `suffix`.

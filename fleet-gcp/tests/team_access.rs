@@ -12,15 +12,7 @@ use fleet_core::conformance::SimulatedKubeApi;
 use fleet_core::*;
 
 fn spec(id: &str, private_endpoint: bool) -> ClusterSpec {
-    let mut spec = ClusterSpec::builder(
-        ClusterId::new(id).unwrap(),
-        ProviderName::new("gcp").unwrap(),
-        Region::new("europe-west1").unwrap(),
-        "1.34".parse().unwrap(),
-    )
-    .node_pool(NodePool::new(NodePoolName::new("workers").unwrap(), SizeClass::Small, 1, 3).unwrap())
-    .build()
-    .unwrap();
+    let mut spec = common::spec_builder(id, "europe-west1", "1.34").build().unwrap();
     spec.network.private_endpoint = private_endpoint;
     spec
 }

@@ -27,6 +27,26 @@ use fleet_core::{AppliedSettings, Capabilities, ClusterId, Error, FleetName, Net
 pub use proxy::{Faults, RegionProxy, Upstream};
 pub use stand_in::StandIn;
 
+/// The spec the tests start from: cluster `id` of provider `aws` in `region` at
+/// Kubernetes `version`, with one pool `workers` of 1 to 3 small nodes.
+pub fn spec_builder(id: &str, region: &str, version: &str) -> fleet_core::ClusterSpecBuilder {
+    fleet_core::ClusterSpec::builder(
+        ClusterId::new(id).unwrap(),
+        fleet_core::ProviderName::new("aws").unwrap(),
+        Region::new(region).unwrap(),
+        version.parse().unwrap(),
+    )
+    .node_pool(
+        fleet_core::NodePool::new(
+            fleet_core::NodePoolName::new("workers").unwrap(),
+            fleet_core::SizeClass::Small,
+            1,
+            3,
+        )
+        .unwrap(),
+    )
+}
+
 pub const ROLE: &str = "arn:aws:iam::123456789012:role/eks-cluster";
 pub const NODE_ROLE: &str = "arn:aws:iam::123456789012:role/eks-node";
 /// The role of the engine, given admin access entries by the providers of [`RegionProxies`].

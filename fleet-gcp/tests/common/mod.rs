@@ -61,6 +61,26 @@ use fleet_core::{AppliedSettings, ClusterId, Error, FleetName, Network, Region, 
 use fleet_gcp::{GkeProvider, GkeProviderBuilder};
 use serde_json::{Value, json};
 
+/// The spec the tests start from: cluster `id` of provider `gcp` in `region` at
+/// Kubernetes `version`, with one pool `workers` of 1 to 3 small nodes.
+pub fn spec_builder(id: &str, region: &str, version: &str) -> fleet_core::ClusterSpecBuilder {
+    fleet_core::ClusterSpec::builder(
+        ClusterId::new(id).unwrap(),
+        fleet_core::ProviderName::new("gcp").unwrap(),
+        Region::new(region).unwrap(),
+        version.parse().unwrap(),
+    )
+    .node_pool(
+        fleet_core::NodePool::new(
+            fleet_core::NodePoolName::new("workers").unwrap(),
+            fleet_core::SizeClass::Small,
+            1,
+            3,
+        )
+        .unwrap(),
+    )
+}
+
 pub const PROJECT: &str = "fleet-test";
 /// The two locations every test provider is configured with.
 pub const LOCATIONS: [&str; 2] = ["europe-west1", "us-central1"];
