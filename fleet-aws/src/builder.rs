@@ -323,8 +323,8 @@ impl EksProviderBuilder {
             credentials,
             located: std::sync::Mutex::new(BTreeMap::new()),
             reads: ReadPacer::new(self.rate_limits.reads),
-            // Half the read rate for resyncs; each is a describe and a node group list.
-            described: DescribeCache::new(self.resync, self.rate_limits.reads.per_second / 4.0),
+            // Each resync is a describe and a node group list.
+            described: DescribeCache::within(self.resync, self.rate_limits.reads, 2),
         })
     }
 }

@@ -465,9 +465,7 @@ impl EksProvider {
 
     /// Keeps `cluster`, as just described in `region`, for the lists to come.
     fn keep(&self, region: &Region, cluster: &Cluster) {
-        let steady = !cluster.phase.is_in_progress();
-        let value = FleetTags::belongs_to(&cluster.tags, &self.fleet).then(|| cluster.clone());
-        self.described.record(region, cluster.id.as_str(), value, steady, Instant::now());
+        self.described.record_cluster(region, cluster, &self.fleet, Instant::now());
     }
 
     /// Forgets what was described of cluster `id` in every region, after a change to it.

@@ -313,3 +313,22 @@ async fn waiting_times_out_and_honours_retry_after() {
     assert!(gap >= Duration::from_secs(90), "polled again after {gap:?}, before Retry-After");
     assert!(cloud.elapsed() > before);
 }
+
+/// On the EKS-like shape, a cluster another fleet owns stays out of this fleet's lists even
+/// after this fleet's provider described it with `get` (its description is kept as not its own).
+#[tokio::test(start_paused = true)]
+async fn an_eks_shaped_list_never_lists_a_foreign_cluster_it_got() {
+    let cloud = SimCloud::builder(ProviderName::new("sim").unwrap())
+        .api_shape(fleet_core::sim::ApiShape::Eks)
+        .region(region("east"), RegionCapacity::new(5, 20))
+        .latency(LatencyModel::zero())
+        .build();
+    let ours = fleet(&cloud);
+    let theirs = cloud.provider(FleetName::new("other").unwrap());
+    theirs.create(&spec("theirs", "east")).await.unwrap();
+    ours.create(&spec("mine", "east")).await.unwrap();
+    let seen = ours.get(&ClusterId::new("theirs").unwrap()).await.unwrap();
+    assert!(seen.phase.is_running(), "a foreign cluster may be read");
+    let listed: Vec<String> = ours.list().await.unwrap().clusters.iter().map(|c| c.id.to_string()).collect();
+    assert_eq!(listed, ["mine"]);
+}

@@ -7,11 +7,15 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use crate::Region;
 use crate::mutex::lock;
+use crate::{Cluster, FleetName, FleetTags, RateLimit, Region};
 
 /// How often a steady cluster is described again unless configured otherwise: ten minutes.
 pub const DEFAULT_RESYNC: Duration = Duration::from_secs(600);
+
+/// The share of a provider's read rate that describing steady clusters again may take, so
+/// that the rest stays for new clusters, clusters in progress and `get`.
+pub const RESYNC_SHARE: f64 = 0.5;
 
 /// What one cluster's last description was, and from when its resync is counted.
 #[derive(Debug)]
@@ -69,6 +73,12 @@ impl<T: Clone> DescribeCache<T> {
         }
     }
 
+    /// A cache whose resyncs take at most [`RESYNC_SHARE`] of `reads`, where describing one
+    /// cluster costs `calls_per_describe` read calls.
+    pub fn within(resync: Duration, reads: RateLimit, calls_per_describe: u32) -> Self {
+        Self::new(resync, reads.per_second * RESYNC_SHARE / f64::from(calls_per_describe.max(1)))
+    }
+
     /// The interval within which every steady cluster is described again: the configured
     /// resync, or, when describing all of them that often would take more than the describe
     /// rate the cache was given, as long as that rate needs.
@@ -119,6 +129,17 @@ impl<T: Clone> DescribeCache<T> {
     /// Whether no description is kept.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+}
+
+impl DescribeCache<Option<Cluster>> {
+    /// Keeps `cluster`, as described in `region` at `now`, for the lists of `fleet` to come: its
+    /// view, steady unless it is in progress, when it is the fleet's; `None` when it is
+    /// another's (never listed, described again at its resync).
+    pub fn record_cluster(&self, region: &Region, cluster: &Cluster, fleet: &FleetName, now: Instant) {
+        let value = FleetTags::belongs_to(&cluster.tags, fleet).then(|| cluster.clone());
+        let steady = value.is_none() || !cluster.phase.is_in_progress();
+        self.record(region, cluster.id.as_str(), value, steady, now);
     }
 }
 

@@ -7,6 +7,6 @@ mod describe_cache;
 mod pacer;
 mod regions;
 
-pub use describe_cache::{DEFAULT_RESYNC, DescribeCache};
+pub use describe_cache::{DEFAULT_RESYNC, DescribeCache, RESYNC_SHARE};
 pub use pacer::{ReadPacer, join_all};
 pub use regions::list_regions;

@@ -18,9 +18,6 @@ use super::state::SimState;
 use crate::observe::{DescribeCache, ReadPacer, list_regions};
 use crate::{Cluster, ClusterId, Error, FleetTags, Listing, Region, Result};
 
-/// Share of the read rate a provider gives to describing steady clusters again.
-const RESYNC_SHARE: f64 = 0.5;
-
 /// What a provider keeps between calls where the API lists names only: the last description
 /// of each listed cluster (`None`: another fleet's), and the pacing of its calls.
 #[derive(Debug)]
@@ -34,8 +31,7 @@ impl Observer {
         let cloud = provider.cloud();
         let reads = cloud.info().rate_limits.reads;
         // Each describe of a listed cluster is two calls: the cluster and its node pools.
-        let describes_per_second = reads.per_second * RESYNC_SHARE / 2.0;
-        Self { described: DescribeCache::new(cloud.resync(), describes_per_second), reads: ReadPacer::new(reads) }
+        Self { described: DescribeCache::within(cloud.resync(), reads, 2), reads: ReadPacer::new(reads) }
     }
 }
 
@@ -66,8 +62,7 @@ impl SimProvider {
                 self.paced(Operation::DescribeNodePool, id).await?;
             }
         }
-        let steady = !cluster.phase.is_in_progress();
-        self.observer().described.record(&cluster.region, id.as_str(), Some(cluster.clone()), steady, Instant::now());
+        self.observer().described.record_cluster(&cluster.region, &cluster, self.fleet(), Instant::now());
         Ok(cluster)
     }
 
@@ -181,7 +176,7 @@ impl SimProvider {
                 Err(err) => return Err(err),
             };
             if !FleetTags::belongs_to(&cluster.tags, fleet) {
-                described.record(region, id.as_str(), None, true, Instant::now());
+                described.record_cluster(region, &cluster, fleet, Instant::now());
                 continue;
             }
             if cluster.phase.is_running() {
@@ -191,8 +186,7 @@ impl SimProvider {
                     Err(err) => return Err(err),
                 }
             }
-            let steady = !cluster.phase.is_in_progress();
-            described.record(region, id.as_str(), Some(cluster.clone()), steady, Instant::now());
+            described.record_cluster(region, &cluster, fleet, Instant::now());
             clusters.push(cluster);
         }
         Ok(clusters)
