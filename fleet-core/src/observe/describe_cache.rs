@@ -17,7 +17,7 @@ pub const DEFAULT_RESYNC: Duration = Duration::from_secs(600);
 /// that the rest stays for new clusters, clusters in progress and `get`.
 pub const RESYNC_SHARE: f64 = 0.5;
 
-/// What one cluster's last description was, and from when its resync is counted.
+/// What one cluster's last description was, and when it was made.
 #[derive(Debug)]
 struct Entry<T> {
     value: T,
@@ -57,7 +57,8 @@ pub struct DescribeCache<T> {
     resync: Duration,
     describes_per_second: f64,
     origin: Instant,
-    entries: Mutex<HashMap<(Region, String), Entry<T>>>,
+    /// By region, then by name, so that a lookup borrows the name instead of copying it.
+    entries: Mutex<HashMap<Region, HashMap<String, Entry<T>>>>,
 }
 
 impl<T: Clone> DescribeCache<T> {
@@ -83,8 +84,7 @@ impl<T: Clone> DescribeCache<T> {
     /// resync, or, when describing all of them that often would take more than the describe
     /// rate the cache was given, as long as that rate needs.
     pub fn resync_interval(&self) -> Duration {
-        let count = lock(&self.entries).len();
-        self.interval_for(count)
+        self.interval_for(self.len())
     }
 
     fn interval_for(&self, count: usize) -> Duration {
@@ -96,8 +96,8 @@ impl<T: Clone> DescribeCache<T> {
     /// cluster was steady and its resync has not come round since. `None`: describe it.
     pub fn fresh(&self, region: &Region, name: &str, now: Instant) -> Option<T> {
         let entries = lock(&self.entries);
-        let interval = self.interval_for(entries.len());
-        let entry = entries.get(&(region.clone(), name.to_owned()))?;
+        let interval = self.interval_for(count(&entries));
+        let entry = entries.get(region)?.get(name)?;
         if !entry.steady || self.resync_due(name, entry.described_at, now, interval) {
             return None;
         }
@@ -107,23 +107,29 @@ impl<T: Clone> DescribeCache<T> {
     /// Keeps `value` as the description of `name` in `region` made at `now`; `steady`: whether
     /// the cluster is in a phase that stays as it is until something changes it.
     pub fn record(&self, region: &Region, name: &str, value: T, steady: bool, now: Instant) {
-        lock(&self.entries).insert((region.clone(), name.to_owned()), Entry { value, steady, described_at: now });
+        let mut entries = lock(&self.entries);
+        let in_region = entries.entry(region.clone()).or_default();
+        in_region.insert(name.to_owned(), Entry { value, steady, described_at: now });
     }
 
     /// Drops the description of `name` in `region` (after a change the provider made to it), so
     /// that the next list describes it.
     pub fn forget(&self, region: &Region, name: &str) {
-        lock(&self.entries).remove(&(region.clone(), name.to_owned()));
+        if let Some(in_region) = lock(&self.entries).get_mut(region) {
+            in_region.remove(name);
+        }
     }
 
     /// Drops the descriptions of clusters in `region` that its list no longer names.
     pub fn keep_listed(&self, region: &Region, listed: &HashSet<&str>) {
-        lock(&self.entries).retain(|(at, name), _| at != region || listed.contains(name.as_str()));
+        if let Some(in_region) = lock(&self.entries).get_mut(region) {
+            in_region.retain(|name, _| listed.contains(name.as_str()));
+        }
     }
 
     /// How many clusters have a description kept.
     pub fn len(&self) -> usize {
-        lock(&self.entries).len()
+        count(&lock(&self.entries))
     }
 
     /// Whether no description is kept.
@@ -154,6 +160,11 @@ impl<T> DescribeCache<T> {
         let slot = |at: Instant| (at.saturating_duration_since(self.origin).as_secs_f64() / length + offset).floor();
         slot(now) > slot(described_at)
     }
+}
+
+/// Descriptions kept in every region.
+fn count<T>(entries: &HashMap<Region, HashMap<String, Entry<T>>>) -> usize {
+    entries.values().map(HashMap::len).sum()
 }
 
 /// A fixed share in `[0, 1)` of the interval for each name, by which its resync slots are
