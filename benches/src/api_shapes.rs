@@ -150,7 +150,7 @@ pub async fn steady(shape: ApiShape, count: usize) -> Result<SteadyFigures> {
     let resync_describes =
         if resync.is_zero() { 0.0 } else { count as f64 * window.as_secs_f64() / resync.as_secs_f64() };
     let pages = shape.list_calls(&per_region, 0) as f64;
-    let bound = PASSES as f64 * pages + 2.0 * resync_describes;
+    let bound = PASSES as f64 * pages + shape.calls_per_describe() as f64 * resync_describes;
     let bound_per_pass = bound / PASSES as f64;
     let limit = cloud.info().rate_limits.reads;
     let pass_time_bound =
@@ -163,7 +163,7 @@ pub async fn steady(shape: ApiShape, count: usize) -> Result<SteadyFigures> {
         .into_iter()
         .find(|cluster| cluster.id == deleted)
         .map(|cluster| cluster.provider_id)
-        .unwrap_or_default();
+        .ok_or_else(|| Error::Provider { message: format!("{shape}: `{deleted}` was not observed"), source: None })?;
     cloud.remove_cluster(&deleted);
     let notice_deleted = run_until(&engine, |seen| seen.iter().all(|c| c.provider_id != deleted_provider_id)).await?;
     cloud.break_cluster(&broken, "broken behind the fleet's back");

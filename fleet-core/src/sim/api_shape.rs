@@ -64,9 +64,19 @@ impl ApiShape {
         }
     }
 
+    /// The read calls describing one listed cluster takes where the list gives names only: a
+    /// describe and a node group list for the EKS shape; none for the others, whose lists carry
+    /// every cluster whole.
+    pub fn calls_per_describe(self) -> usize {
+        match self {
+            ApiShape::Eks => 2,
+            _ => 0,
+        }
+    }
+
     /// The fewest read calls a list of `in_regions` clusters (of every fleet, by region) costs
-    /// when `describes` of them must be described: the list pages plus, for the EKS shape, a
-    /// describe and a node group list for each.
+    /// when `describes` of them must be described: the list pages plus
+    /// [`calls_per_describe`](Self::calls_per_describe) for each.
     ///
     /// ```
     /// use fleet_core::sim::ApiShape;
@@ -76,11 +86,12 @@ impl ApiShape {
     /// ```
     pub fn list_calls(self, in_regions: &[usize], describes: usize) -> usize {
         let pages = |count: usize| count.div_ceil(PAGE_SIZE).max(1);
-        match self {
+        let pages = match self {
             ApiShape::Generic | ApiShape::Gke => 1,
             ApiShape::Aks => pages(in_regions.iter().sum()),
-            ApiShape::Eks => in_regions.iter().map(|&count| pages(count)).sum::<usize>() + 2 * describes,
-        }
+            ApiShape::Eks => in_regions.iter().map(|&count| pages(count)).sum::<usize>(),
+        };
+        pages + self.calls_per_describe() * describes
     }
 
     /// Lowercase name.

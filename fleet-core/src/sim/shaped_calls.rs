@@ -30,8 +30,11 @@ impl Observer {
     pub(crate) fn new(provider: &SimProvider) -> Self {
         let cloud = provider.cloud();
         let reads = cloud.info().rate_limits.reads;
-        // Each describe of a listed cluster is two calls: the cluster and its node pools.
-        Self { described: DescribeCache::within(cloud.resync(), reads, 2), reads: ReadPacer::new(reads) }
+        let calls_per_describe = ApiShape::Eks.calls_per_describe() as u32;
+        Self {
+            described: DescribeCache::within(cloud.resync(), reads, calls_per_describe),
+            reads: ReadPacer::new(reads),
+        }
     }
 }
 
