@@ -64,8 +64,8 @@ pub use listing::{Listing, UnreachableRegion};
 /// control plane is up, and deletes the cluster once its node groups are gone), but never
 /// starts one.
 ///
-/// **`list`** returns exactly this fleet's clusters, each with its tags: never an untagged
-/// cluster or another fleet's. When some regions (locations, resource groups) cannot be listed,
+/// **`list`** returns exactly this fleet's clusters, each with its tags, whoever made them (the
+/// tags decide): never an untagged cluster or another fleet's. When some regions (locations, resource groups) cannot be listed,
 /// it still lists the others and names the failed ones in [`Listing::unreachable`]; it fails
 /// only when no region could be listed. The engine neither recreates nor garbage-collects
 /// anything in an unreachable region, and goes on acting in the others. Where the cloud lists

@@ -42,6 +42,9 @@ enum Bug {
     /// `list` reports node pools a size class up from what runs (a wrong machine-type
     /// mapping), so that the plan never settles.
     ListsWrongSize,
+    /// `list` answers each running cluster it has listed from memory until this provider
+    /// deletes it: a describe cache that never learns of a cluster removed behind its back.
+    ListKeepsRemoved,
 }
 
 struct Broken {
@@ -49,6 +52,7 @@ struct Broken {
     info: ProviderInfo,
     bug: Bug,
     last_kubeconfig: Mutex<String>,
+    remembered: Mutex<std::collections::BTreeMap<ClusterId, Cluster>>,
 }
 
 impl Broken {
@@ -109,6 +113,17 @@ impl ClusterProvider for Broken {
                 }
                 Ok(Listing::new(clusters))
             }
+            Bug::ListKeepsRemoved => {
+                let mut remembered = self.remembered.lock().unwrap();
+                for cluster in listing.clusters.iter().filter(|c| c.phase == ClusterPhase::Running) {
+                    remembered.insert(cluster.id.clone(), cluster.clone());
+                }
+                let mut clusters = listing.clusters;
+                let gone: Vec<Cluster> =
+                    remembered.values().filter(|r| !clusters.iter().any(|c| c.id == r.id)).cloned().collect();
+                clusters.extend(gone);
+                Ok(Listing::new(clusters))
+            }
             _ => Ok(listing),
         }
     }
@@ -137,6 +152,7 @@ impl ClusterProvider for Broken {
     }
 
     async fn delete(&self, id: &ClusterId) -> Result<()> {
+        self.remembered.lock().unwrap().remove(id);
         self.inner.delete(id).await.map_err(|e| self.leak(e))
     }
 
@@ -176,7 +192,7 @@ fn broken(cloud: &SimCloud, bug: Bug) -> (Broken, ConformanceContext) {
     if bug == Bug::IgnoresUndeclaredSettings {
         info.capabilities = info.capabilities.with_audit_logging(false);
     }
-    let provider = Broken { inner, info, bug, last_kubeconfig: Mutex::default() };
+    let provider = Broken { inner, info, bug, last_kubeconfig: Mutex::default(), remembered: Mutex::default() };
     let other = Arc::new(cloud.provider(FleetName::new("conformance-other").unwrap()));
     let ctx = ConformanceContext::new("conf", Region::new("east").unwrap(), other)
         .unwrap()
@@ -257,6 +273,11 @@ async fn an_update_that_refuses_a_spec_behind_the_cluster_fails() {
 async fn a_listing_the_plan_never_settles_on_fails() {
     fails(Bug::ListsWrongSize, "plan_is_empty_after_create").await;
     fails(Bug::ListsWrongSize, "plan_is_empty_after_updates").await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_list_that_keeps_a_removed_cluster_fails() {
+    fails(Bug::ListKeepsRemoved, "removed_clusters_leave_the_next_list").await;
 }
 
 #[tokio::test(start_paused = true)]

@@ -131,6 +131,7 @@ async fn without_hooks_the_checks_that_need_them_are_skipped_by_name() {
         report.skipped_checks(),
         [
             "untagged_clusters_are_left_alone",
+            "removed_clusters_leave_the_next_list",
             "declared_settings_are_applied",
             "undeclared_settings_are_refused",
             "team_credentials_are_scoped",

@@ -3,13 +3,14 @@
 //! shortage, and failing back when a region returns.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use fleet_core::engine::{Engine, EngineEvent, EngineOptions};
 use fleet_core::failover::{
-    FailoverController, FailoverEvent, FailoverOptions, FailoverPolicy, FailoverReport, Fallback, Location,
-    LossThresholds, OnReturn, PhaseAndProbe,
+    FailoverController, FailoverEvent, FailoverOptions, FailoverPolicy, FailoverReport, Fallback, Health, HealthCheck,
+    Location, LossThresholds, OnReturn, PhaseAndProbe,
 };
 use fleet_core::fleet_spec::{AntiAffinity, DesiredCluster, DesiredFleet};
 use fleet_core::sim::{Latency, LatencyModel, RegionCapacity, SimCloud};
@@ -67,11 +68,33 @@ fn desired(id: &str, provider: &str, place: &str, template: &str, priority: i32)
 const DEFAULT_DENY: &str =
     "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: default-deny}\nspec: {podSelector: {}}\n";
 
+/// A health check that answers as `PhaseAndProbe` does, four minutes late while `slow` is set:
+/// a check of a large fleet at a strict API limit.
+struct SlowWhenAsked {
+    inner: PhaseAndProbe,
+    slow: Arc<AtomicBool>,
+}
+
+#[async_trait::async_trait]
+impl HealthCheck for SlowWhenAsked {
+    async fn check(&self, cluster: &Cluster) -> Health {
+        if self.slow.load(Ordering::SeqCst) {
+            tokio::time::sleep(4 * MINUTE).await;
+        }
+        self.inner.check(cluster).await
+    }
+}
+
+/// A placement switch seen: identity, the cluster now serving it, the placement's generation,
+/// and when.
+type Switch = (ClusterId, ClusterId, u64, Instant);
+
 struct World {
     clouds: BTreeMap<String, SimCloud>,
     engine: Engine,
     controller: FailoverController,
-    switches: Arc<Mutex<Vec<(ClusterId, ClusterId, u64)>>>,
+    switches: Arc<Mutex<Vec<Switch>>>,
+    slow_checks: Arc<AtomicBool>,
     failover_events: Arc<Mutex<Vec<FailoverEvent>>>,
     cancel: CancellationToken,
 }
@@ -118,9 +141,11 @@ impl World {
         options.thresholds = LossThresholds::new(3, MINUTE, 0.5);
         options.probe_concurrency = 64;
         let mut controller = FailoverController::builder(engine.clone()).policies(policies).options(options);
+        let slow_checks = Arc::new(AtomicBool::new(false));
         for cloud in &clouds {
             let provider: Arc<dyn ClusterProvider> = Arc::new(cloud.provider(fleet()));
-            let check = PhaseAndProbe::new(provider, Arc::new(cloud.clone()));
+            let inner = PhaseAndProbe::new(provider, Arc::new(cloud.clone()));
+            let check = SlowWhenAsked { inner, slow: Arc::clone(&slow_checks) };
             controller = controller.health_check(cloud.info().name.clone(), Arc::new(check));
         }
         let controller = controller.build().unwrap();
@@ -131,7 +156,7 @@ impl World {
         tokio::spawn(async move {
             while let Ok(event) = engine_events.recv().await {
                 if let EngineEvent::PlacementSwitched { identity, cluster, generation, .. } = event {
-                    recorded.lock().unwrap().push((identity, cluster, generation));
+                    recorded.lock().unwrap().push((identity, cluster, generation, Instant::now()));
                 }
             }
         });
@@ -157,7 +182,7 @@ impl World {
         // A few quiet checks, so that every cluster has a healthy history.
         tokio::time::sleep(2 * MINUTE).await;
         let clouds = clouds.into_iter().map(|c| (c.info().name.to_string(), c)).collect();
-        World { clouds, engine, controller, switches, failover_events, cancel }
+        World { clouds, engine, controller, switches, slow_checks, failover_events, cancel }
     }
 
     /// Waits (virtual time) until `done` holds of the report, checking every 10 seconds.
@@ -191,7 +216,7 @@ impl World {
     fn assert_single_active_placements(&self) {
         let mut generation: BTreeMap<ClusterId, u64> = BTreeMap::new();
         let mut active: BTreeMap<ClusterId, ClusterId> = BTreeMap::new();
-        for (identity, cluster, at) in self.switches.lock().unwrap().iter() {
+        for (identity, cluster, at, _) in self.switches.lock().unwrap().iter() {
             let last = generation.insert(identity.clone(), *at).unwrap_or(0);
             assert!(*at > last, "{identity}: switch to `{cluster}` at generation {at} after {last}");
             assert_ne!(active.insert(identity.clone(), cluster.clone()).as_ref(), Some(cluster));
@@ -488,4 +513,39 @@ async fn a_region_outage_of_a_single_provider_recreates_its_clusters_in_that_pro
     tokio::time::sleep(10 * MINUTE).await;
     world.assert_no_orphans().await;
     world.assert_single_active_placements();
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_move_finishes_when_its_replacement_serves_even_while_a_slow_check_runs() {
+    let aws = cloud("aws", &[("east", RegionCapacity::unlimited()), ("west", RegionCapacity::unlimited())]);
+    let clusters: Vec<DesiredCluster> = (0..8).map(|i| desired(&format!("api-{i}"), "aws", "east", "api", 5)).collect();
+    let policy = FailoverPolicy::new(vec![Fallback::new(name("aws"), vec![region("west")])])
+        .with_rto(30 * MINUTE)
+        .with_max_parallel(10);
+    let world = World::start(vec![aws], clusters, BTreeMap::from([("api".to_owned(), policy)])).await;
+    world.clouds["aws"].fail_region(&region("east"));
+    let failed_at = Instant::now();
+    world.until(10 * MINUTE, |r| r.moves.len() == 8).await;
+    // From now on every check takes four minutes, longer than the probe interval.
+    world.slow_checks.store(true, Ordering::SeqCst);
+    let report = world.until(60 * MINUTE, |r| r.recovery_time.is_some()).await;
+
+    let switches = world.switches.lock().unwrap().clone();
+    for m in &report.moves {
+        let switched = switches
+            .iter()
+            .filter(|(identity, ..)| *identity == m.identity)
+            .map(|(.., at)| *at)
+            .max()
+            .unwrap_or_else(|| panic!("`{}` never switched", m.identity));
+        // The move began at its first failed check, at or after the outage; it finished when
+        // its replacement became active, not when the check running then ended.
+        let finished_no_earlier_than = failed_at + m.recovery_time.unwrap();
+        assert!(
+            finished_no_earlier_than <= switched + Duration::from_secs(1),
+            "`{}` counted as finished {:?} after its switch",
+            m.identity,
+            finished_no_earlier_than - switched
+        );
+    }
 }

@@ -140,6 +140,8 @@ kit! {
         "another fleet's cluster is never listed, taken over, changed, deleted or accessed, through every operation",
     ownership::untagged_clusters_are_left_alone =>
         "a cluster without Fleet's tags, or with another fleet's, planted on the backend directly, is never listed, taken over, changed, deleted or accessed",
+    ownership::removed_clusters_leave_the_next_list =>
+        "a cluster carrying this fleet's tags, made on the backend directly, is listed (also by a second list), and is missing from the first list after it is removed on the backend directly",
     update::upgrade_in_place_reaches_the_spec =>
         "an in-place version upgrade, where declared, goes back to `Running` and then reports the spec's version, node pools and tags",
     update::resize_in_place_reaches_the_spec =>

@@ -278,19 +278,33 @@ impl FailoverController {
     }
 
     /// Checks every probe interval until `cancel` fires, and notes the moment each move's
-    /// replacement becomes active from the engine's events.
+    /// replacement becomes active from the engine's events. The events are followed while a
+    /// check runs, so a slow check (a large fleet's observation at a strict API limit) does not
+    /// delay when a move counts as finished.
     pub async fn run(&self, cancel: CancellationToken) {
-        let mut engine_events = self.inner.engine.subscribe();
+        tokio::join!(self.check_every_interval(&cancel), self.follow_switches(&cancel));
+    }
+
+    async fn check_every_interval(&self, cancel: &CancellationToken) {
         let mut ticks = tokio::time::interval(self.inner.options.probe_interval);
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
                 () = cancel.cancelled() => return,
-                _ = ticks.tick() => {
-                    if let Err(err) = self.check_once().await {
-                        tracing::warn!(target: "fleet::failover", %err, "failover check failed");
-                    }
-                }
+                _ = ticks.tick() => {}
+            }
+            // A check started is finished: its moves are recorded whole.
+            if let Err(err) = self.check_once().await {
+                tracing::warn!(target: "fleet::failover", %err, "failover check failed");
+            }
+        }
+    }
+
+    async fn follow_switches(&self, cancel: &CancellationToken) {
+        let mut engine_events = self.inner.engine.subscribe();
+        loop {
+            tokio::select! {
+                () = cancel.cancelled() => return,
                 event = engine_events.recv() => match event {
                     Ok(EngineEvent::PlacementSwitched { identity, location, .. }) => {
                         self.switched(&identity, &location, Instant::now()).await;

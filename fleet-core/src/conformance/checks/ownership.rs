@@ -96,3 +96,34 @@ pub(crate) async fn untagged_clusters_are_left_alone(kit: &Kit<'_>) -> Verdict {
     kit.remove_planted(&lookalike.id, region).await?;
     Ok(())
 }
+
+/// A cluster carrying this fleet's tags, made and then removed on the backend directly: listed
+/// while there (also after a second list, when a provider answers steady clusters from its
+/// last description), missing from the first list after it is gone.
+pub(crate) async fn removed_clusters_leave_the_next_list(kit: &Kit<'_>) -> Verdict {
+    let region = &kit.ctx.region;
+    let mine = kit.create_running(Mine, "known").await?;
+    let got = kit.ok(kit.provider.get(&mine.id).await, "get")?;
+    let Some(fleet) = got.fleet_tags().map(|tags| tags.fleet) else {
+        return Err(Stop::Fail(format!("no Fleet tags on the cluster: {:?}", got.tags)));
+    };
+    let outside = kit.ctx.spec_in(kit.provider, "outside", region);
+    kit.plant(&outside.id, region, &FleetTags::cluster_tags(&fleet, &outside)).await?;
+    for doing in ["list", "a second list"] {
+        let listing = list(kit, doing).await?;
+        ensure!(
+            listed(&listing.clusters, &outside.id).len() == 1,
+            "{doing} does not show `{}`, made on the backend with this fleet's tags",
+            outside.id
+        );
+    }
+    kit.remove_planted(&outside.id, region).await?;
+    let listing = list(kit, "the list after the removal").await?;
+    ensure!(
+        listed(&listing.clusters, &outside.id).is_empty(),
+        "the list after `{}` was removed on the backend still shows it",
+        outside.id
+    );
+    ensure!(listed(&listing.clusters, &mine.id).len() == 1, "the list after the removal misses `{}`", mine.id);
+    Ok(())
+}
