@@ -124,6 +124,14 @@ pub fn convergence_rows(count: usize) -> Result<Vec<Row>> {
         "about 15 min (CAPI in-memory provider, 1000 clusters)",
         per_thousand.as_secs_f64() / CAPI_IN_MEMORY_1000.as_secs_f64(),
     ));
+    rows.extend(virtual_convergence_rows(count)?);
+    Ok(rows)
+}
+
+/// The convergence rows for `count` clusters measured in virtual time: the generic API and each
+/// API shape at its limits, against their bounds. Deterministic, so that tests can hold them.
+pub fn virtual_convergence_rows(count: usize) -> Result<Vec<Row>> {
+    let mut rows = Vec::new();
     let limits = RateLimits::new(RateLimit::new(100.0, 200), RateLimit::new(5.0, 20));
     let (took, bound) = realistic(count, ApiShape::Generic, limits)?;
     rows.push(judged(format!("{count} clusters from empty, 7-min creates, 5 writes/s (virtual)"), took, bound));
