@@ -75,3 +75,26 @@ impl Budget {
         *lock(&self.used)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::RateLimit;
+
+    #[tokio::test(start_paused = true)]
+    async fn reads_at_their_limit_leave_the_write_budget_whole() {
+        let budget = Budget::new(RateLimits::new(RateLimit::new(1.0, 1), RateLimit::new(1.0, 5)), 8);
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        let started = Instant::now();
+        for _ in 0..10 {
+            budget.call(CallKind::Read).await;
+        }
+        assert!(started.elapsed() >= Duration::from_secs(9), "reads wait for their own rate");
+        let writing = Instant::now();
+        for _ in 0..5 {
+            budget.call(CallKind::Write).await;
+        }
+        assert_eq!(writing.elapsed(), Duration::ZERO, "a burst of writes waits for no read");
+        assert_eq!(budget.used(), (10, 5));
+    }
+}
