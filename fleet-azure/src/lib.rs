@@ -63,7 +63,10 @@ mod arm;
 mod builder;
 mod errors;
 mod model;
+#[cfg(test)]
+mod official_api_tests;
 mod provider;
+mod read_only;
 mod settings;
 mod versions;
 

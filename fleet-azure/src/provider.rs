@@ -15,6 +15,7 @@ use serde_json::{Value, json};
 
 use crate::arm::Arm;
 use crate::model::{AgentPoolProfile, ClusterProperties, CredentialResults, ManagedCluster, Page};
+use crate::read_only::without_read_only;
 use crate::settings;
 use crate::versions::VersionList;
 
@@ -225,7 +226,7 @@ impl AksProvider {
         }
     }
 
-    fn view(&self, aks: &ManagedCluster) -> Result<Cluster> {
+    pub(crate) fn view(&self, aks: &ManagedCluster) -> Result<Cluster> {
         let name = aks.name().ok_or_else(|| Error::Provider {
             message: "ARM answered with a managed cluster without a name".into(),
             source: None,
@@ -313,10 +314,11 @@ impl AksProvider {
         }
     }
 
-    /// PUTs `cluster` and follows the operation.
+    /// PUTs `cluster`, without its read-only properties (an update is the cluster as ARM
+    /// answered it), and follows the operation.
     async fn put(&self, resource_group: &str, id: &ClusterId, cluster: &ManagedCluster, creating: bool) -> Result<()> {
         let url = self.arm.url(&self.placement.cluster_path(resource_group, id))?;
-        let body = serde_json::to_value(cluster).map_err(|err| Error::Provider {
+        let body = serde_json::to_value(cluster).map(without_read_only).map_err(|err| Error::Provider {
             message: format!("cannot write AKS cluster `{id}`: {err}"),
             source: None,
         })?;
