@@ -28,7 +28,10 @@
 //! its `Azure-AsyncOperation` or `Location` URL, waiting as ARM's `Retry-After` asks. `create`
 //! of a cluster this fleet already has returns it as it is, without writing to it. `update`
 //! refuses what [`fleet_core::plan::ensure_in_place`] refuses, then sets the version, the node
-//! pools' bounds and the tags in one PUT.
+//! pools' bounds and the tags in one PUT of the cluster as ARM answered it, without its
+//! read-only properties (the API description's, held by a test); AKS answers an update `200`
+//! with no operation to follow, so `update` returns the cluster `Updating` and its own state
+//! tells when it is done.
 //!
 //! `list` pages through each resource group by `nextLink` and keeps this fleet's clusters by
 //! their tags. Each resource group is listed on its own: ARM keeps a group's data in the

@@ -1,13 +1,13 @@
 //! The AKS provider against the local ARM: the conformance kit, long-running operations,
 //! `Retry-After`, paging by `nextLink`, error mapping and the kubeconfig it hands out. Every
-//! request must match the official API surface (`tests/data/aks.schema.json`).
+//! request must match the official API description (`tests/data/azure-rest-api-specs`).
 
 mod common;
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{GROUP, LocalArm, Side};
+use common::{GROUP, LocalArm, Side, waits};
 use fleet_azure::AksProvider;
 use fleet_core::conformance::{CHECKS, ConformanceContext, run_all};
 use fleet_core::*;
@@ -326,7 +326,8 @@ async fn update_upgrades_and_scales_in_one_put_and_delete_follows_location() {
     wanted.kubernetes_version = "1.35".parse().unwrap();
     wanted.node_pools[1].max_count = std::num::NonZeroU32::new(8).unwrap();
     let before = arm.requests().len();
-    let updated = provider.update(&wanted).await.unwrap();
+    assert_eq!(provider.update(&wanted).await.unwrap().phase, ClusterPhase::Updating);
+    let updated = provider.wait_until_running(&wanted.id, waits()).await.unwrap();
     assert_eq!(updated.kubernetes_version.unwrap().minor(), 35);
     assert_eq!(updated.node_pools[1].max_count.get(), 8);
     let puts: Vec<_> = arm.requests()[before..].iter().filter(|r| r.method == "PUT").cloned().collect();

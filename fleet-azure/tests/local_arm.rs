@@ -115,3 +115,74 @@ fn updates_go_one_minor_up_at_a_time_and_every_setting_is_recorded() {
     stored["properties"]["kubernetesVersion"] = json!("1.36");
     assert_eq!(code(&send(&arm, "PUT", &path("b"), &stored)), (409, "OperationNotAllowed"), "busy while updating");
 }
+
+/// Every leaf of `value` as `path = value`.
+fn leaves(value: &Value, path: &str, out: &mut std::collections::BTreeMap<String, Value>) {
+    match value {
+        Value::Object(map) if !map.is_empty() => {
+            for (key, inner) in map {
+                leaves(inner, &format!("{path}.{key}"), out);
+            }
+        }
+        Value::Array(items) if !items.is_empty() => {
+            for (index, inner) in items.iter().enumerate() {
+                leaves(inner, &format!("{path}[{index}]"), out);
+            }
+        }
+        _ => {
+            out.insert(path.to_owned(), value.clone());
+        }
+    }
+}
+
+/// Where an answer of the local ARM may differ from the official example's for the same
+/// request: the ids and names of this subscription and groups, the version (the example's
+/// request names none, so each answers its default), the type's spelling.
+const SUBSTITUTED: &[&str] = &[
+    ".id",
+    ".type",
+    ".properties.nodeResourceGroup",
+    ".properties.kubernetesVersion",
+    ".properties.currentKubernetesVersion",
+    ".properties.agentPoolProfiles[0].orchestratorVersion",
+    ".properties.agentPoolProfiles[0].currentOrchestratorVersion",
+    ".properties.networkProfile.loadBalancerProfile.effectiveOutboundIPs[0].id",
+    ".properties.networkProfile.loadBalancerProfile.effectiveOutboundIPs[1].id",
+];
+
+#[test]
+fn the_official_create_example_is_answered_as_the_example_answers() {
+    let arm = LocalArm::start();
+    let example = common::official_examples::example("2025-07-01", "ManagedClustersCreate_Update.json");
+    let request = &example["parameters"]["parameters"];
+    let (status, answer) = send(&arm, "PUT", &path("clustername1"), request);
+    assert_eq!(status, 201, "{answer}");
+    let (mut ours, mut theirs, mut asked, mut got) = Default::default();
+    leaves(&answer, "", &mut ours);
+    leaves(&example["responses"]["201"]["body"], "", &mut theirs);
+    leaves(request, "", &mut asked);
+    leaves(
+        &common::official_examples::example("2026-08-01", "ManagedClustersGet.json")["responses"]["200"]["body"],
+        "",
+        &mut got,
+    );
+    for (path, value) in &theirs {
+        if SUBSTITUTED.contains(&path.as_str()) {
+            assert!(ours.contains_key(path), "{path} is missing");
+        } else {
+            assert_eq!(ours.get(path), Some(value), "{path} differs from the official answer");
+        }
+    }
+    for path in ours.keys().filter(|path| !theirs.contains_key(*path)) {
+        let from_get = got.contains_key(path);
+        let added = path.starts_with(".systemData.") || path.starts_with(".properties.powerState.");
+        assert!(asked.contains_key(path) || from_get || added, "{path} is in no official file: made up");
+    }
+    assert_eq!(answer["properties"]["kubernetesVersion"], "1.35", "no version asked: the default");
+    assert_eq!(
+        arm.violations().iter().filter(|v| !v.contains("sku.name: `Basic`")).count(),
+        0,
+        "only the example's own SKU name, off the 2026-08-01 list, is reported: {:#?}",
+        arm.violations()
+    );
+}

@@ -6,7 +6,7 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{GROUP, LocalArm};
+use common::{GROUP, LocalArm, waits};
 use fleet_core::conformance::{CHECKS, ConformanceContext, run_all};
 use fleet_core::*;
 
@@ -143,8 +143,12 @@ async fn versions_are_the_locations_list_and_upgrades_go_one_minor_at_a_time() {
     let mut target = spec("web-1");
     target.kubernetes_version = "1.36".parse().unwrap();
     let first = provider.update(&target).await.unwrap();
+    assert_eq!(first.phase, ClusterPhase::Updating, "an update answers 200 and runs on");
+    assert_eq!(first.kubernetes_version.unwrap().minor(), 34, "the version runs once the update is done");
+    let first = provider.wait_until_running(&target.id, waits()).await.unwrap();
     assert_eq!(first.kubernetes_version.unwrap().minor(), 35, "one minor first");
-    let second = provider.update(&target).await.unwrap();
+    provider.update(&target).await.unwrap();
+    let second = provider.wait_until_running(&target.id, waits()).await.unwrap();
     assert_eq!(second.kubernetes_version.unwrap().minor(), 36);
     let versions: Vec<String> =
         puts(&arm).iter().map(|put| put.body["properties"]["kubernetesVersion"].as_str().unwrap().to_owned()).collect();

@@ -295,21 +295,38 @@ impl ApiDescription {
     pub fn read_only_paths(&self, name: &str) -> BTreeSet<String> {
         let mut paths = BTreeSet::new();
         if let Some(definition) = self.definition(name) {
-            self.collect_read_only(definition, "", &mut BTreeSet::from([name.to_owned()]), &mut paths);
+            let read_only = |property: &Value| property["readOnly"] == true;
+            self.collect(definition, "", &read_only, &mut BTreeSet::from([name.to_owned()]), &mut paths);
         }
         paths
     }
 
-    fn collect_read_only(
+    /// The paths of definition `name`'s properties a client writes and the service never
+    /// answers (secrets: `x-ms-mutability` without `read`), written as in
+    /// [`ApiDescription::read_only_paths`].
+    pub fn write_only_paths(&self, name: &str) -> BTreeSet<String> {
+        let mut paths = BTreeSet::new();
+        if let Some(definition) = self.definition(name) {
+            let unread = |property: &Value| {
+                property["x-ms-mutability"].as_array().is_some_and(|m| !m.iter().any(|m| m == "read"))
+            };
+            self.collect(definition, "", &unread, &mut BTreeSet::from([name.to_owned()]), &mut paths);
+        }
+        paths
+    }
+
+    /// The paths under `definition` of the properties `wanted` picks (not looking inside them).
+    fn collect(
         &self,
         definition: &Value,
         prefix: &str,
+        wanted: &dyn Fn(&Value) -> bool,
         seen: &mut BTreeSet<String>,
         paths: &mut BTreeSet<String>,
     ) {
         for (name, property) in self.properties(definition) {
             let here = if prefix.is_empty() { name.clone() } else { format!("{prefix}.{name}") };
-            if property["readOnly"] == true {
+            if wanted(&property) {
                 paths.insert(here);
                 continue;
             }
@@ -322,7 +339,7 @@ impl ApiDescription {
             };
             let Some((target, nested)) = inner["$ref"].as_str().and_then(|r| self.resolve(r)) else { continue };
             if seen.insert(target.to_owned()) {
-                self.collect_read_only(nested, &format!("{here}{suffix}"), seen, paths);
+                self.collect(nested, &format!("{here}{suffix}"), wanted, seen, paths);
                 seen.remove(target);
             }
         }
@@ -429,5 +446,28 @@ impl Operation<'_> {
             }
         }
         found
+    }
+}
+
+/// Removes the property at `path` (written as in [`ApiDescription::read_only_paths`]) wherever
+/// it occurs in `value`.
+pub fn remove_path(value: &mut Value, path: &str) {
+    let (step, rest) = match path.split_once('.') {
+        Some((step, rest)) => (step, Some(rest)),
+        None => (path, None),
+    };
+    let name = step.trim_end_matches("[]").trim_end_matches("{}");
+    let Some(object) = value.as_object_mut() else { return };
+    let Some(rest) = rest else {
+        object.remove(name);
+        return;
+    };
+    match object.get_mut(name) {
+        Some(Value::Array(items)) if step.ends_with("[]") => items.iter_mut().for_each(|item| remove_path(item, rest)),
+        Some(Value::Object(entries)) if step.ends_with("{}") => {
+            entries.values_mut().for_each(|entry| remove_path(entry, rest));
+        }
+        Some(inner) if !step.ends_with("[]") && !step.ends_with("{}") => remove_path(inner, rest),
+        _ => {}
     }
 }

@@ -1,23 +1,32 @@
 //! A local Azure Resource Manager for tests: the `Microsoft.ContainerService/managedClusters`
-//! paths the provider uses, over real HTTP and JSON. It keeps state per resource, walks
-//! `provisioningState` from `Creating` to `Succeeded` over several polls of the operation,
+//! paths the provider uses, over real HTTP and JSON. It keeps state per resource, answers with
+//! the official examples' bodies ([`cluster_answers`]), walks `provisioningState` from
+//! `Creating` or `Updating` to `Succeeded` over several polls (of the operation, or of the
+//! cluster where AKS hands out no operation), answers long-running operations with the status
+//! codes and headers of the official examples and API description (a create `201` with
+//! `Azure-AsyncOperation`, an update `200`, a delete, stop or start `202` with `Location`),
 //! pages lists by `nextLink`, and can fail chosen requests (429 with `Retry-After`, 409, 500,
 //! ...) or every request of a resource group and location, as when a region is down
-//! ([`LocalArm::cut`]). [`ArmHooks`] are the conformance kit's hooks into it. Every request is checked against the official API surface in
-//! `tests/data/aks.schema.json` (see `tests/data/README.md`): the api-version, the method and
-//! path of an operation, and each body field's name, type, enum value and visibility; its own
-//! answers are checked the same way.
+//! ([`LocalArm::cut`]). [`ArmHooks`] are the conformance kit's hooks into it.
+//!
+//! Every request is checked against the official API description of the api-version the
+//! provider speaks ([`api_description`], `managedClusters.json` of `2026-08-01`): the
+//! api-version, the operation's method, path and query parameters, and each body field's
+//! name, type, enum value and visibility (nothing read-only sent, required fields present).
+//! Its own answers are checked the same way, with their status and headers.
 
 // Shared by several test binaries, each of which uses only a part.
 #![allow(dead_code)]
 
+pub mod api_description;
+pub mod cluster_answers;
 pub mod kube_route;
+pub mod official_examples;
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
-use azure_core::time::{OffsetDateTime, to_rfc3339};
 use base64::Engine as _;
 use fleet_azure::{AksProvider, AksProviderBuilder};
 use fleet_core::conformance::http::{TestRequest, TestResponse, serve};
@@ -25,116 +34,21 @@ use fleet_core::conformance::{ConformanceHooks, SimulatedKubeApi};
 use fleet_core::{ClusterId, Error, FleetName, Region};
 use serde_json::{Value, json};
 
+pub use api_description::{Enums, Side, description};
+use cluster_answers::{PATCH, ServerSide, cluster_answer, credentials_answer};
+
 pub const SUBSCRIPTION: &str = "6f1c2a3b-0d4e-4f5a-8b6c-7d8e9f0a1b2c";
 pub const GROUP: &str = "fleet-rg";
 pub const REGIONS: [&str; 2] = ["westeurope", "eastus2"];
 /// The kubeconfig `listClusterUserCredential` hands out, before base64.
 pub const KUBECONFIG_TOKEN: &str = "aks-user-token-3f9a";
+/// The api-version the provider speaks, whose API description the local ARM holds it to.
+pub const API: &str = fleet_azure::API_VERSION;
 
-pub fn schema() -> &'static Value {
-    static DOC: OnceLock<Value> = OnceLock::new();
-    DOC.get_or_init(|| serde_json::from_str(include_str!("../data/aks.schema.json")).expect("the schema parses"))
-}
-
-/// Which side of the wire a body is on: what a client may send on create or update, or
-/// what the service answers.
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub enum Side {
-    Create,
-    Update,
-    Answer,
-}
-
-/// Every way `value` departs from model `model` of the schema, as `path: problem`.
+/// Every way `value` departs from definition `model` of the API description on `side`, enum
+/// values held to the listed ones.
 pub fn violations(value: &Value, model: &str, side: Side) -> Vec<String> {
-    let mut found = Vec::new();
-    check_model(value, model, side, model.to_owned(), &mut found);
-    found
-}
-
-fn check_model(value: &Value, model: &str, side: Side, path: String, found: &mut Vec<String>) {
-    let Some(properties) = schema()["models"][model]["properties"].as_object() else {
-        found.push(format!("{path}: no model {model} in the schema"));
-        return;
-    };
-    let Some(object) = value.as_object() else {
-        found.push(format!("{path}: expected an object"));
-        return;
-    };
-    for (name, property) in properties {
-        if property["required"] == true && side != Side::Answer && !object.contains_key(name) {
-            found.push(format!("{path}.{name}: required but missing"));
-        }
-    }
-    for (key, inner) in object {
-        let here = format!("{path}.{key}");
-        let Some(property) = properties.get(key) else {
-            found.push(format!("{here}: not in the schema"));
-            continue;
-        };
-        let visibility: Vec<&str> =
-            property["visibility"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
-        if side == Side::Create && !visibility.contains(&"create") {
-            found.push(format!("{here}: read-only, not to be sent on create"));
-        }
-        check_shape(inner, property, side, here, found);
-    }
-}
-
-fn check_shape(value: &Value, shape: &Value, side: Side, path: String, found: &mut Vec<String>) {
-    let ok = match shape["type"].as_str().unwrap_or("any") {
-        "string" => match (value.as_str(), shape["enum"].as_array()) {
-            (Some(text), Some(allowed)) => {
-                allowed.iter().any(|a| a == text) || {
-                    found.push(format!("{path}: `{text}` is none of {allowed:?}"));
-                    true
-                }
-            }
-            (Some(_), None) => true,
-            (None, _) => false,
-        },
-        "integer" => value.is_i64() || value.is_u64(),
-        "number" => value.is_number(),
-        "boolean" => value.is_boolean(),
-        "array" => match value.as_array() {
-            Some(items) => {
-                for (index, item) in items.iter().enumerate() {
-                    check_shape(item, &shape["items"], side, format!("{path}[{index}]"), found);
-                }
-                true
-            }
-            None => false,
-        },
-        "map" => match value.as_object() {
-            Some(entries) => {
-                for (key, item) in entries {
-                    check_shape(item, &shape["values"], side, format!("{path}.{key}"), found);
-                }
-                true
-            }
-            None => false,
-        },
-        "object" => {
-            check_model(value, shape["model"].as_str().unwrap_or_default(), side, path.clone(), found);
-            true
-        }
-        _ => true,
-    };
-    if !ok {
-        found.push(format!("{path}: expected {}, got {value}", shape["type"]));
-    }
-}
-
-/// The operation of the schema whose method and path template match, if any.
-pub fn operation_of(method: &str, path: &str) -> Option<String> {
-    let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
-    schema()["operations"].as_object()?.iter().find_map(|(name, operation)| {
-        let template: Vec<&str> = operation["path"].as_str()?.trim_matches('/').split('/').collect();
-        let matches = operation["method"] == method
-            && template.len() == segments.len()
-            && template.iter().zip(&segments).all(|(t, s)| t.starts_with('{') || t.eq_ignore_ascii_case(s));
-        matches.then(|| name.clone())
-    })
+    description(API).violations_with(value, model, side, Enums::Listed)
 }
 
 struct Operation {
@@ -163,6 +77,8 @@ struct Failure {
 struct State {
     clusters: BTreeMap<String, Value>,
     operations: BTreeMap<String, Operation>,
+    /// The operation running on each cluster (by key), while it runs.
+    pending: BTreeMap<String, String>,
     failures: VecDeque<Failure>,
     failed_operations: VecDeque<(String, String)>,
     requests: Vec<Seen>,
@@ -361,8 +277,11 @@ impl LocalArm {
             "kubernetesVersion": "1.34", "dnsPrefix": name,
             "agentPoolProfiles": [{"name": "nodepool1", "count": 1, "vmSize": "Standard_D2s_v5", "mode": "System"}]}});
         let mut state = self.state.lock().unwrap();
-        let mut cluster = stored(&path, group, name, body);
+        let mut cluster = stored_cluster(&mut state, &path, group, name, &body, None);
         cluster["properties"]["provisioningState"] = json!("Succeeded");
+        for pool in cluster["properties"]["agentPoolProfiles"].as_array_mut().into_iter().flatten() {
+            pool["provisioningState"] = json!("Succeeded");
+        }
         state.clusters.insert(path.to_ascii_lowercase(), cluster);
     }
 
@@ -433,6 +352,12 @@ impl LocalArm {
     }
 }
 
+/// Waits for a cluster of the local ARM: polls every 5 ms, for at most 10 s.
+pub fn waits() -> fleet_core::WaitOptions {
+    fleet_core::WaitOptions::with_timeout(Duration::from_secs(10))
+        .with_intervals(Duration::from_millis(5), Duration::from_millis(20))
+}
+
 /// Each region's own resource group: `fleet-rg-<region>`.
 pub fn region_groups() -> BTreeMap<Region, String> {
     REGIONS.iter().map(|region| (Region::new(*region).unwrap(), format!("{GROUP}-{region}"))).collect()
@@ -460,8 +385,7 @@ fn answer(shared: &Mutex<State>, base: &str, request: TestRequest) -> TestRespon
     };
     state.requests.push(seen.clone());
     let diagnostic = request.path.to_ascii_lowercase().contains("/providers/microsoft.insights/diagnosticsettings/");
-    let api_version =
-        if diagnostic { DIAGNOSTIC_SETTINGS_API_VERSION } else { schema()["apiVersion"].as_str().unwrap_or_default() };
+    let api_version = if diagnostic { DIAGNOSTIC_SETTINGS_API_VERSION } else { API };
     if !request.query.split('&').any(|pair| pair == format!("api-version={api_version}")) {
         state
             .violations
@@ -484,28 +408,83 @@ fn answer(shared: &Mutex<State>, base: &str, request: TestRequest) -> TestRespon
     }
     if let ["subscriptions", _, "providers", "Microsoft.ContainerService", "locations", _, kind, id] =
         segments.as_slice()
+        && matches!(*kind, "operations" | "operationresults")
     {
         return poll(&mut state, kind, id);
-    }
-    if let ["subscriptions", _, "providers", "Microsoft.ContainerService", "locations", _, "kubernetesVersions"] =
-        segments.as_slice()
-    {
-        return versions(&state, &request.method);
     }
     if diagnostic {
         return diagnostic_setting(&mut state, &request.method, &segments, body);
     }
-    let Some(operation) = operation_of(&request.method, &request.path) else {
+    let Some(operation) = description(API).operation(&request.method, &request.path) else {
         state.violations.push(format!("{} {}: no such operation in the API", request.method, request.path));
         return error(404, "NotFound", &format!("no route for {} {}", request.method, request.path));
     };
+    let id = operation.id.to_owned();
+    // A `nextLink`'s own parameters are the service's, which a client passes back as they are.
+    let query: Vec<&str> = request.query.split('&').filter(|pair| !pair.starts_with("$skipToken=")).collect();
+    let found = operation.query_violations(&query.join("&"));
+    state.violations.extend(found.into_iter().map(|v| format!("{} {}: {v}", request.method, request.path)));
     let key = segments.iter().take(8).copied().collect::<Vec<_>>().join("/").to_ascii_lowercase();
     let key = format!("/{key}");
-    let location = |state: &State| {
-        state.clusters.get(&key).and_then(|c| c["location"].as_str()).unwrap_or("westeurope").to_owned()
-    };
-    match operation.as_str() {
-        "managed_clusters_create_or_update" => {
+    if let Some(definition) = operation.body_definition() {
+        let side = if state.clusters.contains_key(&key) { Side::Update } else { Side::Create };
+        let found = violations(&body, &definition, side);
+        state.violations.extend(found.into_iter().map(|v| format!("{} {}: {v}", request.method, request.path)));
+    } else if !request.body.is_empty() {
+        state.violations.push(format!("{} {}: a body where none belongs", request.method, request.path));
+    }
+    let response = serve_operation(&mut state, base, &id, &request, &seen, &segments, &key, body);
+    check_answer(&mut state, &id, &response);
+    response
+}
+
+/// Holds an answer of operation `id` to the API description: a status it declares, only
+/// headers it declares for that status, and a body of the definition it declares.
+fn check_answer(state: &mut State, id: &str, response: &TestResponse) {
+    if response.status >= 400 {
+        return;
+    }
+    let Some(operation) = description(API).operation_by_id(id) else { return };
+    if !operation.statuses().contains(&response.status) {
+        state.violations.push(format!("{id}: answered {}, which the API does not declare", response.status));
+    }
+    let declared = operation.headers(response.status);
+    for (name, _) in &response.headers {
+        let name = name.to_ascii_lowercase();
+        if name != "content-type" && !declared.contains(&name) {
+            state
+                .violations
+                .push(format!("{id}: header `{name}` on a {} answer, which the API does not declare", response.status));
+        }
+    }
+    if let Some(definition) = operation.answer_definition(response.status) {
+        match serde_json::from_slice::<Value>(&response.body) {
+            Ok(body) => {
+                let found = violations(&body, &definition, Side::Answer);
+                state.violations.extend(found.into_iter().map(|v| format!("{id} answer: {v}")));
+            }
+            Err(err) => state.violations.push(format!("{id}: answered a body that is not JSON: {err}")),
+        }
+    }
+}
+
+/// The answer of operation `id` (its request checked already).
+#[allow(clippy::too_many_arguments)]
+fn serve_operation(
+    state: &mut State,
+    base: &str,
+    id: &str,
+    request: &TestRequest,
+    seen: &Seen,
+    segments: &[&str],
+    key: &str,
+    body: Value,
+) -> TestResponse {
+    let location =
+        |state: &State| state.clusters.get(key).and_then(|c| c["location"].as_str()).unwrap_or("westeurope").to_owned();
+    match id {
+        "ManagedClusters_ListKubernetesVersions" => versions(state, &request.method),
+        "ManagedClusters_CreateOrUpdate" => {
             if seen.header("content-type") != Some("application/json") {
                 state.violations.push(format!("PUT {}: no JSON content type", request.path));
             }
@@ -518,82 +497,76 @@ fn answer(shared: &Mutex<State>, base: &str, request: TestRequest) -> TestRespon
                 );
             }
             let creating = seen.header("if-none-match") == Some("*");
-            let side = if creating { Side::Create } else { Side::Update };
-            let found = violations(&body, "ManagedCluster", side);
-            state.violations.extend(found);
-            if let Some(refused) = check_tags(&mut state, &body) {
+            if let Some(refused) = check_tags(state, &body) {
                 return refused;
             }
-            if creating && state.clusters.contains_key(&key) {
+            if creating && state.clusters.contains_key(key) {
                 return error(412, "PreconditionFailed", "The resource already exists and If-None-Match is `*`.");
             }
-            if let Some(refused) = refuse_cluster(&state, state.clusters.get(&key), &body) {
+            if let Some(refused) = refuse_cluster(state, state.clusters.get(key), &body) {
                 return refused;
             }
             let (group, name) = (segments[3], segments[7]);
-            let existed = state.clusters.contains_key(&key);
-            let mut body = body;
-            // ARM keeps systemData itself: whatever the client sent back is not taken.
-            match state.clusters.get(&key) {
-                Some(old) => body["systemData"] = old["systemData"].clone(),
+            let previous = state.clusters.get(key).cloned();
+            let cluster = stored_cluster(state, &request.path, group, name, &body, previous.as_ref());
+            let at = cluster["location"].as_str().unwrap_or_default().to_owned();
+            state.clusters.insert(key.to_owned(), cluster.clone());
+            match previous {
+                // An update answers 200 and hands out no operation: the cluster's own
+                // provisioning state tells when it is done.
+                Some(_) => {
+                    begin(state, key, &at, Done::Succeed(key.to_owned()));
+                    TestResponse::json(200, cluster.to_string())
+                }
                 None => {
-                    if let Some(object) = body.as_object_mut() {
-                        object.remove("systemData");
-                    }
+                    let operation = begin(state, key, &at, Done::Succeed(key.to_owned()));
+                    let headers = operation_headers(state, base, &at, &operation, true, false);
+                    with_headers(TestResponse::json(201, cluster.to_string()), headers)
                 }
             }
-            let mut cluster = stored(&request.path, group, name, body);
-            cluster["properties"]["provisioningState"] = json!(if existed { "Updating" } else { "Creating" });
-            let at = cluster["location"].as_str().unwrap_or_default().to_owned();
-            state.clusters.insert(key.clone(), cluster.clone());
-            let headers = start(&mut state, base, &at, Done::Succeed(key.clone()), true, false);
-            with_headers(TestResponse::json(if existed { 200 } else { 201 }, cluster.to_string()), headers)
         }
-        "managed_clusters_get" => match state.clusters.get(&key) {
-            Some(cluster) => TestResponse::json(200, cluster.to_string()),
-            None => not_found(&request.path),
-        },
-        "managed_clusters_list_by_resource_group" | "managed_clusters_list" => list(&state, base, &request),
-        "managed_clusters_delete" => match state.clusters.get_mut(&key) {
+        "ManagedClusters_Get" => {
+            progress_by_get(state, key);
+            match state.clusters.get(key) {
+                Some(cluster) => TestResponse::json(200, cluster.to_string()),
+                None => not_found(&request.path),
+            }
+        }
+        "ManagedClusters_ListByResourceGroup" | "ManagedClusters_List" => list(state, base, request),
+        "ManagedClusters_Delete" => match state.clusters.get_mut(key) {
             Some(cluster) => {
                 cluster["properties"]["provisioningState"] = json!("Deleting");
-                let at = location(&state);
-                let headers = start(&mut state, base, &at, Done::Remove(key.clone()), false, true);
+                let at = location(state);
+                let operation = begin(state, key, &at, Done::Remove(key.to_owned()));
+                let headers = operation_headers(state, base, &at, &operation, false, true);
                 with_headers(TestResponse::json(202, String::new()), headers)
             }
             None => TestResponse::json(204, String::new()),
         },
-        "managed_clusters_stop" | "managed_clusters_start" => match state.clusters.get_mut(&key) {
+        "ManagedClusters_Stop" | "ManagedClusters_Start" => match state.clusters.get_mut(key) {
             Some(cluster) => {
-                let stopping = operation == "managed_clusters_stop";
+                let stopping = id == "ManagedClusters_Stop";
                 cluster["properties"]["provisioningState"] = json!(if stopping { "Stopping" } else { "Starting" });
-                let at = location(&state);
+                let at = location(state);
                 let power = if stopping { "Stopped" } else { "Running" };
-                let headers = start(&mut state, base, &at, Done::Power(key.clone(), power), true, true);
+                let operation = begin(state, key, &at, Done::Power(key.to_owned(), power));
+                let headers = operation_headers(state, base, &at, &operation, false, true);
                 with_headers(TestResponse::json(202, String::new()), headers)
             }
             None => not_found(&request.path),
         },
-        "managed_clusters_list_cluster_user_credentials" => {
-            if !request.body.is_empty() {
-                state.violations.push(format!("POST {}: a body where none belongs", request.path));
+        "ManagedClusters_ListClusterUserCredentials" => match state.clusters.get(key) {
+            Some(cluster) => {
+                let fqdn = cluster["properties"]["fqdn"].as_str().unwrap_or_default();
+                let kubeconfig = format!(
+                    "apiVersion: v1\nkind: Config\nclusters:\n- name: {0}\n  cluster:\n    server: https://{fqdn}:443\ncontexts:\n- name: {0}\n  context:\n    cluster: {0}\n    user: clusterUser_{GROUP}_{0}\ncurrent-context: {0}\nusers:\n- name: clusterUser_{GROUP}_{0}\n  user:\n    token: {KUBECONFIG_TOKEN}\n",
+                    segments[7]
+                );
+                let value = base64::engine::general_purpose::STANDARD.encode(kubeconfig);
+                TestResponse::json(200, credentials_answer(&value).to_string())
             }
-            match state.clusters.get(&key) {
-                Some(cluster) => {
-                    let fqdn = cluster["properties"]["fqdn"].as_str().unwrap_or_default();
-                    let kubeconfig = format!(
-                        "apiVersion: v1\nkind: Config\nclusters:\n- name: {0}\n  cluster:\n    server: https://{fqdn}:443\ncontexts:\n- name: {0}\n  context:\n    cluster: {0}\n    user: clusterUser_{GROUP}_{0}\ncurrent-context: {0}\nusers:\n- name: clusterUser_{GROUP}_{0}\n  user:\n    token: {KUBECONFIG_TOKEN}\n",
-                        segments[7]
-                    );
-                    let value = base64::engine::general_purpose::STANDARD.encode(kubeconfig);
-                    let answer = json!({"kubeconfigs": [{"name": "clusterUser", "value": value}]});
-                    let found = violations(&answer, "CredentialResults", Side::Answer);
-                    state.violations.extend(found);
-                    TestResponse::json(200, answer.to_string())
-                }
-                None => not_found(&request.path),
-            }
-        }
+            None => not_found(&request.path),
+        },
         other => {
             state.violations.push(format!("{} {}: operation {other} is not served here", request.method, request.path));
             error(400, "BadRequest", other)
@@ -654,6 +627,7 @@ fn check_tags(state: &mut State, body: &Value) -> Option<TestResponse> {
 /// (`existing` is the stored cluster of an update). The error codes are this stand-in's
 /// choice, with AKS's status and meaning:
 /// - a minor version not offered (create), or an update skipping a minor or going down;
+/// - an update moving the cluster to another location;
 /// - no pool of mode `System`, or a system pool without nodes or not Linux;
 /// - an agent pool name off `^[a-z][a-z0-9]{0,11}$`;
 /// - authorized IP ranges on a private cluster; network policy `cilium` without dataplane
@@ -666,8 +640,11 @@ fn refuse_cluster(state: &State, existing: Option<&Value>, body: &Value) -> Opti
         let mut parts = text.split('.');
         Some((parts.next()?.parse().ok()?, parts.next()?.parse().ok()?))
     };
+    // A request naming no version (absent or empty, as the official create example) takes the
+    // default version on create and keeps the running one on update.
     let asked = properties["kubernetesVersion"].as_str().unwrap_or_default();
     match existing {
+        None if asked.is_empty() => {}
         None => {
             if !state.offered.iter().any(|offered| minor(offered).is_some() && minor(offered) == minor(asked)) {
                 return bad(
@@ -677,6 +654,14 @@ fn refuse_cluster(state: &State, existing: Option<&Value>, body: &Value) -> Opti
             }
         }
         Some(old) => {
+            let (from, to) =
+                (old["location"].as_str().unwrap_or_default(), body["location"].as_str().unwrap_or_default());
+            if !from.eq_ignore_ascii_case(to) {
+                return bad(
+                    "LocationNotAllowed",
+                    format!("the location of a managed cluster is fixed: {from}, not {to}"),
+                );
+            }
             let busy = old["properties"]["provisioningState"].as_str().unwrap_or_default();
             if !matches!(busy, "Succeeded" | "Failed" | "Canceled") {
                 return Some(error(
@@ -809,29 +794,27 @@ fn diagnostic_setting(state: &mut State, method: &str, segments: &[&str], body: 
 }
 
 /// The Kubernetes versions of a location, in the shape of the official example
-/// (`tests/data/KubernetesVersions_List.json`): each offered minor with one patch, upgradable
-/// to the next minor's; or the example itself.
+/// (`KubernetesVersions_List.json` of `2026-08-01`): each offered minor with one patch,
+/// upgradable to the next minor's, the middle one the default; or the example itself.
 fn versions(state: &State, method: &str) -> TestResponse {
     if method != "GET" {
         return error(405, "MethodNotAllowed", method);
     }
-    let example: Value =
-        serde_json::from_str(include_str!("../data/KubernetesVersions_List.json")).expect("the example parses");
+    let example = official_examples::example(API, "KubernetesVersions_List.json");
     let body = &example["responses"]["200"]["body"];
     if state.versions_example {
         return TestResponse::json(200, body.to_string());
     }
-    let last = state.offered.len().saturating_sub(1);
     let values: Vec<Value> = state
         .offered
         .iter()
         .enumerate()
         .map(|(index, minor)| {
             let upgrades: Vec<String> =
-                state.offered.get(index + 1).map(|next| format!("{next}.5")).into_iter().collect();
+                state.offered.get(index + 1).map(|next| format!("{next}.{PATCH}")).into_iter().collect();
             let mut entry = json!({"capabilities": {"supportPlan": ["KubernetesOfficial"]},
-                "patchVersions": {format!("{minor}.5"): {"upgrades": upgrades}}, "version": minor});
-            if index == last / 2 {
+                "patchVersions": {format!("{minor}.{PATCH}"): {"upgrades": upgrades}}, "version": minor});
+            if Some(minor) == default_version(state).as_ref() {
                 entry["isDefault"] = json!(true);
             }
             entry
@@ -840,56 +823,89 @@ fn versions(state: &State, method: &str) -> TestResponse {
     TestResponse::json(200, json!({"values": values}).to_string())
 }
 
-/// The resource as ARM keeps and answers it: the body plus the read-only fields.
-fn stored(path: &str, group: &str, name: &str, body: Value) -> Value {
-    let mut cluster = body;
-    let location = cluster["location"].as_str().unwrap_or("westeurope").to_owned();
-    let version = cluster["properties"]["kubernetesVersion"].as_str().unwrap_or("1.31").to_owned();
-    let prefix = cluster["properties"]["dnsPrefix"].as_str().unwrap_or(name).to_owned();
-    let now = to_rfc3339(&OffsetDateTime::now_utc());
-    let created = cluster["systemData"]["createdAt"].as_str().map_or_else(|| now.clone(), str::to_owned);
-    cluster["systemData"] = json!({"createdAt": created, "createdByType": "Application", "lastModifiedAt": now,
-        "lastModifiedByType": "Application"});
-    cluster["id"] = json!(path);
-    cluster["name"] = json!(name);
-    cluster["type"] = json!("Microsoft.ContainerService/ManagedClusters");
-    let properties = &mut cluster["properties"];
-    properties["currentKubernetesVersion"] = json!(format!("{version}.5"));
-    properties["powerState"] = json!({"code": "Running"});
-    properties["fqdn"] = json!(format!("{prefix}-d1k3x9.hcp.{location}.azmk8s.io"));
-    properties["maxAgentPools"] = json!(100);
-    properties["nodeResourceGroup"] = json!(format!("MC_{group}_{name}_{location}"));
-    for pool in properties["agentPoolProfiles"].as_array_mut().into_iter().flatten() {
-        pool["currentOrchestratorVersion"] = json!(format!("{version}.5"));
-        pool["provisioningState"] = json!("Creating");
+/// The minor version AKS picks for a cluster whose request names none: the middle one offered.
+fn default_version(state: &State) -> Option<String> {
+    state.offered.get(state.offered.len().saturating_sub(1) / 2).cloned()
+}
+
+/// The cluster `request` asks for at `path`, as ARM keeps and answers it
+/// ([`cluster_answer`]), `previous` being the cluster an update changes: an update keeps its
+/// creation time, power state and running versions until its operation is done.
+fn stored_cluster(
+    state: &mut State,
+    path: &str,
+    group: &str,
+    name: &str,
+    request: &Value,
+    previous: Option<&Value>,
+) -> Value {
+    state.serial += 1;
+    let asked = request["properties"]["kubernetesVersion"].as_str().filter(|v| !v.is_empty());
+    let version = match (asked, previous) {
+        (Some(asked), _) => asked.to_owned(),
+        (None, Some(previous)) => previous["properties"]["kubernetesVersion"].as_str().unwrap_or_default().to_owned(),
+        (None, None) => default_version(state).unwrap_or_default(),
+    };
+    let created_at = previous.and_then(|p| p["systemData"]["createdAt"].as_str());
+    let server = ServerSide {
+        id: path,
+        group,
+        name,
+        version: &version,
+        provisioning_state: if previous.is_some() { "Updating" } else { "Creating" },
+        created_at,
+        serial: state.serial,
+    };
+    let mut cluster = cluster_answer(request, &server);
+    if let Some(previous) = previous {
+        let properties = &mut cluster["properties"];
+        properties["currentKubernetesVersion"] = previous["properties"]["currentKubernetesVersion"].clone();
+        properties["powerState"] = previous["properties"]["powerState"].clone();
+        let running: BTreeMap<&str, &Value> = previous["properties"]["agentPoolProfiles"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|pool| Some((pool["name"].as_str()?, &pool["currentOrchestratorVersion"])))
+            .collect();
+        for pool in properties["agentPoolProfiles"].as_array_mut().into_iter().flatten() {
+            if let Some(version) = pool["name"].as_str().and_then(|name| running.get(name)) {
+                pool["currentOrchestratorVersion"] = (*version).clone();
+            }
+        }
     }
     cluster
 }
 
-/// Starts an operation: the headers that point at it.
-fn start(
-    state: &mut State,
+/// Starts an operation on the cluster at `key`, done after the configured number of polls
+/// (of the operation, or of the cluster); returns its id.
+fn begin(state: &mut State, key: &str, location: &str, on_done: Done) -> String {
+    let serial = state.operations.len() + 1;
+    let id = format!("{serial:08x}-0000-4000-8000-{serial:012x}");
+    let fails_with = state.failed_operations.pop_front();
+    let polls = state.polls;
+    let operation = Operation { location: location.into(), polls_left: polls, on_done, fails_with };
+    state.operations.insert(id.clone(), operation);
+    state.pending.insert(key.to_owned(), id.clone());
+    id
+}
+
+/// The headers that point at operation `id`: `Azure-AsyncOperation` and or `Location`, and
+/// `Retry-After` when one is configured.
+fn operation_headers(
+    state: &State,
     base: &str,
     location: &str,
-    on_done: Done,
+    id: &str,
     async_header: bool,
     location_header: bool,
 ) -> Vec<(&'static str, String)> {
-    state.serial += 1;
-    let id = format!("{:08x}-0000-4000-8000-{:012x}", state.serial, state.serial);
-    let fails_with = state.failed_operations.pop_front();
-    let polls = state.polls;
-    state
-        .operations
-        .insert(id.clone(), Operation { location: location.into(), polls_left: polls, on_done, fails_with });
-    let api = schema()["apiVersion"].as_str().unwrap_or_default();
     let root = format!("{base}/subscriptions/{SUBSCRIPTION}/providers/Microsoft.ContainerService/locations/{location}");
     let mut headers = Vec::new();
     if async_header {
-        headers.push(("Azure-AsyncOperation", format!("{root}/operations/{id}?api-version={api}")));
+        headers.push(("Azure-AsyncOperation", format!("{root}/operations/{id}?api-version={API}")));
     }
     if location_header {
-        headers.push(("Location", format!("{root}/operationresults/{id}?api-version={api}")));
+        headers.push(("Location", format!("{root}/operationresults/{id}?api-version={API}")));
     }
     if let Some(seconds) = state.retry_after {
         headers.push(("Retry-After", seconds.to_string()));
@@ -897,18 +913,36 @@ fn start(
     headers
 }
 
-fn poll(state: &mut State, kind: &str, id: &str) -> TestResponse {
-    let retry_after = state.retry_after;
-    let Some(operation) = state.operations.get_mut(id) else {
-        return error(404, "NotFound", &format!("operation {id} not found"));
-    };
-    operation.polls_left = operation.polls_left.saturating_sub(1);
+/// A GET of the cluster at `key` is a poll of the operation running on it, if any: AKS
+/// hands out no operation for an update, whose end the cluster's state shows.
+fn progress_by_get(state: &mut State, key: &str) {
+    if let Some(id) = state.pending.get(key).cloned() {
+        advance(state, &id);
+    }
+}
+
+/// One poll of operation `id`: whether it still runs, and the failure it ended with.
+fn advance(state: &mut State, id: &str) -> Option<(bool, Option<(String, String)>)> {
+    let operation = state.operations.get_mut(id)?;
+    if operation.polls_left == 0 {
+        return Some((false, operation.fails_with.clone()));
+    }
+    operation.polls_left -= 1;
     let running = operation.polls_left > 0;
     let failure = operation.fails_with.clone();
     if !running {
         let on_done = std::mem::replace(&mut operation.on_done, Done::Power(String::new(), "Running"));
+        state.pending.retain(|_, pending| pending != id);
         finish(state, on_done, failure.is_some());
     }
+    Some((running, failure))
+}
+
+fn poll(state: &mut State, kind: &str, id: &str) -> TestResponse {
+    let retry_after = state.retry_after;
+    let Some((running, failure)) = advance(state, id) else {
+        return error(404, "NotFound", &format!("operation {id} not found"));
+    };
     let response = match (kind, running, &failure) {
         ("operations", true, _) => TestResponse::json(200, json!({"name": id, "status": "InProgress"}).to_string()),
         ("operations", false, None) => TestResponse::json(200, json!({"name": id, "status": "Succeeded"}).to_string()),
@@ -931,13 +965,13 @@ fn finish(state: &mut State, done: Done, failed: bool) {
         Done::Succeed(key) => {
             if let Some(cluster) = state.clusters.get_mut(&key) {
                 cluster["properties"]["provisioningState"] = json!(if failed { "Failed" } else { "Succeeded" });
+                let version = cluster["properties"]["kubernetesVersion"].as_str().unwrap_or_default().to_owned();
                 for pool in cluster["properties"]["agentPoolProfiles"].as_array_mut().into_iter().flatten() {
-                    pool["provisioningState"] = json!("Succeeded");
-                    pool["currentOrchestratorVersion"] =
-                        json!(format!("{}.5", pool["orchestratorVersion"].as_str().unwrap_or("1.31")));
+                    pool["provisioningState"] = json!(if failed { "Failed" } else { "Succeeded" });
+                    let pool_version = pool["orchestratorVersion"].as_str().unwrap_or(&version).to_owned();
+                    pool["currentOrchestratorVersion"] = json!(format!("{pool_version}.{PATCH}"));
                 }
-                let version = cluster["properties"]["kubernetesVersion"].as_str().unwrap_or("1.31").to_owned();
-                cluster["properties"]["currentKubernetesVersion"] = json!(format!("{version}.5"));
+                cluster["properties"]["currentKubernetesVersion"] = json!(format!("{version}.{PATCH}"));
                 let found = violations(cluster, "ManagedCluster", Side::Answer);
                 state.violations.extend(found);
             }
@@ -974,9 +1008,8 @@ fn list(state: &State, base: &str, request: &TestRequest) -> TestResponse {
     let page: Vec<&Value> = all.iter().skip(skip).take(state.page_size).copied().collect();
     let mut answer = json!({"value": page});
     if skip + state.page_size < all.len() {
-        let api = schema()["apiVersion"].as_str().unwrap_or_default();
         answer["nextLink"] =
-            json!(format!("{base}{}?api-version={api}&$skipToken={}", request.path, skip + state.page_size));
+            json!(format!("{base}{}?api-version={API}&$skipToken={}", request.path, skip + state.page_size));
     }
     TestResponse::json(200, answer.to_string())
 }
