@@ -152,13 +152,7 @@ impl ApiDescription {
 
     /// The required properties of `definition`, its parents' included.
     fn required(&self, definition: &Value) -> BTreeSet<String> {
-        let mut required: BTreeSet<String> = definition["required"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(Value::as_str)
-            .map(str::to_owned)
-            .collect();
+        let mut required: BTreeSet<String> = strings(&definition["required"]).into_iter().collect();
         for parent in definition["allOf"].as_array().into_iter().flatten() {
             if let Some((_, parent)) = parent["$ref"].as_str().and_then(|r| self.resolve(r)) {
                 required.extend(self.required(parent));
@@ -470,4 +464,9 @@ pub fn remove_path(value: &mut Value, path: &str) {
         Some(inner) if !step.ends_with("[]") && !step.ends_with("{}") => remove_path(inner, rest),
         _ => {}
     }
+}
+
+/// The strings of a JSON array (none when `value` is not one).
+pub fn strings(value: &Value) -> Vec<String> {
+    value.as_array().into_iter().flatten().filter_map(Value::as_str).map(str::to_owned).collect()
 }

@@ -213,13 +213,7 @@ impl LocalArm {
         let access = &properties["apiServerAccessProfile"];
         let mut network = fleet_core::Network::default();
         network.private_endpoint = access["enablePrivateCluster"] == true;
-        network.allowed_cidrs = access["authorizedIPRanges"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(Value::as_str)
-            .map(str::to_owned)
-            .collect();
+        network.allowed_cidrs = api_description::strings(&access["authorizedIPRanges"]);
         network.network_policy = properties["networkProfile"]["networkPolicy"].as_str().is_some_and(|p| p != "none");
         let audit = self.diagnostic_settings(group, name).values().any(|setting| {
             setting["properties"]["logs"]
