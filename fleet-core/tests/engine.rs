@@ -1084,3 +1084,52 @@ async fn the_call_log_counts_what_a_pass_cost() {
     let all: u64 = cloud.call_counts(0).values().sum();
     assert_eq!(all, cloud.call_log().len() as u64);
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_placement_left_behind_by_a_kill_between_delete_and_release_is_released() {
+    use fleet_core::failover::Location;
+    use fleet_core::store::{ActiveCluster, MemoryStore, Placement};
+    let cloud = cloud(21, LatencyModel::zero());
+    let store: Arc<dyn StateStore> = Arc::new(MemoryStore::new());
+    let build = || {
+        Engine::builder(fleet())
+            .provider(Arc::new(cloud.provider(fleet())))
+            .store(Arc::clone(&store))
+            .options(quick_options())
+            .build()
+            .unwrap()
+    };
+    let engine = build();
+    engine.set_desired(desired(vec![spec("keep", 31), spec("gone", 31)])).unwrap();
+    converge(&engine, 5).await;
+    // What a kill leaves after a garbage-collecting delete removed `gone` (whose placement a
+    // past failover had moved from east to west) and before its placement was released.
+    let east = Location::new(ProviderName::new("sim").unwrap(), Region::new("east").unwrap());
+    let west = Location::new(ProviderName::new("sim").unwrap(), Region::new("west").unwrap());
+    let identity = ClusterId::new("gone").unwrap();
+    let stored = store.placement(&identity).await.unwrap().unwrap();
+    let mut moved = stored.clone();
+    moved.location = west.clone();
+    moved.home = Some(east.clone());
+    moved.active = Some(ActiveCluster::new(ClusterId::new("gone-w").unwrap(), west.clone()));
+    store.write_placement(&moved).await.unwrap();
+    assert!(cloud.remove_cluster(&identity));
+    drop(engine);
+
+    let engine = build();
+    engine.set_desired(desired(vec![spec("keep", 31)])).unwrap();
+    converge(&engine, 5).await;
+    assert_eq!(store.placement(&identity).await.unwrap(), None, "the placement no spec wants is released");
+    assert!(store.placement(&ClusterId::new("keep").unwrap()).await.unwrap().is_some(), "a wanted one stays");
+
+    // The identity returns: it is made where its spec says, not where the old move sent it.
+    let returning = spec("gone", 31);
+    assert_eq!(Location::of_spec(&returning), east);
+    engine.set_desired(desired(vec![spec("keep", 31), returning])).unwrap();
+    converge(&engine, 5).await;
+    let made: Vec<Cluster> = cloud.clusters().into_iter().filter(|c| c.id.as_str().starts_with("gone")).collect();
+    assert_eq!(made.len(), 1, "{made:?}");
+    assert_eq!(Location::of(&made[0]), east, "made at home");
+    let placement: Placement = store.placement(&identity).await.unwrap().unwrap();
+    assert_eq!((placement.location, placement.home), (east, None));
+}

@@ -258,7 +258,7 @@ impl std::fmt::Debug for Engine {
 const EXPIRED_EVENT: &str = "cluster_expired";
 
 /// What [`Engine::decide`] does with placements a ready cluster takes over.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Placements {
     /// Writes them (a pass).
     Activate,
@@ -1076,6 +1076,21 @@ impl Engine {
             .filter(|p| self.inner.owns(&p.identity))
             .map(|p| (p.identity.clone(), p))
             .collect();
+        // An identity no spec wants whose clusters are all gone keeps no placement: the one a
+        // pass stopped from releasing after its delete (a crash between the two) is released
+        // now, so that the identity, if it returns, goes where its spec says.
+        let seen: BTreeSet<ClusterId> = observed.iter().map(placements::identity_of).collect();
+        let stale: Vec<crate::store::Placement> = placements
+            .values()
+            .filter(|p| !wanted.contains(&p.identity) && !seen.contains(&p.identity))
+            .cloned()
+            .collect();
+        for placement in stale {
+            placements.remove(&placement.identity);
+            if mode == Placements::Activate {
+                placements::release_placement(&self.inner, &placement).await?;
+            }
+        }
         for cluster in observed.iter().filter(|c| c.phase.is_ready()) {
             // A placement whose active cluster is gone (deleted by a pass that stopped before
             // it could switch) is taken over by a ready cluster of its identity.

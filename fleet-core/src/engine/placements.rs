@@ -153,6 +153,14 @@ pub(crate) async fn release(engine: &EngineInner, identity: &ClusterId, cluster:
     Ok(())
 }
 
+/// Removes `placement` as it was read; a placement written since (another writer's) is kept.
+pub(crate) async fn release_placement(engine: &EngineInner, placement: &Placement) -> Result<()> {
+    match engine.store.remove_placement(&placement.identity, placement.generation).await {
+        Err(Error::Conflict { .. }) => Ok(()),
+        other => other,
+    }
+}
+
 /// The kind of the event of record for a switch of the active cluster.
 pub const PLACEMENT_SWITCHED: &str = "placement_switched";
 
