@@ -159,31 +159,6 @@ impl Error {
             Error::Provider { .. } => ErrorKind::Provider,
         }
     }
-
-    /// A `NotFound` error for a cluster.
-    pub fn cluster_not_found(id: &crate::ClusterId) -> Self {
-        Error::NotFound { resource: format!("cluster `{id}`") }
-    }
-
-    /// The `InvalidSpec` error of a spec for provider `wanted` given to provider `this`.
-    pub fn wrong_provider(wanted: &crate::ProviderName, this: &crate::ProviderName) -> Self {
-        Error::InvalidSpec {
-            path: "provider".into(),
-            reason: format!("spec is for provider `{wanted}`, this is `{this}`"),
-        }
-    }
-}
-
-impl From<crate::NameError> for Error {
-    fn from(err: crate::NameError) -> Self {
-        Error::InvalidSpec { path: err.kind.to_owned(), reason: err.to_string() }
-    }
-}
-
-impl From<crate::VersionError> for Error {
-    fn from(err: crate::VersionError) -> Self {
-        Error::InvalidSpec { path: "kubernetesVersion".into(), reason: err.to_string() }
-    }
 }
 
 #[cfg(test)]

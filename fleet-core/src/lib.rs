@@ -84,6 +84,7 @@ pub mod engine;
 mod error;
 pub mod failover;
 pub mod fleet_spec;
+pub mod health;
 mod model;
 mod mutex;
 pub mod observe;

@@ -9,7 +9,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use tokio::time::Instant;
 
-use crate::failover::Room;
+use crate::Room;
 use crate::{
     Cluster, ClusterId, ClusterPhase, ClusterSpec, Credentials, Error, KubernetesVersion, ProviderName, Region, Result,
 };

@@ -8,8 +8,9 @@
 //! # });
 //! ```
 
-use crate::failover::{Location, MoveReport};
+use crate::Location;
 use crate::fleet_spec::{DesiredCluster, EnvironmentRequest};
+use crate::store::MoveReport;
 use crate::store::{
     AcceptedEnvironment, ActiveCluster, IntentOperation, IntentOutcome, NewIntent, Placement, StateStore,
 };

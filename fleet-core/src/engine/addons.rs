@@ -8,7 +8,6 @@ use tokio::time::Instant;
 
 use super::budget::CallKind;
 use super::events::EngineEvent;
-use super::placements::identity_of;
 use super::{EngineInner, Slot};
 use crate::addons::{AddonInstaller, AddonSet};
 use crate::fleet_spec::DesiredFleet;
@@ -58,7 +57,7 @@ pub(crate) async fn ensure_installed(engine: &EngineInner, cluster: &Cluster) ->
     if cluster.phase != ClusterPhase::Running || engine.installer_for(&cluster.provider).is_none() {
         return Ok(());
     }
-    let hash = wanted(engine, &identity_of(cluster))?.hash();
+    let hash = wanted(engine, &cluster.identity())?.hash();
     if lock(&engine.installed).get(&cluster.id).is_some_and(|(installed, _)| *installed == hash) {
         return Ok(());
     }
@@ -86,7 +85,7 @@ pub(crate) async fn install(engine: &EngineInner, slot: &Slot, cluster: &Cluster
     match install_with(engine, slot, installer.as_ref(), cluster).await {
         Ok(()) => Ok(()),
         Err(err) => {
-            let identity = identity_of(cluster);
+            let identity = cluster.identity();
             let unreached = matches!(err.kind(), ErrorKind::Unavailable | ErrorKind::Timeout);
             let hint = if unreached && private_endpoint(engine, &identity) {
                 format!(
@@ -117,7 +116,7 @@ async fn install_with(
     installer: &dyn AddonInstaller,
     cluster: &Cluster,
 ) -> Result<()> {
-    let set = wanted(engine, &identity_of(cluster))?;
+    let set = wanted(engine, &cluster.identity())?;
     slot.budget.call(CallKind::Read).await;
     let credentials = slot.provider.credentials(&cluster.id).await?;
     let report = installer.install(cluster, &credentials, &set, engine.options.drift).await?;

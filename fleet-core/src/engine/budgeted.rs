@@ -9,7 +9,7 @@ use async_trait::async_trait;
 
 use super::Slot;
 use super::budget::CallKind;
-use crate::failover::Room;
+use crate::Room;
 use crate::{
     Cluster, ClusterId, ClusterProvider, ClusterSpec, Credentials, Listing, ProviderInfo, Region, Result, TeamName,
 };

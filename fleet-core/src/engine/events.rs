@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::failover::Location;
+use crate::Location;
 use crate::plan::Summary;
 use crate::{ClusterId, KubernetesVersion, ProviderName, Region};
 

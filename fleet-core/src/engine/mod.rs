@@ -61,9 +61,10 @@ pub use ownership::{Ownership, OwnsAll};
 pub use placements::PLACEMENT_SWITCHED;
 pub use rollout::RolloutOptions;
 
+use crate::Location;
 use crate::addons::{AddonInstaller, DriftPolicy};
-use crate::failover::{HealthCheck, Location, ReportedPhase};
 use crate::fleet_spec::{DesiredCluster, DesiredFleet};
+use crate::health::{HealthCheck, ReportedPhase};
 use crate::mutex::lock;
 use crate::plan::{Action, DeleteReason, Plan, plan};
 use crate::store::{
@@ -208,7 +209,7 @@ impl EngineInner {
 
     /// Whether this engine owns the identity of `cluster` (see [`EngineInner::owns`]).
     pub(crate) fn owns_cluster(&self, cluster: &Cluster) -> bool {
-        self.owns(&placements::identity_of(cluster))
+        self.owns(&cluster.identity())
     }
 
     /// What installs add-ons in `provider`'s clusters, if anything does.
@@ -534,10 +535,6 @@ impl Engine {
         self.inner.slots.get(provider).map(|slot| (slot.limits, self.inner.options.concurrency_per_provider.max(1)))
     }
 
-    pub(crate) fn inner(&self) -> &EngineInner {
-        &self.inner
-    }
-
     /// Receives every event from now on.
     pub fn subscribe(&self) -> broadcast::Receiver<EngineEvent> {
         self.inner.events.subscribe()
@@ -757,7 +754,7 @@ impl Engine {
                 let gc = matches!(&action, Action::Delete { reason: DeleteReason::NotWanted, .. });
                 let deleted = match &action {
                     Action::Delete { id, .. } => {
-                        observed.iter().find(|c| &c.id == id).map(|c| (placements::identity_of(c), id.clone()))
+                        observed.iter().find(|c| &c.id == id).map(|c| (c.identity(), id.clone()))
                     }
                     _ => None,
                 };
@@ -800,7 +797,8 @@ impl Engine {
                                     lock(&engine.rollout).passed();
                                 }
                                 if let Some((identity, cluster)) = &deleted
-                                    && let Err(err) = placements::release(&engine, identity, cluster).await
+                                    && let Err(err) =
+                                        crate::store::release_placement(engine.store.as_ref(), identity, cluster).await
                                 {
                                     tracing::warn!(target: "fleet::engine", %err, "placement not released");
                                 }
@@ -835,7 +833,7 @@ impl Engine {
             let mut addon_tasks = JoinSet::new();
             let wanted = if inner.addons.is_empty() { BTreeMap::new() } else { addons::wanted_hashes(&desired) };
             for cluster in observed.iter().filter(|c| c.phase == ClusterPhase::Running) {
-                let identity = placements::identity_of(cluster);
+                let identity = cluster.identity();
                 let Some(hash) = wanted.get(&identity) else { continue };
                 if !addons::due(inner, cluster, hash.as_deref(), now) {
                     continue;
@@ -1079,7 +1077,7 @@ impl Engine {
         // An identity no spec wants whose clusters are all gone keeps no placement: the one a
         // pass stopped from releasing after its delete (a crash between the two) is released
         // now, so that the identity, if it returns, goes where its spec says.
-        let seen: BTreeSet<ClusterId> = observed.iter().map(placements::identity_of).collect();
+        let seen: BTreeSet<ClusterId> = observed.iter().map(Cluster::identity).collect();
         let stale: Vec<crate::store::Placement> = placements
             .values()
             .filter(|p| !wanted.contains(&p.identity) && !seen.contains(&p.identity))
@@ -1095,7 +1093,7 @@ impl Engine {
             // A placement whose active cluster is gone (deleted by a pass that stopped before
             // it could switch) is taken over by a ready cluster of its identity.
             let serves = |p: &crate::store::Placement| p.active.as_ref().is_some_and(|a| present.contains(&a.cluster));
-            let identity = placements::identity_of(cluster);
+            let identity = cluster.identity();
             if !wanted.contains(&identity) || placements.get(&identity).is_some_and(serves) {
                 continue;
             }

@@ -5,7 +5,6 @@
 
 use std::sync::Arc;
 
-use super::placements::identity_of;
 use crate::{Cluster, ClusterId, ClusterSpec};
 
 /// Decides whether this engine may act on a logical cluster (an identity: the id a cluster
@@ -42,6 +41,6 @@ impl<T: Ownership + ?Sized> Ownership for Arc<T> {
 pub(crate) fn identity_of_call(cluster: &ClusterId, spec: Option<&ClusterSpec>, observed: &[Cluster]) -> ClusterId {
     match spec {
         Some(spec) => spec.identity().clone(),
-        None => observed.iter().find(|c| &c.id == cluster).map_or_else(|| cluster.clone(), identity_of),
+        None => observed.iter().find(|c| &c.id == cluster).map_or_else(|| cluster.clone(), Cluster::identity),
     }
 }

@@ -6,19 +6,11 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::EngineInner;
 use super::events::EngineEvent;
-use crate::failover::{Location, relocate};
 use crate::fleet_spec::DesiredFleet;
 use crate::plan::{Action, DeleteReason};
-use crate::store::{ActiveCluster, Placement};
+use crate::store::{ActiveCluster, Placement, update_placement};
 use crate::{Cluster, ClusterId, Error, Result};
-
-/// Writes are retried this often when another writer got in between.
-const CONFLICT_RETRIES: usize = 8;
-
-/// The identity of one of this fleet's clusters.
-pub(crate) fn identity_of(cluster: &Cluster) -> ClusterId {
-    cluster.fleet_tags().map_or_else(|| cluster.id.clone(), |tags| tags.cluster_id)
-}
+use crate::{Location, relocate};
 
 /// `desired` with every cluster that failover keeps away from its home moved to where its
 /// placement wants it. A relocation holds while the spec still names the home it was moved
@@ -38,31 +30,6 @@ pub(crate) fn follow_relocations(desired: DesiredFleet, placements: &BTreeMap<Cl
         })
         .collect();
     DesiredFleet::new(desired.name, clusters)
-}
-
-/// Applies `change` to the stored placement of `identity` (a new one at `location` if none is
-/// stored) and writes it, re-reading and retrying when another writer got in between. `change`
-/// returns `false` when nothing needs writing. Returns the placement as stored.
-pub(crate) async fn update_placement(
-    engine: &EngineInner,
-    identity: &ClusterId,
-    location: &Location,
-    mut change: impl FnMut(&mut Placement) -> bool,
-) -> Result<Placement> {
-    let mut last_conflict = None;
-    for _ in 0..CONFLICT_RETRIES {
-        let stored = engine.store.placement(identity).await?;
-        let mut next = stored.clone().unwrap_or_else(|| Placement::new(identity.clone(), location.clone()));
-        if !change(&mut next) && stored.is_some() {
-            return Ok(next);
-        }
-        match engine.store.write_placement(&next).await {
-            Ok(written) => return Ok(written),
-            Err(err @ Error::Conflict { .. }) => last_conflict = Some(err),
-            Err(err) => return Err(err),
-        }
-    }
-    Err(last_conflict.unwrap_or_else(|| Error::Conflict { message: format!("placement of `{identity}` is contended") }))
 }
 
 /// Makes `cluster`, now serving, the active placement of its identity, recording the switch;
@@ -104,12 +71,12 @@ pub(crate) fn make_active(
 }
 
 async fn switch(engine: &EngineInner, cluster: &Cluster, moves_placement: bool) -> Result<()> {
-    let identity = identity_of(cluster);
+    let identity = cluster.identity();
     let location = Location::of(cluster);
     let active = ActiveCluster::new(cluster.id.clone(), location.clone());
     let mut previous = None;
     let mut switched = false;
-    let written = update_placement(engine, &identity, &location, |placement| {
+    let written = update_placement(engine.store.as_ref(), &identity, &location, |placement| {
         match make_active(placement, &active, moves_placement) {
             Some(replaced) => {
                 (switched, previous) = (true, replaced);
@@ -135,21 +102,6 @@ async fn switch(engine: &EngineInner, cluster: &Cluster, moves_placement: bool) 
         location,
         generation: written.generation,
     });
-    Ok(())
-}
-
-/// Ends the placement of `cluster`'s identity if `cluster`, now deleted, was its active one.
-pub(crate) async fn release(engine: &EngineInner, identity: &ClusterId, cluster: &ClusterId) -> Result<()> {
-    for _ in 0..CONFLICT_RETRIES {
-        let Some(placement) = engine.store.placement(identity).await? else { return Ok(()) };
-        if placement.active.as_ref().is_none_or(|active| active.cluster != *cluster) {
-            return Ok(());
-        }
-        match engine.store.remove_placement(identity, placement.generation).await {
-            Err(Error::Conflict { .. }) => continue,
-            other => return other,
-        }
-    }
     Ok(())
 }
 
@@ -193,7 +145,7 @@ pub(crate) fn successors(
     // The identity of each superseded cluster, as the first cluster of its name observed says.
     let mut identities: BTreeMap<&ClusterId, ClusterId> = BTreeMap::new();
     for cluster in observed.iter().filter(|c| superseded.contains(&c.id)) {
-        identities.entry(&cluster.id).or_insert_with(|| identity_of(cluster));
+        identities.entry(&cluster.id).or_insert_with(|| cluster.identity());
     }
     let mut by_identity: BTreeMap<ClusterId, Vec<&ClusterId>> = BTreeMap::new();
     for (id, identity) in identities {
@@ -201,7 +153,7 @@ pub(crate) fn successors(
     }
     let mut kept: BTreeMap<ClusterId, &Cluster> = BTreeMap::new();
     for cluster in observed.iter().filter(|c| c.phase.is_ready() && !deleted.contains(&c.id)) {
-        let identity = identity_of(cluster);
+        let identity = cluster.identity();
         if by_identity.contains_key(&identity) {
             kept.entry(identity).or_insert(cluster);
         }

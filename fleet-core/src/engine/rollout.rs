@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use crate::Cluster;
-use crate::failover::{Health, HealthCheck};
+use crate::health::{Health, HealthCheck};
 
 /// How replacements roll out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

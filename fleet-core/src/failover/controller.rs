@@ -11,15 +11,17 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::lower_bound::earliest_finishes;
-use super::report::{AwaitingCleanup, FailoverReport, MoveReport};
+use super::report::{AwaitingCleanup, FailoverReport};
 use super::{
     Decision, Displaced, FailoverPolicy, Health, HealthCheck, Location, Loss, LossDetector, LossThresholds, OnReturn,
-    PlacementView, ReportedPhase, Room, choose_placements, relocate,
+    PlacementView, ReportedPhase, Room, choose_placements,
 };
-use crate::engine::placements::{identity_of, update_placement};
 use crate::engine::{Engine, EngineEvent};
 use crate::mutex::lock;
+use crate::relocate;
+use crate::store::MoveReport;
 use crate::store::Placement;
+use crate::store::update_placement;
 use crate::{Cluster, ClusterId, ClusterPhase, Error, ProviderName, Result};
 
 /// How the controller watches; every field has a default.
@@ -350,9 +352,9 @@ impl FailoverController {
                 .iter()
                 .filter(|c| c.phase == ClusterPhase::Unreachable)
                 .filter(|c| {
-                    placements.get(&identity_of(c)).and_then(|p| p.active.as_ref()).is_none_or(|a| a.cluster != c.id)
+                    placements.get(&c.identity()).and_then(|p| p.active.as_ref()).is_none_or(|a| a.cluster != c.id)
                 })
-                .map(|c| AwaitingCleanup { cluster: c.id.clone(), identity: identity_of(c), location: Location::of(c) })
+                .map(|c| AwaitingCleanup { cluster: c.id.clone(), identity: c.identity(), location: Location::of(c) })
                 .collect();
             state.detector.losses(now)
         };
@@ -432,7 +434,7 @@ impl FailoverController {
         let active: Vec<Cluster> = observed
             .iter()
             .filter(|c| {
-                placements.get(&identity_of(c)).and_then(|p| p.active.as_ref()).is_some_and(|a| a.cluster == c.id)
+                placements.get(&c.identity()).and_then(|p| p.active.as_ref()).is_some_and(|a| a.cluster == c.id)
             })
             .cloned()
             .collect();
@@ -522,7 +524,7 @@ impl FailoverController {
         for loss in losses {
             let Loss::Cluster { id, location } = loss else { continue };
             let Some(cluster) = observed.iter().find(|c| &c.id == id) else { continue };
-            let identity = identity_of(cluster);
+            let identity = cluster.identity();
             let Some(placement) = placements.get(&identity) else { continue };
             let Some(wanted) = by_identity.get(&identity) else { continue };
             if placement.active.as_ref().is_none_or(|a| a.cluster != *id) || placement.location != *location {
@@ -561,7 +563,7 @@ impl FailoverController {
                     let home = Location::of_spec(&wanted.spec);
                     let lost_generation = placements.get(&id).map_or(0, |p| p.generation);
                     let mut moved = false;
-                    update_placement(inner.engine.inner(), &id, &from, |placement| {
+                    update_placement(inner.engine.store().as_ref(), &id, &from, |placement| {
                         // Another controller may have acted on it since this one looked.
                         moved = placement.generation == lost_generation;
                         if moved {
@@ -757,7 +759,7 @@ impl FailoverController {
                 continue;
             }
             let mut going_home = false;
-            update_placement(self.inner.engine.inner(), &identity, &home, |p| {
+            update_placement(self.inner.engine.store().as_ref(), &identity, &home, |p| {
                 // Another controller may have acted on it since this one looked.
                 going_home = p.generation == placement.generation;
                 if going_home {

@@ -7,11 +7,11 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use tokio::time::Instant;
 
 use super::Health;
-use crate::{ClusterId, ProviderName, Region};
+use crate::{ClusterId, Location, ProviderName};
 
 /// When a failure becomes a loss.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -36,39 +36,6 @@ impl LossThresholds {
 impl Default for LossThresholds {
     fn default() -> Self {
         Self { consecutive_failures: 3, grace: Duration::from_secs(120), region_share: 0.5 }
-    }
-}
-
-/// Where a checked cluster runs.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[non_exhaustive]
-pub struct Location {
-    /// The provider.
-    pub provider: ProviderName,
-    /// The region.
-    pub region: Region,
-}
-
-impl Location {
-    /// A location.
-    pub fn new(provider: ProviderName, region: Region) -> Self {
-        Self { provider, region }
-    }
-
-    /// Where `cluster` runs.
-    pub fn of(cluster: &crate::Cluster) -> Self {
-        Self::new(cluster.provider.clone(), cluster.region.clone())
-    }
-
-    /// Where `spec` places its cluster.
-    pub fn of_spec(spec: &crate::ClusterSpec) -> Self {
-        Self::new(spec.provider.clone(), spec.region.clone())
-    }
-}
-
-impl std::fmt::Display for Location {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}/{}", self.provider, self.region)
     }
 }
 
@@ -232,6 +199,7 @@ impl LossDetector {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Region;
 
     fn at(region: &str) -> Location {
         Location::new(ProviderName::new("p").unwrap(), Region::new(region).unwrap())

@@ -9,19 +9,18 @@
 
 mod controller;
 mod detect;
-mod health;
-#[cfg(feature = "kube")]
-mod kube_probe;
 mod lower_bound;
 mod placement;
 mod report;
 
-pub use controller::{FailoverController, FailoverControllerBuilder, FailoverEvent, FailoverOptions};
-pub use detect::{Location, Loss, LossDetector, LossThresholds};
-pub use health::{ApiProbe, Health, HealthCheck, PhaseAndProbe, ReportedPhase};
+pub use crate::fleet_spec::{FailoverPolicy, Fallback, OnReturn};
+pub use crate::health::{ApiProbe, Health, HealthCheck, PhaseAndProbe, ReportedPhase};
 #[cfg(feature = "kube")]
-pub use kube_probe::{KubeApiProbe, PROBE_TIMEOUT};
+pub use crate::health::{KubeApiProbe, PROBE_TIMEOUT};
+pub use crate::store::MoveReport;
+pub use crate::{Location, Room};
+pub use controller::{FailoverController, FailoverControllerBuilder, FailoverEvent, FailoverOptions};
+pub use detect::{Loss, LossDetector, LossThresholds};
 pub use lower_bound::earliest_finishes;
-pub(crate) use placement::relocate;
-pub use placement::{Decision, Displaced, FailoverPolicy, Fallback, OnReturn, PlacementView, Room, choose_placements};
-pub use report::{AwaitingCleanup, FailoverReport, MoveReport};
+pub use placement::{Decision, Displaced, PlacementView, choose_placements};
+pub use report::{AwaitingCleanup, FailoverReport};

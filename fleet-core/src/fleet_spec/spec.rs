@@ -67,7 +67,7 @@ pub struct Template {
     pub placements: Vec<PlacementSpec>,
     /// Where its clusters go when their place is lost.
     #[serde(default)]
-    pub failover: Option<crate::failover::FailoverPolicy>,
+    pub failover: Option<super::FailoverPolicy>,
 }
 
 /// Which clusters a fleet should have.

@@ -196,4 +196,10 @@ impl Cluster {
     pub fn fleet_tags(&self) -> Option<FleetTags> {
         FleetTags::from_tags(&self.tags)
     }
+
+    /// The logical cluster this one serves: the id its Fleet tags name (a replacement serves
+    /// the identity of the cluster it replaces), or its own name without them.
+    pub fn identity(&self) -> ClusterId {
+        self.fleet_tags().map_or_else(|| self.id.clone(), |tags| tags.cluster_id)
+    }
 }

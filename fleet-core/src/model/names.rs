@@ -12,6 +12,8 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
+use crate::Error;
+
 /// Why a string is not a valid name of some kind.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("invalid {kind} `{value}`: {reason}")]
@@ -207,6 +209,28 @@ validated_name!(
     NameRule { kind: "blueprint version", max_len: 63, allow_hyphen: true, must_start_with_letter: false },
     "3f9a1c2e"
 );
+
+/// Errors about names.
+impl Error {
+    /// A `NotFound` error for a cluster.
+    pub fn cluster_not_found(id: &ClusterId) -> Self {
+        Error::NotFound { resource: format!("cluster `{id}`") }
+    }
+
+    /// The `InvalidSpec` error of a spec for provider `wanted` given to provider `this`.
+    pub fn wrong_provider(wanted: &ProviderName, this: &ProviderName) -> Self {
+        Error::InvalidSpec {
+            path: "provider".into(),
+            reason: format!("spec is for provider `{wanted}`, this is `{this}`"),
+        }
+    }
+}
+
+impl From<NameError> for Error {
+    fn from(err: NameError) -> Self {
+        Error::InvalidSpec { path: err.kind.to_owned(), reason: err.to_string() }
+    }
+}
 
 #[cfg(test)]
 mod tests {

@@ -194,6 +194,12 @@ impl fmt::Debug for KubernetesVersion {
     }
 }
 
+impl From<VersionError> for crate::Error {
+    fn from(err: VersionError) -> Self {
+        crate::Error::InvalidSpec { path: "kubernetesVersion".into(), reason: err.to_string() }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -7,7 +7,7 @@ use serde_json::{Map, Value};
 
 use super::Repository;
 use crate::blueprint::{Layer, Owner, Placement, ResolvedBlueprint};
-use crate::failover::FailoverPolicy;
+use crate::fleet_spec::FailoverPolicy;
 use crate::fleet_spec::{
     AntiAffinity, DesiredCluster, DesiredFleet, EnvironmentRequest, FleetSpec, Rejection, Usage, cluster_id,
 };

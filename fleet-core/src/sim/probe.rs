@@ -7,7 +7,7 @@ use tokio::time::Instant;
 
 use super::SimCloud;
 use crate::addons::{AddonInstaller, AddonReport, AddonSet, DriftPolicy, ObjectRef};
-use crate::failover::ApiProbe;
+use crate::health::ApiProbe;
 use crate::{Cluster, ClusterId, Credentials, Error, Result};
 
 #[async_trait]

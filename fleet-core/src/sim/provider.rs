@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use super::call_log::Operation;
 use super::cloud::{SimCloud, Target};
 use super::shaped_calls::Observer;
-use crate::failover::Room;
+use crate::Room;
 use crate::{
     Cluster, ClusterId, ClusterProvider, ClusterSpec, Credentials, FleetName, KubernetesVersion, Listing, ProviderInfo,
     Region, Result,

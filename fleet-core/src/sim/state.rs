@@ -10,8 +10,8 @@ use std::time::{Duration, SystemTime};
 use tokio::time::Instant;
 
 use super::rng::SimRng;
+use crate::Room;
 use crate::addons::{AddonReport, AddonSet, ObjectRef};
-use crate::failover::Room;
 use crate::provider::{AppliedSettings, Listing};
 use crate::{
     Capabilities, Cluster, ClusterId, ClusterPhase, ClusterSpec, Error, FleetName, FleetTags, KubernetesVersion,

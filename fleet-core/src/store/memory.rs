@@ -6,11 +6,11 @@ use std::time::SystemTime;
 
 use async_trait::async_trait;
 
+use super::MoveReport;
 use super::placement::stale_generation;
 use super::{
     AcceptedEnvironment, EventRecord, Intent, IntentOutcome, NewIntent, Placement, StateStore, move_key, store_error,
 };
-use crate::failover::MoveReport;
 use crate::{Cluster, ClusterId, Result};
 
 /// A state store in memory: lost when the process ends.

@@ -10,6 +10,7 @@
 
 mod environment;
 mod memory;
+mod move_report;
 mod placement;
 #[cfg(feature = "sqlite")]
 mod sqlite;
@@ -21,11 +22,11 @@ use serde::{Deserialize, Serialize};
 
 pub use environment::AcceptedEnvironment;
 pub use memory::MemoryStore;
-pub use placement::{ActiveCluster, Placement};
+pub use move_report::MoveReport;
+pub use placement::{ActiveCluster, Placement, release_placement, update_placement};
 #[cfg(feature = "sqlite")]
 pub use sqlite::SqliteStore;
 
-use crate::failover::MoveReport;
 use crate::{BlueprintVersion, Cluster, ClusterId, ClusterSpec, Result};
 
 /// The key of a failover move: when it started, then its identity, so that keys sort as

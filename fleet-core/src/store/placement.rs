@@ -8,8 +8,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::failover::Location;
-use crate::{ClusterId, Error};
+use super::StateStore;
+use crate::Location;
+use crate::{ClusterId, Error, Result};
 
 /// The cluster that serves a logical cluster.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -63,4 +64,47 @@ pub(crate) fn stale_generation(identity: &ClusterId, expected: u64, stored: u64)
             "placement of `{identity}` was written at generation {expected}, but the store holds generation {stored}"
         ),
     }
+}
+
+/// Writes are retried this often when another writer got in between.
+const CONFLICT_RETRIES: usize = 8;
+
+/// Applies `change` to the stored placement of `identity` (a new one at `location` if none is
+/// stored) and writes it, re-reading and retrying when another writer got in between. `change`
+/// returns `false` when nothing needs writing. Returns the placement as stored.
+pub async fn update_placement(
+    store: &dyn StateStore,
+    identity: &ClusterId,
+    location: &Location,
+    mut change: impl FnMut(&mut Placement) -> bool,
+) -> Result<Placement> {
+    let mut last_conflict = None;
+    for _ in 0..CONFLICT_RETRIES {
+        let stored = store.placement(identity).await?;
+        let mut next = stored.clone().unwrap_or_else(|| Placement::new(identity.clone(), location.clone()));
+        if !change(&mut next) && stored.is_some() {
+            return Ok(next);
+        }
+        match store.write_placement(&next).await {
+            Ok(written) => return Ok(written),
+            Err(err @ Error::Conflict { .. }) => last_conflict = Some(err),
+            Err(err) => return Err(err),
+        }
+    }
+    Err(last_conflict.unwrap_or_else(|| Error::Conflict { message: format!("placement of `{identity}` is contended") }))
+}
+
+/// Ends the placement of `cluster`'s identity if `cluster`, now deleted, was its active one.
+pub async fn release_placement(store: &dyn StateStore, identity: &ClusterId, cluster: &ClusterId) -> Result<()> {
+    for _ in 0..CONFLICT_RETRIES {
+        let Some(placement) = store.placement(identity).await? else { return Ok(()) };
+        if placement.active.as_ref().is_none_or(|active| active.cluster != *cluster) {
+            return Ok(());
+        }
+        match store.remove_placement(identity, placement.generation).await {
+            Err(Error::Conflict { .. }) => continue,
+            other => return other,
+        }
+    }
+    Ok(())
 }

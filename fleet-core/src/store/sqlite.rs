@@ -10,12 +10,12 @@ use std::time::{Duration, SystemTime};
 use async_trait::async_trait;
 use rusqlite::{Connection, OptionalExtension, params};
 
+use super::MoveReport;
 use super::placement::stale_generation;
 use super::{
     AcceptedEnvironment, EventRecord, Intent, IntentOperation, IntentOutcome, NewIntent, Placement, StateStore,
     move_key, store_error,
 };
-use crate::failover::MoveReport;
 use crate::{Cluster, ClusterId, FleetName, Result};
 
 /// Schema migrations, in order; the schema version is the number applied.

@@ -1,5 +1,7 @@
 //! Is a cluster serving? [`HealthCheck`]s combine what its provider reports with a probe of
-//! its API server.
+//! its API server ([`ApiProbe`]; `KubeApiProbe`, feature `kube`, probes `GET /readyz` over
+//! the `ApiRoute` that reaches private endpoints). The engine's rollouts and the failover
+//! controller both judge clusters with them.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -9,6 +11,11 @@ use serde::Serialize;
 
 use crate::mutex::lock;
 use crate::{Cluster, ClusterId, ClusterPhase, ClusterProvider, Credentials, Error, Result};
+
+#[cfg(feature = "kube")]
+mod kube_probe;
+#[cfg(feature = "kube")]
+pub use kube_probe::{KubeApiProbe, PROBE_TIMEOUT};
 
 /// The verdict of one health check.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

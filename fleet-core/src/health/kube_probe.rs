@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
-use super::health::ApiProbe;
+use super::ApiProbe;
 use crate::addons::{ApiRoute, DirectRoute};
 use crate::{Cluster, Credentials, Error, Result};
 
