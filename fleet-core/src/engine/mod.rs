@@ -36,13 +36,16 @@
 
 mod action;
 mod addons;
+mod admit;
 mod budget;
 mod budgeted;
 mod environments;
 mod events;
+mod execute;
 mod ownership;
 pub(crate) mod placements;
 mod rollout;
+mod settle;
 mod unseen;
 mod version_ahead;
 
@@ -51,7 +54,6 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use tokio::sync::{Notify, broadcast};
-use tokio::task::JoinSet;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
@@ -66,13 +68,10 @@ use crate::addons::{AddonInstaller, DriftPolicy};
 use crate::fleet_spec::{DesiredCluster, DesiredFleet};
 use crate::health::{HealthCheck, ReportedPhase};
 use crate::mutex::lock;
-use crate::plan::{Action, DeleteReason, Plan, plan};
-use crate::store::{
-    AcceptedEnvironment, ActiveCluster, Intent, IntentOperation, IntentOutcome, MemoryStore, StateStore,
-};
+use crate::plan::{Action, Plan, plan};
+use crate::store::{AcceptedEnvironment, ActiveCluster, IntentOperation, MemoryStore, StateStore};
 use crate::{
-    Cluster, ClusterId, ClusterPhase, ClusterProvider, Error, FleetName, FleetTags, ProviderName, RateLimits, Region,
-    Result,
+    Cluster, ClusterId, ClusterPhase, ClusterProvider, Error, FleetName, FleetTags, ProviderName, RateLimits, Result,
 };
 use budget::{Budget, CallKind};
 pub(crate) use unseen::Unseen;
@@ -604,306 +603,75 @@ impl Engine {
         }
     }
 
-    /// One reconcile pass: settle unresolved intents, observe, adopt, plan, act. Returns when
-    /// every action of the pass has finished.
+    /// One reconcile pass: observe, settle what a crash left unresolved, plan, admit, execute,
+    /// add-ons. Returns when every action of the pass has finished.
     pub async fn run_once(&self) -> Result<ReconcileReport> {
         let inner = &self.inner;
         let span = tracing::info_span!("reconcile", fleet = %inner.fleet);
         async move {
             let mut report = ReconcileReport::default();
+            let now = Instant::now();
             lock(&inner.owned_this_pass).clear();
             environments::refresh(inner).await?;
+
             let (observed, unseen) = self.observe().await;
-            let mut pending = inner.store.pending_intents().await?;
-            let unlisted = self.unlisted_calls(&pending, &unseen).await?;
-            pending.retain(|intent| {
-                let call = &intent.intent;
-                // A call to a provider or region that could not be listed is settled once it can be:
-                // until then nobody can tell whether it took effect.
-                !unlisted.contains(&intent.id)
-                    && inner.owns(&ownership::identity_of_call(&call.cluster, call.spec.as_ref(), &observed))
-            });
-            for intent in &pending {
-                let exists = observed.iter().any(|c| c.id == intent.intent.cluster);
-                let finding = format!(
-                    "{} of `{}` unresolved at restart; the cluster {} at its provider",
-                    intent.intent.operation.as_str(),
-                    intent.intent.cluster,
-                    if exists { "exists" } else { "does not exist" }
-                );
-                inner.store.resolve_intent(intent.id, IntentOutcome::Recovered { finding }).await?;
-            }
-            report.recovered_intents = pending.len();
+            report.recovered_intents = settle::settle_intents(inner, &observed, &unseen).await?;
             report.adopted = self.sync_store(&observed, &unseen).await?;
             let observed = self.with_unreachable(observed, &unseen).await?;
             *lock(&inner.last_observed) = observed.clone();
+
             let present: BTreeSet<&ClusterId> = observed.iter().map(|c| &c.id).collect();
             let (desired, plan) = self.decide(&observed, &present, Placements::Activate).await?;
             self.warn_of_expiry(&desired, &observed).await?;
             version_ahead::report(inner, &desired, &observed).await?;
             report.planned = plan.summary();
-            let in_progress: BTreeSet<ClusterId> =
-                observed.iter().filter(|c| c.phase.is_in_progress()).map(|c| c.id.clone()).collect();
-            let unreachable: BTreeSet<&ClusterId> =
-                observed.iter().filter(|c| c.phase == ClusterPhase::Unreachable).map(|c| &c.id).collect();
-            report.converged = plan.is_empty() && in_progress.is_empty();
+            report.converged = plan.is_empty() && observed.iter().all(|c| !c.phase.is_in_progress());
             inner.emit(EngineEvent::PlanComputed { summary: report.planned });
 
-            let mut tasks = JoinSet::new();
-            let now = Instant::now();
-            let mut still_unwanted = BTreeSet::new();
-            // Replacements started this pass.
-            let mut wave = 0;
-            let mut successors = placements::successors(&plan.actions, &observed, &desired);
-            for action in plan.actions {
-                let id = action.cluster_id().clone();
-                let (provider, region) = match &action {
-                    Action::Create { spec } | Action::Update { spec, .. } | Action::Replace { spec, .. } => {
-                        (&spec.provider, Some(&spec.region))
-                    }
-                    Action::Delete { provider, .. } => (provider, None),
-                    Action::Hibernate { id } | Action::Resume { id } => match observed.iter().find(|c| &c.id == id) {
-                        Some(cluster) => (&cluster.provider, Some(&cluster.region)),
-                        None => continue,
-                    },
-                    // Unchanged, but an operation is still under way: wait for it.
-                    Action::Unchanged { id } if in_progress.contains(id) => {
-                        match observed.iter().find(|c| &c.id == id) {
-                            Some(cluster) => (&cluster.provider, Some(&cluster.region)),
-                            None => continue,
-                        }
-                    }
-                    Action::Unchanged { .. } => continue,
-                };
-                // Nothing is made where the pass could not look: a cluster may be there.
-                if unseen.covers_provider(provider) || region.is_some_and(|r| unseen.covers(provider, r)) {
-                    report.unreachable += 1;
-                    continue;
-                }
-                let touched = match &action {
-                    Action::Update { spec, .. } => Some(&spec.id),
-                    Action::Replace { old, .. } => Some(old),
-                    Action::Delete { id, .. }
-                    | Action::Hibernate { id }
-                    | Action::Resume { id }
-                    | Action::Unchanged { id } => Some(id),
-                    Action::Create { .. } => None,
-                };
-                if touched.is_some_and(|id| unreachable.contains(id)) {
-                    report.unreachable += 1;
-                    continue;
-                }
-                let Some(slot) = inner.slots.get(provider).cloned() else {
-                    report.failed.insert(id, format!("no provider `{provider}` in this engine"));
-                    continue;
-                };
-                if let Action::Delete { reason: DeleteReason::Expired { .. }, .. } = &action {
-                    // Recorded before the delete, so that a restart never brings it back.
-                    let identity =
-                        observed.iter().find(|c| c.id == id).and_then(Cluster::fleet_tags).map(|t| t.cluster_id);
-                    if let Some(identity) = identity {
-                        inner
-                            .store
-                            .append_event(EXPIRED_EVENT, Some(&identity), "its time to live ended", inner.now())
-                            .await?;
-                        lock(&inner.expired).get_or_insert_with(BTreeSet::new).insert(identity.clone());
-                        // A self-service environment ends with its cluster's TTL.
-                        environments::forget(inner, &identity).await?;
-                        inner.emit(EngineEvent::ClusterExpired { cluster: identity });
-                    }
-                }
-                if let Action::Delete { reason: DeleteReason::NotWanted, .. } = &action {
-                    still_unwanted.insert(id.clone());
-                    let since = *lock(&inner.unwanted_since).entry(id.clone()).or_insert(now);
-                    if now.duration_since(since) < inner.options.gc_grace {
-                        report.awaiting_grace += 1;
-                        continue;
-                    }
-                }
-                let version = match &action {
-                    Action::Create { spec } | Action::Update { spec, .. } | Action::Replace { spec, .. } => {
-                        spec.blueprint_version.to_string()
-                    }
-                    _ => String::new(),
-                };
-                if let Some((reason, failed_version)) = lock(&inner.failed).get(&id)
-                    && *failed_version == version
-                {
-                    report.failed.insert(id, reason.clone());
-                    continue;
-                }
-                let replacing = matches!(&action, Action::Replace { .. });
-                if replacing {
-                    let rollout = lock(&inner.rollout);
-                    if let Some(reason) = rollout.halted() {
-                        report.halted = Some(reason.clone());
-                        continue;
-                    }
-                    if wave >= rollout.wave(&inner.options.rollout) {
-                        report.deferred += 1;
-                        continue;
-                    }
-                }
-                if !lock(&inner.in_flight).insert(id.clone()) {
-                    continue;
-                }
-                if replacing {
-                    wave += 1;
-                }
-                let name = action::action_name(&action);
-                let gc = matches!(&action, Action::Delete { reason: DeleteReason::NotWanted, .. });
-                let deleted = match &action {
-                    Action::Delete { id, .. } => {
-                        observed.iter().find(|c| &c.id == id).map(|c| (c.identity(), id.clone()))
-                    }
-                    _ => None,
-                };
-                // A superseded cluster hands its placement to the ready one the plan keeps
-                // before it goes, once that one's add-ons are installed, so that the identity is
-                // never without an active cluster that has them; a kept cluster elsewhere than
-                // the identity is wanted serves only meanwhile.
-                let successor = match &action {
-                    Action::Delete { .. } => successors.remove(&id),
-                    _ => None,
-                };
-                inner.emit(EngineEvent::ActionStarted { cluster: id.clone(), action: name });
-                let engine = Arc::clone(inner);
-                let span = tracing::info_span!("action", cluster = %id, action = name);
-                tasks.spawn(
-                    async move {
-                        // The kept cluster serves only with its add-ons in: until they are,
-                        // the superseded one stays, active.
-                        let result = match &successor {
-                            Some((successor, _)) => addons::ensure_installed(&engine, successor).await,
-                            None => Ok(()),
-                        };
-                        let result = match (result, successor) {
-                            (Err(err), _) => Err(err),
-                            (Ok(()), Some((successor, true))) => placements::activate(&engine, &successor).await,
-                            (Ok(()), Some((successor, false))) => {
-                                placements::activate_meanwhile(&engine, &successor).await
-                            }
-                            (Ok(()), None) => Ok(()),
-                        };
-                        let result = match result {
-                            Ok(()) => action::execute(Arc::clone(&engine), slot, action).await,
-                            Err(err) => Err(err),
-                        };
-                        lock(&engine.in_flight).remove(&id);
-                        match &result {
-                            Ok(()) => {
-                                lock(&engine.failed).remove(&id);
-                                if replacing {
-                                    lock(&engine.rollout).passed();
-                                }
-                                if let Some((identity, cluster)) = &deleted
-                                    && let Err(err) =
-                                        crate::store::release_placement(engine.store.as_ref(), identity, cluster).await
-                                {
-                                    tracing::warn!(target: "fleet::engine", %err, "placement not released");
-                                }
-                                engine.emit(EngineEvent::ActionSucceeded { cluster: id.clone(), action: name });
-                                if gc {
-                                    engine.emit(EngineEvent::GarbageCollected { cluster: id.clone() });
-                                    let _ = engine
-                                        .store
-                                        .append_event(
-                                            "garbage_collected",
-                                            Some(&id),
-                                            "deleted: no spec wants it",
-                                            engine.now(),
-                                        )
-                                        .await;
-                                }
-                            }
-                            // Only permanent failures stop further attempts; transient ones
-                            // are tried again next pass.
-                            Err(err) if !err.is_retryable() => {
-                                lock(&engine.failed).insert(id.clone(), (err.to_string(), version));
-                            }
-                            Err(_) => {}
-                        }
-                        (id, result)
-                    }
-                    .instrument(span),
-                );
-            }
-            lock(&inner.unwanted_since).retain(|id, _| still_unwanted.contains(id));
-            // Add-ons of running clusters: installed again when changed or due.
-            let mut addon_tasks = JoinSet::new();
-            let wanted = if inner.addons.is_empty() { BTreeMap::new() } else { addons::wanted_hashes(&desired) };
-            for cluster in observed.iter().filter(|c| c.phase == ClusterPhase::Running) {
-                let identity = cluster.identity();
-                let Some(hash) = wanted.get(&identity) else { continue };
-                if !addons::due(inner, cluster, hash.as_deref(), now) {
-                    continue;
-                }
-                let Some(slot) = inner.slots.get(&cluster.provider).cloned() else { continue };
-                {
-                    let mut in_flight = lock(&inner.in_flight);
-                    if in_flight.contains(&identity) || !in_flight.insert(cluster.id.clone()) {
-                        continue;
-                    }
-                }
-                let engine = Arc::clone(inner);
-                let cluster = cluster.clone();
-                addon_tasks.spawn(async move {
-                    let result = addons::install(&engine, &slot, &cluster).await;
-                    lock(&engine.in_flight).remove(&cluster.id);
-                    (cluster.id.clone(), result)
-                });
-            }
+            let successors = placements::successors(&plan.actions, &observed, &desired);
+            let admitted = self.admit(plan.actions, &observed, &unseen, now);
+            *lock(&inner.unwanted_since) = admitted.unwanted_since;
+
+            let mut started = execute::Started::default();
+            execute::start_actions(inner, admitted.verdicts, &observed, successors, &mut report, &mut started).await?;
+            execute::start_addon_installs(inner, &observed, &desired, now, &mut started);
             lock(&inner.installed).retain(|id, _| present.contains(id));
-            // Deletes sent earlier (before a restart, say) are awaited too: the pass ends when
-            // they are gone and forgotten.
-            for cluster in observed.iter().filter(|c| c.phase == ClusterPhase::Deleting) {
-                let Some(slot) = inner.slots.get(&cluster.provider).cloned() else { continue };
-                if unseen.covers(&cluster.provider, &cluster.region)
-                    || !lock(&inner.in_flight).insert(cluster.id.clone())
-                {
-                    continue;
-                }
-                let engine = Arc::clone(inner);
-                let id = cluster.id.clone();
-                tasks.spawn(async move {
-                    let result = action::await_deleted(Arc::clone(&engine), slot, id.clone()).await;
-                    lock(&engine.in_flight).remove(&id);
-                    (id, result)
-                });
-            }
-            while let Some(joined) = addon_tasks.join_next().await {
-                match joined {
-                    Ok((_, Ok(()))) => report.addons_installed += 1,
-                    Ok((id, Err(err))) => {
-                        report.failed.insert(id, format!("add-ons: {err}"));
-                    }
-                    Err(err) => {
-                        return Err(Error::Provider {
-                            message: format!("an add-on task ended abnormally: {err}"),
-                            source: None,
-                        });
-                    }
-                }
-            }
-            while let Some(joined) = tasks.join_next().await {
-                match joined {
-                    Ok((_, Ok(()))) => report.succeeded += 1,
-                    Ok((id, Err(err))) => {
-                        report.failed.insert(id, err.to_string());
-                    }
-                    Err(err) => {
-                        return Err(Error::Provider {
-                            message: format!("an action task ended abnormally: {err}"),
-                            source: None,
-                        });
-                    }
-                }
-            }
+            execute::await_earlier_deletes(inner, &observed, &unseen, &mut started);
+            execute::finish(started, &mut report).await?;
             inner.emit(EngineEvent::PassCompleted { report: Box::new(report.clone()) });
             Ok(report)
         }
         .instrument(span)
         .await
+    }
+
+    /// The verdicts of admission ([`admit::admit`]) on `actions`, from the engine's state as it
+    /// stands.
+    fn admit(&self, actions: Vec<Action>, observed: &[Cluster], unseen: &Unseen, now: Instant) -> admit::Admitted {
+        let inner = &self.inner;
+        let providers: BTreeSet<ProviderName> = inner.slots.keys().cloned().collect();
+        let failed = lock(&inner.failed).clone();
+        let unwanted_since = lock(&inner.unwanted_since).clone();
+        let in_flight = lock(&inner.in_flight).clone();
+        let (halted, wave) = {
+            let rollout = lock(&inner.rollout);
+            (rollout.halted().cloned(), rollout.wave(&inner.options.rollout))
+        };
+        admit::admit(
+            actions,
+            &admit::Admission {
+                observed,
+                unseen,
+                providers: &providers,
+                failed: &failed,
+                halted: halted.as_deref(),
+                wave,
+                unwanted_since: &unwanted_since,
+                gc_grace: inner.options.gc_grace,
+                now,
+                in_flight: &in_flight,
+            },
+        )
     }
 
     /// Waits until a pass reports the fleet converged (a pass of a running [`Engine::run`], or
@@ -988,26 +756,6 @@ impl Engine {
         }
         observed.sort_by(|a, b| a.id.cmp(&b.id));
         Ok(observed)
-    }
-
-    /// The ids of `pending` intents whose call went to a provider or region out of sight.
-    async fn unlisted_calls(&self, pending: &[Intent], unseen: &Unseen) -> Result<BTreeSet<u64>> {
-        if unseen.is_empty() || pending.is_empty() {
-            return Ok(BTreeSet::new());
-        }
-        let stored: BTreeMap<ClusterId, (ProviderName, Region)> =
-            self.inner.store.observed().await?.into_iter().map(|c| (c.id, (c.provider, c.region))).collect();
-        Ok(pending
-            .iter()
-            .filter(|intent| {
-                let place = match intent.intent.spec.as_ref() {
-                    Some(spec) => Some((&spec.provider, &spec.region)),
-                    None => stored.get(&intent.intent.cluster).map(|(p, r)| (p, r)),
-                };
-                place.is_some_and(|(provider, region)| unseen.covers(provider, region))
-            })
-            .map(|intent| intent.id)
-            .collect())
     }
 
     /// What the engine wants of `observed` now (its desired fleet and environments, the
