@@ -660,7 +660,10 @@ async fn a_canary_failing_its_health_gate_halts_the_rollout_and_leaves_the_old_c
     let (_, reason) = halted.expect("a RolloutHalted event");
     assert!(reason.contains("readiness probe"));
     let recorded = engine.store().events_after(0).await.unwrap();
-    assert!(recorded.iter().any(|e| e.kind == "rollout_halted"), "the halt is an event of record");
+    assert!(
+        recorded.iter().any(|e| e.kind == fleet_core::store::RecordKind::RolloutHalted),
+        "the halt is an event of record"
+    );
 }
 
 fn with_addons(specs: Vec<ClusterSpec>, manifest: &str) -> DesiredFleet {
@@ -720,7 +723,11 @@ async fn add_ons_go_in_before_a_cluster_becomes_active_and_follow_blueprint_chan
         assert_eq!(objects, ["Deployment.apps shop/web", "Namespace shop"]);
     }
     let recorded = engine.store().events_after(0).await.unwrap();
-    assert!(recorded.iter().any(|e| e.kind == "addons_applied" && e.message == "1 applied, 1 pruned"));
+    assert!(
+        recorded
+            .iter()
+            .any(|e| e.kind == fleet_core::store::RecordKind::AddonsApplied && e.message == "1 applied, 1 pruned")
+    );
 
     // Unchanged add-ons are installed again only when the interval has passed.
     assert_eq!(engine.run_once().await.unwrap().addons_installed, 0);
@@ -876,7 +883,11 @@ async fn a_cluster_upgraded_by_its_provider_is_adopted_and_reported_once() {
     }
     assert_eq!(ahead, [("a".to_string(), "1.34".to_string(), "1.35.2".to_string())]);
     let records = engine.store().events_after(0).await.unwrap();
-    assert_eq!(records.iter().filter(|e| e.kind == "version_adopted").count(), 1, "{records:?}");
+    assert_eq!(
+        records.iter().filter(|e| e.kind == fleet_core::store::RecordKind::VersionAdopted).count(),
+        1,
+        "{records:?}"
+    );
     let a = cloud.clusters().into_iter().find(|c| c.id.as_str() == "a").unwrap();
     assert_eq!(a.kubernetes_version, Some(KubernetesVersion::new(1, 35, Some(2))), "never downgraded");
 }
@@ -965,7 +976,9 @@ async fn a_replaced_cluster_keeps_serving_until_its_successors_add_ons_are_insta
     assert!(reason.contains("has a private endpoint") && reason.contains("KubeAddons::with_route"), "{reason}");
     let recorded = engine.store().events_after(0).await.unwrap();
     assert!(
-        recorded.iter().any(|e| e.kind == "addons_failed" && e.message.contains("unreachable")),
+        recorded
+            .iter()
+            .any(|e| e.kind == fleet_core::store::RecordKind::AddonsFailed && e.message.contains("unreachable")),
         "an event of record: {recorded:?}"
     );
 

@@ -470,7 +470,7 @@ async fn two_controllers_on_one_store_move_each_lost_cluster_once() {
     let moved = world.controller.report().moves.len() + twin.report().moves.len();
     assert_eq!(moved, 8, "each lost cluster moved by one of the two");
     let started = world.engine.store().events_after(0).await.unwrap();
-    assert_eq!(started.iter().filter(|e| e.kind == "failover_started").count(), 8);
+    assert_eq!(started.iter().filter(|e| e.kind == fleet_core::store::RecordKind::FailoverStarted).count(), 8);
     for placement in world.engine.store().placements().await.unwrap() {
         assert_eq!(placement.location, at("aws", "west"));
         assert_eq!(placement.generation, 3, "created, moved once, switched once: {placement:?}");

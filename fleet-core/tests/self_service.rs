@@ -261,7 +261,7 @@ async fn submitting_records_only_what_happened() {
     service.submit(request("alice", None)).await.unwrap();
     service.submit(request("bob", None)).await.unwrap();
     let events = engine.store().events_after(0).await.unwrap();
-    let adopted: Vec<_> = events.iter().filter(|e| e.kind == "cluster_adopted").collect();
+    let adopted: Vec<_> = events.iter().filter(|e| e.kind == fleet_core::store::RecordKind::ClusterAdopted).collect();
     assert!(adopted.is_empty(), "the engine created these clusters; nothing was adopted: {adopted:?}");
 }
 

@@ -35,7 +35,10 @@ async fn sqlite_keeps_everything_across_a_reopen() {
         )
         .await
         .unwrap();
-    store.append_event("x", None, "y", std::time::SystemTime::now()).await.unwrap();
+    store
+        .append_event(fleet_core::store::RecordKind::Other("x".into()), None, "y", std::time::SystemTime::now())
+        .await
+        .unwrap();
     drop(store);
     let reopened = SqliteStore::open(&path, &fleet).await.unwrap();
     let pending = reopened.pending_intents().await.unwrap();

@@ -12,7 +12,9 @@ use async_trait::async_trait;
 use etcd_client::{Client, Compare, CompareOp, GetOptions, Txn, TxnOp, TxnOpResponse};
 use fleet_core::failover::MoveReport;
 use fleet_core::fleet_spec::DesiredFleet;
-use fleet_core::store::{AcceptedEnvironment, EventRecord, Intent, IntentOutcome, NewIntent, Placement, StateStore};
+use fleet_core::store::{
+    AcceptedEnvironment, EventRecord, Intent, IntentOutcome, NewIntent, Placement, RecordKind, StateStore,
+};
 use fleet_core::{Cluster, ClusterId, Error, FleetName, Result};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -278,7 +280,7 @@ impl StateStore for EtcdStore {
 
     async fn append_event(
         &self,
-        kind: &str,
+        kind: RecordKind,
         cluster: Option<&ClusterId>,
         message: &str,
         at: SystemTime,

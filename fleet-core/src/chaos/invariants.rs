@@ -3,11 +3,12 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::sim::{CallOutcome, Operation, SimCloud};
+use crate::store::RecordKind;
 use crate::store::StateStore;
 use crate::{ClusterId, FleetName, FleetTags, Result};
 
 /// Events of record that announce a new cluster for an identity on failover.
-const FAILOVER_CREATES: [&str; 2] = ["failover_started", "failover_failing_back"];
+const FAILOVER_CREATES: [RecordKind; 2] = [RecordKind::FailoverStarted, RecordKind::FailoverFailingBack];
 
 /// A placement switch seen on the engine's events: identity, new active cluster, generation.
 pub type Switch = (ClusterId, ClusterId, u64);
@@ -209,7 +210,7 @@ impl Invariants {
 async fn failover_creates(store: &dyn StateStore) -> Result<BTreeMap<ClusterId, u64>> {
     let mut counts = BTreeMap::new();
     for event in store.events_after(0).await? {
-        if FAILOVER_CREATES.contains(&event.kind.as_str())
+        if FAILOVER_CREATES.contains(&event.kind)
             && let Some(identity) = event.cluster
         {
             *counts.entry(identity).or_default() += 1;

@@ -10,10 +10,10 @@
 
 use crate::Location;
 use crate::fleet_spec::{DesiredCluster, EnvironmentRequest};
-use crate::store::MoveReport;
 use crate::store::{
     AcceptedEnvironment, ActiveCluster, IntentOperation, IntentOutcome, NewIntent, Placement, StateStore,
 };
+use crate::store::{MoveReport, RecordKind};
 use crate::{
     Cluster, ClusterId, ClusterPhase, ClusterSpec, NodePool, NodePoolName, ProviderName, Region, SizeClass, TeamName,
 };
@@ -108,15 +108,22 @@ pub async fn observed_put_replace_remove(store: &dyn StateStore) {
 /// Events are numbered in order and read back after a position.
 pub async fn events_are_sequenced(store: &dyn StateStore) {
     let start = ok(store.events_after(0).await, "events").last().map_or(0, |e| e.seq);
-    let a = ok(store.append_event("cluster_ready", Some(&id("se-a")), "ready", caller_time()).await, "append event");
-    let b = ok(store.append_event("plan_computed", None, "3 to create", caller_time()).await, "append event");
-    assert!(b > a && a > start, "store conformance: event numbers must increase");
-    let after = ok(store.events_after(a).await, "events after");
-    assert_eq!(after.len(), 1);
-    assert_eq!(
-        (after[0].kind.as_str(), after[0].cluster.as_ref(), after[0].message.as_str()),
-        ("plan_computed", None, "3 to create")
+    let a = ok(
+        store.append_event(RecordKind::ClusterAdopted, Some(&id("se-a")), "ready", caller_time()).await,
+        "append event",
     );
+    let b =
+        ok(store.append_event(RecordKind::GarbageCollected, None, "3 to create", caller_time()).await, "append event");
+    assert!(b > a && a > start, "store conformance: event numbers must increase");
+    let unknown = RecordKind::Other("cluster_teleported".into());
+    let c = ok(store.append_event(unknown.clone(), None, "written by another version", caller_time()).await, "append");
+    let after = ok(store.events_after(a).await, "events after");
+    assert_eq!(after.len(), 2);
+    assert_eq!(
+        (&after[0].kind, after[0].cluster.as_ref(), after[0].message.as_str()),
+        (&RecordKind::GarbageCollected, None, "3 to create")
+    );
+    assert_eq!((after[1].seq, &after[1].kind), (c, &unknown), "store conformance: an unknown kind is kept as stored");
     assert_eq!(after[0].at, caller_time(), "store conformance: an event is stamped with the caller's time");
 }
 

@@ -11,7 +11,7 @@ use super::{EngineInner, Slot};
 use crate::mutex::lock;
 use crate::plan::Action;
 use crate::provider::Poller;
-use crate::store::{IntentOperation, IntentOutcome, NewIntent};
+use crate::store::{IntentOperation, IntentOutcome, NewIntent, RecordKind};
 use crate::{Cluster, ClusterId, ClusterPhase, ClusterSpec, Error, Result, WaitOptions};
 
 /// How many updates in a row may report success without the cluster matching its spec before
@@ -100,7 +100,7 @@ impl ActionRun<'_> {
                 format!("rollout of `{version}` halted: new cluster `{}` failed its health gate: {reason}", spec.id);
             self.engine
                 .store
-                .append_event("rollout_halted", Some(spec.identity()), &message, self.engine.now())
+                .append_event(RecordKind::RolloutHalted, Some(spec.identity()), &message, self.engine.now())
                 .await?;
             self.engine.emit(EngineEvent::RolloutHalted { version, cluster: spec.id.clone(), reason });
             self.delete(&spec.id).await?;

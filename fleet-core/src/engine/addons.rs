@@ -12,6 +12,7 @@ use super::{EngineInner, Slot};
 use crate::addons::{AddonInstaller, AddonSet};
 use crate::fleet_spec::DesiredFleet;
 use crate::mutex::lock;
+use crate::store::RecordKind;
 use crate::{Cluster, ClusterId, ClusterPhase, Error, ErrorKind, Result};
 
 /// When each cluster's add-ons were last installed, and which set.
@@ -99,7 +100,7 @@ pub(crate) async fn install(engine: &EngineInner, slot: &Slot, cluster: &Cluster
             let reason = format!("{err}{hint}");
             // The failure itself is what the caller gets; a store that cannot record the event
             // must not hide it.
-            let _ = engine.store.append_event("addons_failed", Some(&cluster.id), &reason, engine.now()).await;
+            let _ = engine.store.append_event(RecordKind::AddonsFailed, Some(&cluster.id), &reason, engine.now()).await;
             engine.emit(EngineEvent::AddonsFailed { cluster: cluster.id.clone(), reason });
             Err(match err {
                 Error::Unavailable { message } => Error::Unavailable { message: format!("{message}{hint}") },
@@ -123,7 +124,7 @@ async fn install_with(
     lock(&engine.installed).insert(cluster.id.clone(), (set.hash(), Instant::now()));
     if !report.applied.is_empty() || !report.pruned.is_empty() {
         let message = format!("{} applied, {} pruned", report.applied.len(), report.pruned.len());
-        engine.store.append_event("addons_applied", Some(&cluster.id), &message, engine.now()).await?;
+        engine.store.append_event(RecordKind::AddonsApplied, Some(&cluster.id), &message, engine.now()).await?;
         engine.emit(EngineEvent::AddonsApplied {
             cluster: cluster.id.clone(),
             applied: report.applied.len(),
@@ -133,7 +134,7 @@ async fn install_with(
     for drift in report.drifted {
         let verb = if drift.corrected { "corrected" } else { "left as found" };
         let message = format!("{} drifted in {} ({verb})", drift.object, drift.fields.join(", "));
-        engine.store.append_event("addon_drift", Some(&cluster.id), &message, engine.now()).await?;
+        engine.store.append_event(RecordKind::AddonDrift, Some(&cluster.id), &message, engine.now()).await?;
         engine.emit(EngineEvent::AddonDrift {
             cluster: cluster.id.clone(),
             object: drift.object.to_string(),

@@ -12,10 +12,11 @@ use tracing::Instrument;
 use super::admit::{Hold, Verdict, version_of};
 use super::events::{EngineEvent, ReconcileReport};
 use super::unseen::Unseen;
-use super::{EXPIRED_EVENT, EngineInner, Slot, action, addons, environments, placements};
+use super::{EngineInner, Slot, action, addons, environments, placements};
 use crate::fleet_spec::DesiredFleet;
 use crate::mutex::lock;
 use crate::plan::{Action, DeleteReason};
+use crate::store::RecordKind;
 use crate::{Cluster, ClusterId, ClusterPhase, Error, Result};
 
 /// The tasks a pass started: actions and awaited deletes, and add-on installs.
@@ -72,7 +73,10 @@ pub(crate) async fn start_actions(
 async fn record_expiry(engine: &EngineInner, observed: &[Cluster], cluster: &ClusterId) -> Result<()> {
     let identity = observed.iter().find(|c| c.id == *cluster).and_then(Cluster::fleet_tags).map(|t| t.cluster_id);
     let Some(identity) = identity else { return Ok(()) };
-    engine.store.append_event(EXPIRED_EVENT, Some(&identity), "its time to live ended", engine.now()).await?;
+    engine
+        .store
+        .append_event(RecordKind::ClusterExpired, Some(&identity), "its time to live ended", engine.now())
+        .await?;
     lock(&engine.expired).get_or_insert_with(BTreeSet::new).insert(identity.clone());
     environments::forget(engine, &identity).await?;
     engine.emit(EngineEvent::ClusterExpired { cluster: identity });
@@ -166,7 +170,7 @@ async fn run_action(
                 engine.emit(EngineEvent::GarbageCollected { cluster: id.clone() });
                 let _ = engine
                     .store
-                    .append_event("garbage_collected", Some(&id), "deleted: no spec wants it", engine.now())
+                    .append_event(RecordKind::GarbageCollected, Some(&id), "deleted: no spec wants it", engine.now())
                     .await;
             }
         }

@@ -60,7 +60,6 @@ use tracing::Instrument;
 
 pub use events::{EngineEvent, Progress, ReconcileReport};
 pub use ownership::{Ownership, OwnsAll};
-pub use placements::PLACEMENT_SWITCHED;
 pub use rollout::RolloutOptions;
 
 use crate::Location;
@@ -69,7 +68,7 @@ use crate::fleet_spec::{DesiredCluster, DesiredFleet};
 use crate::health::{HealthCheck, ReportedPhase};
 use crate::mutex::lock;
 use crate::plan::{Action, Plan, plan};
-use crate::store::{AcceptedEnvironment, ActiveCluster, IntentOperation, MemoryStore, StateStore};
+use crate::store::{AcceptedEnvironment, ActiveCluster, IntentOperation, MemoryStore, RecordKind, StateStore};
 use crate::{
     Cluster, ClusterId, ClusterPhase, ClusterProvider, Error, FleetName, FleetTags, ProviderName, RateLimits, Result,
 };
@@ -253,9 +252,6 @@ impl std::fmt::Debug for Engine {
             .finish_non_exhaustive()
     }
 }
-
-/// The kind of the event of record that marks a cluster's TTL as ended.
-const EXPIRED_EVENT: &str = "cluster_expired";
 
 /// What [`Engine::decide`] does with placements a ready cluster takes over.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -707,7 +703,7 @@ impl Engine {
                 .events_after(0)
                 .await?
                 .into_iter()
-                .filter(|event| event.kind == EXPIRED_EVENT)
+                .filter(|event| event.kind == RecordKind::ClusterExpired)
                 .filter_map(|event| event.cluster)
                 .collect();
             lock(&self.inner.expired).get_or_insert(recorded);
@@ -884,7 +880,7 @@ impl Engine {
                 let message = format!("its time to live ends in {}", crate::format_duration(remaining));
                 self.inner
                     .store
-                    .append_event("cluster_expiring", Some(spec.identity()), &message, self.inner.now())
+                    .append_event(RecordKind::ClusterExpiring, Some(spec.identity()), &message, self.inner.now())
                     .await?;
                 self.inner.emit(EngineEvent::ExpiringSoon { cluster: spec.identity().clone(), remaining });
             }
@@ -946,7 +942,7 @@ impl Engine {
                     store.put_observed(cluster).await?;
                     store
                         .append_event(
-                            "cluster_adopted",
+                            RecordKind::ClusterAdopted,
                             Some(&cluster.id),
                             "found at its provider with this fleet's tags",
                             self.inner.now(),

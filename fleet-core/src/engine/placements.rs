@@ -8,7 +8,7 @@ use super::EngineInner;
 use super::events::EngineEvent;
 use crate::fleet_spec::DesiredFleet;
 use crate::plan::{Action, DeleteReason};
-use crate::store::{ActiveCluster, Placement, update_placement};
+use crate::store::{ActiveCluster, Placement, RecordKind, update_placement};
 use crate::{Cluster, ClusterId, Error, Result};
 use crate::{Location, relocate};
 
@@ -95,7 +95,7 @@ async fn switch(engine: &EngineInner, cluster: &Cluster, moves_placement: bool) 
     }
     let was = previous.map_or_else(|| "none".to_owned(), |p| format!("`{}` at {}", p.cluster, p.location));
     let message = format!("active: `{}` at {location} (generation {}), was {was}", cluster.id, written.generation);
-    engine.store.append_event(PLACEMENT_SWITCHED, Some(&identity), &message, engine.now()).await?;
+    engine.store.append_event(RecordKind::PlacementSwitched, Some(&identity), &message, engine.now()).await?;
     engine.emit(EngineEvent::PlacementSwitched {
         identity,
         cluster: cluster.id.clone(),
@@ -112,9 +112,6 @@ pub(crate) async fn release_placement(engine: &EngineInner, placement: &Placemen
         other => other,
     }
 }
-
-/// The kind of the event of record for a switch of the active cluster.
-pub const PLACEMENT_SWITCHED: &str = "placement_switched";
 
 /// For each cluster the plan deletes as superseded, the ready cluster of its identity that the
 /// plan keeps (if one is), and whether that cluster is where the identity is wanted

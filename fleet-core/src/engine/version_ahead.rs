@@ -9,6 +9,7 @@ use super::events::EngineEvent;
 use crate::fleet_spec::DesiredFleet;
 use crate::mutex::lock;
 use crate::plan::version_ahead;
+use crate::store::RecordKind;
 use crate::{Cluster, ClusterId, KubernetesVersion, Result};
 
 /// The version each cluster was last reported ahead at.
@@ -37,7 +38,7 @@ pub(crate) async fn report(engine: &EngineInner, desired: &DesiredFleet, observe
             "cluster `{cluster}` runs Kubernetes {running}, ahead of its spec's {wanted} (upgraded by its provider); \
              adopted at {running}, not downgraded or replaced"
         );
-        engine.store.append_event("version_adopted", Some(&identity), &message, engine.now()).await?;
+        engine.store.append_event(RecordKind::VersionAdopted, Some(&identity), &message, engine.now()).await?;
         engine.emit(EngineEvent::VersionAhead { cluster, spec: wanted, running });
     }
     Ok(())

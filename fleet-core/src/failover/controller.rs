@@ -19,9 +19,7 @@ use super::{
 use crate::engine::{Engine, EngineEvent};
 use crate::mutex::lock;
 use crate::relocate;
-use crate::store::MoveReport;
-use crate::store::Placement;
-use crate::store::update_placement;
+use crate::store::{MoveReport, Placement, RecordKind, update_placement};
 use crate::{Cluster, ClusterId, ClusterPhase, Error, ProviderName, Result};
 
 /// How the controller watches; every field has a default.
@@ -498,7 +496,7 @@ impl FailoverController {
                 .inner
                 .engine
                 .store()
-                .append_event("failover_completed", Some(identity), &message, self.inner.engine.now())
+                .append_event(RecordKind::FailoverCompleted, Some(identity), &message, self.inner.engine.now())
                 .await
             {
                 tracing::warn!(target: "fleet::failover", %err, "event not recorded");
@@ -584,7 +582,7 @@ impl FailoverController {
                     inner
                         .engine
                         .store()
-                        .append_event("failover_started", Some(&id), &message, inner.engine.now())
+                        .append_event(RecordKind::FailoverStarted, Some(&id), &message, inner.engine.now())
                         .await?;
                     self.emit(FailoverEvent::Moving { identity: id.clone(), from: from.clone(), to: to.clone() });
                     accepted.push((id, wanted.origin.clone(), wanted.priority, from, to, spec.max_nodes(), policy.rto));
@@ -595,7 +593,7 @@ impl FailoverController {
                         inner
                             .engine
                             .store()
-                            .append_event("failover_degraded", Some(&id), &reason, inner.engine.now())
+                            .append_event(RecordKind::FailoverDegraded, Some(&id), &reason, inner.engine.now())
                             .await?;
                         self.emit(FailoverEvent::Degraded { identity: id, reason });
                     }
@@ -775,7 +773,12 @@ impl FailoverController {
             self.inner
                 .engine
                 .store()
-                .append_event("failover_failing_back", Some(&identity), &home.to_string(), self.inner.engine.now())
+                .append_event(
+                    RecordKind::FailoverFailingBack,
+                    Some(&identity),
+                    &home.to_string(),
+                    self.inner.engine.now(),
+                )
                 .await?;
             if let Some(m) = lock(&self.inner.state).moves.get_mut(&identity) {
                 m.failed_back = true;

@@ -6,11 +6,11 @@ use std::time::SystemTime;
 
 use async_trait::async_trait;
 
-use super::MoveReport;
 use super::placement::stale_generation;
 use super::{
     AcceptedEnvironment, EventRecord, Intent, IntentOutcome, NewIntent, Placement, StateStore, move_key, store_error,
 };
+use super::{MoveReport, RecordKind};
 use crate::{Cluster, ClusterId, Result};
 
 /// A state store in memory: lost when the process ends.
@@ -85,20 +85,14 @@ impl StateStore for MemoryStore {
 
     async fn append_event(
         &self,
-        kind: &str,
+        kind: RecordKind,
         cluster: Option<&ClusterId>,
         message: &str,
         at: SystemTime,
     ) -> Result<u64> {
         let mut inner = self.inner();
         let seq = inner.events.len() as u64 + 1;
-        inner.events.push(EventRecord {
-            seq,
-            at,
-            kind: kind.to_owned(),
-            cluster: cluster.cloned(),
-            message: message.to_owned(),
-        });
+        inner.events.push(EventRecord { seq, at, kind, cluster: cluster.cloned(), message: message.to_owned() });
         Ok(seq)
     }
 

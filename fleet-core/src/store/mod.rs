@@ -12,6 +12,7 @@ mod environment;
 mod memory;
 mod move_report;
 mod placement;
+mod record_kind;
 #[cfg(feature = "sqlite")]
 mod sqlite;
 
@@ -24,6 +25,7 @@ pub use environment::AcceptedEnvironment;
 pub use memory::MemoryStore;
 pub use move_report::MoveReport;
 pub use placement::{ActiveCluster, Placement, release_placement, update_placement};
+pub use record_kind::RecordKind;
 #[cfg(feature = "sqlite")]
 pub use sqlite::SqliteStore;
 
@@ -141,8 +143,8 @@ pub struct EventRecord {
     pub seq: u64,
     /// When.
     pub at: SystemTime,
-    /// What kind, e.g. `cluster_ready`, `garbage_collected`.
-    pub kind: String,
+    /// What happened.
+    pub kind: RecordKind,
     /// The cluster, if one.
     pub cluster: Option<ClusterId>,
     /// A human description (never a secret).
@@ -179,8 +181,13 @@ pub trait StateStore: Send + Sync {
 
     /// Appends an event of record that happened `at` (the caller's clock: the engine's);
     /// returns its sequence number.
-    async fn append_event(&self, kind: &str, cluster: Option<&ClusterId>, message: &str, at: SystemTime)
-    -> Result<u64>;
+    async fn append_event(
+        &self,
+        kind: RecordKind,
+        cluster: Option<&ClusterId>,
+        message: &str,
+        at: SystemTime,
+    ) -> Result<u64>;
 
     /// Events with a sequence number above `after`, oldest first.
     async fn events_after(&self, after: u64) -> Result<Vec<EventRecord>>;

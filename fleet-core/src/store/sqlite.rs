@@ -10,12 +10,12 @@ use std::time::{Duration, SystemTime};
 use async_trait::async_trait;
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::MoveReport;
 use super::placement::stale_generation;
 use super::{
     AcceptedEnvironment, EventRecord, Intent, IntentOperation, IntentOutcome, NewIntent, Placement, StateStore,
     move_key, store_error,
 };
+use super::{MoveReport, RecordKind};
 use crate::{Cluster, ClusterId, FleetName, Result};
 
 /// Schema migrations, in order; the schema version is the number applied.
@@ -285,12 +285,12 @@ impl StateStore for SqliteStore {
 
     async fn append_event(
         &self,
-        kind: &str,
+        kind: RecordKind,
         cluster: Option<&ClusterId>,
         message: &str,
         at: SystemTime,
     ) -> Result<u64> {
-        let (kind, cluster, message) = (kind.to_owned(), cluster.map(|c| c.to_string()), message.to_owned());
+        let (kind, cluster, message) = (String::from(kind), cluster.map(|c| c.to_string()), message.to_owned());
         self.blocking("append event", move |connection, fleet| {
             connection.execute(
                 "INSERT INTO events (fleet, at_ms, kind, cluster, message) VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -312,7 +312,7 @@ impl StateStore for SqliteStore {
                     Ok(EventRecord {
                         seq: row.get::<_, i64>(0)? as u64,
                         at: from_millis(row.get(1)?),
-                        kind: row.get(2)?,
+                        kind: RecordKind::from(row.get::<_, String>(2)?),
                         cluster: cluster.and_then(|c| ClusterId::new(c).ok()),
                         message: row.get(4)?,
                     })
