@@ -21,7 +21,7 @@ const QUOTA_CODES: &[&str] = &[
 
 /// What an ARM answer said: its status, its `Retry-After`, its error body.
 #[derive(Debug, Clone)]
-pub struct ArmFailure {
+pub(crate) struct ArmFailure {
     /// The HTTP status.
     pub status: u16,
     /// The `Retry-After` the answer carried.
@@ -54,15 +54,7 @@ impl ArmFailure {
 /// - 429 -> `RateLimited` with the answer's `Retry-After`;
 /// - 401 -> `Unauthenticated`; 403 -> `PermissionDenied`; other 4xx -> `InvalidSpec`;
 /// - 408 and 504 -> `Timeout`; 5xx -> `Unavailable`.
-///
-/// ```
-/// use fleet_azure::{ArmFailure, map_arm_error};
-/// let body = br#"{"error":{"code":"AuthorizationFailed","message":"no access"}}"#;
-/// let err = map_arm_error("get `web-1`", false, ArmFailure::parse(403, None, body));
-/// assert_eq!(err.kind(), fleet_core::ErrorKind::PermissionDenied);
-/// assert!(err.to_string().contains("AuthorizationFailed"));
-/// ```
-pub fn map_arm_error(doing: &str, creating: bool, failure: ArmFailure) -> Error {
+pub(crate) fn map_arm_error(doing: &str, creating: bool, failure: ArmFailure) -> Error {
     let said = if failure.code.is_empty() {
         failure.message.clone()
     } else {
@@ -109,6 +101,14 @@ pub(crate) fn parse_retry_after(value: &str) -> Option<Duration> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_refusal_names_arms_code() {
+        let body = br#"{"error":{"code":"AuthorizationFailed","message":"no access"}}"#;
+        let err = map_arm_error("get `web-1`", false, ArmFailure::parse(403, None, body));
+        assert_eq!(err.kind(), fleet_core::ErrorKind::PermissionDenied);
+        assert!(err.to_string().contains("AuthorizationFailed"));
+    }
     use fleet_core::ErrorKind;
 
     fn kind(status: u16, code: &str, message: &str, creating: bool) -> ErrorKind {

@@ -74,6 +74,6 @@ mod settings;
 mod versions;
 
 pub use builder::{API_VERSION, AksProviderBuilder, PUBLIC_CLOUD};
-pub use errors::{ArmFailure, map_arm_error};
+
 pub use provider::{AksProvider, vm_size};
 pub use settings::is_aks_pool_name;

@@ -385,7 +385,7 @@ async fn run_reconciles_on_spec_change_until_cancelled() {
     running.await.unwrap();
     assert!(cloud.clusters().is_empty());
     let progress = engine.progress();
-    assert!(progress.calls[&ProviderName::new("sim").unwrap()].1 >= 2, "{progress:?}");
+    assert!(progress.calls[&ProviderName::new("sim").unwrap()].writes >= 2, "{progress:?}");
 }
 
 #[tokio::test(start_paused = true)]

@@ -166,7 +166,7 @@ proptest! {
         let capabilities = BTreeMap::from([(ProviderName::new("sim").unwrap(), Capabilities::default().with_in_place_version_upgrade(upgrade).with_node_pool_resize(resize))]);
         let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000);
         let first = plan(&desired, &observed, &capabilities, now);
-        let after = first.apply_to(&observed, now);
+        let after = first.outcome(&observed, now);
         let second = plan(&desired, &after, &capabilities, now);
         prop_assert!(second.is_empty(), "first:\n{}\nsecond:\n{}", first, second);
         prop_assert_eq!(plan(&desired, &observed, &capabilities, now), first, "plans are deterministic");

@@ -18,7 +18,7 @@ const RATE_LIMIT_REASON: &str = "RATE_LIMIT_EXCEEDED";
 /// - `FAILED_PRECONDITION` and `ABORTED` -> `Conflict`; `INVALID_ARGUMENT` -> `InvalidSpec`;
 /// - `UNAVAILABLE`, `INTERNAL`, no connection -> `Unavailable`; `DEADLINE_EXCEEDED` -> `Timeout`;
 /// - anything else -> `Provider`, with the client error as its source.
-pub fn map_gcp_error(doing: &str, creating: bool, err: google_cloud_gax::error::Error) -> Error {
+pub(crate) fn map_gcp_error(doing: &str, creating: bool, err: google_cloud_gax::error::Error) -> Error {
     // A call whose retries ran out carries the last attempt's error as its source.
     let last = std::error::Error::source(&err).and_then(|s| s.downcast_ref::<google_cloud_gax::error::Error>());
     let status = err.status().or_else(|| last.and_then(|e| e.status()));

@@ -87,7 +87,7 @@ mod token;
 mod versions;
 
 pub use builder::GkeProviderBuilder;
-pub use errors::map_gcp_error;
+
 pub use provider::{GkeProvider, machine_type};
 pub use settings::{DEFAULT_MASTER_IPV4_CIDR_BLOCK, NetworkPolicyProvider};
 pub use versions::ReleaseChannel;

@@ -70,9 +70,10 @@ impl Budget {
         self.operations.acquire().await.ok()
     }
 
-    /// Reads and writes made so far.
-    pub(crate) fn used(&self) -> (u64, u64) {
-        *lock(&self.used)
+    /// Calls made so far.
+    pub(crate) fn used(&self) -> super::events::CallsMade {
+        let (reads, writes) = *lock(&self.used);
+        super::events::CallsMade::new(reads, writes)
     }
 }
 
@@ -95,6 +96,6 @@ mod tests {
             budget.call(CallKind::Write).await;
         }
         assert_eq!(writing.elapsed(), Duration::ZERO, "a burst of writes waits for no read");
-        assert_eq!(budget.used(), (10, 5));
+        assert_eq!(budget.used(), super::super::events::CallsMade::new(10, 5));
     }
 }

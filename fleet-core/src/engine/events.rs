@@ -202,6 +202,33 @@ pub struct Progress {
     pub phases: BTreeMap<String, usize>,
     /// Actions started but not finished.
     pub actions_in_flight: usize,
-    /// Reads and writes made per provider.
-    pub calls: BTreeMap<ProviderName, (u64, u64)>,
+    /// Calls made per provider.
+    pub calls: BTreeMap<ProviderName, CallsMade>,
+}
+
+/// Calls made to one provider.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct CallsMade {
+    /// Read calls.
+    pub reads: u64,
+    /// Write calls.
+    pub writes: u64,
+}
+
+impl CallsMade {
+    /// `reads` read calls and `writes` write calls.
+    pub fn new(reads: u64, writes: u64) -> Self {
+        Self { reads, writes }
+    }
+}
+
+/// The API budget an engine keeps to for one provider.
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[non_exhaustive]
+pub struct ApiBudget {
+    /// Its rate limits.
+    pub limits: crate::RateLimits,
+    /// How many operations run at once.
+    pub concurrency: usize,
 }

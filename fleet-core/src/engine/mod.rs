@@ -58,7 +58,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
-pub use events::{EngineEvent, Progress, ReconcileReport};
+pub use events::{ApiBudget, CallsMade, EngineEvent, Progress, ReconcileReport};
 pub use ownership::{Ownership, OwnsAll};
 pub use rollout::RolloutOptions;
 
@@ -526,8 +526,9 @@ impl Engine {
 
     /// The API budget the engine keeps to for `provider`: its rate limits and how many
     /// operations run at once.
-    pub fn budget_of(&self, provider: &ProviderName) -> Option<(RateLimits, usize)> {
-        self.inner.slots.get(provider).map(|slot| (slot.limits, self.inner.options.concurrency_per_provider.max(1)))
+    pub fn budget_of(&self, provider: &ProviderName) -> Option<ApiBudget> {
+        let concurrency = self.inner.options.concurrency_per_provider.max(1);
+        self.inner.slots.get(provider).map(|slot| ApiBudget { limits: slot.limits, concurrency })
     }
 
     /// Receives every event from now on.

@@ -89,6 +89,17 @@ pub enum FailoverEvent {
     },
 }
 
+/// A move a check decided on, before its lower bound is known.
+struct Accepted {
+    identity: ClusterId,
+    template: String,
+    priority: i32,
+    from: Location,
+    to: Location,
+    max_nodes: u64,
+    rto: Duration,
+}
+
 /// A move under way or done.
 #[derive(Debug, Clone)]
 struct Move {
@@ -585,7 +596,15 @@ impl FailoverController {
                         .append_event(RecordKind::FailoverStarted, Some(&id), &message, inner.engine.now())
                         .await?;
                     self.emit(FailoverEvent::Moving { identity: id.clone(), from: from.clone(), to: to.clone() });
-                    accepted.push((id, wanted.origin.clone(), wanted.priority, from, to, spec.max_nodes(), policy.rto));
+                    accepted.push(Accepted {
+                        identity: id,
+                        template: wanted.origin.clone(),
+                        priority: wanted.priority,
+                        from,
+                        to,
+                        max_nodes: spec.max_nodes(),
+                        rto: policy.rto,
+                    });
                 }
                 Decision::Degraded { id, reason } => {
                     let new = lock(&inner.state).degraded.insert(id.clone(), reason.clone()).as_ref() != Some(&reason);
@@ -602,7 +621,10 @@ impl FailoverController {
         }
         let bounds = self.lower_bounds(&accepted);
         let wall = inner.engine.now();
-        for ((id, template, priority, from, to, max_nodes, rto), finish) in accepted.iter().cloned().zip(bounds) {
+        let count = accepted.len();
+        for (Accepted { identity: id, template, priority, from, to, max_nodes, rto }, finish) in
+            accepted.into_iter().zip(bounds)
+        {
             let (first_failure, detected_at) = lock(&inner.state).lost.remove(&id).unwrap_or((now, now));
             let m = Move {
                 template,
@@ -622,25 +644,26 @@ impl FailoverController {
             lock(&inner.state).moves.insert(id.clone(), m);
             self.record(&id).await;
         }
-        Ok(accepted.len())
+        Ok(count)
     }
 
     /// The earliest each accepted move (in order) can serve after its decision, given its
     /// target provider's API budget and typical create latency.
-    fn lower_bounds(&self, accepted: &[(ClusterId, String, i32, Location, Location, u64, Duration)]) -> Vec<Duration> {
+    fn lower_bounds(&self, accepted: &[Accepted]) -> Vec<Duration> {
         let providers = self.inner.engine.providers();
         let mut per_provider: BTreeMap<&ProviderName, Vec<usize>> = BTreeMap::new();
         for (index, accepted) in accepted.iter().enumerate() {
-            per_provider.entry(&accepted.4.provider).or_default().push(index);
+            per_provider.entry(&accepted.to.provider).or_default().push(index);
         }
         let mut bounds = vec![Duration::ZERO; accepted.len()];
         for (provider, indices) in per_provider {
-            let (Some((limits, concurrency)), Some(info)) =
+            let (Some(budget), Some(info)) =
                 (self.inner.engine.budget_of(provider), providers.get(provider).map(|p| p.info().clone()))
             else {
                 continue;
             };
-            let finishes = earliest_finishes(indices.len(), limits.writes, concurrency, info.latency.create);
+            let finishes =
+                earliest_finishes(indices.len(), budget.limits.writes, budget.concurrency, info.latency.create);
             for (index, finish) in indices.into_iter().zip(finishes) {
                 bounds[index] = finish;
             }

@@ -49,9 +49,9 @@
 //! std::fs::remove_dir_all(&dir).unwrap();
 //! ```
 
-mod apply;
 mod diff;
 mod groups;
+mod outcome;
 mod render;
 mod replacement;
 

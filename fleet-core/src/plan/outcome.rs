@@ -14,7 +14,7 @@ fn expected(spec: &ClusterSpec, fleet: &crate::FleetName, now: SystemTime) -> Cl
 impl Plan {
     /// The clusters `observed` becomes once every action has succeeded at time `now`; clusters
     /// the plan does not mention (other fleets', untagged ones) stay as they are.
-    pub fn apply_to(&self, observed: &[Cluster], now: SystemTime) -> Vec<Cluster> {
+    pub fn outcome(&self, observed: &[Cluster], now: SystemTime) -> Vec<Cluster> {
         let mut result: Vec<Cluster> = observed.to_vec();
         for action in &self.actions {
             let find = |result: &Vec<Cluster>, id: &crate::ClusterId| {
