@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-/// A boxed error kept as the source of a [`Error::Provider`] error.
+/// A boxed error kept as the source of an [`Error::Provider`] or [`Error::Store`] error.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
 /// `Result` with Fleet's [`Error`].
@@ -93,6 +93,22 @@ pub enum Error {
         #[source]
         source: Option<BoxError>,
     },
+    /// The state store could not read or write Fleet's records; not retried.
+    #[error("state store: {message}")]
+    Store {
+        /// What failed.
+        message: String,
+        /// The underlying error, when there is one.
+        #[source]
+        source: Option<BoxError>,
+    },
+    /// A task of the engine or the failover controller ended abnormally: it panicked or was
+    /// cancelled.
+    #[error("task ended abnormally: {message}")]
+    Task {
+        /// Which task, and how it ended.
+        message: String,
+    },
 }
 
 /// The kind of an [`Error`], without its details: comparable, copyable, loggable.
@@ -113,6 +129,8 @@ pub enum ErrorKind {
     Unavailable,
     Timeout,
     Provider,
+    Store,
+    Task,
 }
 
 impl Error {
@@ -157,6 +175,8 @@ impl Error {
             Error::Unavailable { .. } => ErrorKind::Unavailable,
             Error::Timeout { .. } => ErrorKind::Timeout,
             Error::Provider { .. } => ErrorKind::Provider,
+            Error::Store { .. } => ErrorKind::Store,
+            Error::Task { .. } => ErrorKind::Task,
         }
     }
 }
@@ -164,6 +184,20 @@ impl Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn store_and_task_failures_say_where_they_came_from_and_keep_their_source() {
+        let disk = std::io::Error::other("disk full");
+        let store = Error::Store { message: "write intent 4".into(), source: Some(Box::new(disk)) };
+        assert_eq!(store.kind(), ErrorKind::Store);
+        assert_eq!(store.to_string(), "state store: write intent 4");
+        assert_eq!(std::error::Error::source(&store).map(ToString::to_string).as_deref(), Some("disk full"));
+        let task = Error::Task { message: "an action task: panicked".into() };
+        assert_eq!(
+            (task.kind(), task.to_string().as_str()),
+            (ErrorKind::Task, "task ended abnormally: an action task: panicked")
+        );
+    }
 
     #[test]
     fn only_transient_errors_are_retryable() {
@@ -185,6 +219,8 @@ mod tests {
             Error::Unsupported { operation: "x".into() },
             Error::InvalidSpec { path: "p".into(), reason: "r".into() },
             Error::Provider { message: "x".into(), source: None },
+            Error::Store { message: "x".into(), source: None },
+            Error::Task { message: "x".into() },
         ];
         for err in &permanent {
             assert!(!err.is_retryable(), "{err}");

@@ -61,13 +61,13 @@ enum Written {
 
 fn to_json<T: Serialize>(value: &T, what: &str) -> Result<String> {
     serde_json::to_string(value)
-        .map_err(|err| Error::Provider { message: format!("etcd store: cannot write {what}: {err}"), source: None })
+        .map_err(|err| Error::Store { message: format!("etcd: cannot write {what}"), source: Some(Box::new(err)) })
 }
 
 fn from_json<T: DeserializeOwned>(bytes: &[u8], what: &str) -> Result<T> {
-    serde_json::from_slice(bytes).map_err(|err| Error::Provider {
-        message: format!("etcd store: {what} is not a valid record: {err}"),
-        source: None,
+    serde_json::from_slice(bytes).map_err(|err| Error::Store {
+        message: format!("etcd: {what} is not a valid record"),
+        source: Some(Box::new(err)),
     })
 }
 

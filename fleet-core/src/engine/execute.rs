@@ -253,10 +253,7 @@ pub(crate) async fn finish(mut started: Started, report: &mut ReconcileReport) -
                 report.failed.insert(id, format!("add-ons: {err}"));
             }
             Err(err) => {
-                return Err(Error::Provider {
-                    message: format!("an add-on task ended abnormally: {err}"),
-                    source: None,
-                });
+                return Err(Error::Task { message: format!("an add-on task: {err}") });
             }
         }
     }
@@ -267,10 +264,7 @@ pub(crate) async fn finish(mut started: Started, report: &mut ReconcileReport) -
                 report.failed.insert(id, err.to_string());
             }
             Err(err) => {
-                return Err(Error::Provider {
-                    message: format!("an action task ended abnormally: {err}"),
-                    source: None,
-                });
+                return Err(Error::Task { message: format!("an action task: {err}") });
             }
         }
     }

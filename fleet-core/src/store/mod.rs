@@ -227,5 +227,5 @@ pub trait StateStore: Send + Sync {
 
 /// A store failure as Fleet's error.
 pub(crate) fn store_error(what: &str, err: impl std::fmt::Display) -> crate::Error {
-    crate::Error::Provider { message: format!("state store: {what}: {err}"), source: None }
+    crate::Error::Store { message: format!("{what}: {err}"), source: None }
 }
