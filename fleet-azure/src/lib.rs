@@ -65,6 +65,7 @@
 mod arm;
 mod builder;
 mod errors;
+mod json_path;
 mod model;
 #[cfg(test)]
 mod official_api_tests;

@@ -3,6 +3,8 @@
 
 use serde_json::Value;
 
+use crate::json_path::remove_path;
+
 /// The read-only properties of `ManagedCluster` in api-version [`crate::API_VERSION`]'s API
 /// description (`managedClusters.json` of `Azure/azure-rest-api-specs`): `a.b` is property
 /// `b` of object `a`, `a[].b` of each item of array `a`, `a{}.b` of each value of map `a`. A
@@ -44,34 +46,9 @@ pub(crate) const READ_ONLY: &[&str] = &[
 /// `body` without any property [`READ_ONLY`] names.
 pub(crate) fn without_read_only(mut body: Value) -> Value {
     for path in READ_ONLY {
-        remove(&mut body, path);
+        remove_path(&mut body, path);
     }
     body
-}
-
-/// Removes the property at `path` (see [`READ_ONLY`]) wherever it occurs in `value`.
-fn remove(value: &mut Value, path: &str) {
-    let (step, rest) = match path.split_once('.') {
-        Some((step, rest)) => (step, Some(rest)),
-        None => (path, None),
-    };
-    let (name, each) = match (step.strip_suffix("[]"), step.strip_suffix("{}")) {
-        (Some(name), _) => (name, "[]"),
-        (_, Some(name)) => (name, "{}"),
-        _ => (step, ""),
-    };
-    let Some(object) = value.as_object_mut() else { return };
-    let Some(rest) = rest else {
-        object.remove(name);
-        return;
-    };
-    let Some(inner) = object.get_mut(name) else { return };
-    match (each, inner) {
-        ("[]", Value::Array(items)) => items.iter_mut().for_each(|item| remove(item, rest)),
-        ("{}", Value::Object(entries)) => entries.values_mut().for_each(|entry| remove(entry, rest)),
-        ("", inner) => remove(inner, rest),
-        _ => {}
-    }
 }
 
 #[cfg(test)]

@@ -272,18 +272,6 @@ impl ApiDescription {
         })
     }
 
-    /// The operation `id`.
-    pub fn operation_by_id(&self, id: &str) -> Option<Operation<'_>> {
-        self.doc["paths"].as_object()?.values().find_map(|path_item| {
-            path_item.as_object()?.values().find(|op| op["operationId"] == id).map(|operation| Operation {
-                id: operation["operationId"].as_str().unwrap_or_default(),
-                description: self,
-                operation,
-                path_item,
-            })
-        })
-    }
-
     /// The paths of definition `name`'s read-only properties (`a.b`, `a[].b` in arrays, `a{}.b`
     /// in maps), the way [`fleet_azure`]'s request bodies are stripped of them.
     pub fn read_only_paths(&self, name: &str) -> BTreeSet<String> {
@@ -440,29 +428,6 @@ impl Operation<'_> {
             }
         }
         found
-    }
-}
-
-/// Removes the property at `path` (written as in [`ApiDescription::read_only_paths`]) wherever
-/// it occurs in `value`.
-pub fn remove_path(value: &mut Value, path: &str) {
-    let (step, rest) = match path.split_once('.') {
-        Some((step, rest)) => (step, Some(rest)),
-        None => (path, None),
-    };
-    let name = step.trim_end_matches("[]").trim_end_matches("{}");
-    let Some(object) = value.as_object_mut() else { return };
-    let Some(rest) = rest else {
-        object.remove(name);
-        return;
-    };
-    match object.get_mut(name) {
-        Some(Value::Array(items)) if step.ends_with("[]") => items.iter_mut().for_each(|item| remove_path(item, rest)),
-        Some(Value::Object(entries)) if step.ends_with("{}") => {
-            entries.values_mut().for_each(|entry| remove_path(entry, rest));
-        }
-        Some(inner) if !step.ends_with("[]") && !step.ends_with("{}") => remove_path(inner, rest),
-        _ => {}
     }
 }
 

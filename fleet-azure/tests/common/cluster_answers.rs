@@ -8,13 +8,15 @@
 //! `powerState` (whether the cluster runs or is stopped). Nothing else is made up: a field is
 //! the request's or the example's.
 
+use std::collections::BTreeSet;
 use std::sync::OnceLock;
 
 use azure_core::time::{OffsetDateTime, to_rfc3339};
 use serde_json::{Map, Value, json};
 
 use super::API;
-use super::api_description::{description, remove_path};
+use super::api_description::description;
+use super::json_path::remove_path;
 use super::official_examples::example;
 
 /// The subscription of the examples' resource ids.
@@ -30,6 +32,8 @@ struct Templates {
     request: Value,
     /// What the service added to the create example's request in its answer: its defaults.
     defaults: Value,
+    /// The properties a client writes and the service never answers (secrets).
+    secrets: BTreeSet<String>,
     credentials: Value,
 }
 
@@ -45,6 +49,7 @@ fn templates() -> &'static Templates {
             answer: get["responses"]["200"]["body"].clone(),
             request,
             defaults,
+            secrets: description(API).write_only_paths("ManagedCluster"),
             credentials: credentials["responses"]["200"]["body"].clone(),
         }
     })
@@ -203,8 +208,8 @@ pub fn cluster_answer(request: &Value, server: &ServerSide) -> Value {
     rehome(&mut defaults, &[(EXAMPLE_SUBSCRIPTION, subscription), ("/resourcegroups/MC_rg1/", &node_group)]);
     fill(&mut answer, &defaults);
     // Secrets are written, never answered.
-    for path in description(API).write_only_paths("ManagedCluster") {
-        remove_path(&mut answer, &path);
+    for path in &templates.secrets {
+        remove_path(&mut answer, path);
     }
     let Value::Object(mut answer) = answer else { unreachable!("an answer is an object") };
     answer.insert("id".into(), json!(server.id));

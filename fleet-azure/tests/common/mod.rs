@@ -20,6 +20,8 @@
 
 pub mod api_description;
 pub mod cluster_answers;
+#[path = "../../src/json_path.rs"]
+mod json_path;
 pub mod kube_route;
 pub mod official_examples;
 
@@ -413,7 +415,6 @@ fn answer(shared: &Mutex<State>, base: &str, request: TestRequest) -> TestRespon
         state.violations.push(format!("{} {}: no such operation in the API", request.method, request.path));
         return error(404, "NotFound", &format!("no route for {} {}", request.method, request.path));
     };
-    let id = operation.id.to_owned();
     // A `nextLink`'s own parameters are the service's, which a client passes back as they are.
     let query: Vec<&str> = request.query.split('&').filter(|pair| !pair.starts_with("$skipToken=")).collect();
     let found = operation.query_violations(&query.join("&"));
@@ -427,18 +428,18 @@ fn answer(shared: &Mutex<State>, base: &str, request: TestRequest) -> TestRespon
     } else if !request.body.is_empty() {
         state.violations.push(format!("{} {}: a body where none belongs", request.method, request.path));
     }
-    let response = serve_operation(&mut state, base, &id, &request, &seen, &segments, &key, body);
-    check_answer(&mut state, &id, &response);
+    let response = serve_operation(&mut state, base, operation.id, &request, &seen, &segments, &key, body);
+    check_answer(&mut state, &operation, &response);
     response
 }
 
-/// Holds an answer of operation `id` to the API description: a status it declares, only
-/// headers it declares for that status, and a body of the definition it declares.
-fn check_answer(state: &mut State, id: &str, response: &TestResponse) {
+/// Holds an answer of `operation` to the API description: a status it declares, only headers
+/// it declares for that status, and a body of the definition it declares.
+fn check_answer(state: &mut State, operation: &api_description::Operation, response: &TestResponse) {
     if response.status >= 400 {
         return;
     }
-    let Some(operation) = description(API).operation_by_id(id) else { return };
+    let id = operation.id;
     if !operation.statuses().contains(&response.status) {
         state.violations.push(format!("{id}: answered {}, which the API does not declare", response.status));
     }

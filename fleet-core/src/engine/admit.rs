@@ -77,7 +77,7 @@ pub(crate) struct Admitted {
 
 /// The provider and, where known, the region an action works in; `None` when the action has
 /// nothing to do (its cluster is settled or no longer observed).
-fn place<'a>(action: &'a Action, observed: &'a [Cluster]) -> Option<(&'a ProviderName, Option<&'a Region>)> {
+pub(crate) fn place<'a>(action: &'a Action, observed: &'a [Cluster]) -> Option<(&'a ProviderName, Option<&'a Region>)> {
     let of_cluster = |id: &ClusterId| observed.iter().find(|c| &c.id == id).map(|c| (&c.provider, Some(&c.region)));
     match action {
         Action::Create { spec } | Action::Update { spec, .. } | Action::Replace { spec, .. } => {

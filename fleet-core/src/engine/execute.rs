@@ -9,7 +9,7 @@ use tokio::task::JoinSet;
 use tokio::time::Instant;
 use tracing::Instrument;
 
-use super::admit::{Hold, Verdict, version_of};
+use super::admit::{Hold, Verdict, place, version_of};
 use super::events::{EngineEvent, ReconcileReport};
 use super::unseen::Unseen;
 use super::{EngineInner, Slot, action, addons, environments, placements};
@@ -115,13 +115,7 @@ fn start_action(
 
 /// The provider slot an admitted action works through.
 fn slot_of(engine: &EngineInner, action: &Action, observed: &[Cluster]) -> Option<Arc<Slot>> {
-    let provider = match action {
-        Action::Create { spec } | Action::Update { spec, .. } | Action::Replace { spec, .. } => &spec.provider,
-        Action::Delete { provider, .. } => provider,
-        Action::Hibernate { id } | Action::Resume { id } | Action::Unchanged { id } => {
-            &observed.iter().find(|c| &c.id == id)?.provider
-        }
-    };
+    let (provider, _) = place(action, observed)?;
     engine.slots.get(provider).cloned()
 }
 

@@ -830,8 +830,12 @@ impl Engine {
             .collect();
         for placement in stale {
             placements.remove(&placement.identity);
+            // Removed as read: a placement written since (another writer's) is kept.
             if mode == Placements::Activate {
-                placements::release_placement(&self.inner, &placement).await?;
+                match self.inner.store.remove_placement(&placement.identity, placement.generation).await {
+                    Ok(()) | Err(Error::Conflict { .. }) => {}
+                    Err(err) => return Err(err),
+                }
             }
         }
         for cluster in observed.iter().filter(|c| c.phase.is_ready()) {

@@ -9,7 +9,7 @@ use super::events::EngineEvent;
 use crate::fleet_spec::DesiredFleet;
 use crate::plan::{Action, DeleteReason};
 use crate::store::{ActiveCluster, Placement, RecordKind, update_placement};
-use crate::{Cluster, ClusterId, Error, Result};
+use crate::{Cluster, ClusterId, Result};
 use crate::{Location, relocate};
 
 /// `desired` with every cluster that failover keeps away from its home moved to where its
@@ -103,14 +103,6 @@ async fn switch(engine: &EngineInner, cluster: &Cluster, moves_placement: bool) 
         generation: written.generation,
     });
     Ok(())
-}
-
-/// Removes `placement` as it was read; a placement written since (another writer's) is kept.
-pub(crate) async fn release_placement(engine: &EngineInner, placement: &Placement) -> Result<()> {
-    match engine.store.remove_placement(&placement.identity, placement.generation).await {
-        Err(Error::Conflict { .. }) => Ok(()),
-        other => other,
-    }
 }
 
 /// For each cluster the plan deletes as superseded, the ready cluster of its identity that the
