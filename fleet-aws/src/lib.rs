@@ -81,6 +81,5 @@ mod token;
 mod versions;
 
 pub use builder::{EksProviderBuilder, RegionNetwork};
-pub use errors::map_sdk_error;
 pub use provider::{EksProvider, instance_type};
 pub use token::eks_token;

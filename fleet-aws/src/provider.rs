@@ -10,7 +10,7 @@ use aws_sdk_eks::types::{ClusterStatus, NodegroupScalingConfig, NodegroupStatus}
 use base64::Engine as _;
 use fleet_core::{
     Cluster, ClusterId, ClusterPhase, ClusterProvider, ClusterSpec, Credentials, Error, FleetName, FleetTags,
-    KubernetesVersion, Listing, NodePool, ProviderInfo, Region, Result, SizeClass, TeamName,
+    KubernetesVersion, Listing, NodePool, ProviderInfo, Region, RequestKind, Result, SizeClass, TeamName,
 };
 use sha2::{Digest, Sha256};
 
@@ -149,8 +149,12 @@ impl EksProvider {
         let client = self.client(region)?;
         let doing = format!("describe cluster `{id}` in {region}");
         self.reads.pace().await;
-        let out =
-            client.describe_cluster().name(id.as_str()).send().await.map_err(|e| map_sdk_error(&doing, false, e))?;
+        let out = client
+            .describe_cluster()
+            .name(id.as_str())
+            .send()
+            .await
+            .map_err(|e| map_sdk_error(&doing, RequestKind::ReadsOrChanges, e))?;
         let cluster = out.cluster().cloned().ok_or_else(|| Error::cluster_not_found(id))?;
         let mut described = Described::new(cluster, region.clone());
         if with_nodegroups && described.cluster.status() != Some(&ClusterStatus::Creating) {
@@ -164,7 +168,7 @@ impl EksProvider {
                             desired: out.nodegroup().and_then(|n| n.scaling_config()).and_then(|s| s.desired_size()),
                             version: out.nodegroup().and_then(|n| n.version()).and_then(|v| v.parse().ok()),
                         },
-                        Err(err) => match map_sdk_error(&doing, false, err) {
+                        Err(err) => match map_sdk_error(&doing, RequestKind::ReadsOrChanges, err) {
                             Error::NotFound { .. } => continue,
                             other => return Err(other),
                         },
@@ -190,7 +194,7 @@ impl EksProvider {
                 .set_next_token(token)
                 .send()
                 .await
-                .map_err(|e| map_sdk_error(&doing, false, e))?;
+                .map_err(|e| map_sdk_error(&doing, RequestKind::ReadsOrChanges, e))?;
             names.extend(out.nodegroups().iter().cloned());
             token = pages.next(out.next_token())?;
             if token.is_none() {
@@ -239,7 +243,7 @@ impl EksProvider {
                 .set_tags(Some(tags))
                 .send()
                 .await
-                .map_err(|e| map_sdk_error(&doing, false, e))?;
+                .map_err(|e| map_sdk_error(&doing, RequestKind::ReadsOrChanges, e))?;
         }
         if !remove.is_empty() {
             let doing = format!("untag cluster `{name}`");
@@ -249,7 +253,7 @@ impl EksProvider {
                 .set_tag_keys(Some(remove))
                 .send()
                 .await
-                .map_err(|e| map_sdk_error(&doing, false, e))?;
+                .map_err(|e| map_sdk_error(&doing, RequestKind::ReadsOrChanges, e))?;
         }
         Ok(())
     }
@@ -284,7 +288,7 @@ impl EksProvider {
                 .await;
             match result {
                 Ok(_) => created = true,
-                Err(err) => match map_sdk_error(&doing, true, err) {
+                Err(err) => match map_sdk_error(&doing, RequestKind::Creates, err) {
                     Error::AlreadyExists { .. } => {}
                     other => return Err(other),
                 },
@@ -305,7 +309,7 @@ impl EksProvider {
             }
             let doing = format!("delete node group `{name}` of `{id}`");
             if let Err(err) = client.delete_nodegroup().cluster_name(id.as_str()).nodegroup_name(name).send().await {
-                match map_sdk_error(&doing, false, err) {
+                match map_sdk_error(&doing, RequestKind::ReadsOrChanges, err) {
                     Error::NotFound { .. } | Error::Conflict { .. } => {}
                     other => return Err(other),
                 }
@@ -321,7 +325,7 @@ impl EksProvider {
         }
         let doing = format!("delete cluster `{id}`");
         if let Err(err) = client.delete_cluster().name(id.as_str()).send().await {
-            match map_sdk_error(&doing, false, err) {
+            match map_sdk_error(&doing, RequestKind::ReadsOrChanges, err) {
                 // Gone already, or still busy (being created, node groups going): a later
                 // call goes on.
                 Error::NotFound { .. } | Error::Conflict { .. } => {}
@@ -419,7 +423,7 @@ impl EksProvider {
                 .set_next_token(token)
                 .send()
                 .await
-                .map_err(|e| map_sdk_error(&doing, false, e))?;
+                .map_err(|e| map_sdk_error(&doing, RequestKind::ReadsOrChanges, e))?;
             names.extend(out.clusters().iter().filter_map(|name| ClusterId::new(name.as_str()).ok()));
             token = pages.next(out.next_token())?;
             if token.is_none() {
@@ -511,7 +515,7 @@ impl EksProvider {
                 .client_request_token(described.request_token(&[name, &version]))
                 .send()
                 .await
-                .map_err(|e| map_sdk_error(&doing, false, e))?;
+                .map_err(|e| map_sdk_error(&doing, RequestKind::ReadsOrChanges, e))?;
             upgraded = true;
         }
         Ok(upgraded)
@@ -539,7 +543,7 @@ impl EksProvider {
             .client_request_token(described.request_token(&[&version]))
             .send()
             .await
-            .map_err(|e| map_sdk_error(&doing, false, e))?;
+            .map_err(|e| map_sdk_error(&doing, RequestKind::ReadsOrChanges, e))?;
         Ok(())
     }
 
@@ -565,7 +569,7 @@ impl EksProvider {
                 .scaling_config(scaling)
                 .send()
                 .await
-                .map_err(|e| map_sdk_error(&doing, false, e))?;
+                .map_err(|e| map_sdk_error(&doing, RequestKind::ReadsOrChanges, e))?;
         }
         Ok(())
     }
@@ -701,7 +705,7 @@ impl EksProvider {
                 self.remember(&spec.id, &spec.region);
                 return self.observe(Described::new(cluster, spec.region.clone())).await;
             }
-            Err(err) => map_sdk_error(&doing, true, err),
+            Err(err) => map_sdk_error(&doing, RequestKind::Creates, err),
         };
         let Error::AlreadyExists { resource } = err else { return Err(err) };
         let existing = match self.describe_in(&spec.region, &spec.id, true).await {

@@ -7,7 +7,7 @@
 //! exist.
 
 use aws_sdk_eks::types::{AccessScope, AccessScopeType, ResolveConflicts};
-use fleet_core::{Error, Result};
+use fleet_core::{Error, RequestKind, Result};
 
 use crate::errors::map_sdk_error;
 use crate::settings::{NETWORK_POLICY_ADDON, NETWORK_POLICY_CONFIGURATION};
@@ -47,7 +47,7 @@ pub(crate) async fn grant_admins(
             .send()
             .await
             .map(|_| ())
-            .map_err(|e| map_sdk_error(&doing, true, e));
+            .map_err(|e| map_sdk_error(&doing, RequestKind::Creates, e));
         done_or_existing(created)?;
         let doing = format!("associate `{policy}` with `{principal}` in cluster `{name}`");
         client
@@ -58,7 +58,7 @@ pub(crate) async fn grant_admins(
             .access_scope(AccessScope::builder().r#type(AccessScopeType::Cluster).build())
             .send()
             .await
-            .map_err(|e| map_sdk_error(&doing, false, e))?;
+            .map_err(|e| map_sdk_error(&doing, RequestKind::ReadsOrChanges, e))?;
     }
     Ok(())
 }
@@ -76,7 +76,7 @@ pub(crate) async fn enable_network_policy(client: &aws_sdk_eks::Client, name: &s
         .send()
         .await
         .map(|_| ())
-        .map_err(|e| map_sdk_error(&doing, true, e));
+        .map_err(|e| map_sdk_error(&doing, RequestKind::Creates, e));
     done_or_existing(created)
 }
 

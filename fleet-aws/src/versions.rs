@@ -3,7 +3,7 @@
 //! left out, so that Fleet never creates a cluster on a version EKS charges extra for.
 
 use aws_sdk_eks::types::{ClusterVersionInformation, ClusterVersionStatus, VersionStatus};
-use fleet_core::{KubernetesVersion, Region, Result};
+use fleet_core::{KubernetesVersion, Region, RequestKind, Result};
 
 use crate::errors::map_sdk_error;
 
@@ -29,7 +29,7 @@ pub(crate) async fn offered(client: &aws_sdk_eks::Client, region: &Region) -> Re
             .set_next_token(token)
             .send()
             .await
-            .map_err(|e| map_sdk_error(&doing, false, e))?;
+            .map_err(|e| map_sdk_error(&doing, RequestKind::ReadsOrChanges, e))?;
         versions.extend(
             out.cluster_versions()
                 .iter()

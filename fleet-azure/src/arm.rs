@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use azure_core::http::headers::{HeaderName, Headers};
 use azure_core::http::{Context, Method, Pipeline, PipelineSendOptions, Request, Url};
-use fleet_core::{Error, Result};
+use fleet_core::{Error, RequestKind, Result};
 use serde_json::Value;
 
 use crate::errors::{ArmFailure, map_arm_error, operation_failed, parse_retry_after};
@@ -132,13 +132,13 @@ impl Arm {
         body: Option<&Value>,
         headers: &[(&'static str, &str)],
         doing: &str,
-        creating: bool,
+        request: RequestKind,
     ) -> Result<Answer> {
         let answer = self.send(method, url, body, headers).await?;
         if answer.status >= 400 {
             return Err(map_arm_error(
                 doing,
-                creating,
+                request,
                 ArmFailure::parse(answer.status, answer.retry_after(), &answer.body),
             ));
         }
@@ -162,7 +162,7 @@ impl Arm {
                 return Err(Error::Timeout { message: format!("{doing}: the operation is not done") });
             }
             if let Some(url) = &operation {
-                let answer = self.call(Method::Get, url.clone(), None, &[], doing, false).await?;
+                let answer = self.call(Method::Get, url.clone(), None, &[], doing, RequestKind::ReadsOrChanges).await?;
                 let status: AsyncOperation = answer.json(doing)?;
                 match status.status.as_str() {
                     "Succeeded" => return Ok(()),
@@ -170,7 +170,7 @@ impl Arm {
                     _ => wait = answer.retry_after(),
                 }
             } else if let Some(url) = &location {
-                let answer = self.call(Method::Get, url.clone(), None, &[], doing, false).await?;
+                let answer = self.call(Method::Get, url.clone(), None, &[], doing, RequestKind::ReadsOrChanges).await?;
                 if answer.status != 202 {
                     return Ok(());
                 }

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use fleet_core::Error;
+use fleet_core::{Error, RequestKind};
 
 use crate::model::{ErrorDetail, ErrorResponse};
 
@@ -48,13 +48,13 @@ impl ArmFailure {
 
 /// Maps a failed ARM call of `doing` into Fleet's error:
 /// - quota and capacity codes, or a message naming a quota -> `QuotaExceeded`;
-/// - 404 -> `NotFound` (`ResourceGroupNotFound` while creating -> `InvalidSpec`);
-/// - 409, and 412 from `If-None-Match: *` while creating -> `AlreadyExists` when creating,
-///   else `Conflict`;
+/// - 404 -> `NotFound` (`ResourceGroupNotFound` on a create -> `InvalidSpec`);
+/// - 409, and 412 from `If-None-Match: *` on a create -> `AlreadyExists` when the request
+///   creates, else `Conflict`;
 /// - 429 -> `RateLimited` with the answer's `Retry-After`;
 /// - 401 -> `Unauthenticated`; 403 -> `PermissionDenied`; other 4xx -> `InvalidSpec`;
 /// - 408 and 504 -> `Timeout`; 5xx -> `Unavailable`.
-pub(crate) fn map_arm_error(doing: &str, creating: bool, failure: ArmFailure) -> Error {
+pub(crate) fn map_arm_error(doing: &str, request: RequestKind, failure: ArmFailure) -> Error {
     let said = if failure.code.is_empty() {
         failure.message.clone()
     } else {
@@ -65,12 +65,11 @@ pub(crate) fn map_arm_error(doing: &str, creating: bool, failure: ArmFailure) ->
         return Error::QuotaExceeded { message };
     }
     match failure.status {
-        404 if creating && failure.code == "ResourceGroupNotFound" => {
+        404 if request == RequestKind::Creates && failure.code == "ResourceGroupNotFound" => {
             Error::InvalidSpec { path: "resource group".into(), reason: message }
         }
         404 => Error::NotFound { resource: message },
-        409 | 412 if creating => Error::AlreadyExists { resource: message },
-        409 | 412 => Error::Conflict { message },
+        409 | 412 => request.conflict(message),
         429 => Error::RateLimited { retry_after: failure.retry_after },
         401 => Error::Unauthenticated { message },
         403 => Error::PermissionDenied { message },
@@ -84,7 +83,7 @@ pub(crate) fn map_arm_error(doing: &str, creating: bool, failure: ArmFailure) ->
 pub(crate) fn operation_failed(doing: &str, status: &str, detail: Option<ErrorDetail>) -> Error {
     let detail = detail.unwrap_or_default();
     let failure = ArmFailure { status: 0, retry_after: None, code: detail.code, message: detail.message };
-    match map_arm_error(doing, false, failure.clone()) {
+    match map_arm_error(doing, RequestKind::ReadsOrChanges, failure.clone()) {
         Error::QuotaExceeded { message } => Error::QuotaExceeded { message },
         _ => Error::Provider {
             message: format!("{doing}: the operation ended {status}: {} ({})", failure.message, failure.code),
@@ -105,34 +104,45 @@ mod tests {
     #[test]
     fn a_refusal_names_arms_code() {
         let body = br#"{"error":{"code":"AuthorizationFailed","message":"no access"}}"#;
-        let err = map_arm_error("get `web-1`", false, ArmFailure::parse(403, None, body));
+        let err = map_arm_error("get `web-1`", RequestKind::ReadsOrChanges, ArmFailure::parse(403, None, body));
         assert_eq!(err.kind(), fleet_core::ErrorKind::PermissionDenied);
         assert!(err.to_string().contains("AuthorizationFailed"));
     }
     use fleet_core::ErrorKind;
 
-    fn kind(status: u16, code: &str, message: &str, creating: bool) -> ErrorKind {
+    fn kind(status: u16, code: &str, message: &str, request: RequestKind) -> ErrorKind {
         let body = serde_json::json!({"error": {"code": code, "message": message}}).to_string();
-        map_arm_error("doing", creating, ArmFailure::parse(status, None, body.as_bytes())).kind()
+        map_arm_error("doing", request, ArmFailure::parse(status, None, body.as_bytes())).kind()
     }
 
     #[test]
     fn arm_codes_and_statuses_map_to_fleets_kinds() {
-        assert_eq!(kind(404, "ResourceNotFound", "gone", false), ErrorKind::NotFound);
-        assert_eq!(kind(404, "ResourceGroupNotFound", "no rg", true), ErrorKind::InvalidSpec);
-        assert_eq!(kind(409, "OperationNotAllowed", "another operation", false), ErrorKind::Conflict);
-        assert_eq!(kind(412, "PreconditionFailed", "exists", true), ErrorKind::AlreadyExists);
+        assert_eq!(kind(404, "ResourceNotFound", "gone", RequestKind::ReadsOrChanges), ErrorKind::NotFound);
+        assert_eq!(kind(404, "ResourceGroupNotFound", "no rg", RequestKind::Creates), ErrorKind::InvalidSpec);
         assert_eq!(
-            kind(409, "OperationNotAllowed", "exceeding approved Total Regional Cores quota", false),
+            kind(409, "OperationNotAllowed", "another operation", RequestKind::ReadsOrChanges),
+            ErrorKind::Conflict
+        );
+        assert_eq!(kind(412, "PreconditionFailed", "exists", RequestKind::Creates), ErrorKind::AlreadyExists);
+        assert_eq!(
+            kind(
+                409,
+                "OperationNotAllowed",
+                "exceeding approved Total Regional Cores quota",
+                RequestKind::ReadsOrChanges
+            ),
             ErrorKind::QuotaExceeded
         );
-        assert_eq!(kind(400, "SkuNotAvailable", "not in westeurope", true), ErrorKind::QuotaExceeded);
-        assert_eq!(kind(429, "TooManyRequests", "slow down", false), ErrorKind::RateLimited);
-        assert_eq!(kind(401, "ExpiredAuthenticationToken", "expired", false), ErrorKind::Unauthenticated);
-        assert_eq!(kind(403, "AuthorizationFailed", "no", false), ErrorKind::PermissionDenied);
-        assert_eq!(kind(400, "InvalidParameter", "bad vm size", true), ErrorKind::InvalidSpec);
-        assert_eq!(kind(503, "ServiceUnavailable", "later", false), ErrorKind::Unavailable);
-        assert_eq!(kind(504, "GatewayTimeout", "late", false), ErrorKind::Timeout);
+        assert_eq!(kind(400, "SkuNotAvailable", "not in westeurope", RequestKind::Creates), ErrorKind::QuotaExceeded);
+        assert_eq!(kind(429, "TooManyRequests", "slow down", RequestKind::ReadsOrChanges), ErrorKind::RateLimited);
+        assert_eq!(
+            kind(401, "ExpiredAuthenticationToken", "expired", RequestKind::ReadsOrChanges),
+            ErrorKind::Unauthenticated
+        );
+        assert_eq!(kind(403, "AuthorizationFailed", "no", RequestKind::ReadsOrChanges), ErrorKind::PermissionDenied);
+        assert_eq!(kind(400, "InvalidParameter", "bad vm size", RequestKind::Creates), ErrorKind::InvalidSpec);
+        assert_eq!(kind(503, "ServiceUnavailable", "later", RequestKind::ReadsOrChanges), ErrorKind::Unavailable);
+        assert_eq!(kind(504, "GatewayTimeout", "late", RequestKind::ReadsOrChanges), ErrorKind::Timeout);
     }
 
     #[test]

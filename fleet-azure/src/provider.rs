@@ -8,7 +8,7 @@ use azure_core::http::Method;
 use base64::Engine as _;
 use fleet_core::{
     Cluster, ClusterId, ClusterPhase, ClusterProvider, ClusterSpec, Credentials, Error, FleetName, FleetTags,
-    KubernetesVersion, Listing, NodePool, NodePoolName, ProviderInfo, Region, Result, SizeClass, TeamName,
+    KubernetesVersion, Listing, NodePool, NodePoolName, ProviderInfo, Region, RequestKind, Result, SizeClass, TeamName,
 };
 use secrecy::SecretString;
 use serde_json::{Value, json};
@@ -126,7 +126,8 @@ impl AksProvider {
     async fn get_in(&self, resource_group: &str, id: &ClusterId) -> Result<ManagedCluster> {
         let url = self.arm.url(&self.placement.cluster_path(resource_group, id))?;
         let doing = format!("get AKS cluster `{id}` in resource group `{resource_group}`");
-        let cluster: ManagedCluster = self.arm.call(Method::Get, url, None, &[], &doing, false).await?.json(&doing)?;
+        let cluster: ManagedCluster =
+            self.arm.call(Method::Get, url, None, &[], &doing, RequestKind::ReadsOrChanges).await?.json(&doing)?;
         self.remember(id, resource_group);
         Ok(cluster)
     }
@@ -287,7 +288,7 @@ impl AksProvider {
         let url = self.arm.url_with_version(&path, settings::DIAGNOSTIC_SETTINGS_API_VERSION)?;
         let doing = format!("set the audit log diagnostic setting of AKS cluster `{id}`");
         let body = settings::audit_setting(workspace);
-        self.arm.call(Method::Put, url, Some(&body), &[], &doing, false).await.map(drop)
+        self.arm.call(Method::Put, url, Some(&body), &[], &doing, RequestKind::ReadsOrChanges).await.map(drop)
     }
 
     /// PUTs an update of `cluster`, trying again while AKS answers 409 (stopped or busy),
@@ -295,7 +296,7 @@ impl AksProvider {
     async fn put_update(&self, resource_group: &str, id: &ClusterId, cluster: &ManagedCluster) -> Result<()> {
         let mut tries = 0;
         loop {
-            match self.put(resource_group, id, cluster, false).await {
+            match self.put(resource_group, id, cluster, RequestKind::ReadsOrChanges).await {
                 Err(Error::Conflict { message }) if tries < self.conflict_retries => {
                     tries += 1;
                     tracing::info!(target: "fleet::azure", cluster = %id, tries, %message, "AKS answered 409; trying again");
@@ -316,7 +317,13 @@ impl AksProvider {
 
     /// PUTs `cluster`, without its read-only properties (an update is the cluster as ARM
     /// answered it), and follows the operation.
-    async fn put(&self, resource_group: &str, id: &ClusterId, cluster: &ManagedCluster, creating: bool) -> Result<()> {
+    async fn put(
+        &self,
+        resource_group: &str,
+        id: &ClusterId,
+        cluster: &ManagedCluster,
+        request: RequestKind,
+    ) -> Result<()> {
         let url = self.arm.url(&self.placement.cluster_path(resource_group, id))?;
         let body = serde_json::to_value(cluster).map(without_read_only).map_err(|err| Error::Provider {
             message: format!("cannot write AKS cluster `{id}`: {err}"),
@@ -324,10 +331,11 @@ impl AksProvider {
         })?;
         let doing = format!(
             "{} AKS cluster `{id}` in resource group `{resource_group}`",
-            if creating { "create" } else { "update" }
+            if request == RequestKind::Creates { "create" } else { "update" }
         );
-        let headers: &[(&'static str, &str)] = if creating { &[("if-none-match", "*")] } else { &[] };
-        let started = self.arm.call(Method::Put, url, Some(&body), headers, &doing, creating).await?;
+        let headers: &[(&'static str, &str)] =
+            if request == RequestKind::Creates { &[("if-none-match", "*")] } else { &[] };
+        let started = self.arm.call(Method::Put, url, Some(&body), headers, &doing, request).await?;
         self.remember(id, resource_group);
         self.arm.follow(&started, &doing).await
     }
@@ -341,7 +349,7 @@ impl AksProvider {
         }
         let url = self.arm.url(&format!("{}/{action}", self.placement.cluster_path(&group, id)))?;
         let doing = format!("{action} AKS cluster `{id}`");
-        let started = self.arm.call(Method::Post, url, None, &[], &doing, false).await?;
+        let started = self.arm.call(Method::Post, url, None, &[], &doing, RequestKind::ReadsOrChanges).await?;
         self.arm.follow(&started, &doing).await?;
         self.view(&self.get_in(&group, id).await?)
     }
@@ -354,7 +362,8 @@ impl AksProvider {
         let mut pages = fleet_core::paging::Pages::new(&doing);
         let mut clusters = Vec::new();
         loop {
-            let page: Page = self.arm.call(Method::Get, url, None, &[], &doing, false).await?.json(&doing)?;
+            let page: Page =
+                self.arm.call(Method::Get, url, None, &[], &doing, RequestKind::ReadsOrChanges).await?.json(&doing)?;
             for aks in &page.value {
                 if self.listed(aks) {
                     clusters.push(self.view(aks)?);
@@ -503,7 +512,7 @@ impl ClusterProvider for AksProvider {
         if let Some(existing) = self.existing(&group, &spec.id).await? {
             return Ok(existing);
         }
-        match self.put(&group, &spec.id, &cluster, true).await {
+        match self.put(&group, &spec.id, &cluster, RequestKind::Creates).await {
             Ok(()) => {}
             // Made meanwhile, by a concurrent create or by someone else.
             Err(Error::AlreadyExists { resource }) => {
@@ -526,8 +535,11 @@ impl ClusterProvider for AksProvider {
             self.placement.subscription
         );
         let doing = format!("list the Kubernetes versions AKS offers in `{region}`");
-        let list: VersionList =
-            self.arm.call(Method::Get, self.arm.url(&path)?, None, &[], &doing, false).await?.json(&doing)?;
+        let list: VersionList = self
+            .arm
+            .call(Method::Get, self.arm.url(&path)?, None, &[], &doing, RequestKind::ReadsOrChanges)
+            .await?
+            .json(&doing)?;
         let offered = list.offered();
         Ok((!offered.is_empty()).then_some(offered))
     }
@@ -616,7 +628,7 @@ impl ClusterProvider for AksProvider {
         }
         let url = self.arm.url(&self.placement.cluster_path(&group, id))?;
         let doing = format!("delete AKS cluster `{id}` in resource group `{group}`");
-        match self.arm.call(Method::Delete, url, None, &[], &doing, false).await {
+        match self.arm.call(Method::Delete, url, None, &[], &doing, RequestKind::ReadsOrChanges).await {
             Ok(started) => self.arm.follow(&started, &doing).await,
             Err(Error::NotFound { .. }) => Ok(()),
             Err(err) => Err(err),
@@ -637,7 +649,7 @@ impl ClusterProvider for AksProvider {
         }
         let doing = format!("list user credentials of AKS cluster `{id}`");
         let results: CredentialResults =
-            self.arm.call(Method::Post, url, None, &[], &doing, false).await?.json(&doing)?;
+            self.arm.call(Method::Post, url, None, &[], &doing, RequestKind::ReadsOrChanges).await?.json(&doing)?;
         let chosen = results
             .kubeconfigs
             .iter()

@@ -585,7 +585,7 @@ async fn update_refuses_before_it_writes_and_leaves_the_spec_tags() {
     let mut relabelled = original.clone();
     relabelled.labels.remove("team");
     relabelled.labels.insert("tier".into(), "gold".into());
-    relabelled.blueprint_version = content_hash(&"another blueprint");
+    relabelled.blueprint_version = BlueprintVersion::of(&"another blueprint");
     let before = arm.requests().len();
     let updated = provider.update(&relabelled).await.unwrap();
     let fleet = FleetName::new("prod").unwrap();

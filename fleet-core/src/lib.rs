@@ -111,9 +111,9 @@ pub use model::*;
 pub use provider::MockClusterProvider;
 pub use provider::{
     AppliedSettings, Capabilities, ClusterProvider, ClusterProviderExt, Listing, ProviderInfo, RateLimit, RateLimits,
-    TypicalLatency, UnreachableRegion, WaitOptions,
+    RequestKind, TypicalLatency, UnreachableRegion, WaitOptions,
 };
 /// The secret string type of [`Credentials::from_token`] and of secrets in general.
 pub use secrecy::{ExposeSecret, SecretString};
 pub use spec_error::{SpecError, SpecErrors};
-pub use token_bucket::TokenBucket;
+pub(crate) use token_bucket::TokenBucket;

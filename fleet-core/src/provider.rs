@@ -15,8 +15,10 @@ use crate::{
 };
 
 mod listing;
+mod request_kind;
 
 pub use listing::{Listing, UnreachableRegion};
+pub use request_kind::RequestKind;
 
 /// A place that runs Kubernetes clusters: a cloud's managed Kubernetes service, local Kind, or
 /// the simulated cloud ([`crate::sim::SimProvider`]).

@@ -2,14 +2,14 @@
 
 use std::time::Duration;
 
-use fleet_core::Error;
+use fleet_core::{Error, RequestKind};
 use google_cloud_gax::error::rpc::{Code, Status, StatusDetails};
 
 /// The `ErrorInfo` reason Google APIs give a request refused for its rate (AIP-193).
 const RATE_LIMIT_REASON: &str = "RATE_LIMIT_EXCEEDED";
 
 /// Maps a client error of `doing` into Fleet's error:
-/// - `NOT_FOUND` -> `NotFound`; `ALREADY_EXISTS` -> `AlreadyExists` when creating, else `Conflict`;
+/// - `NOT_FOUND` -> `NotFound`; `ALREADY_EXISTS` -> `AlreadyExists` when the request creates, else `Conflict`;
 /// - `RESOURCE_EXHAUSTED` -> `RateLimited` when it is about the rate of requests (a
 ///   `RetryInfo` detail, a `Retry-After` header, the `RATE_LIMIT_EXCEEDED` reason, or a limit
 ///   per minute or per second), with the delay the API asked for; else `QuotaExceeded` when
@@ -18,7 +18,7 @@ const RATE_LIMIT_REASON: &str = "RATE_LIMIT_EXCEEDED";
 /// - `FAILED_PRECONDITION` and `ABORTED` -> `Conflict`; `INVALID_ARGUMENT` -> `InvalidSpec`;
 /// - `UNAVAILABLE`, `INTERNAL`, no connection -> `Unavailable`; `DEADLINE_EXCEEDED` -> `Timeout`;
 /// - anything else -> `Provider`, with the client error as its source.
-pub(crate) fn map_gcp_error(doing: &str, creating: bool, err: google_cloud_gax::error::Error) -> Error {
+pub(crate) fn map_gcp_error(doing: &str, request: RequestKind, err: google_cloud_gax::error::Error) -> Error {
     // A call whose retries ran out carries the last attempt's error as its source.
     let last = std::error::Error::source(&err).and_then(|s| s.downcast_ref::<google_cloud_gax::error::Error>());
     let status = err.status().or_else(|| last.and_then(|e| e.status()));
@@ -50,8 +50,8 @@ pub(crate) fn map_gcp_error(doing: &str, creating: bool, err: google_cloud_gax::
     }
     match code {
         Some(Code::NotFound) => Error::NotFound { resource: message },
-        Some(Code::AlreadyExists) if creating => Error::AlreadyExists { resource: message },
-        Some(Code::AlreadyExists) | Some(Code::FailedPrecondition) | Some(Code::Aborted) => Error::Conflict { message },
+        Some(Code::AlreadyExists) => request.conflict(message),
+        Some(Code::FailedPrecondition) | Some(Code::Aborted) => Error::Conflict { message },
         Some(Code::ResourceExhausted) => {
             let retry_after = status
                 .and_then(retry_delay)

@@ -10,7 +10,7 @@ use fleet_core::addons::{ApiRoute, team_credentials_over};
 use fleet_core::plan::ensure_in_place;
 use fleet_core::{
     Cluster, ClusterId, ClusterPhase, ClusterProvider, ClusterSpec, Credentials, Error, FleetName, FleetTags,
-    KubernetesVersion, Listing, NodePool, NodePoolName, ProviderInfo, Region, Result, SizeClass, TeamName,
+    KubernetesVersion, Listing, NodePool, NodePoolName, ProviderInfo, Region, RequestKind, Result, SizeClass, TeamName,
 };
 use google_cloud_container_v1::client::ClusterManager;
 use google_cloud_container_v1::model;
@@ -110,13 +110,10 @@ impl GkeProvider {
                 return Err(Error::Timeout { message: format!("operation `{}` is not done", current.name) });
             }
             tokio::time::sleep(self.poll_interval).await;
-            current = self
-                .client
-                .get_operation()
-                .set_name(&name)
-                .send()
-                .await
-                .map_err(|err| map_gcp_error(&format!("get operation `{name}`"), false, err))?;
+            current =
+                self.client.get_operation().set_name(&name).send().await.map_err(|err| {
+                    map_gcp_error(&format!("get operation `{name}`"), RequestKind::ReadsOrChanges, err)
+                })?;
         }
     }
 
@@ -129,7 +126,7 @@ impl GkeProvider {
             .set_name(&name)
             .send()
             .await
-            .map_err(|err| map_gcp_error(&format!("get cluster `{name}`"), false, err))?;
+            .map_err(|err| map_gcp_error(&format!("get cluster `{name}`"), RequestKind::ReadsOrChanges, err))?;
         if FleetTags::belongs_to(&labels_of(&cluster), &self.fleet) {
             self.remember(id, location);
         }
@@ -210,7 +207,7 @@ impl GkeProvider {
                 .await;
             match sent {
                 Ok(operation) => return self.follow(location, operation).await,
-                Err(err) => match map_gcp_error(&format!("set labels of `{name}`"), false, err) {
+                Err(err) => match map_gcp_error(&format!("set labels of `{name}`"), RequestKind::ReadsOrChanges, err) {
                     Error::Conflict { message } if attempts < 2 && message.contains("fingerprint") => continue,
                     other => return Err(other),
                 },
@@ -221,13 +218,9 @@ impl GkeProvider {
     /// What `getServerConfig` says of the versions of `location`.
     async fn server_versions(&self, location: &Region) -> Result<ServerVersions> {
         let parent = self.parent(location.as_str());
-        let config = self
-            .client
-            .get_server_config()
-            .set_name(&parent)
-            .send()
-            .await
-            .map_err(|err| map_gcp_error(&format!("get the server config of {parent}"), false, err))?;
+        let config = self.client.get_server_config().set_name(&parent).send().await.map_err(|err| {
+            map_gcp_error(&format!("get the server config of {parent}"), RequestKind::ReadsOrChanges, err)
+        })?;
         Ok(ServerVersions::from_model(&config))
     }
 
@@ -422,7 +415,7 @@ impl ClusterProvider for GkeProvider {
                 self.remember(&spec.id, &spec.region);
                 self.follow(&spec.region, operation).await?;
             }
-            Err(err) => match map_gcp_error(&doing, true, err) {
+            Err(err) => match map_gcp_error(&doing, RequestKind::Creates, err) {
                 Error::AlreadyExists { resource } => {
                     let existing = self.get_in(&spec.region, &spec.id).await?;
                     if !FleetTags::belongs_to(&labels_of(&existing), &self.fleet) {
@@ -453,13 +446,10 @@ impl ClusterProvider for GkeProvider {
 
     async fn list(&self) -> Result<Listing> {
         let parent = self.parent("-");
-        let response = self
-            .client
-            .list_clusters()
-            .set_parent(&parent)
-            .send()
-            .await
-            .map_err(|err| map_gcp_error(&format!("list clusters of {parent}"), false, err))?;
+        let response =
+            self.client.list_clusters().set_parent(&parent).send().await.map_err(|err| {
+                map_gcp_error(&format!("list clusters of {parent}"), RequestKind::ReadsOrChanges, err)
+            })?;
         let mut listing = Listing::new(Vec::new());
         for missing in &response.missing_zones {
             for location in self.info.regions.iter().filter(|location| covers(location, missing)) {
@@ -518,7 +508,11 @@ impl ClusterProvider for GkeProvider {
                     .set_desired_release_channel(model::ReleaseChannel::new().set_channel(channel.to_model()));
                 let operation =
                     self.client.update_cluster().set_name(&name).set_update(update).send().await.map_err(|err| {
-                        map_gcp_error(&format!("move `{name}` to release channel {channel}"), false, err)
+                        map_gcp_error(
+                            &format!("move `{name}` to release channel {channel}"),
+                            RequestKind::ReadsOrChanges,
+                            err,
+                        )
                     })?;
                 self.follow(&location, operation).await?;
             }
@@ -530,7 +524,7 @@ impl ClusterProvider for GkeProvider {
                 .set_update(update)
                 .send()
                 .await
-                .map_err(|err| map_gcp_error(&format!("upgrade `{name}`"), false, err))?;
+                .map_err(|err| map_gcp_error(&format!("upgrade `{name}`"), RequestKind::ReadsOrChanges, err))?;
             self.follow(&location, operation).await?;
             changed = true;
         }
@@ -551,7 +545,7 @@ impl ClusterProvider for GkeProvider {
                 .set_autoscaling(autoscaling(pool))
                 .send()
                 .await
-                .map_err(|err| map_gcp_error(&format!("resize `{pool_name}`"), false, err))?;
+                .map_err(|err| map_gcp_error(&format!("resize `{pool_name}`"), RequestKind::ReadsOrChanges, err))?;
             self.follow(&location, operation).await?;
             changed = true;
         }
@@ -575,7 +569,7 @@ impl ClusterProvider for GkeProvider {
         let name = self.name(&location, id);
         match self.client.delete_cluster().set_name(&name).send().await {
             Ok(operation) => self.follow(&location, operation).await,
-            Err(err) => match map_gcp_error(&format!("delete `{name}`"), false, err) {
+            Err(err) => match map_gcp_error(&format!("delete `{name}`"), RequestKind::ReadsOrChanges, err) {
                 Error::NotFound { .. } => Ok(()),
                 other => Err(other),
             },

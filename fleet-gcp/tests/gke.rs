@@ -229,7 +229,7 @@ async fn update_sets_the_specs_labels_with_the_label_fingerprint() {
     let mut relabelled = original.clone();
     relabelled.labels.insert("team".into(), "checkout".into());
     relabelled.labels.insert("tier".into(), "gold".into());
-    relabelled.blueprint_version = content_hash(&"another blueprint");
+    relabelled.blueprint_version = BlueprintVersion::of(&"another blueprint");
     let since = gke.requests().len();
     let updated = provider.update(&relabelled).await.unwrap();
     let wanted = FleetTags::cluster_tags(&fleet("prod"), &relabelled);

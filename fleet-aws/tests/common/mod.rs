@@ -18,7 +18,8 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use fleet_aws::{EksProvider, EksProviderBuilder, map_sdk_error};
+use aws_sdk_eks::error::DisplayErrorContext;
+use fleet_aws::{EksProvider, EksProviderBuilder};
 use fleet_core::FleetTags;
 use fleet_core::conformance::http::{TestResponse, serve};
 use fleet_core::conformance::{ConformanceHooks, SimulatedKubeApi};
@@ -270,13 +271,13 @@ impl ConformanceHooks for MotoHooks {
             .set_tags(tags)
             .send()
             .await;
-        Some(planted.map(|_| ()).map_err(|err| map_sdk_error(&format!("plant `{id}`"), true, err)))
+        Some(planted.map(|_| ()).map_err(|err| refused(&format!("plant `{id}`"), err)))
     }
 
     async fn remove_planted(&self, id: &ClusterId, region: &Region) -> Option<Result<()>> {
         let client = client(&self.moto_url, region.as_str());
         let removed = client.delete_cluster().name(id.as_str()).send().await;
-        Some(removed.map(|_| ()).map_err(|err| map_sdk_error(&format!("remove planted `{id}`"), false, err)))
+        Some(removed.map(|_| ()).map_err(|err| refused(&format!("remove planted `{id}`"), err)))
     }
 
     async fn cut_region(&self, region: &Region) -> Option<Result<()>> {
@@ -329,7 +330,7 @@ pub async fn applied_settings(
         .name(id.as_str())
         .send()
         .await
-        .map_err(|err| map_sdk_error(&format!("describe `{id}`"), false, err))?;
+        .map_err(|err| refused(&format!("describe `{id}`"), err))?;
     let cluster = described.cluster().ok_or_else(|| Error::cluster_not_found(id))?;
     let audit_logging = cluster.logging().is_some_and(|logging| {
         logging
@@ -460,4 +461,9 @@ impl Responder {
     pub fn requests(&self) -> Vec<(String, String)> {
         self.requests.lock().unwrap().clone()
     }
+}
+
+/// A call the test harness made to moto directly that failed, with the SDK's error as source.
+fn refused<E: std::error::Error + Send + Sync + 'static>(doing: &str, err: E) -> Error {
+    Error::Provider { message: format!("{doing}: {}", DisplayErrorContext(&err)), source: Some(Box::new(err)) }
 }

@@ -102,7 +102,7 @@ impl KubeAddons {
 
         let mut report = AddonReport::default();
         for object in &addons.objects {
-            let hash = crate::content_hash(&object.body).to_string();
+            let hash = crate::BlueprintVersion::of(&object.body).to_string();
             let mut body = object.body.clone();
             let metadata = body["metadata"].as_object_mut().ok_or_else(|| Error::InvalidSpec {
                 path: format!("addons.{}", object.addon),

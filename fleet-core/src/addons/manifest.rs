@@ -193,7 +193,7 @@ impl AddonSet {
 
     /// A hash of the whole set, to tell when it changed.
     pub fn hash(&self) -> String {
-        crate::content_hash(&self.objects).to_string()
+        crate::BlueprintVersion::of(&self.objects).to_string()
     }
 }
 

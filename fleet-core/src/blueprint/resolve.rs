@@ -7,7 +7,7 @@ use serde_json::{Map, Value};
 
 use super::variables::{bind_variables, substitute};
 use super::{Blueprint, Layer, SETTING_KEYS, Settings};
-use crate::{BlueprintVersion, ProviderInfo, Region, SpecError, SpecErrors, content_hash};
+use crate::{BlueprintVersion, ProviderInfo, Region, SpecError, SpecErrors};
 
 /// A blueprint resolved with one set of variable values.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -198,7 +198,7 @@ impl Blueprint {
                 None => in_blueprint(error),
             }])
         })?;
-        let version = content_hash(&settings);
+        let version = BlueprintVersion::of(&settings);
         let locked_by = locks
             .iter()
             .map(|(path, layer)| ((*path).to_owned(), format!("{} (owner {})", layer.origin(), layer.owner)))

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::blueprint::Addon;
-use crate::{ClusterId, ClusterSpec, FleetName, ProviderName, Region, TeamName, content_hash};
+use crate::{BlueprintVersion, ClusterId, ClusterSpec, FleetName, ProviderName, Region, TeamName};
 
 /// Which clusters of one template may share a place.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -140,7 +140,7 @@ impl DesiredFleet {
 /// or, when that is longer than a cluster id may be, the template name with a hash of the rest.
 pub fn cluster_id(template: &str, provider: &ProviderName, region: &Region, index: u32) -> Option<ClusterId> {
     ClusterId::new(format!("{template}-{region}-{index}")).ok().or_else(|| {
-        let hash = content_hash(&(provider, region));
+        let hash = BlueprintVersion::of(&(provider, region));
         let short = &hash.as_str()[..8];
         let keep = 40usize.saturating_sub(short.len() + 2 + index.to_string().len());
         let prefix: String = template.chars().take(keep).collect();

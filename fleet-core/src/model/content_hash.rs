@@ -1,4 +1,5 @@
-//! Content hashes: the version of anything Fleet resolves is a hash of its canonical form.
+//! Content hashes: the version of anything Fleet resolves is a hash of its canonical form
+//! ([`BlueprintVersion::of`]).
 
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -8,21 +9,22 @@ use super::BlueprintVersion;
 /// Number of hex characters kept from the SHA-256 digest (128 bits).
 const HASH_HEX_LEN: usize = 32;
 
-/// Hashes the canonical JSON form of `value` (object keys sorted, no whitespace) with SHA-256
-/// and returns the first 128 bits as lowercase hex, usable as a [`BlueprintVersion`] and as a
-/// cloud tag value.
-///
-/// Two values that serialize to the same JSON have the same hash, whatever order their maps were
-/// filled in.
-///
-/// ```
-/// use std::collections::BTreeMap;
-/// let a = BTreeMap::from([("b", 2), ("a", 1)]);
-/// let b = BTreeMap::from([("a", 1), ("b", 2)]);
-/// assert_eq!(fleet_core::content_hash(&a), fleet_core::content_hash(&b));
-/// assert_ne!(fleet_core::content_hash(&a), fleet_core::content_hash(&BTreeMap::from([("a", 1)])));
-/// ```
-pub fn content_hash<T: Serialize + ?Sized>(value: &T) -> BlueprintVersion {
+impl BlueprintVersion {
+    /// The version of `value`: its canonical JSON form (object keys sorted, no whitespace)
+    /// hashed with SHA-256, the first 128 bits as lowercase hex, usable as a cloud tag value.
+    ///
+    /// Two values that serialize to the same JSON have the same version, whatever order their
+    /// maps were filled in.
+    ///
+    /// ```
+    /// use std::collections::BTreeMap;
+    /// use fleet_core::BlueprintVersion;
+    /// let a = BTreeMap::from([("b", 2), ("a", 1)]);
+    /// let b = BTreeMap::from([("a", 1), ("b", 2)]);
+    /// assert_eq!(BlueprintVersion::of(&a), BlueprintVersion::of(&b));
+    /// assert_ne!(BlueprintVersion::of(&a), BlueprintVersion::of(&BTreeMap::from([("a", 1)])));
+    /// ```
+    pub fn of<T: Serialize + ?Sized>(value: &T) -> BlueprintVersion {
     // `serde_json::Value` keeps object keys in a BTreeMap: serializing through it sorts them.
     let canonical =
         serde_json::to_value(value).map(|v| v.to_string()).unwrap_or_else(|err| format!("unserializable: {err}"));
@@ -32,4 +34,5 @@ pub fn content_hash<T: Serialize + ?Sized>(value: &T) -> BlueprintVersion {
         hex.push_str(&format!("{byte:02x}"));
     }
     BlueprintVersion::new(hex).unwrap_or_else(|_| unreachable!("lowercase hex is a valid blueprint version"))
+    }
 }

@@ -5,13 +5,7 @@ use std::time::Duration;
 use crate::{Error, Result};
 
 /// Parses `90s`, `30m`, `8h`, `7d` or a combination such as `1d12h`.
-///
-/// ```
-/// use std::time::Duration;
-/// assert_eq!(fleet_core::parse_duration("1h30m").unwrap(), Duration::from_secs(5400));
-/// assert!(fleet_core::parse_duration("soon").is_err());
-/// ```
-pub fn parse_duration(text: &str) -> Result<Duration> {
+pub(crate) fn parse_duration(text: &str) -> Result<Duration> {
     let invalid = || Error::InvalidSpec {
         path: "duration".into(),
         reason: format!(
@@ -52,7 +46,7 @@ pub fn parse_duration(text: &str) -> Result<Duration> {
 }
 
 /// Writes a duration the way [`parse_duration`] reads it (`1d12h`, `30m`, `0s`).
-pub fn format_duration(duration: Duration) -> String {
+pub(crate) fn format_duration(duration: Duration) -> String {
     let mut secs = duration.as_secs();
     if secs == 0 {
         return "0s".into();
@@ -68,13 +62,13 @@ pub fn format_duration(duration: Duration) -> String {
 }
 
 /// Serde adapter for `Option<Duration>` written as text (`ttl: 8h`).
-pub mod serde_opt_duration {
+pub(crate) mod serde_opt_duration {
     use std::time::Duration;
 
     use serde::{Deserialize, Deserializer, Serializer};
 
     /// Writes `Some(d)` as text.
-    pub fn serialize<S: Serializer>(value: &Option<Duration>, serializer: S) -> Result<S::Ok, S::Error> {
+    pub(crate) fn serialize<S: Serializer>(value: &Option<Duration>, serializer: S) -> Result<S::Ok, S::Error> {
         match value {
             Some(duration) => serializer.serialize_str(&super::format_duration(*duration)),
             None => serializer.serialize_none(),
@@ -82,7 +76,7 @@ pub mod serde_opt_duration {
     }
 
     /// Reads text such as `8h`.
-    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Duration>, D::Error> {
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Duration>, D::Error> {
         let text: Option<String> = Option::deserialize(deserializer)?;
         text.map(|t| super::parse_duration(&t).map_err(|err| serde::de::Error::custom(err_reason(err)))).transpose()
     }
@@ -96,18 +90,18 @@ pub mod serde_opt_duration {
 }
 
 /// Serde adapter for `Duration` written as text (`rto: 15m`).
-pub mod serde_duration {
+pub(crate) mod serde_duration {
     use std::time::Duration;
 
     use serde::{Deserializer, Serializer};
 
     /// Writes the duration as text.
-    pub fn serialize<S: Serializer>(value: &Duration, serializer: S) -> Result<S::Ok, S::Error> {
+    pub(crate) fn serialize<S: Serializer>(value: &Duration, serializer: S) -> Result<S::Ok, S::Error> {
         serializer.serialize_str(&super::format_duration(*value))
     }
 
     /// Reads text such as `15m`.
-    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Duration, D::Error> {
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Duration, D::Error> {
         super::serde_opt_duration::deserialize(deserializer)?
             .ok_or_else(|| serde::de::Error::custom("expected a duration such as 15m"))
     }
@@ -122,7 +116,8 @@ mod tests {
         assert_eq!(parse_duration("90s").unwrap(), Duration::from_secs(90));
         assert_eq!(parse_duration("2d").unwrap(), Duration::from_secs(172_800));
         assert_eq!(parse_duration("1d12h").unwrap(), Duration::from_secs(129_600));
-        for bad in ["", "8", "h", "8x", "-1h", "1.5h", "99999999999999999999d"] {
+        assert_eq!(parse_duration("1h30m").unwrap(), Duration::from_secs(5400));
+        for bad in ["soon", "", "8", "h", "8x", "-1h", "1.5h", "99999999999999999999d"] {
             assert!(parse_duration(bad).is_err(), "{bad:?}");
         }
     }

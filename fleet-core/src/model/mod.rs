@@ -13,9 +13,8 @@ mod tags;
 mod version;
 
 pub use cluster::{Cluster, ClusterPhase};
-pub use content_hash::content_hash;
 pub use credentials::{CredentialScope, Credentials};
-pub use duration_text::{format_duration, parse_duration, serde_duration, serde_opt_duration};
+pub(crate) use duration_text::{format_duration, serde_duration, serde_opt_duration};
 pub(crate) use location::relocate;
 pub use location::{Location, Room};
 pub use names::{BlueprintVersion, ClusterId, FleetName, NameError, NodePoolName, ProviderName, Region, TeamName};

@@ -9,7 +9,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use super::{
-    BlueprintVersion, ClusterId, KubernetesVersion, NodePoolName, ProviderName, Region, TeamName, content_hash,
+    BlueprintVersion, ClusterId, KubernetesVersion, NodePoolName, ProviderName, Region, TeamName,
 };
 use crate::{Error, Result};
 
@@ -247,7 +247,7 @@ impl ClusterSpec {
     /// A hash of the settings no provider changes in place and no `get` reports (network, audit
     /// logging), carried as a tag so that a plan sees when they change.
     pub fn fixed_settings_hash(&self) -> BlueprintVersion {
-        content_hash(&(&self.network, self.audit_logging))
+        BlueprintVersion::of(&(&self.network, self.audit_logging))
     }
 
     /// Checks the invariants [`ClusterSpecBuilder::build`] checks; useful after editing fields.
@@ -388,7 +388,7 @@ impl ClusterSpecBuilder {
         spec.validate()?;
         spec.blueprint_version = match self.blueprint_version {
             Some(version) => version,
-            None => content_hash(&spec),
+            None => BlueprintVersion::of(&spec),
         };
         Ok(spec)
     }

@@ -328,7 +328,7 @@ pub fn replacement_name<'a>(spec: &ClusterSpec, taken: impl IntoIterator<Item = 
     let place = (identity.as_str(), spec.provider.as_str(), spec.region.as_str());
     (0u32..64)
         .map(|attempt| {
-            let hash = crate::content_hash(&(place, attempt));
+            let hash = crate::BlueprintVersion::of(&(place, attempt));
             ClusterId::new(format!("{stem}-r{}", &hash.as_str()[..4])).unwrap_or_else(|_| identity.clone())
         })
         .find(|name| !taken.contains(&name))

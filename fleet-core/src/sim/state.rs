@@ -616,7 +616,7 @@ impl SimState {
         let cluster = self.clusters.get_mut(id).ok_or_else(|| Error::cluster_not_found(id))?;
         let mut report = AddonReport::default();
         let wanted: BTreeMap<ObjectRef, String> =
-            set.objects.iter().map(|o| (o.reference.clone(), crate::content_hash(&o.body).to_string())).collect();
+            set.objects.iter().map(|o| (o.reference.clone(), crate::BlueprintVersion::of(&o.body).to_string())).collect();
         for (reference, hash) in &wanted {
             if cluster.addons.get(reference) == Some(hash) {
                 report.unchanged += 1;

@@ -50,7 +50,7 @@ pub(crate) async fn plan_is_empty_after_updates(kit: &Kit<'_>) -> Verdict {
         ensure_plan_is_empty(kit, &spec, "a resize").await?;
     }
     spec.labels.insert("conformance-settled".into(), "yes".into());
-    spec.blueprint_version = crate::content_hash(&"conformance settled blueprint");
+    spec.blueprint_version = crate::BlueprintVersion::of(&"conformance settled blueprint");
     update_and_reach(kit, &spec, "update of labels and blueprint version").await?;
     ensure_plan_is_empty(kit, &spec, "a label change").await
 }

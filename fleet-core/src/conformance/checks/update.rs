@@ -51,7 +51,7 @@ pub(crate) async fn update_applies_labels_and_blueprint_version(kit: &Kit<'_>) -
     let mut relabelled = spec.clone();
     relabelled.labels.insert("purpose".into(), "conformance-relabelled".into());
     relabelled.labels.insert("conformance-added".into(), "yes".into());
-    relabelled.blueprint_version = crate::content_hash(&"conformance relabelled blueprint");
+    relabelled.blueprint_version = crate::BlueprintVersion::of(&"conformance relabelled blueprint");
     ensure!(
         replacement_needed(
             &kit.ok(kit.provider.get(&spec.id).await, "get")?,
@@ -94,7 +94,7 @@ pub(crate) async fn update_never_downgrades(kit: &Kit<'_>) -> Verdict {
     let mut behind = spec.clone();
     behind.kubernetes_version = KubernetesVersion::new(version.major(), version.minor() - 1, None);
     behind.labels.insert("conformance-behind".into(), "yes".into());
-    behind.blueprint_version = crate::content_hash(&"conformance blueprint behind its cluster");
+    behind.blueprint_version = crate::BlueprintVersion::of(&"conformance blueprint behind its cluster");
     let before = kit.ok(kit.provider.get(&spec.id).await, "get")?;
     let caps = kit.provider.info().capabilities;
     ensure!(
