@@ -5,7 +5,8 @@ use std::sync::Arc;
 use criterion::{Criterion, criterion_group, criterion_main};
 use fleet::engine::Engine;
 use fleet::fleet_spec::{DesiredCluster, DesiredFleet};
-use fleet::{FleetName, RateLimit, RateLimits};
+use fleet::model::FleetName;
+use fleet::provider::{RateLimit, RateLimits};
 use fleet_benches::{cluster_specs, instant_cloud};
 
 fn converge(count: usize, sqlite: Option<&std::path::Path>) {

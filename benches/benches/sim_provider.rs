@@ -1,7 +1,8 @@
 //! Cost of the simulated cloud itself: creating clusters and listing a fleet.
 
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
-use fleet::{ClusterProvider, FleetName};
+use fleet::ClusterProvider;
+use fleet::model::FleetName;
 use fleet_benches::{cluster_specs, instant_cloud};
 
 fn runtime() -> tokio::runtime::Runtime {

@@ -5,8 +5,8 @@
 use std::sync::Arc;
 
 use criterion::{Criterion, criterion_group, criterion_main};
+use fleet::model::{ClusterId, FleetName};
 use fleet::store::{IntentOperation, IntentOutcome, MemoryStore, NewIntent, SqliteStore, StateStore};
-use fleet::{ClusterId, FleetName};
 
 fn journal(c: &mut Criterion, name: &str, store: Arc<dyn StateStore>, runtime: &tokio::runtime::Runtime) {
     let id = ClusterId::new("bench-1").expect("valid id");

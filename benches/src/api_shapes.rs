@@ -8,8 +8,9 @@ use std::time::Duration;
 
 use fleet::engine::{Engine, EngineOptions};
 use fleet::fleet_spec::{DesiredCluster, DesiredFleet};
+use fleet::model::{ClusterPhase, FleetName, ProviderName, Region};
 use fleet::sim::{ApiShape, LatencyModel, RegionCapacity, SimCloud, SimProvider};
-use fleet::{Cluster, ClusterPhase, Error, FleetName, ProviderName, Region, Result};
+use fleet::{Cluster, Error, Result};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 

@@ -5,8 +5,10 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+use fleet::model::{ProviderName, Region};
+use fleet::provider::{Capabilities, ProviderInfo};
 use fleet::repository::Repository;
-use fleet::{Capabilities, Error, ProviderInfo, ProviderName, Region, Result};
+use fleet::{Error, Result};
 
 use crate::table::{Row, show};
 

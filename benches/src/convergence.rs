@@ -8,8 +8,10 @@ use std::time::{Duration, Instant};
 use fleet::engine::{Engine, EngineOptions};
 use fleet::failover::earliest_finishes;
 use fleet::fleet_spec::{DesiredCluster, DesiredFleet};
+use fleet::model::{FleetName, ProviderName, Region};
+use fleet::provider::{RateLimit, RateLimits};
 use fleet::sim::{ApiShape, Latency, LatencyModel, RegionCapacity, SimCloud};
-use fleet::{Error, FleetName, ProviderName, RateLimit, RateLimits, Region, Result};
+use fleet::{Error, Result};
 use tokio_util::sync::CancellationToken;
 
 use crate::table::{Row, show};

@@ -9,11 +9,10 @@ use std::time::Duration;
 use fleet::engine::{Engine, EngineOptions};
 use fleet::failover::{FailoverController, FailoverOptions, FailoverPolicy, Fallback, LossThresholds, PhaseAndProbe};
 use fleet::fleet_spec::{DesiredCluster, DesiredFleet};
+use fleet::model::{ClusterId, FleetName, KubernetesVersion, NodePool, NodePoolName, ProviderName, Region, SizeClass};
+use fleet::provider::{RateLimit, RateLimits};
 use fleet::sim::{ApiShape, CallOutcome, Latency, LatencyModel, RegionCapacity, SimCloud};
-use fleet::{
-    ClusterId, ClusterSpec, Error, FleetName, KubernetesVersion, NodePool, NodePoolName, ProviderName, RateLimit,
-    RateLimits, Region, Result, SizeClass,
-};
+use fleet::{ClusterSpec, Error, Result};
 use tokio_util::sync::CancellationToken;
 
 use crate::table::{Row, show};

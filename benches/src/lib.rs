@@ -9,8 +9,9 @@ pub mod plan_scale;
 pub mod store_rate;
 pub mod table;
 
+use fleet::model::{ClusterId, NodePool, NodePoolName, ProviderName, Region, SizeClass};
 use fleet::sim::{LatencyModel, RegionCapacity, SimCloud};
-use fleet::{ClusterId, ClusterSpec, NodePool, NodePoolName, ProviderName, Region, Result, SizeClass};
+use fleet::{ClusterSpec, Result};
 
 /// A simulated cloud named `name` with `regions` regions (`r0`, `r1`, ...), unlimited capacity
 /// and rate, and instant operations: it measures Fleet's own cost, not a cloud's.

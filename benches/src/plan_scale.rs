@@ -5,8 +5,10 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant, SystemTime};
 
 use fleet::fleet_spec::{DesiredCluster, DesiredFleet};
+use fleet::model::{ClusterPhase, FleetName, FleetTags, KubernetesVersion, ProviderName};
 use fleet::plan::plan;
-use fleet::{Capabilities, Cluster, ClusterPhase, FleetName, FleetTags, KubernetesVersion, ProviderName, Result};
+use fleet::provider::Capabilities;
+use fleet::{Cluster, Result};
 
 use crate::table::{Row, show};
 use crate::{cluster_specs, instant_cloud};

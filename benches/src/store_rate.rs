@@ -4,8 +4,9 @@
 use std::sync::Arc;
 use std::time::Instant;
 
+use fleet::Result;
+use fleet::model::{ClusterId, FleetName};
 use fleet::store::{IntentOperation, IntentOutcome, MemoryStore, NewIntent, SqliteStore, StateStore};
-use fleet::{ClusterId, FleetName, Result};
 
 use crate::table::Row;
 

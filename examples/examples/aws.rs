@@ -22,8 +22,9 @@ use std::time::SystemTime;
 use fleet::aws::EksProviderBuilder;
 use fleet::engine::{Engine, EngineEvent};
 use fleet::fleet_spec::{DesiredCluster, DesiredFleet};
+use fleet::model::{ClusterId, FleetName, NodePool, NodePoolName, Region, SizeClass};
 use fleet::plan::plan;
-use fleet::{ClusterId, ClusterProvider, ClusterSpec, FleetName, NodePool, NodePoolName, Region, SizeClass};
+use fleet::{ClusterProvider, ClusterSpec};
 
 type Error = Box<dyn std::error::Error>;
 

@@ -21,11 +21,11 @@ use fleet::failover::{
     FailoverController, FailoverEvent, FailoverOptions, FailoverPolicy, Fallback, Loss, LossThresholds, PhaseAndProbe,
 };
 use fleet::fleet_spec::{DesiredCluster, DesiredFleet};
-use fleet::sim::{RegionCapacity, SimCloud};
-use fleet::{
-    BlueprintVersion, ClusterId, ClusterProvider, ClusterSpec, FleetName, FleetTags, NodePool, NodePoolName,
-    ProviderName, Region, SizeClass,
+use fleet::model::{
+    BlueprintVersion, ClusterId, FleetName, FleetTags, NodePool, NodePoolName, ProviderName, Region, SizeClass,
 };
+use fleet::sim::{RegionCapacity, SimCloud};
+use fleet::{ClusterProvider, ClusterSpec};
 use indicatif::{ProgressBar, ProgressStyle};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;

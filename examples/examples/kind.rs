@@ -13,12 +13,13 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
+use fleet::ClusterProvider;
 use fleet::addons::KubeAddons;
 use fleet::engine::{Engine, EngineEvent};
 use fleet::fleet_spec::DesiredFleet;
 use fleet::kind::KindProvider;
+use fleet::model::FleetName;
 use fleet::repository::Repository;
-use fleet::{ClusterProvider, FleetName};
 
 type Error = Box<dyn std::error::Error>;
 

@@ -17,13 +17,14 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use fleet::ClusterProvider;
 use fleet::engine::{Engine, EngineEvent, EngineOptions};
 use fleet::fleet_spec::DesiredFleet;
+use fleet::model::FleetName;
 use fleet::plan::plan;
 use fleet::repository::Repository;
 use fleet::sim::SimCloud;
 use fleet::store::{MemoryStore, SqliteStore, StateStore};
-use fleet::{ClusterProvider, FleetName};
 use indicatif::{ProgressBar, ProgressStyle};
 
 type Error = Box<dyn std::error::Error>;

@@ -13,8 +13,9 @@ use std::time::{Duration, Instant, SystemTime};
 use fleet::engine::{Engine, EngineEvent, EngineOptions};
 use fleet::etcd::{EtcdStore, Replica, ReplicaOptions};
 use fleet::fleet_spec::{DesiredCluster, DesiredFleet};
+use fleet::model::*;
 use fleet::sim::{Latency, LatencyModel, RegionCapacity, SimCloud};
-use fleet::*;
+use fleet::{Error, Result};
 use tokio_util::sync::CancellationToken;
 
 const SHARDS: u32 = 12;

@@ -8,10 +8,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use fleet::fleet_spec::EnvironmentRequest;
+use fleet::model::{FleetName, Region};
 use fleet::repository::Repository;
 use fleet::runtime::Runtime;
 use fleet::store::SqliteStore;
-use fleet::{FleetName, Region};
 use tokio_util::sync::CancellationToken;
 
 type Failure = Box<dyn std::error::Error>;

@@ -1,9 +1,10 @@
 //! Shared parts of Fleet's runnable examples (see `examples/`): the **simulated** clouds a
 //! repository such as `examples/fleet` places clusters on.
 
+use fleet::model::KubernetesVersion;
+use fleet::provider::Capabilities;
 use fleet::repository::Repository;
 use fleet::sim::{SimCloud, clouds_for};
-use fleet::{Capabilities, KubernetesVersion};
 
 /// The simulated clouds of `repository` ([`clouds_for`]), named like the clouds they stand in
 /// for (they are simulations, not those clouds), each offering Kubernetes 1.33 to 1.37, the

@@ -43,16 +43,18 @@ fn the_example_repository_plans_and_rejects_the_over_quota_request() {
 
 /// Provider infos standing in for EKS, GKE and AKS as their providers describe themselves: every
 /// setting applied, Kubernetes 1.33 to 1.37 offered, and a system pool required on AKS.
-fn cloud_infos(capabilities: fleet::Capabilities) -> Vec<fleet::ProviderInfo> {
-    let versions: Vec<fleet::KubernetesVersion> =
-        (33..=37).map(|minor| fleet::KubernetesVersion::new(1, minor, None)).collect();
+fn cloud_infos(capabilities: fleet::provider::Capabilities) -> Vec<fleet::provider::ProviderInfo> {
+    let versions: Vec<fleet::model::KubernetesVersion> =
+        (33..=37).map(|minor| fleet::model::KubernetesVersion::new(1, minor, None)).collect();
     [("eks", ["us-east-1", "eu-west-1"]), ("gke", ["europe-west1", "us-central1"]), ("aks", ["westeurope", "eastus"])]
         .into_iter()
         .map(|(name, regions)| {
-            let regions: Vec<fleet::Region> = regions.iter().map(|r| fleet::Region::new(*r).unwrap()).collect();
-            let mut info = fleet::ProviderInfo::new(fleet::ProviderName::new(name).unwrap(), regions.clone())
-                .with_capabilities(capabilities)
-                .with_system_pool_required(name == "aks");
+            let regions: Vec<fleet::model::Region> =
+                regions.iter().map(|r| fleet::model::Region::new(*r).unwrap()).collect();
+            let mut info =
+                fleet::provider::ProviderInfo::new(fleet::model::ProviderName::new(name).unwrap(), regions.clone())
+                    .with_capabilities(capabilities)
+                    .with_system_pool_required(name == "aks");
             for region in regions {
                 info = info.with_offered_versions(region, versions.clone());
             }
@@ -65,7 +67,7 @@ fn cloud_infos(capabilities: fleet::Capabilities) -> Vec<fleet::ProviderInfo> {
 fn the_clouds_repository_plans_a_cluster_per_cloud_with_each_clouds_machine_types() {
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/fleet-clouds");
     let repository = Repository::load_dir(dir).unwrap();
-    let desired = repository.desired(&cloud_infos(fleet::Capabilities::all())).unwrap();
+    let desired = repository.desired(&cloud_infos(fleet::provider::Capabilities::all())).unwrap();
     assert_eq!(desired.fleet.clusters.len(), 6);
     for spec in desired.fleet.specs() {
         assert_eq!(spec.kubernetes_version.to_string(), "1.35");
@@ -77,7 +79,7 @@ fn the_clouds_repository_plans_a_cluster_per_cloud_with_each_clouds_machine_type
         assert_eq!(spec.network.allowed_cidrs.is_empty(), private, "{}", spec.id);
     }
 
-    let without_private = fleet::Capabilities::all().with_private_endpoint(false);
+    let without_private = fleet::provider::Capabilities::all().with_private_endpoint(false);
     let errors = repository.desired(&cloud_infos(without_private)).unwrap_err().to_string();
     assert_eq!(errors.matches("network.privateEndpoint").count(), 3 * 2, "{errors}");
     assert!(errors.contains("locked by layer `access`"), "{errors}");

@@ -2,8 +2,8 @@
 fn main() {
     let (desired, observed) = fleet_benches::plan_scale::fleet_state(100_000).expect("fleet");
     let capabilities = std::collections::BTreeMap::from([(
-        fleet::ProviderName::new("bench").expect("valid"),
-        fleet::Capabilities::all(),
+        fleet::model::ProviderName::new("bench").expect("valid"),
+        fleet::provider::Capabilities::all(),
     )]);
     let started = std::time::Instant::now();
     for _ in 0..30 {

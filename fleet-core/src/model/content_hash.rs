@@ -25,14 +25,14 @@ impl BlueprintVersion {
     /// assert_ne!(BlueprintVersion::of(&a), BlueprintVersion::of(&BTreeMap::from([("a", 1)])));
     /// ```
     pub fn of<T: Serialize + ?Sized>(value: &T) -> BlueprintVersion {
-    // `serde_json::Value` keeps object keys in a BTreeMap: serializing through it sorts them.
-    let canonical =
-        serde_json::to_value(value).map(|v| v.to_string()).unwrap_or_else(|err| format!("unserializable: {err}"));
-    let digest = Sha256::digest(canonical.as_bytes());
-    let mut hex = String::with_capacity(HASH_HEX_LEN);
-    for byte in digest.iter().take(HASH_HEX_LEN / 2) {
-        hex.push_str(&format!("{byte:02x}"));
-    }
-    BlueprintVersion::new(hex).unwrap_or_else(|_| unreachable!("lowercase hex is a valid blueprint version"))
+        // `serde_json::Value` keeps object keys in a BTreeMap: serializing through it sorts them.
+        let canonical =
+            serde_json::to_value(value).map(|v| v.to_string()).unwrap_or_else(|err| format!("unserializable: {err}"));
+        let digest = Sha256::digest(canonical.as_bytes());
+        let mut hex = String::with_capacity(HASH_HEX_LEN);
+        for byte in digest.iter().take(HASH_HEX_LEN / 2) {
+            hex.push_str(&format!("{byte:02x}"));
+        }
+        BlueprintVersion::new(hex).unwrap_or_else(|_| unreachable!("lowercase hex is a valid blueprint version"))
     }
 }

@@ -8,9 +8,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::{
-    BlueprintVersion, ClusterId, KubernetesVersion, NodePoolName, ProviderName, Region, TeamName,
-};
+use super::{BlueprintVersion, ClusterId, KubernetesVersion, NodePoolName, ProviderName, Region, TeamName};
 use crate::{Error, Result};
 
 /// An abstract machine size. Each provider maps it to one of its machine types, so that one

@@ -615,8 +615,11 @@ impl SimState {
         self.readyz(id, bearer, now)?;
         let cluster = self.clusters.get_mut(id).ok_or_else(|| Error::cluster_not_found(id))?;
         let mut report = AddonReport::default();
-        let wanted: BTreeMap<ObjectRef, String> =
-            set.objects.iter().map(|o| (o.reference.clone(), crate::BlueprintVersion::of(&o.body).to_string())).collect();
+        let wanted: BTreeMap<ObjectRef, String> = set
+            .objects
+            .iter()
+            .map(|o| (o.reference.clone(), crate::BlueprintVersion::of(&o.body).to_string()))
+            .collect();
         for (reference, hash) in &wanted {
             if cluster.addons.get(reference) == Some(hash) {
                 report.unchanged += 1;
