@@ -8,7 +8,6 @@ use backon::{BackoffBuilder, ExponentialBuilder};
 use super::budget::{Budget, CallKind};
 use super::events::EngineEvent;
 use super::{EngineInner, Slot};
-use crate::mutex::lock;
 use crate::plan::Action;
 use crate::provider::Poller;
 use crate::store::{IntentOperation, IntentOutcome, NewIntent, RecordKind};
@@ -95,7 +94,7 @@ impl ActionRun<'_> {
         let gate = super::rollout::gate(self.engine.health_gate.as_ref(), &cluster, &self.engine.options.rollout).await;
         if let Err(reason) = gate {
             let version = spec.blueprint_version.to_string();
-            lock(&self.engine.rollout).halt(reason.clone());
+            self.engine.state().rollout.halt(reason.clone());
             let message =
                 format!("rollout of `{version}` halted: new cluster `{}` failed its health gate: {reason}", spec.id);
             self.engine
@@ -203,7 +202,8 @@ impl ActionRun<'_> {
             .into_iter()
             .map(|change| format!("{} is {}, wanted {}", change.field, change.from, change.to))
             .collect();
-        let mut not_taken = lock(&self.engine.updates_not_taken);
+        let mut state = self.engine.state();
+        let not_taken = &mut state.updates_not_taken;
         if left.is_empty() {
             not_taken.remove(&spec.id);
             return Ok(());
@@ -278,7 +278,7 @@ impl ActionRun<'_> {
             self.budget().call(CallKind::Write).await;
             // Ownership can move while an action waits; a call is made only while it is held
             // (and a fenced store refuses the intent of a replica that lost it).
-            let identity = super::ownership::identity_of_call(id, spec, &lock(&self.engine.last_observed));
+            let identity = super::ownership::identity_of_call(id, spec, &self.engine.state().last_observed);
             if !self.engine.ownership.owns(&identity) {
                 return Err(Error::Conflict { message: format!("this engine no longer owns `{identity}`") });
             }

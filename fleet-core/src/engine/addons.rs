@@ -11,7 +11,6 @@ use super::events::EngineEvent;
 use super::{EngineInner, Slot};
 use crate::addons::{AddonInstaller, AddonSet};
 use crate::fleet_spec::DesiredFleet;
-use crate::mutex::lock;
 use crate::store::RecordKind;
 use crate::{Cluster, ClusterId, ClusterPhase, Error, ErrorKind, Result};
 
@@ -20,8 +19,8 @@ pub(crate) type Installed = BTreeMap<ClusterId, (String, Instant)>;
 
 /// The add-ons the desired fleet wants in clusters of `identity` (none when it is not wanted).
 pub(crate) fn wanted(engine: &EngineInner, identity: &ClusterId) -> Result<AddonSet> {
-    let desired = lock(&engine.desired);
-    match desired.clusters.iter().find(|c| c.spec.identity() == identity) {
+    let state = engine.state();
+    match state.desired.clusters.iter().find(|c| c.spec.identity() == identity) {
         Some(cluster) => AddonSet::parse(&cluster.addons),
         None => Ok(AddonSet::default()),
     }
@@ -44,7 +43,7 @@ pub(crate) fn due(engine: &EngineInner, cluster: &Cluster, wanted: Option<&str>,
         return false;
     }
     let Some(wanted) = wanted else { return true };
-    match lock(&engine.installed).get(&cluster.id) {
+    match engine.state().installed.get(&cluster.id) {
         None => true,
         Some((hash, at)) => hash != wanted || now.duration_since(*at) >= engine.options.addon_interval,
     }
@@ -59,7 +58,7 @@ pub(crate) async fn ensure_installed(engine: &EngineInner, cluster: &Cluster) ->
         return Ok(());
     }
     let hash = wanted(engine, &cluster.identity())?.hash();
-    if lock(&engine.installed).get(&cluster.id).is_some_and(|(installed, _)| *installed == hash) {
+    if engine.state().installed.get(&cluster.id).is_some_and(|(installed, _)| *installed == hash) {
         return Ok(());
     }
     let Some(slot) = engine.slots.get(&cluster.provider).cloned() else {
@@ -73,8 +72,7 @@ pub(crate) async fn ensure_installed(engine: &EngineInner, cluster: &Cluster) ->
 
 /// Whether the desired spec of clusters of `identity` asks for a private API endpoint.
 fn private_endpoint(engine: &EngineInner, identity: &ClusterId) -> bool {
-    let desired = lock(&engine.desired);
-    desired.clusters.iter().any(|c| c.spec.identity() == identity && c.spec.network.private_endpoint)
+    engine.state().desired.clusters.iter().any(|c| c.spec.identity() == identity && c.spec.network.private_endpoint)
 }
 
 /// Installs `cluster`'s add-ons through `slot`'s provider credentials, reporting what changed
@@ -121,7 +119,7 @@ async fn install_with(
     slot.budget.call(CallKind::Read).await;
     let credentials = slot.provider.credentials(&cluster.id).await?;
     let report = installer.install(cluster, &credentials, &set, engine.options.drift).await?;
-    lock(&engine.installed).insert(cluster.id.clone(), (set.hash(), Instant::now()));
+    engine.state().installed.insert(cluster.id.clone(), (set.hash(), Instant::now()));
     if !report.applied.is_empty() || !report.pruned.is_empty() {
         let message = format!("{} applied, {} pruned", report.applied.len(), report.pruned.len());
         engine.store.append_event(RecordKind::AddonsApplied, Some(&cluster.id), &message, engine.now()).await?;

@@ -3,9 +3,8 @@
 //! reload of the repository) drops a cluster a team was promised. An environment leaves the
 //! store when its TTL ends (recorded as the cluster expires) or its team deletes it.
 
-use super::EngineInner;
+use super::{EngineInner, EngineState};
 use crate::fleet_spec::{DesiredCluster, DesiredFleet};
-use crate::mutex::lock;
 use crate::store::AcceptedEnvironment;
 use crate::{ClusterId, Result};
 
@@ -23,9 +22,8 @@ pub(crate) fn merged(base: &DesiredFleet, environments: &[DesiredCluster]) -> De
 }
 
 /// Recomputes the engine's desired fleet from its base and its environments.
-pub(crate) fn remerge(engine: &EngineInner) {
-    let desired = merged(&lock(&engine.base), &lock(&engine.environments));
-    *lock(&engine.desired) = desired;
+pub(crate) fn remerge(state: &mut EngineState) {
+    state.desired = merged(&state.base, &state.environments);
 }
 
 /// Reads the environments from the store (another replica or process may have accepted some)
@@ -33,11 +31,10 @@ pub(crate) fn remerge(engine: &EngineInner) {
 pub(crate) async fn refresh(engine: &EngineInner) -> Result<()> {
     let stored: Vec<DesiredCluster> =
         engine.store.environments().await?.into_iter().map(|environment| environment.cluster).collect();
-    let mut environments = lock(&engine.environments);
-    if *environments != stored {
-        *environments = stored;
-        drop(environments);
-        remerge(engine);
+    let mut state = engine.state();
+    if state.environments != stored {
+        state.environments = stored;
+        remerge(&mut state);
     }
     Ok(())
 }
@@ -45,18 +42,18 @@ pub(crate) async fn refresh(engine: &EngineInner) -> Result<()> {
 /// Keeps `environment`, in the store first, in place of one with the same id.
 pub(crate) async fn keep(engine: &EngineInner, environment: AcceptedEnvironment) -> Result<()> {
     engine.store.put_environment(&environment).await?;
-    let mut environments = lock(&engine.environments);
-    environments.retain(|cluster| cluster.spec.id != *environment.id());
-    environments.push(environment.cluster);
-    drop(environments);
-    remerge(engine);
+    let mut state = engine.state();
+    state.environments.retain(|cluster| cluster.spec.id != *environment.id());
+    state.environments.push(environment.cluster);
+    remerge(&mut state);
     Ok(())
 }
 
 /// Forgets the environment `id`, in the store first.
 pub(crate) async fn forget(engine: &EngineInner, id: &ClusterId) -> Result<()> {
     engine.store.remove_environment(id).await?;
-    lock(&engine.environments).retain(|cluster| cluster.spec.id != *id);
-    remerge(engine);
+    let mut state = engine.state();
+    state.environments.retain(|cluster| cluster.spec.id != *id);
+    remerge(&mut state);
     Ok(())
 }

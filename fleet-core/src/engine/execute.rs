@@ -14,7 +14,6 @@ use super::events::{EngineEvent, ReconcileReport};
 use super::unseen::Unseen;
 use super::{EngineInner, Slot, action, addons, environments, placements};
 use crate::fleet_spec::DesiredFleet;
-use crate::mutex::lock;
 use crate::plan::{Action, DeleteReason};
 use crate::store::RecordKind;
 use crate::{Cluster, ClusterId, ClusterPhase, Error, Result};
@@ -77,7 +76,7 @@ async fn record_expiry(engine: &EngineInner, observed: &[Cluster], cluster: &Clu
         .store
         .append_event(RecordKind::ClusterExpired, Some(&identity), "its time to live ended", engine.now())
         .await?;
-    lock(&engine.expired).get_or_insert_with(BTreeSet::new).insert(identity.clone());
+    engine.state().expired.get_or_insert_with(BTreeSet::new).insert(identity.clone());
     environments::forget(engine, &identity).await?;
     engine.emit(EngineEvent::ClusterExpired { cluster: identity });
     Ok(())
@@ -93,7 +92,7 @@ fn start_action(
 ) {
     let id = action.cluster_id().clone();
     let Some(slot) = slot_of(engine, &action, observed) else { return };
-    if !lock(&engine.in_flight).insert(id.clone()) {
+    if !engine.state().in_flight.insert(id.clone()) {
         return;
     }
     let name = action::action_name(&action);
@@ -147,12 +146,12 @@ async fn run_action(
         Ok(()) => action::execute(Arc::clone(engine), slot, action).await,
         Err(err) => Err(err),
     };
-    lock(&engine.in_flight).remove(&id);
+    engine.state().in_flight.remove(&id);
     match &result {
         Ok(()) => {
-            lock(&engine.failed).remove(&id);
+            engine.state().failed.remove(&id);
             if replacing {
-                lock(&engine.rollout).passed();
+                engine.state().rollout.passed();
             }
             if let Some((identity, cluster)) = &deleted
                 && let Err(err) = crate::store::release_placement(engine.store.as_ref(), identity, cluster).await
@@ -171,7 +170,7 @@ async fn run_action(
         // Only permanent failures stop further attempts; transient ones are tried again next
         // pass.
         Err(err) if !err.is_retryable() => {
-            lock(&engine.failed).insert(id.clone(), (err.to_string(), version));
+            engine.state().failed.insert(id.clone(), (err.to_string(), version));
         }
         Err(_) => {}
     }
@@ -199,7 +198,8 @@ pub(crate) fn start_addon_installs(
         }
         let Some(slot) = engine.slots.get(&cluster.provider).cloned() else { continue };
         {
-            let mut in_flight = lock(&engine.in_flight);
+            let mut state = engine.state();
+            let in_flight = &mut state.in_flight;
             if in_flight.contains(&identity) || !in_flight.insert(cluster.id.clone()) {
                 continue;
             }
@@ -208,7 +208,7 @@ pub(crate) fn start_addon_installs(
         let cluster = cluster.clone();
         started.addons.spawn(async move {
             let result = addons::install(&engine, &slot, &cluster).await;
-            lock(&engine.in_flight).remove(&cluster.id);
+            engine.state().in_flight.remove(&cluster.id);
             (cluster.id.clone(), result)
         });
     }
@@ -224,14 +224,14 @@ pub(crate) fn await_earlier_deletes(
 ) {
     for cluster in observed.iter().filter(|c| c.phase == ClusterPhase::Deleting) {
         let Some(slot) = engine.slots.get(&cluster.provider).cloned() else { continue };
-        if unseen.covers(&cluster.provider, &cluster.region) || !lock(&engine.in_flight).insert(cluster.id.clone()) {
+        if unseen.covers(&cluster.provider, &cluster.region) || !engine.state().in_flight.insert(cluster.id.clone()) {
             continue;
         }
         let engine = Arc::clone(engine);
         let id = cluster.id.clone();
         started.actions.spawn(async move {
             let result = action::await_deleted(Arc::clone(&engine), slot, id.clone()).await;
-            lock(&engine.in_flight).remove(&id);
+            engine.state().in_flight.remove(&id);
             (id, result)
         });
     }

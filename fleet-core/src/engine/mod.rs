@@ -46,11 +46,14 @@ mod ownership;
 pub(crate) mod placements;
 mod rollout;
 mod settle;
+mod state;
 mod unseen;
 mod version_ahead;
 
+use state::EngineState;
+
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime};
 
 use tokio::sync::{Notify, broadcast};
@@ -64,7 +67,7 @@ pub use rollout::RolloutOptions;
 
 use crate::Location;
 use crate::addons::{AddonInstaller, DriftPolicy};
-use crate::fleet_spec::{DesiredCluster, DesiredFleet};
+use crate::fleet_spec::DesiredFleet;
 use crate::health::{HealthCheck, ReportedPhase};
 use crate::mutex::lock;
 use crate::plan::{Action, Plan, plan};
@@ -156,39 +159,17 @@ pub(crate) struct EngineInner {
     pub(crate) options: EngineOptions,
     clock: Clock,
     events: broadcast::Sender<EngineEvent>,
-    /// What the engine wants: `base` with the accepted `environments` beside it.
-    pub(crate) desired: Mutex<DesiredFleet>,
-    /// The desired fleet as last set ([`Engine::set_desired`]).
-    base: Mutex<DesiredFleet>,
-    /// The accepted self-service environments' clusters, as last read from the store.
-    environments: Mutex<Vec<DesiredCluster>>,
+    /// What the engine remembers between passes, behind one lock (see [`state`]).
+    state: Mutex<EngineState>,
     /// Whether [`Engine::run`] is running.
     running: std::sync::atomic::AtomicBool,
     changed: Notify,
-    /// When each unwanted cluster was first seen unwanted (for the GC grace period).
-    unwanted_since: Mutex<BTreeMap<ClusterId, Instant>>,
-    /// Clusters whose last action failed for good, with the blueprint version it was for.
-    failed: Mutex<BTreeMap<ClusterId, (String, String)>>,
-    /// Per cluster, updates in a row that reported success without taking.
-    pub(crate) updates_not_taken: Mutex<BTreeMap<ClusterId, u32>>,
-    in_flight: Mutex<BTreeSet<ClusterId>>,
-    /// Identities whose TTL ended (from the store's `cluster_expired` events of record).
-    expired: Mutex<Option<BTreeSet<ClusterId>>>,
-    /// Identities already warned of their expiry.
-    warned: Mutex<BTreeSet<ClusterId>>,
-    /// Clusters reported ahead of their spec, with the version they were reported at.
-    versions_ahead: Mutex<version_ahead::Reported>,
-    pub(crate) last_observed: Mutex<Vec<Cluster>>,
     /// Judges new clusters of a replacement before the old ones go.
     pub(crate) health_gate: Arc<dyn HealthCheck>,
-    pub(crate) rollout: Mutex<rollout::Rollout>,
     /// What puts add-ons into each provider's clusters (`None` key: every other provider).
     pub(crate) addons: BTreeMap<Option<ProviderName>, Arc<dyn AddonInstaller>>,
-    pub(crate) installed: Mutex<addons::Installed>,
     /// Which clusters this engine may act on.
     pub(crate) ownership: Arc<dyn Ownership>,
-    /// Ownership as judged first in this pass, so that one pass sees one split of the fleet.
-    owned_this_pass: Mutex<BTreeMap<ClusterId, bool>>,
 }
 
 impl EngineInner {
@@ -202,7 +183,16 @@ impl EngineInner {
     /// cluster changing hands mid-pass is left to the next pass. (Each mutating call asks the
     /// live ownership again.)
     pub(crate) fn owns(&self, identity: &ClusterId) -> bool {
-        *lock(&self.owned_this_pass).entry(identity.clone()).or_insert_with(|| self.ownership.owns(identity))
+        if let Some(owned) = self.state().owned_this_pass.get(identity) {
+            return *owned;
+        }
+        let owned = self.ownership.owns(identity);
+        *self.state().owned_this_pass.entry(identity.clone()).or_insert(owned)
+    }
+
+    /// The engine's state, locked; never held across an `.await` (see [`state`]).
+    pub(crate) fn state(&self) -> MutexGuard<'_, EngineState> {
+        lock(&self.state)
     }
 
     /// Whether this engine owns the identity of `cluster` (see [`EngineInner::owns`]).
@@ -362,9 +352,7 @@ impl EngineBuilder {
         let (events, _) = broadcast::channel(4096);
         Ok(Engine {
             inner: Arc::new(EngineInner {
-                desired: Mutex::new(DesiredFleet::new(self.fleet.clone(), Vec::new())),
-                base: Mutex::new(DesiredFleet::new(self.fleet.clone(), Vec::new())),
-                environments: Mutex::new(Vec::new()),
+                state: Mutex::new(EngineState::new(&self.fleet)),
                 running: std::sync::atomic::AtomicBool::new(false),
                 fleet: self.fleet,
                 slots,
@@ -373,20 +361,9 @@ impl EngineBuilder {
                 clock: self.clock.unwrap_or_else(|| Arc::new(SystemTime::now)),
                 events,
                 changed: Notify::new(),
-                unwanted_since: Mutex::new(BTreeMap::new()),
-                failed: Mutex::new(BTreeMap::new()),
-                updates_not_taken: Mutex::new(BTreeMap::new()),
-                in_flight: Mutex::new(BTreeSet::new()),
-                expired: Mutex::new(None),
-                warned: Mutex::new(BTreeSet::new()),
-                versions_ahead: Mutex::new(BTreeMap::new()),
-                last_observed: Mutex::new(Vec::new()),
                 health_gate: self.health_gate.unwrap_or_else(|| Arc::new(ReportedPhase)),
-                rollout: Mutex::new(rollout::Rollout::default()),
                 addons: self.addons,
-                installed: Mutex::new(BTreeMap::new()),
                 ownership: self.ownership.unwrap_or_else(|| Arc::new(OwnsAll)),
-                owned_this_pass: Mutex::new(BTreeMap::new()),
             }),
         })
     }
@@ -425,14 +402,14 @@ impl Engine {
                 ),
             });
         }
-        let mut current = lock(&self.inner.base);
-        if *current != desired {
+        let mut state = self.inner.state();
+        if state.base != desired {
             // A new desired fleet is a new rollout: canaries first again.
-            *lock(&self.inner.rollout) = rollout::Rollout::default();
+            state.rollout = rollout::Rollout::default();
         }
-        *current = desired;
-        drop(current);
-        environments::remerge(&self.inner);
+        state.base = desired;
+        environments::remerge(&mut state);
+        drop(state);
         self.inner.changed.notify_one();
         Ok(())
     }
@@ -473,7 +450,7 @@ impl Engine {
     /// Lets a halted rollout go on (after the cause is fixed); setting a different desired
     /// fleet starts a new rollout too.
     pub fn resume_rollout(&self) {
-        lock(&self.inner.rollout).resume();
+        self.inner.state().rollout.resume();
         self.inner.changed.notify_one();
     }
 
@@ -485,13 +462,13 @@ impl Engine {
     /// What the engine wants: the desired fleet as last set, with the accepted self-service
     /// environments beside it.
     pub fn desired(&self) -> DesiredFleet {
-        lock(&self.inner.desired).clone()
+        self.inner.state().desired.clone()
     }
 
     /// What the last pass observed: this fleet's clusters, those of providers that could not
     /// be listed as `Unreachable`.
     pub fn observed(&self) -> Vec<Cluster> {
-        lock(&self.inner.last_observed).clone()
+        self.inner.state().last_observed.clone()
     }
 
     /// The engine's options.
@@ -544,12 +521,13 @@ impl Engine {
     /// Counts for a progress display.
     pub fn progress(&self) -> Progress {
         let mut phases = BTreeMap::new();
-        for cluster in lock(&self.inner.last_observed).iter() {
+        let state = self.inner.state();
+        for cluster in &state.last_observed {
             *phases.entry(cluster.phase.name().to_owned()).or_insert(0) += 1;
         }
         Progress {
             phases,
-            actions_in_flight: lock(&self.inner.in_flight).len(),
+            actions_in_flight: state.in_flight.len(),
             calls: self.inner.slots.iter().map(|(name, slot)| (name.clone(), slot.budget.used())).collect(),
         }
     }
@@ -608,14 +586,14 @@ impl Engine {
         async move {
             let mut report = ReconcileReport::default();
             let now = Instant::now();
-            lock(&inner.owned_this_pass).clear();
+            inner.state().owned_this_pass.clear();
             environments::refresh(inner).await?;
 
             let (observed, unseen) = self.observe().await;
             report.recovered_intents = settle::settle_intents(inner, &observed, &unseen).await?;
             report.adopted = self.sync_store(&observed, &unseen).await?;
             let observed = self.with_unreachable(observed, &unseen).await?;
-            *lock(&inner.last_observed) = observed.clone();
+            inner.state().last_observed = observed.clone();
 
             let present: BTreeSet<&ClusterId> = observed.iter().map(|c| &c.id).collect();
             let (desired, plan) = self.decide(&observed, &present, Placements::Activate).await?;
@@ -627,12 +605,12 @@ impl Engine {
 
             let successors = placements::successors(&plan.actions, &observed, &desired);
             let admitted = self.admit(plan.actions, &observed, &unseen, now);
-            *lock(&inner.unwanted_since) = admitted.unwanted_since;
+            inner.state().unwanted_since = admitted.unwanted_since;
 
             let mut started = execute::Started::default();
             execute::start_actions(inner, admitted.verdicts, &observed, successors, &mut report, &mut started).await?;
             execute::start_addon_installs(inner, &observed, &desired, now, &mut started);
-            lock(&inner.installed).retain(|id, _| present.contains(id));
+            inner.state().installed.retain(|id, _| present.contains(id));
             execute::await_earlier_deletes(inner, &observed, &unseen, &mut started);
             execute::finish(started, &mut report).await?;
             inner.emit(EngineEvent::PassCompleted { report: Box::new(report.clone()) });
@@ -647,26 +625,20 @@ impl Engine {
     fn admit(&self, actions: Vec<Action>, observed: &[Cluster], unseen: &Unseen, now: Instant) -> admit::Admitted {
         let inner = &self.inner;
         let providers: BTreeSet<ProviderName> = inner.slots.keys().cloned().collect();
-        let failed = lock(&inner.failed).clone();
-        let unwanted_since = lock(&inner.unwanted_since).clone();
-        let in_flight = lock(&inner.in_flight).clone();
-        let (halted, wave) = {
-            let rollout = lock(&inner.rollout);
-            (rollout.halted().cloned(), rollout.wave(&inner.options.rollout))
-        };
+        let state = inner.state();
         admit::admit(
             actions,
             &admit::Admission {
                 observed,
                 unseen,
                 providers: &providers,
-                failed: &failed,
-                halted: halted.as_deref(),
-                wave,
-                unwanted_since: &unwanted_since,
+                failed: &state.failed,
+                halted: state.rollout.halted().map(String::as_str),
+                wave: state.rollout.wave(&inner.options.rollout),
+                unwanted_since: &state.unwanted_since,
                 gc_grace: inner.options.gc_grace,
                 now,
-                in_flight: &in_flight,
+                in_flight: &state.in_flight,
             },
         )
     }
@@ -697,7 +669,7 @@ impl Engine {
     /// The desired fleet without the clusters whose TTL has ended: once expired, a cluster is
     /// not created again.
     async fn without_expired(&self, desired: DesiredFleet) -> Result<DesiredFleet> {
-        if lock(&self.inner.expired).is_none() {
+        if self.inner.state().expired.is_none() {
             let recorded: BTreeSet<ClusterId> = self
                 .inner
                 .store
@@ -707,9 +679,9 @@ impl Engine {
                 .filter(|event| event.kind == RecordKind::ClusterExpired)
                 .filter_map(|event| event.cluster)
                 .collect();
-            lock(&self.inner.expired).get_or_insert(recorded);
+            self.inner.state().expired.get_or_insert(recorded);
         }
-        let expired = lock(&self.inner.expired).clone().unwrap_or_default();
+        let expired = self.inner.state().expired.clone().unwrap_or_default();
         let clusters =
             desired.clusters.into_iter().filter(|c| c.spec.ttl.is_none() || !expired.contains(&c.spec.id)).collect();
         Ok(DesiredFleet::new(desired.name, clusters))
@@ -766,7 +738,7 @@ impl Engine {
         placements: Placements,
     ) -> Result<(DesiredFleet, Plan)> {
         let inner = &self.inner;
-        let mut wanted = lock(&inner.desired).clone();
+        let mut wanted = inner.state().desired.clone();
         wanted.clusters.retain(|cluster| inner.owns(cluster.spec.identity()));
         let identities: BTreeSet<&ClusterId> = wanted.specs().map(|spec| spec.identity()).collect();
         let placements = self.placements(observed, present, &identities, placements).await?;
@@ -880,7 +852,7 @@ impl Engine {
             let remaining = expiry.duration_since(now).unwrap_or_default();
             if remaining > Duration::ZERO
                 && remaining <= self.inner.options.expiry_warning
-                && lock(&self.inner.warned).insert(spec.identity().clone())
+                && self.inner.state().warned.insert(spec.identity().clone())
             {
                 let message = format!("its time to live ends in {}", crate::format_duration(remaining));
                 self.inner

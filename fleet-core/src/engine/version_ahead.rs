@@ -7,7 +7,6 @@ use std::collections::BTreeMap;
 use super::EngineInner;
 use super::events::EngineEvent;
 use crate::fleet_spec::DesiredFleet;
-use crate::mutex::lock;
 use crate::plan::version_ahead;
 use crate::store::RecordKind;
 use crate::{Cluster, ClusterId, KubernetesVersion, Result};
@@ -21,7 +20,8 @@ pub(crate) async fn report(engine: &EngineInner, desired: &DesiredFleet, observe
     let specs: BTreeMap<&ClusterId, _> = desired.specs().map(|spec| (&spec.id, spec)).collect();
     let mut newly_ahead = Vec::new();
     {
-        let mut reported = lock(&engine.versions_ahead);
+        let mut state = engine.state();
+        let reported = &mut state.versions_ahead;
         for cluster in observed {
             let Some(spec) = specs.get(&cluster.id) else { continue };
             let Some(version) = cluster.kubernetes_version.filter(|_| version_ahead(cluster, spec)) else {
