@@ -16,7 +16,7 @@ use fleet_core::{
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::arm::Arm;
-use crate::provider::{AksProvider, Placement};
+use crate::provider::{AksProvider, ArmScope};
 
 /// The `Microsoft.ContainerService` API version Fleet speaks.
 pub const API_VERSION: &str = "2026-08-01";
@@ -365,7 +365,7 @@ impl AksProviderBuilder {
                 poll_interval: self.poll_interval,
                 operation_timeout: self.operation_timeout,
             },
-            placement: Placement {
+            scope: ArmScope {
                 subscription: self.subscription,
                 resource_groups,
                 list_subscription: self.list_subscription,

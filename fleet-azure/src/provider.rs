@@ -41,20 +41,20 @@ pub fn vm_size(size: SizeClass) -> &'static str {
     }
 }
 
-/// Where clusters of a region live: the resource group per region.
+/// The ARM scope clusters live in: the subscription, and the resource group per region.
 ///
 /// A resource group is the unit in which ARM answers or fails: its resources' data is kept in
 /// the group's own region, so a group whose region is down cannot be listed while groups in
 /// other regions still answer. Regions that share a group are listed, and fail, together.
 #[derive(Debug, Clone)]
-pub(crate) struct Placement {
+pub(crate) struct ArmScope {
     pub subscription: String,
     pub resource_groups: BTreeMap<Region, String>,
     /// List the whole subscription at once instead of each resource group.
     pub list_subscription: bool,
 }
 
-impl Placement {
+impl ArmScope {
     fn cluster_path(&self, resource_group: &str, id: &ClusterId) -> String {
         format!("{}/{id}", self.clusters_path(resource_group))
     }
@@ -90,7 +90,7 @@ pub struct AksProvider {
     pub(crate) fleet: FleetName,
     pub(crate) info: ProviderInfo,
     pub(crate) arm: Arm,
-    pub(crate) placement: Placement,
+    pub(crate) scope: ArmScope,
     pub(crate) vm_sizes: BTreeMap<SizeClass, String>,
     /// The Log Analytics workspace audit logs go to, when audit logging is declared.
     pub(crate) audit_workspace: Option<String>,
@@ -109,7 +109,7 @@ impl std::fmt::Debug for AksProvider {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AksProvider")
             .field("fleet", &self.fleet)
-            .field("subscription", &self.placement.subscription)
+            .field("subscription", &self.scope.subscription)
             .field("regions", &self.info.regions)
             .finish_non_exhaustive()
     }
@@ -124,7 +124,7 @@ impl AksProvider {
     }
 
     async fn get_in(&self, resource_group: &str, id: &ClusterId) -> Result<ManagedCluster> {
-        let url = self.arm.url(&self.placement.cluster_path(resource_group, id))?;
+        let url = self.arm.url(&self.scope.cluster_path(resource_group, id))?;
         let doing = format!("get AKS cluster `{id}` in resource group `{resource_group}`");
         let cluster: ManagedCluster =
             self.arm.call(Method::Get, url, None, &[], &doing, RequestKind::ReadsOrChanges).await?.json(&doing)?;
@@ -139,7 +139,7 @@ impl AksProvider {
     async fn find(&self, id: &ClusterId) -> Result<(String, ManagedCluster)> {
         let known = self.located.lock().unwrap_or_else(std::sync::PoisonError::into_inner).get(id).cloned();
         let mut groups: Vec<&str> = known.iter().map(String::as_str).collect();
-        groups.extend(self.placement.groups().into_iter().filter(|group| Some(*group) != known.as_deref()));
+        groups.extend(self.scope.groups().into_iter().filter(|group| Some(*group) != known.as_deref()));
         let mut out_of_reach = None;
         for group in groups {
             match self.get_in(group, id).await {
@@ -191,7 +191,7 @@ impl AksProvider {
     }
 
     fn resource_group(&self, region: &Region) -> Result<&str> {
-        self.placement.resource_groups.get(region).map(String::as_str).ok_or_else(|| Error::InvalidSpec {
+        self.scope.resource_groups.get(region).map(String::as_str).ok_or_else(|| Error::InvalidSpec {
             path: "region".into(),
             reason: format!("provider `{}` has no region `{region}`", self.info.name),
         })
@@ -282,7 +282,7 @@ impl AksProvider {
         };
         let path = format!(
             "{}/providers/Microsoft.Insights/diagnosticSettings/{}",
-            self.placement.cluster_path(resource_group, id),
+            self.scope.cluster_path(resource_group, id),
             settings::AUDIT_SETTING_NAME
         );
         let url = self.arm.url_with_version(&path, settings::DIAGNOSTIC_SETTINGS_API_VERSION)?;
@@ -324,7 +324,7 @@ impl AksProvider {
         cluster: &ManagedCluster,
         request: RequestKind,
     ) -> Result<()> {
-        let url = self.arm.url(&self.placement.cluster_path(resource_group, id))?;
+        let url = self.arm.url(&self.scope.cluster_path(resource_group, id))?;
         let body = serde_json::to_value(cluster).map(without_read_only).map_err(|err| Error::Provider {
             message: format!("cannot write AKS cluster `{id}`: {err}"),
             source: None,
@@ -347,7 +347,7 @@ impl AksProvider {
         if &current.phase == done {
             return Ok(current);
         }
-        let url = self.arm.url(&format!("{}/{action}", self.placement.cluster_path(&group, id)))?;
+        let url = self.arm.url(&format!("{}/{action}", self.scope.cluster_path(&group, id)))?;
         let doing = format!("{action} AKS cluster `{id}`");
         let started = self.arm.call(Method::Post, url, None, &[], &doing, RequestKind::ReadsOrChanges).await?;
         self.arm.follow(&started, &doing).await?;
@@ -379,11 +379,11 @@ impl AksProvider {
     /// Lists each resource group; a group that cannot be listed makes every region placed in
     /// it unreachable, the others are listed all the same.
     async fn list_each_group(&self) -> Result<Listing> {
-        let groups = self.placement.groups();
+        let groups = self.scope.groups();
         let mut listing = Listing::default();
         let mut failed = Vec::new();
         for group in &groups {
-            match self.list_from(&self.placement.clusters_path(group)).await {
+            match self.list_from(&self.scope.clusters_path(group)).await {
                 Ok(clusters) => listing.clusters.extend(clusters),
                 Err(err) => failed.push((*group, err)),
             }
@@ -397,7 +397,7 @@ impl AksProvider {
         }
         for (group, err) in failed {
             tracing::warn!(target: "fleet::azure", resource_group = group, error = %err, "resource group not listed");
-            let mut regions = self.placement.regions_of(group).into_iter();
+            let mut regions = self.scope.regions_of(group).into_iter();
             let Some(first) = regions.next() else { continue };
             for region in regions {
                 listing.mark_unreachable(region, same_failure(group, &err));
@@ -413,7 +413,7 @@ impl AksProvider {
             return false;
         }
         let Some(group) = self
-            .placement
+            .scope
             .resource_groups
             .iter()
             .find(|(region, _)| region.as_str().eq_ignore_ascii_case(&aks.location))
@@ -532,7 +532,7 @@ impl ClusterProvider for AksProvider {
     async fn offered_versions(&self, region: &Region) -> Result<Option<Vec<KubernetesVersion>>> {
         let path = format!(
             "/subscriptions/{}/providers/Microsoft.ContainerService/locations/{region}/kubernetesVersions",
-            self.placement.subscription
+            self.scope.subscription
         );
         let doing = format!("list the Kubernetes versions AKS offers in `{region}`");
         let list: VersionList = self
@@ -550,10 +550,10 @@ impl ClusterProvider for AksProvider {
     }
 
     async fn list(&self) -> Result<Listing> {
-        if self.placement.list_subscription {
+        if self.scope.list_subscription {
             // One call for every region; when it fails, the groups are asked one by one, so
             // that a region out of reach does not hide the others.
-            match self.list_from(&self.placement.subscription_path()).await {
+            match self.list_from(&self.scope.subscription_path()).await {
                 Ok(clusters) => return Ok(Listing::new(clusters)),
                 Err(err @ (Error::RateLimited { .. } | Error::Unauthenticated { .. })) => return Err(err),
                 Err(err) => {
@@ -626,7 +626,7 @@ impl ClusterProvider for AksProvider {
         if aks.properties.provisioning_state.as_deref() == Some("Deleting") {
             return Ok(());
         }
-        let url = self.arm.url(&self.placement.cluster_path(&group, id))?;
+        let url = self.arm.url(&self.scope.cluster_path(&group, id))?;
         let doing = format!("delete AKS cluster `{id}` in resource group `{group}`");
         match self.arm.call(Method::Delete, url, None, &[], &doing, RequestKind::ReadsOrChanges).await {
             Ok(started) => self.arm.follow(&started, &doing).await,
@@ -640,8 +640,7 @@ impl ClusterProvider for AksProvider {
         let Some(fqdn) = aks.properties.fqdn.as_deref().filter(|fqdn| !fqdn.is_empty()) else {
             return Err(Error::Conflict { message: format!("AKS cluster `{id}` has no API server address yet") });
         };
-        let mut url =
-            self.arm.url(&format!("{}/listClusterUserCredential", self.placement.cluster_path(&group, id)))?;
+        let mut url = self.arm.url(&format!("{}/listClusterUserCredential", self.scope.cluster_path(&group, id)))?;
         if self.entra_id_rbac {
             // With Entra ID and no local accounts, the kubeconfig signs in through `kubelogin`
             // (an exec plugin), non-interactively with the caller's Azure identity.

@@ -11,5 +11,5 @@ mod variables;
 
 pub use layer::{Blueprint, Layer, Owner};
 pub use resolve::ResolvedBlueprint;
-pub use settings::{Addon, Placement, PoolSettings, ProviderOverrides, SETTING_KEYS, Settings};
+pub use settings::{Addon, BlueprintInstance, PoolSettings, ProviderOverrides, SETTING_KEYS, Settings};
 pub use variables::{VariableDecl, VariableProblems, VariableType, bind_variables, substitute};

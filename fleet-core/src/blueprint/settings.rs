@@ -91,10 +91,11 @@ impl Addon {
     }
 }
 
-/// Where and for whom a resolved blueprint becomes a cluster.
+/// One cluster a resolved blueprint becomes: its name, where it runs, for whom and for how
+/// long (a template's placement, or a self-service request, gives each).
 #[derive(Debug, Clone)]
 #[non_exhaustive]
-pub struct Placement {
+pub struct BlueprintInstance {
     /// The cluster's id.
     pub id: ClusterId,
     /// Its provider.
@@ -107,8 +108,8 @@ pub struct Placement {
     pub ttl: Option<Duration>,
 }
 
-impl Placement {
-    /// A placement of cluster `id` on `provider` in `region`.
+impl BlueprintInstance {
+    /// Cluster `id` on `provider` in `region`.
     pub fn new(id: ClusterId, provider: ProviderName, region: Region) -> Self {
         Self { id, provider, region, owner_team: None, ttl: None }
     }
@@ -127,15 +128,15 @@ impl Placement {
 }
 
 impl Settings {
-    /// The cluster spec these settings give at `placement`, tagged with `version`: provider
+    /// The cluster spec these settings give for `instance`, tagged with `version`: provider
     /// overrides applied, size classes mapped to that provider's machine types where given.
-    pub fn cluster_spec(&self, placement: &Placement, version: &BlueprintVersion) -> Result<ClusterSpec> {
-        let overrides = self.providers.get(&placement.provider).cloned().unwrap_or_default();
+    pub fn cluster_spec(&self, instance: &BlueprintInstance, version: &BlueprintVersion) -> Result<ClusterSpec> {
+        let overrides = self.providers.get(&instance.provider).cloned().unwrap_or_default();
         let kubernetes_version = overrides.kubernetes_version.unwrap_or(self.kubernetes_version);
         let mut builder = ClusterSpec::builder(
-            placement.id.clone(),
-            placement.provider.clone(),
-            placement.region.clone(),
+            instance.id.clone(),
+            instance.provider.clone(),
+            instance.region.clone(),
             kubernetes_version,
         )
         .network(self.network.clone())
@@ -152,10 +153,10 @@ impl Settings {
         for (key, value) in &self.labels {
             builder = builder.label(key.clone(), value.clone());
         }
-        if let Some(team) = &placement.owner_team {
+        if let Some(team) = &instance.owner_team {
             builder = builder.owner_team(team.clone()).label("team", team.as_str());
         }
-        if let Some(ttl) = placement.ttl {
+        if let Some(ttl) = instance.ttl {
             builder = builder.ttl(ttl);
         }
         builder.build()

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::{Map, Value};
 
 use super::Repository;
-use crate::blueprint::{Layer, Owner, Placement, ResolvedBlueprint};
+use crate::blueprint::{BlueprintInstance, Layer, Owner, ResolvedBlueprint};
 use crate::fleet_spec::FailoverPolicy;
 use crate::fleet_spec::{
     AntiAffinity, DesiredCluster, DesiredFleet, EnvironmentRequest, FleetSpec, Rejection, Usage, cluster_id,
@@ -167,7 +167,7 @@ impl Repository {
                             break;
                         };
                         *index += 1;
-                        let target = Placement::new(id, placement.provider.clone(), region.clone())
+                        let target = BlueprintInstance::new(id, placement.provider.clone(), region.clone())
                             .with_owner_team(template.team.clone());
                         match desired_cluster(
                             &resolved,
@@ -247,7 +247,7 @@ impl Repository {
             let message = problems.iter().map(|problem| format!("{}: {}", problem.path, problem.message));
             reject(rule, message.collect::<Vec<_>>().join("; "))
         })?;
-        let target = Placement::new(request.name.clone(), request.provider.clone(), request.region.clone())
+        let target = BlueprintInstance::new(request.name.clone(), request.provider.clone(), request.region.clone())
             .with_owner_team(Some(request.team.clone()))
             .with_ttl(request.ttl);
         let cluster = desired_cluster(&resolved, &target, format!("request/{}", request.name), 0)
@@ -259,11 +259,11 @@ impl Repository {
 
 fn desired_cluster(
     resolved: &ResolvedBlueprint,
-    placement: &Placement,
+    instance: &BlueprintInstance,
     origin: String,
     priority: i32,
 ) -> Result<DesiredCluster, SpecError> {
-    let spec = resolved.settings.cluster_spec(placement, &resolved.version).map_err(|err| match err {
+    let spec = resolved.settings.cluster_spec(instance, &resolved.version).map_err(|err| match err {
         crate::Error::InvalidSpec { path, reason } => SpecError::new(path, reason),
         other => SpecError::new("", other.to_string()),
     })?;
