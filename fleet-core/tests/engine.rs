@@ -63,7 +63,7 @@ async fn converge(engine: &Engine, passes: usize) -> usize {
 }
 
 async fn assert_no_orphans(cloud: &SimCloud, store: &dyn StateStore, wanted: &[&str]) {
-    let identity = |c: &Cluster| c.fleet_tags().map(|t| t.cluster_id.to_string()).unwrap_or_default();
+    let identity = |c: &Cluster| c.fleet_tags().map(|t| t.identity.to_string()).unwrap_or_default();
     let ours: Vec<Cluster> =
         cloud.clusters().into_iter().filter(|c| FleetTags::belongs_to(&c.tags, &fleet())).collect();
     let at_provider: BTreeSet<String> = ours.iter().map(identity).collect();
@@ -503,10 +503,10 @@ async fn expiry_is_announced_in_advance_and_an_expired_cluster_stays_gone_across
     let mut seen = Vec::new();
     while let Ok(event) = events.try_recv() {
         match event {
-            fleet_core::engine::EngineEvent::ExpiringSoon { cluster, remaining } => {
-                seen.push(format!("expiring {cluster} in {remaining:?}"))
+            fleet_core::engine::EngineEvent::ExpiringSoon { identity, remaining } => {
+                seen.push(format!("expiring {identity} in {remaining:?}"))
             }
-            fleet_core::engine::EngineEvent::ClusterExpired { cluster } => seen.push(format!("expired {cluster}")),
+            fleet_core::engine::EngineEvent::ClusterExpired { identity } => seen.push(format!("expired {identity}")),
             _ => {}
         }
     }
@@ -739,7 +739,7 @@ async fn add_ons_go_in_before_a_cluster_becomes_active_and_follow_blueprint_chan
 struct Parity(u32);
 
 impl fleet_core::engine::Ownership for Parity {
-    fn owns(&self, identity: &ClusterId) -> bool {
+    fn owns(&self, identity: &ClusterIdentity) -> bool {
         identity.as_str().chars().last().is_some_and(|c| c as u32 % 2 == self.0)
     }
 }
@@ -1119,21 +1119,21 @@ async fn a_placement_left_behind_by_a_kill_between_delete_and_release_is_release
     // past failover had moved from east to west) and before its placement was released.
     let east = Location::new(ProviderName::new("sim").unwrap(), Region::new("east").unwrap());
     let west = Location::new(ProviderName::new("sim").unwrap(), Region::new("west").unwrap());
-    let identity = ClusterId::new("gone").unwrap();
+    let identity = ClusterIdentity::new("gone").unwrap();
     let stored = store.placement(&identity).await.unwrap().unwrap();
     let mut moved = stored.clone();
     moved.location = west.clone();
     moved.home = Some(east.clone());
     moved.active = Some(ActiveCluster::new(ClusterId::new("gone-w").unwrap(), west.clone()));
     store.write_placement(&moved).await.unwrap();
-    assert!(cloud.remove_cluster(&identity));
+    assert!(cloud.remove_cluster(&identity.first_name()));
     drop(engine);
 
     let engine = build();
     engine.set_desired(desired(vec![spec("keep", 31)])).unwrap();
     converge(&engine, 5).await;
     assert_eq!(store.placement(&identity).await.unwrap(), None, "the placement no spec wants is released");
-    assert!(store.placement(&ClusterId::new("keep").unwrap()).await.unwrap().is_some(), "a wanted one stays");
+    assert!(store.placement(&ClusterIdentity::new("keep").unwrap()).await.unwrap().is_some(), "a wanted one stays");
 
     // The identity returns: it is made where its spec says, not where the old move sent it.
     let returning = spec("gone", 31);

@@ -87,7 +87,7 @@ impl HealthCheck for SlowWhenAsked {
 
 /// A placement switch seen: identity, the cluster now serving it, the placement's generation,
 /// and when.
-type Switch = (ClusterId, ClusterId, u64, Instant);
+type Switch = (ClusterIdentity, ClusterId, u64, Instant);
 
 struct World {
     clouds: BTreeMap<String, SimCloud>,
@@ -214,8 +214,8 @@ impl World {
     /// Checks that the placement switches seen never left an identity with two active
     /// clusters: each switch names the next generation of its identity's placement.
     fn assert_single_active_placements(&self) {
-        let mut generation: BTreeMap<ClusterId, u64> = BTreeMap::new();
-        let mut active: BTreeMap<ClusterId, ClusterId> = BTreeMap::new();
+        let mut generation: BTreeMap<ClusterIdentity, u64> = BTreeMap::new();
+        let mut active: BTreeMap<ClusterIdentity, ClusterId> = BTreeMap::new();
         for (identity, cluster, at, _) in self.switches.lock().unwrap().iter() {
             let last = generation.insert(identity.clone(), *at).unwrap_or(0);
             assert!(*at > last, "{identity}: switch to `{cluster}` at generation {at} after {last}");
@@ -225,11 +225,11 @@ impl World {
 
     /// Every cluster left is the active placement of a wanted identity: nothing orphaned.
     async fn assert_no_orphans(&self) {
-        let placements: BTreeMap<ClusterId, fleet_core::store::Placement> =
+        let placements: BTreeMap<ClusterIdentity, fleet_core::store::Placement> =
             self.engine.store().placements().await.unwrap().into_iter().map(|p| (p.identity.clone(), p)).collect();
-        let wanted: BTreeSet<ClusterId> = self.engine.desired().specs().map(|s| s.identity().clone()).collect();
+        let wanted: BTreeSet<ClusterIdentity> = self.engine.desired().specs().map(ClusterSpec::identity).collect();
         for (cluster, location) in self.clusters() {
-            let identity = cluster.fleet_tags().unwrap().cluster_id;
+            let identity = cluster.fleet_tags().unwrap().identity;
             assert!(wanted.contains(&identity), "orphan `{}` at {location}", cluster.id);
             let active = placements[&identity].active.clone().unwrap();
             assert_eq!((active.cluster, active.location), (cluster.id.clone(), location), "orphan");

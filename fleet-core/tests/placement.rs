@@ -55,7 +55,9 @@ fn moves(decisions: &[Decision]) -> BTreeMap<String, String> {
     decisions
         .iter()
         .filter_map(|d| match d {
-            Decision::Move { id, to, .. } => Some((id.to_string(), format!("{}/{}", to.provider, to.region))),
+            Decision::Move { identity, to, .. } => {
+                Some((identity.to_string(), format!("{}/{}", to.provider, to.region)))
+            }
             _ => None,
         })
         .collect()
@@ -65,7 +67,7 @@ fn degraded(decisions: &[Decision]) -> BTreeMap<String, String> {
     decisions
         .iter()
         .filter_map(|d| match d {
-            Decision::Degraded { id, reason } => Some((id.to_string(), reason.clone())),
+            Decision::Degraded { identity, reason } => Some((identity.to_string(), reason.clone())),
             _ => None,
         })
         .collect()

@@ -177,7 +177,7 @@ fn clusters_without_this_fleets_tags_are_never_touched() {
     let mut foreign = observed(&spec("theirs", "1.31", 3));
     foreign.tags.insert(FleetTags::FLEET_KEY.into(), "other".into());
     let mut broken = observed(&spec("broken", "1.31", 3));
-    broken.tags.insert(FleetTags::CLUSTER_ID_KEY.into(), "Not A Valid Id".into());
+    broken.tags.insert(FleetTags::IDENTITY_KEY.into(), "Not A Valid Id".into());
     let plan = plan(&desired(vec![]), &[untagged, foreign, broken], &capabilities(Capabilities::all()), now());
     assert!(plan.actions.is_empty(), "{plan}");
 }
@@ -207,7 +207,7 @@ fn a_replacement_runs_under_another_name_and_keeps_its_identity() {
     assert_eq!(old_name.as_str(), "a");
     assert_ne!(spec.id.as_str(), "a", "the new cluster needs its own name");
     assert_eq!(spec.identity().as_str(), "a");
-    assert_eq!(FleetTags::cluster_tags(&fleet_name(), spec)[FleetTags::CLUSTER_ID_KEY], "a");
+    assert_eq!(FleetTags::cluster_tags(&fleet_name(), spec)[FleetTags::IDENTITY_KEY], "a");
     assert!(plan.to_string().contains(&format!("(new cluster `{}` replaces `a`)", spec.id)), "{plan}");
 
     // Replacing the replacement takes a third name, never the plain one: a name once left

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 
-use fleet_core::ClusterId;
+use fleet_core::ClusterIdentity;
 use fleet_core::engine::Ownership;
 use tokio::time::Instant;
 
@@ -37,7 +37,7 @@ impl Held {
     }
 
     /// The shard of `identity`.
-    pub fn shard_of(&self, identity: &ClusterId) -> u32 {
+    pub fn shard_of(&self, identity: &ClusterIdentity) -> u32 {
         shard_of(identity, self.shards)
     }
 
@@ -92,7 +92,7 @@ impl Held {
 pub(crate) struct ShardOwnership(pub std::sync::Arc<Held>);
 
 impl Ownership for ShardOwnership {
-    fn owns(&self, identity: &ClusterId) -> bool {
+    fn owns(&self, identity: &ClusterIdentity) -> bool {
         self.0.lease_alive() && self.0.active(self.0.shard_of(identity))
     }
 }

@@ -1,7 +1,7 @@
 //! Where a fleet's records live in etcd: everything under `/fleet/<fleet>/`, so that fleets
 //! share one etcd without touching each other's keys.
 
-use fleet_core::{ClusterId, FleetName};
+use fleet_core::{ClusterId, ClusterIdentity, FleetName};
 
 /// The key layout of one fleet.
 #[derive(Debug, Clone)]
@@ -52,7 +52,7 @@ impl Keys {
         self.key("placements/")
     }
 
-    pub fn placement(&self, identity: &ClusterId) -> String {
+    pub fn placement(&self, identity: &ClusterIdentity) -> String {
         self.key(&format!("placements/{identity}"))
     }
 
@@ -70,7 +70,7 @@ impl Keys {
         self.key("failover/")
     }
 
-    pub fn failover_move(&self, started_ms: u64, identity: &ClusterId) -> String {
+    pub fn failover_move(&self, started_ms: u64, identity: &ClusterIdentity) -> String {
         self.key(&format!("failover/{started_ms:020}/{identity}"))
     }
 

@@ -2,17 +2,17 @@
 //! (highest random weight) hashing, so that a replica joining or leaving moves only the shards
 //! it gains or loses.
 
-use fleet_core::ClusterId;
+use fleet_core::ClusterIdentity;
 
 /// The shard of `identity` among `shards` (FNV-1a of the identity).
 ///
 /// ```
-/// use fleet_core::ClusterId;
-/// let shard = fleet_etcd::shard_of(&ClusterId::new("web-1").unwrap(), 32);
+/// use fleet_core::ClusterIdentity;
+/// let shard = fleet_etcd::shard_of(&ClusterIdentity::new("web-1").unwrap(), 32);
 /// assert!(shard < 32);
-/// assert_eq!(shard, fleet_etcd::shard_of(&ClusterId::new("web-1").unwrap(), 32));
+/// assert_eq!(shard, fleet_etcd::shard_of(&ClusterIdentity::new("web-1").unwrap(), 32));
 /// ```
-pub fn shard_of(identity: &ClusterId, shards: u32) -> u32 {
+pub fn shard_of(identity: &ClusterIdentity, shards: u32) -> u32 {
     (fnv1a(identity.as_str().as_bytes()) % u64::from(shards.max(1))) as u32
 }
 
@@ -56,7 +56,7 @@ mod tests {
                 assert_eq!(after, *owner, "shard {shard} moved though its owner stayed");
             }
         }
-        let ids = (0..1000).map(|n| shard_of(&ClusterId::new(format!("c-{n}")).unwrap(), 16));
+        let ids = (0..1000).map(|n| shard_of(&ClusterIdentity::new(format!("c-{n}")).unwrap(), 16));
         let mut counts = [0; 16];
         ids.for_each(|s| counts[s as usize] += 1);
         assert!(counts.iter().all(|c| (30..=100).contains(c)), "{counts:?}");

@@ -15,7 +15,7 @@ use fleet_core::fleet_spec::DesiredFleet;
 use fleet_core::store::{
     AcceptedEnvironment, EventRecord, Intent, IntentOutcome, NewIntent, Placement, RecordKind, StateStore,
 };
-use fleet_core::{Cluster, ClusterId, Error, FleetName, Result};
+use fleet_core::{Cluster, ClusterId, ClusterIdentity, Error, FleetName, Result};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -43,7 +43,7 @@ pub struct EtcdStore {
     keys: Keys,
     held: Option<Arc<Held>>,
     /// The identity of each cluster id seen, for fencing writes that name only the id.
-    identities: Mutex<BTreeMap<ClusterId, ClusterId>>,
+    identities: Mutex<BTreeMap<ClusterId, ClusterIdentity>>,
 }
 
 impl std::fmt::Debug for EtcdStore {
@@ -120,30 +120,32 @@ impl EtcdStore {
         }
     }
 
-    fn remember(&self, id: &ClusterId, identity: &ClusterId) {
+    fn remember(&self, id: &ClusterId, identity: &ClusterIdentity) {
         self.identities.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(id.clone(), identity.clone());
     }
 
     /// The identity of cluster `id`: as seen before, else from its stored observation's tags,
     /// else the id itself.
-    async fn identity_of(&self, id: &ClusterId) -> Result<ClusterId> {
+    async fn identity_of(&self, id: &ClusterId) -> Result<ClusterIdentity> {
         if self.held.is_none() {
-            return Ok(id.clone());
+            return Ok(ClusterIdentity::of(id));
         }
         if let Some(identity) = self.identities.lock().unwrap_or_else(std::sync::PoisonError::into_inner).get(id) {
             return Ok(identity.clone());
         }
         let (stored, _) = self.get_one::<Cluster>(&self.keys.observed(id), "an observed cluster").await?;
-        let identity = stored.and_then(|cluster| cluster.fleet_tags()).map_or_else(|| id.clone(), |t| t.cluster_id);
+        let identity =
+            stored.and_then(|cluster| cluster.fleet_tags()).map_or_else(|| ClusterIdentity::of(id), |t| t.identity);
         self.remember(id, &identity);
         Ok(identity)
     }
 
-    async fn identity_of_intent(&self, intent: &NewIntent) -> Result<ClusterId> {
+    async fn identity_of_intent(&self, intent: &NewIntent) -> Result<ClusterIdentity> {
         match &intent.spec {
             Some(spec) => {
-                self.remember(&intent.cluster, spec.identity());
-                Ok(spec.identity().clone())
+                let identity = spec.identity();
+                self.remember(&intent.cluster, &identity);
+                Ok(identity)
             }
             None => self.identity_of(&intent.cluster).await,
         }
@@ -153,7 +155,7 @@ impl EtcdStore {
     /// replica still holds the identity's shard.
     async fn write(
         &self,
-        identity: Option<&ClusterId>,
+        identity: Option<&ClusterIdentity>,
         mut compares: Vec<Compare>,
         ops: Vec<TxnOp>,
     ) -> Result<Written> {
@@ -198,7 +200,7 @@ impl EtcdStore {
     async fn append(
         &self,
         counter: &str,
-        identity: Option<&ClusterId>,
+        identity: Option<&ClusterIdentity>,
         record: impl Fn(u64) -> Result<(String, String)>,
     ) -> Result<u64> {
         let counter_key = self.keys.counter(counter);
@@ -216,7 +218,14 @@ impl EtcdStore {
     }
 
     /// Writes `key` only if its mod revision is still `revision`; a lost race is `Conflict`.
-    async fn replace(&self, identity: &ClusterId, key: String, revision: i64, op: TxnOp, what: &str) -> Result<()> {
+    async fn replace(
+        &self,
+        identity: &ClusterIdentity,
+        key: String,
+        revision: i64,
+        op: TxnOp,
+        what: &str,
+    ) -> Result<()> {
         let compares = vec![Compare::mod_revision(key, CompareOp::Equal, revision)];
         match self.write(Some(identity), compares, vec![op]).await? {
             Written::Yes => Ok(()),
@@ -260,7 +269,7 @@ impl StateStore for EtcdStore {
     }
 
     async fn put_observed(&self, cluster: &Cluster) -> Result<()> {
-        let identity = cluster.fleet_tags().map_or_else(|| cluster.id.clone(), |tags| tags.cluster_id);
+        let identity = cluster.fleet_tags().map_or_else(|| ClusterIdentity::of(&cluster.id), |tags| tags.identity);
         self.remember(&cluster.id, &identity);
         let op = TxnOp::put(self.keys.observed(&cluster.id), to_json(cluster, "an observed cluster")?, None);
         self.write(Some(&identity), Vec::new(), vec![op]).await.map(|_| ())
@@ -316,7 +325,7 @@ impl StateStore for EtcdStore {
         Ok(placements)
     }
 
-    async fn placement(&self, identity: &ClusterId) -> Result<Option<Placement>> {
+    async fn placement(&self, identity: &ClusterIdentity) -> Result<Option<Placement>> {
         Ok(self.get_one(&self.keys.placement(identity), "a placement").await?.0)
     }
 
@@ -339,7 +348,7 @@ impl StateStore for EtcdStore {
         Ok(next)
     }
 
-    async fn remove_placement(&self, identity: &ClusterId, generation: u64) -> Result<()> {
+    async fn remove_placement(&self, identity: &ClusterIdentity, generation: u64) -> Result<()> {
         let key = self.keys.placement(identity);
         let (stored, revision) = self.get_one::<Placement>(&key, "a placement").await?;
         let Some(stored) = stored else { return Ok(()) };

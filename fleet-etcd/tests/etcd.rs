@@ -216,7 +216,7 @@ async fn a_paused_replica_that_lost_its_lease_has_its_writes_rejected() {
     let store = a.store();
     let mine = (0..200)
         .map(|n| ClusterId::new(format!("x-{n}")).unwrap())
-        .find(|id| held.contains(&fleet_etcd::shard_of(id, 16)))
+        .find(|id| held.contains(&fleet_etcd::shard_of(&ClusterIdentity::of(id), 16)))
         .unwrap();
     store
         .record_intent(NewIntent::new(mine.clone(), IntentOperation::Delete, 1, None), std::time::SystemTime::now())
@@ -226,7 +226,7 @@ async fn a_paused_replica_that_lost_its_lease_has_its_writes_rejected() {
     a.pause();
     tokio::time::sleep(Duration::from_millis(300)).await;
     let stale = a.held_shards();
-    assert!(stale.contains(&fleet_etcd::shard_of(&mine, 16)));
+    assert!(stale.contains(&fleet_etcd::shard_of(&ClusterIdentity::of(&mine), 16)));
     until("b took every shard", || b.held_shards().len() == 16).await;
     assert_eq!(a.held_shards(), stale, "the paused replica has not noticed");
     let err = store

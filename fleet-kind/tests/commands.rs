@@ -73,7 +73,7 @@ async fn get_credentials_and_delete_run_exactly_these_commands() {
     assert_eq!(format!("{credentials:?}"), "Credentials([redacted])");
 
     let tags = provider.get(&ClusterId::new("dev-2").unwrap()).await.unwrap().fleet_tags().unwrap();
-    assert_eq!(tags.cluster_id.as_str(), "dev-2");
+    assert_eq!(tags.identity.as_str(), "dev-2");
     assert_eq!(kind.take_calls(), ["get clusters"]);
 
     provider.delete(&ClusterId::new("dev-2").unwrap()).await.unwrap();

@@ -371,7 +371,7 @@ pub async fn make_fleet_cluster(client: &aws_sdk_eks::Client, fleet: &str, name:
         .role_arn(ROLE)
         .resources_vpc_config(aws_sdk_eks::types::VpcConfigRequest::builder().subnet_ids("subnet-0a").build())
         .tags(FleetTags::FLEET_KEY, fleet)
-        .tags(FleetTags::CLUSTER_ID_KEY, name)
+        .tags(FleetTags::IDENTITY_KEY, name)
         .tags(FleetTags::BLUEPRINT_VERSION_KEY, "v1")
         .send()
         .await

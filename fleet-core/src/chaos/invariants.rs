@@ -5,13 +5,13 @@ use std::collections::{BTreeMap, BTreeSet};
 use crate::sim::{CallOutcome, Operation, SimCloud};
 use crate::store::RecordKind;
 use crate::store::StateStore;
-use crate::{ClusterId, FleetName, FleetTags, Result};
+use crate::{ClusterId, ClusterIdentity, FleetName, FleetTags, Result};
 
 /// Events of record that announce a new cluster for an identity on failover.
 const FAILOVER_CREATES: [RecordKind; 2] = [RecordKind::FailoverStarted, RecordKind::FailoverFailingBack];
 
 /// A placement switch seen on the engine's events: identity, new active cluster, generation.
-pub type Switch = (ClusterId, ClusterId, u64);
+pub type Switch = (ClusterIdentity, ClusterId, u64);
 
 /// The invariants of one chaos run and what is needed to judge them. Public so that other
 /// stores (several replicas on etcd, say) run the same checks.
@@ -22,7 +22,7 @@ pub struct Invariants {
     foreign: BTreeSet<ClusterId>,
     /// Creates each identity may have caused so far (adds and replacing spec changes; failovers
     /// are counted from the store).
-    allowed_creates: BTreeMap<ClusterId, u64>,
+    allowed_creates: BTreeMap<ClusterIdentity, u64>,
     /// How many checks were made.
     checks: u64,
 }
@@ -34,7 +34,7 @@ impl Invariants {
     }
 
     /// `identity` may be created once more (it was added, or changed in a way that replaces it).
-    pub fn allow_create(&mut self, identity: &ClusterId) {
+    pub fn allow_create(&mut self, identity: &ClusterIdentity) {
         *self.allowed_creates.entry(identity.clone()).or_default() += 1;
     }
 
@@ -84,9 +84,9 @@ impl Invariants {
     fn check_creates(
         &mut self,
         clouds: &[SimCloud],
-        failovers: &BTreeMap<ClusterId, u64>,
+        failovers: &BTreeMap<ClusterIdentity, u64>,
     ) -> std::result::Result<(), String> {
-        let mut created: BTreeMap<ClusterId, Vec<String>> = BTreeMap::new();
+        let mut created: BTreeMap<ClusterIdentity, Vec<String>> = BTreeMap::new();
         for cloud in clouds {
             for creation in cloud.creations().into_iter().filter(|c| c.fleet == self.fleet) {
                 let at = format!("`{}` at {} ({:.1}s)", creation.cluster, cloud.info().name, creation.at.as_secs_f64());
@@ -119,7 +119,7 @@ impl Invariants {
     /// the active cluster active again: never two active clusters for one identity, whichever
     /// order the switches were heard in (several processes may report them).
     fn check_switches(&mut self, switches: &[Switch]) -> std::result::Result<(), String> {
-        let mut by_identity: BTreeMap<&ClusterId, Vec<(u64, &ClusterId)>> = BTreeMap::new();
+        let mut by_identity: BTreeMap<&ClusterIdentity, Vec<(u64, &ClusterId)>> = BTreeMap::new();
         for (identity, cluster, generation) in switches {
             by_identity.entry(identity).or_default().push((*generation, cluster));
         }
@@ -147,8 +147,8 @@ impl Invariants {
         store: &dyn StateStore,
         desired: &crate::fleet_spec::DesiredFleet,
     ) -> Result<std::result::Result<(), String>> {
-        let wanted: BTreeMap<ClusterId, bool> =
-            desired.specs().map(|spec| (spec.identity().clone(), spec.hibernated)).collect();
+        let wanted: BTreeMap<ClusterIdentity, bool> =
+            desired.specs().map(|spec| (spec.identity(), spec.hibernated)).collect();
         let ours: Vec<crate::Cluster> = clouds
             .iter()
             .flat_map(|cloud| cloud.clusters())
@@ -156,7 +156,7 @@ impl Invariants {
             .collect();
         let observed: BTreeSet<ClusterId> = store.observed().await?.into_iter().map(|c| c.id).collect();
         let pending = store.pending_intents().await?;
-        let placements: BTreeMap<ClusterId, crate::store::Placement> =
+        let placements: BTreeMap<ClusterIdentity, crate::store::Placement> =
             store.placements().await?.into_iter().map(|p| (p.identity.clone(), p)).collect();
         let result = (|| {
             let physical: BTreeSet<ClusterId> = ours.iter().map(|c| c.id.clone()).collect();
@@ -164,13 +164,14 @@ impl Invariants {
             self.check(orphans.is_empty(), || {
                 format!("no orphan: {orphans:?} exist but the store does not know them")
             })?;
-            let mut identities: BTreeMap<ClusterId, Vec<&crate::Cluster>> = BTreeMap::new();
+            let mut identities: BTreeMap<ClusterIdentity, Vec<&crate::Cluster>> = BTreeMap::new();
             for cluster in &ours {
-                let identity = cluster.fleet_tags().map_or_else(|| cluster.id.clone(), |tags| tags.cluster_id);
+                let identity =
+                    cluster.fleet_tags().map_or_else(|| ClusterIdentity::of(&cluster.id), |tags| tags.identity);
                 identities.entry(identity).or_default().push(cluster);
             }
-            let held: BTreeSet<&ClusterId> = identities.keys().collect();
-            let asked: BTreeSet<&ClusterId> = wanted.keys().collect();
+            let held: BTreeSet<&ClusterIdentity> = identities.keys().collect();
+            let asked: BTreeSet<&ClusterIdentity> = wanted.keys().collect();
             self.check(held == asked, || {
                 format!("the fleet converges to what is wanted: providers hold {held:?}, the spec wants {asked:?}")
             })?;
@@ -207,11 +208,11 @@ impl Invariants {
 }
 
 /// Clusters each identity's failovers called for, from the store's events of record.
-async fn failover_creates(store: &dyn StateStore) -> Result<BTreeMap<ClusterId, u64>> {
+async fn failover_creates(store: &dyn StateStore) -> Result<BTreeMap<ClusterIdentity, u64>> {
     let mut counts = BTreeMap::new();
     for event in store.events_after(0).await? {
         if FAILOVER_CREATES.contains(&event.kind)
-            && let Some(identity) = event.cluster
+            && let Some(identity) = event.identity()
         {
             *counts.entry(identity).or_default() += 1;
         }

@@ -7,8 +7,8 @@ use crate::fleet_spec::{DesiredCluster, DesiredFleet};
 use crate::sim::SimCloud;
 use crate::sim::rng::SimRng;
 use crate::{
-    BlueprintVersion, ClusterId, ClusterSpec, FleetName, FleetTags, KubernetesVersion, NodePool, NodePoolName,
-    ProviderName, Region, SizeClass,
+    BlueprintVersion, ClusterId, ClusterIdentity, ClusterSpec, FleetName, FleetTags, KubernetesVersion, NodePool,
+    NodePoolName, ProviderName, Region, SizeClass,
 };
 
 /// The template every chaos cluster belongs to (its failover policy's key).
@@ -28,13 +28,13 @@ pub(crate) fn pick_index(rng: &mut SimRng, len: usize) -> usize {
 #[non_exhaustive]
 pub enum Change {
     /// A cluster was added: one create.
-    Added(ClusterId),
+    Added(ClusterIdentity),
     /// A cluster was removed.
-    Removed(ClusterId),
+    Removed(ClusterIdentity),
     /// A change made in place (version, node counts).
-    InPlace(ClusterId),
+    InPlace(ClusterIdentity),
     /// A change that replaces the cluster (machine size, place): one more create.
-    Replacing(ClusterId),
+    Replacing(ClusterIdentity),
 }
 
 /// The fleet a chaos run wants, and how it changes: clusters `c0`, `c1`, ... at random places,
@@ -45,7 +45,7 @@ pub struct Scenario {
     rng: SimRng,
     fleet: FleetName,
     places: Vec<(ProviderName, Region)>,
-    specs: BTreeMap<ClusterId, ClusterSpec>,
+    specs: BTreeMap<ClusterIdentity, ClusterSpec>,
     next_id: usize,
     revision: u64,
     max_clusters: usize,
@@ -81,7 +81,7 @@ impl Scenario {
     }
 
     /// Identities the fleet wants now.
-    pub fn identities(&self) -> impl Iterator<Item = &ClusterId> {
+    pub fn identities(&self) -> impl Iterator<Item = &ClusterIdentity> {
         self.specs.keys()
     }
 
@@ -92,14 +92,14 @@ impl Scenario {
 
     fn add(&mut self) -> Change {
         let rng = &mut self.rng;
-        let id = ClusterId::new(format!("c{}", self.next_id)).expect("`c<n>` is a valid cluster id");
+        let id = ClusterIdentity::new(format!("c{}", self.next_id)).expect("`c<n>` is a valid identity");
         self.next_id += 1;
         let (provider, region) = pick_place(&self.places, rng);
         let minor = 29 + pick_index(rng, 3) as u32;
         let size = [SizeClass::Small, SizeClass::Medium][pick_index(rng, 2)];
         let pool = NodePool::new(pool_name(), size, 1, 2 + pick_index(rng, 4) as u32).expect("valid pool");
         let version = self.version();
-        let spec = ClusterSpec::builder(id.clone(), provider, region, KubernetesVersion::new(1, minor, None))
+        let spec = ClusterSpec::builder(id.first_name(), provider, region, KubernetesVersion::new(1, minor, None))
             .node_pool(pool)
             .blueprint_version(version)
             .build()

@@ -16,7 +16,7 @@ use crate::failover::{FailoverController, FailoverOptions, FailoverPolicy, Fallb
 use crate::sim::rng::SimRng;
 use crate::sim::{CallOutcome, Latency, LatencyModel, RegionCapacity, SimCloud};
 use crate::store::{MemoryStore, SqliteStore, StateStore};
-use crate::{ClusterId, FleetName, FleetTags, ProviderName, RateLimit, RateLimits, Region};
+use crate::{ClusterIdentity, FleetName, FleetTags, ProviderName, RateLimit, RateLimits, Region};
 
 /// Numbers the SQLite files of this process's runs.
 static NEXT_FILE: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
@@ -246,7 +246,7 @@ impl World {
         }
     }
 
-    fn wanted(&self) -> BTreeSet<ClusterId> {
+    fn wanted(&self) -> BTreeSet<ClusterIdentity> {
         self.scenario.identities().cloned().collect()
     }
 

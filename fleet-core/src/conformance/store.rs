@@ -15,7 +15,8 @@ use crate::store::{
 };
 use crate::store::{MoveReport, RecordKind};
 use crate::{
-    Cluster, ClusterId, ClusterPhase, ClusterSpec, NodePool, NodePoolName, ProviderName, Region, SizeClass, TeamName,
+    Cluster, ClusterId, ClusterIdentity, ClusterPhase, ClusterSpec, NodePool, NodePoolName, ProviderName, Region,
+    SizeClass, TeamName,
 };
 
 fn ok<T>(result: crate::Result<T>, doing: &str) -> T {
@@ -24,6 +25,10 @@ fn ok<T>(result: crate::Result<T>, doing: &str) -> T {
 
 fn id(name: &str) -> ClusterId {
     ClusterId::new(name).unwrap_or_else(|err| panic!("store conformance: {err}"))
+}
+
+fn identity(name: &str) -> ClusterIdentity {
+    ClusterIdentity::of(&id(name))
 }
 
 fn spec(name: &str) -> ClusterSpec {
@@ -136,7 +141,7 @@ pub async fn placements_are_fenced(store: &dyn StateStore) {
             Region::new(region).unwrap_or_else(|e| panic!("{e}")),
         )
     };
-    let new = Placement::new(id("sp-a"), at("east"));
+    let new = Placement::new(identity("sp-a"), at("east"));
     let first = ok(store.write_placement(&new).await, "write a new placement");
     assert_eq!(first.generation, 1, "store conformance: a new placement is stored at generation 1");
     assert!(
@@ -156,19 +161,19 @@ pub async fn placements_are_fenced(store: &dyn StateStore) {
         matches!(store.write_placement(&stale).await, Err(crate::Error::Conflict { .. })),
         "store conformance: a write at a stale generation must conflict"
     );
-    ok(store.write_placement(&Placement::new(id("sp-b"), at("east"))).await, "write a second placement");
+    ok(store.write_placement(&Placement::new(identity("sp-b"), at("east"))).await, "write a second placement");
     let stored = ok(store.placements().await, "placements");
     assert_eq!(stored.iter().map(|p| p.identity.as_str()).collect::<Vec<_>>(), ["sp-a", "sp-b"]);
     assert_eq!(stored[0], second, "store conformance: the last successful write is kept whole");
-    assert_eq!(ok(store.placement(&id("sp-a")).await, "placement"), Some(second));
-    assert_eq!(ok(store.placement(&id("sp-missing")).await, "placement"), None);
+    assert_eq!(ok(store.placement(&identity("sp-a")).await, "placement"), Some(second));
+    assert_eq!(ok(store.placement(&identity("sp-missing")).await, "placement"), None);
     assert!(
-        matches!(store.remove_placement(&id("sp-a"), 1).await, Err(crate::Error::Conflict { .. })),
+        matches!(store.remove_placement(&identity("sp-a"), 1).await, Err(crate::Error::Conflict { .. })),
         "store conformance: removing at a stale generation must conflict"
     );
-    ok(store.remove_placement(&id("sp-a"), 2).await, "remove a placement");
-    ok(store.remove_placement(&id("sp-a"), 2).await, "remove a missing placement");
-    ok(store.remove_placement(&id("sp-b"), 1).await, "remove a placement");
+    ok(store.remove_placement(&identity("sp-a"), 2).await, "remove a placement");
+    ok(store.remove_placement(&identity("sp-a"), 2).await, "remove a missing placement");
+    ok(store.remove_placement(&identity("sp-b"), 1).await, "remove a placement");
     assert!(ok(store.placements().await, "placements").is_empty());
 }
 
@@ -209,7 +214,7 @@ pub async fn failover_moves_are_kept_in_order(store: &dyn StateStore) {
     };
     let minute = std::time::Duration::from_secs(60);
     let report = |name: &str, started_minutes: u32, finished: bool| MoveReport {
-        identity: id(name),
+        identity: identity(name),
         started_at: caller_time() + minute * started_minutes,
         template: "template/web".into(),
         priority: 10,

@@ -99,7 +99,12 @@ impl ActionRun<'_> {
                 format!("rollout of `{version}` halted: new cluster `{}` failed its health gate: {reason}", spec.id);
             self.engine
                 .store
-                .append_event(RecordKind::RolloutHalted, Some(spec.identity()), &message, self.engine.now())
+                .append_event(
+                    RecordKind::RolloutHalted,
+                    Some(&spec.identity().first_name()),
+                    &message,
+                    self.engine.now(),
+                )
                 .await?;
             self.engine.emit(EngineEvent::RolloutHalted { version, cluster: spec.id.clone(), reason });
             self.delete(&spec.id).await?;

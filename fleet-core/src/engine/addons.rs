@@ -12,15 +12,15 @@ use super::{EngineInner, Slot};
 use crate::addons::{AddonInstaller, AddonSet};
 use crate::fleet_spec::DesiredFleet;
 use crate::store::RecordKind;
-use crate::{Cluster, ClusterId, ClusterPhase, Error, ErrorKind, Result};
+use crate::{Cluster, ClusterId, ClusterIdentity, ClusterPhase, Error, ErrorKind, Result};
 
 /// When each cluster's add-ons were last installed, and which set.
 pub(crate) type Installed = BTreeMap<ClusterId, (String, Instant)>;
 
 /// The add-ons the desired fleet wants in clusters of `identity` (none when it is not wanted).
-pub(crate) fn wanted(engine: &EngineInner, identity: &ClusterId) -> Result<AddonSet> {
+pub(crate) fn wanted(engine: &EngineInner, identity: &ClusterIdentity) -> Result<AddonSet> {
     let state = engine.state();
-    match state.desired.clusters.iter().find(|c| c.spec.identity() == identity) {
+    match state.desired.clusters.iter().find(|c| c.spec.identity() == *identity) {
         Some(cluster) => AddonSet::parse(&cluster.addons),
         None => Ok(AddonSet::default()),
     }
@@ -28,11 +28,11 @@ pub(crate) fn wanted(engine: &EngineInner, identity: &ClusterId) -> Result<Addon
 
 /// The hash of the add-on set each desired identity wants (`None` where its manifests do not
 /// parse: installing then reports why), computed once per pass.
-pub(crate) fn wanted_hashes(desired: &DesiredFleet) -> BTreeMap<ClusterId, Option<String>> {
+pub(crate) fn wanted_hashes(desired: &DesiredFleet) -> BTreeMap<ClusterIdentity, Option<String>> {
     desired
         .clusters
         .iter()
-        .map(|c| (c.spec.identity().clone(), AddonSet::parse(&c.addons).ok().map(|set| set.hash())))
+        .map(|c| (c.spec.identity(), AddonSet::parse(&c.addons).ok().map(|set| set.hash())))
         .collect()
 }
 
@@ -71,8 +71,8 @@ pub(crate) async fn ensure_installed(engine: &EngineInner, cluster: &Cluster) ->
 }
 
 /// Whether the desired spec of clusters of `identity` asks for a private API endpoint.
-fn private_endpoint(engine: &EngineInner, identity: &ClusterId) -> bool {
-    engine.state().desired.clusters.iter().any(|c| c.spec.identity() == identity && c.spec.network.private_endpoint)
+fn private_endpoint(engine: &EngineInner, identity: &ClusterIdentity) -> bool {
+    engine.state().desired.clusters.iter().any(|c| c.spec.identity() == *identity && c.spec.network.private_endpoint)
 }
 
 /// Installs `cluster`'s add-ons through `slot`'s provider credentials, reporting what changed

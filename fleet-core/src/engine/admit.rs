@@ -148,7 +148,7 @@ fn judge(
     if !on.providers.contains(provider) {
         return Verdict::Held(Hold::NoProvider(provider.clone()));
     }
-    let id = action.cluster_id();
+    let id = &action.cluster_id();
     if let Action::Delete { reason: DeleteReason::NotWanted, .. } = action {
         let since = *on.unwanted_since.get(id).unwrap_or(&on.now);
         unwanted_since.insert(id.clone(), since);

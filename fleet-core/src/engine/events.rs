@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use crate::Location;
 use crate::plan::Summary;
-use crate::{ClusterId, KubernetesVersion, ProviderName, Region};
+use crate::{ClusterId, ClusterIdentity, KubernetesVersion, ProviderName, Region};
 
 /// Something that happened in the engine.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -74,20 +74,20 @@ pub enum EngineEvent {
     },
     /// A cluster's time to live ends soon.
     ExpiringSoon {
-        /// The cluster's identity.
-        cluster: ClusterId,
+        /// The logical cluster.
+        identity: ClusterIdentity,
         /// How long it has left.
         remaining: Duration,
     },
     /// A cluster's time to live ended: it is deleted and not created again.
     ClusterExpired {
-        /// The cluster's identity.
-        cluster: ClusterId,
+        /// The logical cluster.
+        identity: ClusterIdentity,
     },
     /// A cluster became the active placement of its identity.
     PlacementSwitched {
         /// The logical cluster.
-        identity: ClusterId,
+        identity: ClusterIdentity,
         /// The cluster now serving it.
         cluster: ClusterId,
         /// Where that cluster runs.

@@ -16,7 +16,7 @@ use super::{EngineInner, Slot, action, addons, environments, placements};
 use crate::fleet_spec::DesiredFleet;
 use crate::plan::{Action, DeleteReason};
 use crate::store::RecordKind;
-use crate::{Cluster, ClusterId, ClusterPhase, Error, Result};
+use crate::{Cluster, ClusterId, ClusterIdentity, ClusterPhase, Error, Result};
 
 /// The tasks a pass started: actions and awaited deletes, and add-on installs.
 #[derive(Default)]
@@ -38,7 +38,7 @@ pub(crate) async fn start_actions(
     started: &mut Started,
 ) -> Result<()> {
     for (action, verdict) in verdicts {
-        let id = action.cluster_id().clone();
+        let id = action.cluster_id();
         if verdict.reached()
             && let Action::Delete { reason: DeleteReason::Expired { .. }, .. } = &action
         {
@@ -70,15 +70,16 @@ pub(crate) async fn start_actions(
 
 /// Records that the TTL of `cluster`'s identity ended, and ends its self-service environment.
 async fn record_expiry(engine: &EngineInner, observed: &[Cluster], cluster: &ClusterId) -> Result<()> {
-    let identity = observed.iter().find(|c| c.id == *cluster).and_then(Cluster::fleet_tags).map(|t| t.cluster_id);
+    let identity = observed.iter().find(|c| c.id == *cluster).and_then(Cluster::fleet_tags).map(|t| t.identity);
     let Some(identity) = identity else { return Ok(()) };
     engine
         .store
-        .append_event(RecordKind::ClusterExpired, Some(&identity), "its time to live ended", engine.now())
+        .append_event(RecordKind::ClusterExpired, Some(&identity.first_name()), "its time to live ended", engine.now())
         .await?;
     engine.state().expired.get_or_insert_with(BTreeSet::new).insert(identity.clone());
-    environments::forget(engine, &identity).await?;
-    engine.emit(EngineEvent::ClusterExpired { cluster: identity });
+    // A self-service environment is named after its cluster's identity.
+    environments::forget(engine, &identity.first_name()).await?;
+    engine.emit(EngineEvent::ClusterExpired { identity });
     Ok(())
 }
 
@@ -90,7 +91,7 @@ fn start_action(
     successor: Option<(Cluster, bool)>,
     tasks: &mut JoinSet<(ClusterId, Result<()>)>,
 ) {
-    let id = action.cluster_id().clone();
+    let id = action.cluster_id();
     let Some(slot) = slot_of(engine, &action, observed) else { return };
     if !engine.state().in_flight.insert(id.clone()) {
         return;
@@ -127,9 +128,9 @@ async fn run_action(
     slot: Arc<Slot>,
     action: Action,
     successor: Option<(Cluster, bool)>,
-    deleted: Option<(ClusterId, ClusterId)>,
+    deleted: Option<(ClusterIdentity, ClusterId)>,
 ) -> Result<()> {
-    let id = action.cluster_id().clone();
+    let id = action.cluster_id();
     let name = action::action_name(&action);
     let replacing = matches!(&action, Action::Replace { .. });
     let garbage_collected = matches!(&action, Action::Delete { reason: DeleteReason::NotWanted, .. });
@@ -200,7 +201,8 @@ pub(crate) fn start_addon_installs(
         {
             let mut state = engine.state();
             let in_flight = &mut state.in_flight;
-            if in_flight.contains(&identity) || !in_flight.insert(cluster.id.clone()) {
+            // Not while an action runs on the identity's first cluster, nor twice on one cluster.
+            if in_flight.contains(&identity.first_name()) || !in_flight.insert(cluster.id.clone()) {
                 continue;
             }
         }

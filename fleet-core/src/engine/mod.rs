@@ -73,7 +73,8 @@ use crate::mutex::lock;
 use crate::plan::{Action, Plan, plan};
 use crate::store::{AcceptedEnvironment, ActiveCluster, IntentOperation, MemoryStore, RecordKind, StateStore};
 use crate::{
-    Cluster, ClusterId, ClusterPhase, ClusterProvider, Error, FleetName, FleetTags, ProviderName, RateLimits, Result,
+    Cluster, ClusterId, ClusterIdentity, ClusterPhase, ClusterProvider, Error, FleetName, FleetTags, ProviderName,
+    RateLimits, Result,
 };
 use budget::{Budget, CallKind};
 pub(crate) use unseen::Unseen;
@@ -182,7 +183,7 @@ impl EngineInner {
     /// Whether this engine owns `identity`, as judged the first time this pass asked: a
     /// cluster changing hands mid-pass is left to the next pass. (Each mutating call asks the
     /// live ownership again.)
-    pub(crate) fn owns(&self, identity: &ClusterId) -> bool {
+    pub(crate) fn owns(&self, identity: &ClusterIdentity) -> bool {
         if let Some(owned) = self.state().owned_this_pass.get(identity) {
             return *owned;
         }
@@ -670,20 +671,23 @@ impl Engine {
     /// not created again.
     async fn without_expired(&self, desired: DesiredFleet) -> Result<DesiredFleet> {
         if self.inner.state().expired.is_none() {
-            let recorded: BTreeSet<ClusterId> = self
+            let recorded: BTreeSet<ClusterIdentity> = self
                 .inner
                 .store
                 .events_after(0)
                 .await?
                 .into_iter()
                 .filter(|event| event.kind == RecordKind::ClusterExpired)
-                .filter_map(|event| event.cluster)
+                .filter_map(|event| event.identity())
                 .collect();
             self.inner.state().expired.get_or_insert(recorded);
         }
         let expired = self.inner.state().expired.clone().unwrap_or_default();
-        let clusters =
-            desired.clusters.into_iter().filter(|c| c.spec.ttl.is_none() || !expired.contains(&c.spec.id)).collect();
+        let clusters = desired
+            .clusters
+            .into_iter()
+            .filter(|c| c.spec.ttl.is_none() || !expired.contains(&c.spec.identity()))
+            .collect();
         Ok(DesiredFleet::new(desired.name, clusters))
     }
 
@@ -707,7 +711,7 @@ impl Engine {
             if intent.intent.operation != IntentOperation::Create
                 || !unseen.covers(&spec.provider, &spec.region)
                 || known
-                || !self.inner.owns(spec.identity())
+                || !self.inner.owns(&spec.identity())
             {
                 continue;
             }
@@ -739,8 +743,8 @@ impl Engine {
     ) -> Result<(DesiredFleet, Plan)> {
         let inner = &self.inner;
         let mut wanted = inner.state().desired.clone();
-        wanted.clusters.retain(|cluster| inner.owns(cluster.spec.identity()));
-        let identities: BTreeSet<&ClusterId> = wanted.specs().map(|spec| spec.identity()).collect();
+        wanted.clusters.retain(|cluster| inner.owns(&cluster.spec.identity()));
+        let identities: BTreeSet<ClusterIdentity> = wanted.specs().map(crate::ClusterSpec::identity).collect();
         let placements = self.placements(observed, present, &identities, placements).await?;
         let desired = placements::follow_relocations(self.without_expired(wanted).await?, &placements);
         let capabilities =
@@ -779,10 +783,10 @@ impl Engine {
         &self,
         observed: &[Cluster],
         present: &BTreeSet<&ClusterId>,
-        wanted: &BTreeSet<&ClusterId>,
+        wanted: &BTreeSet<ClusterIdentity>,
         mode: Placements,
-    ) -> Result<BTreeMap<ClusterId, crate::store::Placement>> {
-        let mut placements: BTreeMap<ClusterId, crate::store::Placement> = self
+    ) -> Result<BTreeMap<ClusterIdentity, crate::store::Placement>> {
+        let mut placements: BTreeMap<ClusterIdentity, crate::store::Placement> = self
             .inner
             .store
             .placements()
@@ -794,7 +798,7 @@ impl Engine {
         // An identity no spec wants whose clusters are all gone keeps no placement: the one a
         // pass stopped from releasing after its delete (a crash between the two) is released
         // now, so that the identity, if it returns, goes where its spec says.
-        let seen: BTreeSet<ClusterId> = observed.iter().map(Cluster::identity).collect();
+        let seen: BTreeSet<ClusterIdentity> = observed.iter().map(Cluster::identity).collect();
         let stale: Vec<crate::store::Placement> = placements
             .values()
             .filter(|p| !wanted.contains(&p.identity) && !seen.contains(&p.identity))
@@ -845,21 +849,21 @@ impl Engine {
             let Some(ttl) = spec.ttl else { continue };
             let created = observed
                 .iter()
-                .filter(|c| c.fleet_tags().is_some_and(|t| &t.cluster_id == spec.identity()))
+                .filter(|c| c.fleet_tags().is_some_and(|t| t.identity == spec.identity()))
                 .filter_map(|c| c.created_at)
                 .min();
             let Some(expiry) = created.and_then(|created| created.checked_add(ttl)) else { continue };
             let remaining = expiry.duration_since(now).unwrap_or_default();
             if remaining > Duration::ZERO
                 && remaining <= self.inner.options.expiry_warning
-                && self.inner.state().warned.insert(spec.identity().clone())
+                && self.inner.state().warned.insert(spec.identity())
             {
                 let message = format!("its time to live ends in {}", crate::format_duration(remaining));
                 self.inner
                     .store
-                    .append_event(RecordKind::ClusterExpiring, Some(spec.identity()), &message, self.inner.now())
+                    .append_event(RecordKind::ClusterExpiring, Some(&spec.id), &message, self.inner.now())
                     .await?;
-                self.inner.emit(EngineEvent::ExpiringSoon { cluster: spec.identity().clone(), remaining });
+                self.inner.emit(EngineEvent::ExpiringSoon { identity: spec.identity(), remaining });
             }
         }
         Ok(())

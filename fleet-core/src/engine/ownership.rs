@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use crate::{Cluster, ClusterId, ClusterSpec};
+use crate::{Cluster, ClusterId, ClusterIdentity, ClusterSpec};
 
 /// Decides whether this engine may act on a logical cluster (an identity: the id a cluster
 /// and its replacements share).
@@ -17,7 +17,7 @@ use crate::{Cluster, ClusterId, ClusterSpec};
 /// ```
 pub trait Ownership: Send + Sync {
     /// Whether this engine may act on `identity` now.
-    fn owns(&self, identity: &ClusterId) -> bool;
+    fn owns(&self, identity: &ClusterIdentity) -> bool;
 }
 
 /// Owns every cluster: the ownership of a single engine.
@@ -25,22 +25,28 @@ pub trait Ownership: Send + Sync {
 pub struct OwnsAll;
 
 impl Ownership for OwnsAll {
-    fn owns(&self, _identity: &ClusterId) -> bool {
+    fn owns(&self, _identity: &ClusterIdentity) -> bool {
         true
     }
 }
 
 impl<T: Ownership + ?Sized> Ownership for Arc<T> {
-    fn owns(&self, identity: &ClusterId) -> bool {
+    fn owns(&self, identity: &ClusterIdentity) -> bool {
         (**self).owns(identity)
     }
 }
 
 /// The identity an intent is about: its spec's, else that of the observed cluster it names,
 /// else the cluster id itself.
-pub(crate) fn identity_of_call(cluster: &ClusterId, spec: Option<&ClusterSpec>, observed: &[Cluster]) -> ClusterId {
+pub(crate) fn identity_of_call(
+    cluster: &ClusterId,
+    spec: Option<&ClusterSpec>,
+    observed: &[Cluster],
+) -> ClusterIdentity {
     match spec {
-        Some(spec) => spec.identity().clone(),
-        None => observed.iter().find(|c| &c.id == cluster).map_or_else(|| cluster.clone(), Cluster::identity),
+        Some(spec) => spec.identity(),
+        None => {
+            observed.iter().find(|c| &c.id == cluster).map_or_else(|| ClusterIdentity::of(cluster), Cluster::identity)
+        }
     }
 }

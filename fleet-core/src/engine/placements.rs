@@ -9,18 +9,21 @@ use super::events::EngineEvent;
 use crate::fleet_spec::DesiredFleet;
 use crate::plan::{Action, DeleteReason};
 use crate::store::{ActiveCluster, Placement, RecordKind, update_placement};
-use crate::{Cluster, ClusterId, Result};
+use crate::{Cluster, ClusterId, ClusterIdentity, Result};
 use crate::{Location, relocate};
 
 /// `desired` with every cluster that failover keeps away from its home moved to where its
 /// placement wants it. A relocation holds while the spec still names the home it was moved
 /// from; a spec that names another place overrides it.
-pub(crate) fn follow_relocations(desired: DesiredFleet, placements: &BTreeMap<ClusterId, Placement>) -> DesiredFleet {
+pub(crate) fn follow_relocations(
+    desired: DesiredFleet,
+    placements: &BTreeMap<ClusterIdentity, Placement>,
+) -> DesiredFleet {
     let clusters = desired
         .clusters
         .into_iter()
         .map(|mut cluster| {
-            if let Some(placement) = placements.get(cluster.spec.identity())
+            if let Some(placement) = placements.get(&cluster.spec.identity())
                 && placement.is_relocated()
                 && placement.home.as_ref() == Some(&Location::of_spec(&cluster.spec))
             {
@@ -95,7 +98,10 @@ async fn switch(engine: &EngineInner, cluster: &Cluster, moves_placement: bool) 
     }
     let was = previous.map_or_else(|| "none".to_owned(), |p| format!("`{}` at {}", p.cluster, p.location));
     let message = format!("active: `{}` at {location} (generation {}), was {was}", cluster.id, written.generation);
-    engine.store.append_event(RecordKind::PlacementSwitched, Some(&identity), &message, engine.now()).await?;
+    engine
+        .store
+        .append_event(RecordKind::PlacementSwitched, Some(&identity.first_name()), &message, engine.now())
+        .await?;
     engine.emit(EngineEvent::PlacementSwitched {
         identity,
         cluster: cluster.id.clone(),
@@ -132,24 +138,24 @@ pub(crate) fn successors(
         })
         .collect();
     // The identity of each superseded cluster, as the first cluster of its name observed says.
-    let mut identities: BTreeMap<&ClusterId, ClusterId> = BTreeMap::new();
+    let mut identities: BTreeMap<&ClusterId, ClusterIdentity> = BTreeMap::new();
     for cluster in observed.iter().filter(|c| superseded.contains(&c.id)) {
         identities.entry(&cluster.id).or_insert_with(|| cluster.identity());
     }
-    let mut by_identity: BTreeMap<ClusterId, Vec<&ClusterId>> = BTreeMap::new();
+    let mut by_identity: BTreeMap<ClusterIdentity, Vec<&ClusterId>> = BTreeMap::new();
     for (id, identity) in identities {
         by_identity.entry(identity).or_default().push(id);
     }
-    let mut kept: BTreeMap<ClusterId, &Cluster> = BTreeMap::new();
+    let mut kept: BTreeMap<ClusterIdentity, &Cluster> = BTreeMap::new();
     for cluster in observed.iter().filter(|c| c.phase.is_ready() && !deleted.contains(&c.id)) {
         let identity = cluster.identity();
         if by_identity.contains_key(&identity) {
             kept.entry(identity).or_insert(cluster);
         }
     }
-    let wanted_at: BTreeMap<&ClusterId, Location> = desired
+    let wanted_at: BTreeMap<ClusterIdentity, Location> = desired
         .specs()
-        .filter(|spec| by_identity.contains_key(spec.identity()))
+        .filter(|spec| by_identity.contains_key(&spec.identity()))
         .map(|spec| (spec.identity(), Location::of_spec(spec)))
         .collect();
     let mut successors = BTreeMap::new();

@@ -13,7 +13,7 @@ use tokio::time::Instant;
 
 use super::{addons, rollout, version_ahead};
 use crate::fleet_spec::{DesiredCluster, DesiredFleet};
-use crate::{Cluster, ClusterId, FleetName};
+use crate::{Cluster, ClusterId, ClusterIdentity, FleetName};
 
 /// The engine's state between passes.
 pub(crate) struct EngineState {
@@ -30,13 +30,13 @@ pub(crate) struct EngineState {
     pub(crate) failed: BTreeMap<ClusterId, (String, String)>,
     /// Per cluster, updates in a row that reported success without taking.
     pub(crate) updates_not_taken: BTreeMap<ClusterId, u32>,
-    /// Clusters (and identities, for add-on installs) an action or install runs on.
+    /// Clusters an action or an add-on install runs on.
     pub(crate) in_flight: BTreeSet<ClusterId>,
     /// Identities whose TTL ended (from the store's `cluster_expired` events of record), once
     /// read.
-    pub(crate) expired: Option<BTreeSet<ClusterId>>,
+    pub(crate) expired: Option<BTreeSet<ClusterIdentity>>,
     /// Identities already warned of their expiry.
-    pub(crate) warned: BTreeSet<ClusterId>,
+    pub(crate) warned: BTreeSet<ClusterIdentity>,
     /// Clusters reported ahead of their spec, with the version they were reported at.
     pub(crate) versions_ahead: version_ahead::Reported,
     /// What the last pass observed.
@@ -46,7 +46,7 @@ pub(crate) struct EngineState {
     /// Which add-on set each cluster got, and when.
     pub(crate) installed: addons::Installed,
     /// Ownership as judged first in this pass, so that one pass sees one split of the fleet.
-    pub(crate) owned_this_pass: BTreeMap<ClusterId, bool>,
+    pub(crate) owned_this_pass: BTreeMap<ClusterIdentity, bool>,
 }
 
 impl EngineState {

@@ -29,7 +29,7 @@ pub(crate) async fn report(engine: &EngineInner, desired: &DesiredFleet, observe
                 continue;
             };
             if reported.insert(cluster.id.clone(), version) != Some(version) {
-                newly_ahead.push((cluster.id.clone(), spec.identity().clone(), spec.kubernetes_version, version));
+                newly_ahead.push((cluster.id.clone(), spec.identity(), spec.kubernetes_version, version));
             }
         }
     }
@@ -38,7 +38,10 @@ pub(crate) async fn report(engine: &EngineInner, desired: &DesiredFleet, observe
             "cluster `{cluster}` runs Kubernetes {running}, ahead of its spec's {wanted} (upgraded by its provider); \
              adopted at {running}, not downgraded or replaced"
         );
-        engine.store.append_event(RecordKind::VersionAdopted, Some(&identity), &message, engine.now()).await?;
+        engine
+            .store
+            .append_event(RecordKind::VersionAdopted, Some(&identity.first_name()), &message, engine.now())
+            .await?;
         engine.emit(EngineEvent::VersionAhead { cluster, spec: wanted, running });
     }
     Ok(())

@@ -20,7 +20,7 @@ use crate::engine::{Engine, EngineEvent};
 use crate::mutex::lock;
 use crate::relocate;
 use crate::store::{MoveReport, Placement, RecordKind, update_placement};
-use crate::{Cluster, ClusterId, ClusterPhase, Error, ProviderName, Result};
+use crate::{Cluster, ClusterId, ClusterIdentity, ClusterPhase, Error, ProviderName, Result};
 
 /// How the controller watches; every field has a default.
 #[derive(Debug, Clone, Copy)]
@@ -53,7 +53,7 @@ pub enum FailoverEvent {
     /// A lost cluster is being recreated elsewhere.
     Moving {
         /// The logical cluster.
-        identity: ClusterId,
+        identity: ClusterIdentity,
         /// Where it was lost.
         from: Location,
         /// Where it goes.
@@ -62,7 +62,7 @@ pub enum FailoverEvent {
     /// A moved cluster serves again.
     Recovered {
         /// The logical cluster.
-        identity: ClusterId,
+        identity: ClusterIdentity,
         /// Where it serves.
         at: Location,
         /// From its first failed check.
@@ -71,7 +71,7 @@ pub enum FailoverEvent {
     /// A lost cluster cannot be placed.
     Degraded {
         /// The logical cluster.
-        identity: ClusterId,
+        identity: ClusterIdentity,
         /// Why.
         reason: String,
     },
@@ -83,7 +83,7 @@ pub enum FailoverEvent {
     /// A moved cluster goes back to its home.
     FailingBack {
         /// The logical cluster.
-        identity: ClusterId,
+        identity: ClusterIdentity,
         /// Its home.
         to: Location,
     },
@@ -91,7 +91,7 @@ pub enum FailoverEvent {
 
 /// A move a check decided on, before its lower bound is known.
 struct Accepted {
-    identity: ClusterId,
+    identity: ClusterIdentity,
     template: String,
     priority: i32,
     from: Location,
@@ -123,9 +123,9 @@ struct Move {
 struct State {
     detector: LossDetector,
     /// When each lost identity's failures began and when it was judged lost.
-    lost: BTreeMap<ClusterId, (Instant, Instant)>,
-    moves: BTreeMap<ClusterId, Move>,
-    degraded: BTreeMap<ClusterId, String>,
+    lost: BTreeMap<ClusterIdentity, (Instant, Instant)>,
+    moves: BTreeMap<ClusterIdentity, Move>,
+    degraded: BTreeMap<ClusterIdentity, String>,
     lost_locations: BTreeSet<Location>,
     reported_losses: BTreeSet<Loss>,
     awaiting_cleanup: Vec<AwaitingCleanup>,
@@ -226,7 +226,7 @@ impl FailoverControllerBuilder {
 }
 
 /// The report of `identity`'s move `m`.
-fn move_report(identity: &ClusterId, m: &Move) -> MoveReport {
+fn move_report(identity: &ClusterIdentity, m: &Move) -> MoveReport {
     MoveReport {
         identity: identity.clone(),
         started_at: m.started_at,
@@ -334,7 +334,7 @@ impl FailoverController {
         let (observed, unseen) = engine.observe().await;
         let observed = engine.with_unreachable(observed, &unseen).await?;
         let now = Instant::now();
-        let placements: BTreeMap<ClusterId, Placement> =
+        let placements: BTreeMap<ClusterIdentity, Placement> =
             engine.store().placements().await?.into_iter().map(|p| (p.identity.clone(), p)).collect();
 
         let checked = self.check_health(&observed, &placements).await;
@@ -419,7 +419,7 @@ impl FailoverController {
 
     /// Writes the move of `identity` as it stands to the store; a store that fails is logged,
     /// the move itself goes on.
-    async fn record(&self, identity: &ClusterId) {
+    async fn record(&self, identity: &ClusterIdentity) {
         let report = lock(&self.inner.state).moves.get(identity).map(|m| move_report(identity, m));
         let Some(report) = report else { return };
         if let Err(err) = self.inner.engine.store().put_failover_move(&report).await {
@@ -438,7 +438,7 @@ impl FailoverController {
     async fn check_health(
         &self,
         observed: &[Cluster],
-        placements: &BTreeMap<ClusterId, Placement>,
+        placements: &BTreeMap<ClusterIdentity, Placement>,
     ) -> Vec<(Cluster, Option<Health>)> {
         let active: Vec<Cluster> = observed
             .iter()
@@ -473,8 +473,8 @@ impl FailoverController {
 
     /// Marks moves whose replacement is the active placement as finished (when the engine's
     /// event was missed, at the check that sees it).
-    async fn note_completions(&self, placements: &BTreeMap<ClusterId, Placement>, now: Instant) {
-        let done: Vec<(ClusterId, Location)> = lock(&self.inner.state)
+    async fn note_completions(&self, placements: &BTreeMap<ClusterIdentity, Placement>, now: Instant) {
+        let done: Vec<(ClusterIdentity, Location)> = lock(&self.inner.state)
             .moves
             .iter()
             .filter(|(_, m)| m.completed_at.is_none())
@@ -489,7 +489,7 @@ impl FailoverController {
     }
 
     /// The active placement of `identity` switched to `location` at `at`.
-    async fn switched(&self, identity: &ClusterId, location: &Location, at: Instant) {
+    async fn switched(&self, identity: &ClusterIdentity, location: &Location, at: Instant) {
         let recovered = {
             let mut state = lock(&self.inner.state);
             match state.moves.get_mut(identity) {
@@ -507,7 +507,12 @@ impl FailoverController {
                 .inner
                 .engine
                 .store()
-                .append_event(RecordKind::FailoverCompleted, Some(identity), &message, self.inner.engine.now())
+                .append_event(
+                    RecordKind::FailoverCompleted,
+                    Some(&identity.first_name()),
+                    &message,
+                    self.inner.engine.now(),
+                )
                 .await
             {
                 tracing::warn!(target: "fleet::failover", %err, "event not recorded");
@@ -521,12 +526,12 @@ impl FailoverController {
         &self,
         losses: &[Loss],
         observed: &[Cluster],
-        placements: &BTreeMap<ClusterId, Placement>,
+        placements: &BTreeMap<ClusterIdentity, Placement>,
         now: Instant,
     ) -> Result<usize> {
         let inner = &self.inner;
         let desired = inner.engine.desired();
-        let by_identity: BTreeMap<&ClusterId, &crate::fleet_spec::DesiredCluster> =
+        let by_identity: BTreeMap<ClusterIdentity, &crate::fleet_spec::DesiredCluster> =
             desired.clusters.iter().map(|c| (c.spec.identity(), c)).collect();
         let mut displaced = Vec::new();
         let mut lost_identities = BTreeSet::new();
@@ -560,7 +565,7 @@ impl FailoverController {
         let mut accepted = Vec::new();
         for decision in decisions {
             match decision {
-                Decision::Move { id, from, to, spec } => {
+                Decision::Move { identity: id, from, to, spec } => {
                     let Some(wanted) = by_identity.get(&id) else { continue };
                     let Some(policy) = policies.get(&wanted.origin) else { continue };
                     let running = in_flight.entry(wanted.origin.clone()).or_default();
@@ -593,7 +598,7 @@ impl FailoverController {
                     inner
                         .engine
                         .store()
-                        .append_event(RecordKind::FailoverStarted, Some(&id), &message, inner.engine.now())
+                        .append_event(RecordKind::FailoverStarted, Some(&id.first_name()), &message, inner.engine.now())
                         .await?;
                     self.emit(FailoverEvent::Moving { identity: id.clone(), from: from.clone(), to: to.clone() });
                     accepted.push(Accepted {
@@ -606,13 +611,18 @@ impl FailoverController {
                         rto: policy.rto,
                     });
                 }
-                Decision::Degraded { id, reason } => {
+                Decision::Degraded { identity: id, reason } => {
                     let new = lock(&inner.state).degraded.insert(id.clone(), reason.clone()).as_ref() != Some(&reason);
                     if new {
                         inner
                             .engine
                             .store()
-                            .append_event(RecordKind::FailoverDegraded, Some(&id), &reason, inner.engine.now())
+                            .append_event(
+                                RecordKind::FailoverDegraded,
+                                Some(&id.first_name()),
+                                &reason,
+                                inner.engine.now(),
+                            )
                             .await?;
                         self.emit(FailoverEvent::Degraded { identity: id, reason });
                     }
@@ -678,8 +688,8 @@ impl FailoverController {
         &self,
         losses: &[Loss],
         displaced: &[Displaced],
-        by_identity: &BTreeMap<&ClusterId, &crate::fleet_spec::DesiredCluster>,
-        placements: &BTreeMap<ClusterId, Placement>,
+        by_identity: &BTreeMap<ClusterIdentity, &crate::fleet_spec::DesiredCluster>,
+        placements: &BTreeMap<ClusterIdentity, Placement>,
     ) -> PlacementView {
         let mut view = PlacementView::default();
         for loss in losses {
@@ -721,13 +731,13 @@ impl FailoverController {
                 room.nodes = room.nodes.saturating_sub(m.max_nodes);
             }
         }
-        let moving: BTreeSet<&ClusterId> = displaced.iter().map(|d| d.spec.identity()).collect();
+        let moving: BTreeSet<ClusterIdentity> = displaced.iter().map(|d| d.spec.identity()).collect();
         for (identity, wanted) in by_identity {
             if moving.contains(identity) || !templates.contains(&wanted.origin) {
                 continue;
             }
             let location =
-                placements.get(*identity).map_or_else(|| Location::of_spec(&wanted.spec), |p| p.location.clone());
+                placements.get(identity).map_or_else(|| Location::of_spec(&wanted.spec), |p| p.location.clone());
             view.occupied.entry(wanted.origin.clone()).or_default().push(location);
         }
         view
@@ -757,7 +767,7 @@ impl FailoverController {
             lock(&self.inner.state).lost_locations.remove(location);
             self.emit(FailoverEvent::LocationBack { location: location.clone() });
         }
-        let candidates: Vec<(ClusterId, String)> = lock(&self.inner.state)
+        let candidates: Vec<(ClusterIdentity, String)> = lock(&self.inner.state)
             .moves
             .iter()
             .filter(|(_, m)| m.completed_at.is_some() && !m.failed_back)
@@ -798,7 +808,7 @@ impl FailoverController {
                 .store()
                 .append_event(
                     RecordKind::FailoverFailingBack,
-                    Some(&identity),
+                    Some(&identity.first_name()),
                     &home.to_string(),
                     self.inner.engine.now(),
                 )

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::Serialize;
 
 use crate::fleet_spec::{AntiAffinity, FailoverPolicy};
-use crate::{ClusterId, ClusterSpec, Location, ProviderName, Room, relocate};
+use crate::{ClusterIdentity, ClusterSpec, Location, ProviderName, Room, relocate};
 
 /// A cluster to place: its spec where it was, its template and its priority.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -34,8 +34,8 @@ impl Displaced {
 pub enum Decision {
     /// Recreate it here.
     Move {
-        /// The cluster's identity.
-        id: ClusterId,
+        /// The logical cluster.
+        identity: ClusterIdentity,
         /// Where it was.
         from: Location,
         /// Where it goes.
@@ -46,8 +46,8 @@ pub enum Decision {
     },
     /// It cannot be placed now.
     Degraded {
-        /// The cluster's identity.
-        id: ClusterId,
+        /// The logical cluster.
+        identity: ClusterIdentity,
         /// Why, naming every fallback considered.
         reason: String,
     },
@@ -76,16 +76,16 @@ pub fn choose_placements(
     view: &PlacementView,
 ) -> Vec<Decision> {
     let mut order: Vec<&Displaced> = displaced.iter().collect();
-    order.sort_by(|a, b| b.priority.cmp(&a.priority).then_with(|| a.spec.identity().cmp(b.spec.identity())));
+    order.sort_by(|a, b| b.priority.cmp(&a.priority).then_with(|| a.spec.identity().cmp(&b.spec.identity())));
     let mut room = view.room.clone();
     let mut occupied = view.occupied.clone();
     let mut decisions = Vec::new();
     for cluster in order {
-        let id = cluster.spec.identity().clone();
+        let identity = cluster.spec.identity();
         let from = Location::new(cluster.spec.provider.clone(), cluster.spec.region.clone());
         let Some(policy) = policies.get(&cluster.template) else {
             decisions.push(Decision::Degraded {
-                id,
+                identity,
                 reason: format!("template `{}` has no failover policy", cluster.template),
             });
             continue;
@@ -126,10 +126,10 @@ pub fn choose_placements(
                 free.nodes -= cluster.spec.max_nodes();
                 taken.push(to.clone());
                 let spec = relocate(&cluster.spec, &to);
-                decisions.push(Decision::Move { id, from, to, spec: Box::new(spec) });
+                decisions.push(Decision::Move { identity, from, to, spec: Box::new(spec) });
             }
             None => decisions.push(Decision::Degraded {
-                id,
+                identity,
                 reason: if refused.is_empty() {
                     "no fallback placement is configured".into()
                 } else {

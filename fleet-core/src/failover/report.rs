@@ -8,7 +8,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 use crate::store::MoveReport;
-use crate::{ClusterId, Location, format_duration};
+use crate::{ClusterId, ClusterIdentity, Location, format_duration};
 
 /// An old cluster left where it was lost, to be deleted once its place answers again.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -17,7 +17,7 @@ pub struct AwaitingCleanup {
     /// Its name at its provider.
     pub cluster: ClusterId,
     /// The logical cluster it served.
-    pub identity: ClusterId,
+    pub identity: ClusterIdentity,
     /// Where it is.
     pub location: Location,
 }
@@ -30,7 +30,7 @@ pub struct FailoverReport {
     /// Every move, ordered by when its loss began, then by identity.
     pub moves: Vec<MoveReport>,
     /// Lost clusters that could not be placed, with the reason.
-    pub degraded: BTreeMap<ClusterId, String>,
+    pub degraded: BTreeMap<ClusterIdentity, String>,
     /// Old clusters not yet deleted because their place does not answer.
     pub awaiting_cleanup: Vec<AwaitingCleanup>,
     /// From the first failed check to the last move finishing; `None` while any is under way.
@@ -76,7 +76,7 @@ impl fmt::Display for FailoverReport {
         }
         for old in &self.awaiting_cleanup {
             write!(f, "awaiting cleanup: `{}`", old.cluster)?;
-            if old.cluster != old.identity {
+            if !old.identity.is_named(&old.cluster) {
                 write!(f, " (of {})", old.identity)?;
             }
             writeln!(f, " at {}", old.location)?;

@@ -6,7 +6,9 @@ use std::time::SystemTime;
 
 use serde::{Deserialize, Serialize};
 
-use super::{ClusterId, ClusterSpec, FleetName, FleetTags, KubernetesVersion, NodePool, ProviderName, Region};
+use super::{
+    ClusterId, ClusterIdentity, ClusterSpec, FleetName, FleetTags, KubernetesVersion, NodePool, ProviderName, Region,
+};
 
 /// Where a cluster is in its life, as its provider reports it.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -199,7 +201,7 @@ impl Cluster {
 
     /// The logical cluster this one serves: the id its Fleet tags name (a replacement serves
     /// the identity of the cluster it replaces), or its own name without them.
-    pub fn identity(&self) -> ClusterId {
-        self.fleet_tags().map_or_else(|| self.id.clone(), |tags| tags.cluster_id)
+    pub fn identity(&self) -> ClusterIdentity {
+        self.fleet_tags().map_or_else(|| ClusterIdentity::of(&self.id), |tags| tags.identity)
     }
 }

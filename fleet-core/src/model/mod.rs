@@ -17,7 +17,9 @@ pub use credentials::{CredentialScope, Credentials};
 pub(crate) use duration_text::{format_duration, serde_duration, serde_opt_duration};
 pub(crate) use location::relocate;
 pub use location::{Location, Room};
-pub use names::{BlueprintVersion, ClusterId, FleetName, NameError, NodePoolName, ProviderName, Region, TeamName};
+pub use names::{
+    BlueprintVersion, ClusterId, ClusterIdentity, FleetName, NameError, NodePoolName, ProviderName, Region, TeamName,
+};
 pub use spec::{ClusterSpec, ClusterSpecBuilder, Network, NodePool, RESERVED_LABEL_PREFIX, SizeClass};
 pub use tags::FleetTags;
 pub(crate) use tags::TagView;

@@ -156,14 +156,56 @@ macro_rules! validated_name {
 }
 
 validated_name!(
-    /// The stable identity Fleet gives a cluster, carried to the cloud as its name and as a tag.
+    /// A cluster's name at its provider: what the cloud knows it by, and what every
+    /// [`ClusterProvider`](crate::ClusterProvider) call names.
     ///
     /// At most 40 characters of lowercase letters, digits and `-`, starting with a letter and not
     /// ending with `-`: valid as a DNS label and as a cluster name on EKS, AKS, GKE and Kind.
+    ///
+    /// The logical cluster a cluster serves is its [`ClusterIdentity`]: the first cluster of an
+    /// identity is named after it, a replacement gets a name of its own.
     ClusterId,
     NameRule { kind: "cluster id", max_len: 40, allow_hyphen: true, must_start_with_letter: true },
     "payments-eu-1"
 );
+
+validated_name!(
+    /// A logical cluster: what a fleet spec, a self-service environment, a placement and
+    /// failover name, and what Fleet's tags on the cloud's cluster carry. One cluster at a time
+    /// serves it (its [`ClusterId`] is the cloud's name for that cluster); a replacement, or a
+    /// move to another region or cloud, serves the same identity under another name.
+    ///
+    /// The same rules as [`ClusterId`], so that the first cluster of an identity is named after
+    /// it ([`ClusterIdentity::first_name`]).
+    ClusterIdentity,
+    NameRule { kind: "cluster identity", max_len: 40, allow_hyphen: true, must_start_with_letter: true },
+    "payments-eu-1"
+);
+
+impl ClusterIdentity {
+    /// The identity a cluster named `name` serves when it replaces nothing: the same text.
+    ///
+    /// ```
+    /// use fleet_core::{ClusterId, ClusterIdentity};
+    /// let name = ClusterId::new("web-1").unwrap();
+    /// let identity = ClusterIdentity::of(&name);
+    /// assert_eq!(identity.as_str(), "web-1");
+    /// assert_eq!(identity.first_name(), name);
+    /// ```
+    pub fn of(name: &ClusterId) -> Self {
+        Self(Arc::clone(&name.0))
+    }
+
+    /// The name the first cluster of this identity has at its provider: the same text.
+    pub fn first_name(&self) -> ClusterId {
+        ClusterId(Arc::clone(&self.0))
+    }
+
+    /// Whether the cluster named `name` is this identity's first cluster (has its name).
+    pub fn is_named(&self, name: &ClusterId) -> bool {
+        *self.0 == *name.0
+    }
+}
 
 validated_name!(
     /// The name of a fleet: every cluster Fleet creates carries it as a tag, so that a fleet finds

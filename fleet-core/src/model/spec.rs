@@ -8,7 +8,9 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::{BlueprintVersion, ClusterId, KubernetesVersion, NodePoolName, ProviderName, Region, TeamName};
+use super::{
+    BlueprintVersion, ClusterId, ClusterIdentity, KubernetesVersion, NodePoolName, ProviderName, Region, TeamName,
+};
 use crate::{Error, Result};
 
 /// An abstract machine size. Each provider maps it to one of its machine types, so that one
@@ -160,10 +162,10 @@ pub struct ClusterSpec {
     /// The cluster's name at its provider: Fleet's stable id, or for a replacement, another
     /// name (see [`ClusterSpec::identity`]).
     pub id: ClusterId,
-    /// For a replacement created under another name: the id of the cluster it replaces, which
-    /// stays its identity in Fleet's tags.
+    /// For a replacement created under another name: the identity it serves (that of the
+    /// cluster it replaces), carried in Fleet's tags.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub logical_id: Option<ClusterId>,
+    pub logical_id: Option<ClusterIdentity>,
     /// The provider that runs it.
     pub provider: ProviderName,
     /// Where it runs.
@@ -219,17 +221,23 @@ impl ClusterSpec {
         }
     }
 
-    /// Fleet's identity of the cluster: [`ClusterSpec::logical_id`] for a replacement, else
-    /// [`ClusterSpec::id`].
-    pub fn identity(&self) -> &ClusterId {
-        self.logical_id.as_ref().unwrap_or(&self.id)
+    /// The logical cluster this one serves: [`ClusterSpec::logical_id`] for a replacement,
+    /// else the identity named [`ClusterSpec::id`].
+    pub fn identity(&self) -> ClusterIdentity {
+        self.logical_id.clone().unwrap_or_else(|| ClusterIdentity::of(&self.id))
+    }
+
+    /// The text of [`ClusterSpec::identity`], borrowed from the spec (for the planner, which
+    /// groups clusters by it without a copy).
+    pub(crate) fn identity_text(&self) -> &str {
+        self.logical_id.as_ref().map_or(self.id.as_str(), ClusterIdentity::as_str)
     }
 
     /// This spec, to be created at the provider under the name `name` while keeping its
     /// identity (how a replacement runs beside the cluster it replaces).
     pub fn named(&self, name: ClusterId) -> ClusterSpec {
-        let identity = self.identity().clone();
-        ClusterSpec { logical_id: (name != identity).then_some(identity), id: name, ..self.clone() }
+        let identity = self.identity();
+        ClusterSpec { logical_id: (!identity.is_named(&name)).then_some(identity), id: name, ..self.clone() }
     }
 
     /// The node pool marked [`NodePool::system`], if any.

@@ -2,9 +2,9 @@
 
 use std::collections::BTreeMap;
 
-use super::{BlueprintVersion, ClusterId, ClusterSpec, FleetName};
+use super::{BlueprintVersion, ClusterIdentity, ClusterSpec, FleetName};
 
-/// The tags every cluster Fleet creates carries: the fleet that owns it, its id and the version
+/// The tags every cluster Fleet creates carries: the fleet that owns it, the identity it serves and the version
 /// of the blueprint it was made from.
 ///
 /// Keys and values follow the strictest cloud rules (GCP labels: lowercase letters, digits, `-`
@@ -14,7 +14,7 @@ use super::{BlueprintVersion, ClusterId, ClusterSpec, FleetName};
 /// use fleet_core::*;
 /// let tags = FleetTags {
 ///     fleet: FleetName::new("prod").unwrap(),
-///     cluster_id: ClusterId::new("web-1").unwrap(),
+///     identity: ClusterIdentity::new("web-1").unwrap(),
 ///     blueprint_version: BlueprintVersion::new("abc").unwrap(),
 /// };
 /// let map = tags.to_map();
@@ -25,9 +25,9 @@ use super::{BlueprintVersion, ClusterId, ClusterSpec, FleetName};
 pub struct FleetTags {
     /// The owning fleet.
     pub fleet: FleetName,
-    /// Fleet's id of the cluster (its identity, which a replacement keeps though its name at
-    /// the provider differs).
-    pub cluster_id: ClusterId,
+    /// The logical cluster it serves (a replacement serves the identity of the cluster it
+    /// replaces, though its name at the provider differs).
+    pub identity: ClusterIdentity,
     /// The blueprint version the cluster was made from.
     pub blueprint_version: BlueprintVersion,
 }
@@ -35,25 +35,21 @@ pub struct FleetTags {
 impl FleetTags {
     /// Tag key holding the fleet name.
     pub const FLEET_KEY: &'static str = "fleet-name";
-    /// Tag key holding the cluster id.
-    pub const CLUSTER_ID_KEY: &'static str = "fleet-cluster-id";
+    /// Tag key holding the identity.
+    pub const IDENTITY_KEY: &'static str = "fleet-cluster-id";
     /// Tag key holding the blueprint version.
     pub const BLUEPRINT_VERSION_KEY: &'static str = "fleet-blueprint-version";
 
     /// The tags for a cluster of `fleet` made from `spec`.
     pub fn for_spec(fleet: &FleetName, spec: &ClusterSpec) -> Self {
-        Self {
-            fleet: fleet.clone(),
-            cluster_id: spec.identity().clone(),
-            blueprint_version: spec.blueprint_version.clone(),
-        }
+        Self { fleet: fleet.clone(), identity: spec.identity(), blueprint_version: spec.blueprint_version.clone() }
     }
 
     /// The three tags as a map.
     pub fn to_map(&self) -> BTreeMap<String, String> {
         BTreeMap::from([
             (Self::FLEET_KEY.to_owned(), self.fleet.to_string()),
-            (Self::CLUSTER_ID_KEY.to_owned(), self.cluster_id.to_string()),
+            (Self::IDENTITY_KEY.to_owned(), self.identity.to_string()),
             (Self::BLUEPRINT_VERSION_KEY.to_owned(), self.blueprint_version.to_string()),
         ])
     }
@@ -81,7 +77,7 @@ impl FleetTags {
         tags.iter().filter(|(key, _)| !Self::is_own_key(key)).map(|(key, value)| (key.clone(), value.clone())).collect()
     }
 
-    /// The identity (cluster id tag) of a cluster whose tags are `fleet`'s, without
+    /// The identity (identity tag) of a cluster whose tags are `fleet`'s, without
     /// allocating; `None` unless all three of Fleet's tags are present and valid and name
     /// `fleet` (as [`FleetTags::from_tags`] and [`FleetTags::belongs_to`] judge).
     pub fn identity_in<'a>(tags: &'a BTreeMap<String, String>, fleet: &FleetName) -> Option<&'a str> {
@@ -92,7 +88,7 @@ impl FleetTags {
     pub fn from_tags(tags: &BTreeMap<String, String>) -> Option<Self> {
         Some(Self {
             fleet: FleetName::new(tags.get(Self::FLEET_KEY)?.as_str()).ok()?,
-            cluster_id: ClusterId::new(tags.get(Self::CLUSTER_ID_KEY)?.as_str()).ok()?,
+            identity: ClusterIdentity::new(tags.get(Self::IDENTITY_KEY)?.as_str()).ok()?,
             blueprint_version: BlueprintVersion::new(tags.get(Self::BLUEPRINT_VERSION_KEY)?.as_str()).ok()?,
         })
     }
@@ -107,7 +103,7 @@ impl FleetTags {
 /// once: the planner reads this for every cluster of a fleet).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct TagView<'a> {
-    /// The cluster id tag.
+    /// The identity tag.
     pub identity: &'a str,
     /// The fixed settings hash tag (empty when missing).
     pub fixed: &'a str,
@@ -123,7 +119,7 @@ impl<'a> TagView<'a> {
         Self::unchecked(tags, fleet).filter(TagView::is_valid)
     }
 
-    /// As [`TagView::of`], without checking that the cluster id and blueprint version tags
+    /// As [`TagView::of`], without checking that the identity and blueprint version tags
     /// are valid names (see [`TagView::is_valid`]): for callers that compare them with valid
     /// names first, which is a check of its own.
     pub fn unchecked(tags: &'a BTreeMap<String, String>, fleet: &FleetName) -> Option<Self> {
@@ -131,7 +127,7 @@ impl<'a> TagView<'a> {
         for (key, value) in tags {
             match key.as_str() {
                 FleetTags::FLEET_KEY => name = Some(value.as_str()),
-                FleetTags::CLUSTER_ID_KEY => identity = Some(value.as_str()),
+                FleetTags::IDENTITY_KEY => identity = Some(value.as_str()),
                 FleetTags::BLUEPRINT_VERSION_KEY => blueprint = Some(value.as_str()),
                 FleetTags::FIXED_SETTINGS_KEY => fixed = value.as_str(),
                 other if !FleetTags::is_own_key(other) => user_labels += 1,
@@ -146,9 +142,9 @@ impl<'a> TagView<'a> {
         })
     }
 
-    /// Whether the cluster id and blueprint version tags are valid names.
+    /// Whether the identity and blueprint version tags are valid names.
     pub fn is_valid(&self) -> bool {
-        ClusterId::is_valid(self.identity) && BlueprintVersion::is_valid(self.blueprint)
+        ClusterIdentity::is_valid(self.identity) && BlueprintVersion::is_valid(self.blueprint)
     }
 }
 
@@ -160,15 +156,15 @@ mod tests {
     fn incomplete_or_invalid_tags_are_not_fleet_tags() {
         let mut map = FleetTags {
             fleet: FleetName::new("prod").unwrap(),
-            cluster_id: ClusterId::new("c").unwrap(),
+            identity: ClusterIdentity::new("c").unwrap(),
             blueprint_version: BlueprintVersion::new("1").unwrap(),
         }
         .to_map();
         assert!(FleetTags::belongs_to(&map, &FleetName::new("prod").unwrap()));
         assert!(!FleetTags::belongs_to(&map, &FleetName::new("dev").unwrap()));
-        map.insert(FleetTags::CLUSTER_ID_KEY.into(), "Not Valid".into());
+        map.insert(FleetTags::IDENTITY_KEY.into(), "Not Valid".into());
         assert_eq!(FleetTags::from_tags(&map), None);
-        map.remove(FleetTags::CLUSTER_ID_KEY);
+        map.remove(FleetTags::IDENTITY_KEY);
         assert_eq!(FleetTags::from_tags(&map), None);
     }
 }

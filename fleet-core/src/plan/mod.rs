@@ -142,13 +142,16 @@ pub enum Action {
 }
 
 impl Action {
-    /// The cluster the action is about: its identity for creates, updates and replacements,
-    /// its name at the provider for deletes and unchanged clusters.
-    pub fn cluster_id(&self) -> &ClusterId {
+    /// The name of the cluster the action is about: for creates, updates and replacements the
+    /// name of the spec's identity (that of its first cluster), for deletes and unchanged
+    /// clusters the cluster's name at the provider.
+    pub fn cluster_id(&self) -> ClusterId {
         match self {
-            Action::Create { spec } | Action::Update { spec, .. } | Action::Replace { spec, .. } => spec.identity(),
+            Action::Create { spec } | Action::Update { spec, .. } | Action::Replace { spec, .. } => {
+                spec.identity().first_name()
+            }
             Action::Delete { id, .. } | Action::Hibernate { id } | Action::Resume { id } | Action::Unchanged { id } => {
-                id
+                id.clone()
             }
         }
     }
@@ -224,8 +227,7 @@ pub fn plan(
     let mut fixed = FixedSettingsHashes::default();
     let mut actions = Vec::with_capacity(desired.clusters.len());
     for spec in desired.specs() {
-        let Some(group) =
-            groups.take(spec.identity().as_str()).map(|group| group.ours(spec)).filter(|g| g.first.is_some())
+        let Some(group) = groups.take(spec.identity_text()).map(|group| group.ours(spec)).filter(|g| g.first.is_some())
         else {
             actions.push(Action::Create { spec: Box::new(spec.clone()) });
             continue;
@@ -284,7 +286,7 @@ pub fn plan(
     let unwanted = groups.rest().filter(|(_, tags)| tags.is_valid());
     actions.extend(unwanted.map(|(cluster, _)| delete(cluster, DeleteReason::NotWanted)));
     // Mostly in order already (specs are sorted by id): a stable sort finds the runs.
-    actions.sort_by(|a, b| a.cluster_id().cmp(b.cluster_id()));
+    actions.sort_by_key(Action::cluster_id);
     Plan { fleet: desired.name.clone(), actions }
 }
 
@@ -329,10 +331,10 @@ pub fn replacement_name<'a>(spec: &ClusterSpec, taken: impl IntoIterator<Item = 
     (0u32..64)
         .map(|attempt| {
             let hash = crate::BlueprintVersion::of(&(place, attempt));
-            ClusterId::new(format!("{stem}-r{}", &hash.as_str()[..4])).unwrap_or_else(|_| identity.clone())
+            ClusterId::new(format!("{stem}-r{}", &hash.as_str()[..4])).unwrap_or_else(|_| identity.first_name())
         })
         .find(|name| !taken.contains(&name))
-        .unwrap_or_else(|| identity.clone())
+        .unwrap_or_else(|| identity.first_name())
 }
 
 fn delete(cluster: &Cluster, reason: DeleteReason) -> Action {

@@ -76,7 +76,7 @@ pub fn replacement_needed(current: &Cluster, desired: &ClusterSpec, capabilities
 pub fn differences(current: &Cluster, desired: &ClusterSpec, capabilities: Capabilities) -> Vec<super::Change> {
     let tag = |key: &str| current.tags.get(key).map_or("", String::as_str);
     let tags = TagView {
-        identity: tag(FleetTags::CLUSTER_ID_KEY),
+        identity: tag(FleetTags::IDENTITY_KEY),
         fixed: tag(FleetTags::FIXED_SETTINGS_KEY),
         blueprint: tag(FleetTags::BLUEPRINT_VERSION_KEY),
         user_labels: 0,

@@ -14,8 +14,8 @@ use crate::Room;
 use crate::addons::{AddonReport, AddonSet, ObjectRef};
 use crate::provider::{AppliedSettings, Listing};
 use crate::{
-    Capabilities, Cluster, ClusterId, ClusterPhase, ClusterSpec, Error, FleetName, FleetTags, KubernetesVersion,
-    NodePool, ProviderName, Region, Result,
+    Capabilities, Cluster, ClusterId, ClusterIdentity, ClusterPhase, ClusterSpec, Error, FleetName, FleetTags,
+    KubernetesVersion, NodePool, ProviderName, Region, Result,
 };
 
 /// The simulated wall clock starts at 2026-01-01T00:00:00Z, so timestamps are reproducible.
@@ -29,7 +29,7 @@ pub struct Creation {
     /// Its name at the cloud.
     pub cluster: ClusterId,
     /// The logical cluster it serves (its spec's identity).
-    pub identity: ClusterId,
+    pub identity: ClusterIdentity,
     /// The fleet that created it.
     pub fleet: FleetName,
     /// Virtual time since the cloud was built.
@@ -383,7 +383,7 @@ impl SimState {
         self.issued_tokens.push(format!("sim-{}", cluster.token));
         self.creations.push(Creation {
             cluster: spec.id.clone(),
-            identity: spec.identity().clone(),
+            identity: spec.identity(),
             fleet: fleet.clone(),
             at: elapsed,
         });

@@ -11,7 +11,7 @@ use super::{
     AcceptedEnvironment, EventRecord, Intent, IntentOutcome, NewIntent, Placement, StateStore, move_key, store_error,
 };
 use super::{MoveReport, RecordKind};
-use crate::{Cluster, ClusterId, Result};
+use crate::{Cluster, ClusterId, ClusterIdentity, Result};
 
 /// A state store in memory: lost when the process ends.
 #[derive(Debug, Default)]
@@ -24,9 +24,9 @@ struct Inner {
     intents: Vec<Intent>,
     observed: BTreeMap<ClusterId, Cluster>,
     events: Vec<EventRecord>,
-    placements: BTreeMap<ClusterId, Placement>,
+    placements: BTreeMap<ClusterIdentity, Placement>,
     environments: BTreeMap<ClusterId, AcceptedEnvironment>,
-    failover_moves: BTreeMap<(u64, ClusterId), MoveReport>,
+    failover_moves: BTreeMap<(u64, ClusterIdentity), MoveReport>,
 }
 
 impl MemoryStore {
@@ -104,7 +104,7 @@ impl StateStore for MemoryStore {
         Ok(self.inner().placements.values().cloned().collect())
     }
 
-    async fn placement(&self, identity: &ClusterId) -> Result<Option<Placement>> {
+    async fn placement(&self, identity: &ClusterIdentity) -> Result<Option<Placement>> {
         Ok(self.inner().placements.get(identity).cloned())
     }
 
@@ -119,7 +119,7 @@ impl StateStore for MemoryStore {
         Ok(written)
     }
 
-    async fn remove_placement(&self, identity: &ClusterId, generation: u64) -> Result<()> {
+    async fn remove_placement(&self, identity: &ClusterIdentity, generation: u64) -> Result<()> {
         let mut inner = self.inner();
         match inner.placements.get(identity).map(|p| p.generation) {
             None => Ok(()),

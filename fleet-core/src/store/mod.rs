@@ -29,11 +29,11 @@ pub use record_kind::RecordKind;
 #[cfg(feature = "sqlite")]
 pub use sqlite::SqliteStore;
 
-use crate::{BlueprintVersion, Cluster, ClusterId, ClusterSpec, Result};
+use crate::{BlueprintVersion, Cluster, ClusterId, ClusterIdentity, ClusterSpec, Result};
 
 /// The key of a failover move: when it started, then its identity, so that keys sort as
 /// moves began.
-pub(crate) fn move_key(report: &MoveReport) -> (u64, ClusterId) {
+pub(crate) fn move_key(report: &MoveReport) -> (u64, ClusterIdentity) {
     (report.started_millis(), report.identity.clone())
 }
 
@@ -145,10 +145,19 @@ pub struct EventRecord {
     pub at: SystemTime,
     /// What happened.
     pub kind: RecordKind,
-    /// The cluster, if one.
+    /// The cluster it is about, if one, by name: a cluster's name at its provider, or for an
+    /// event about a logical cluster (its expiry, placement, rollout, version or failover) the
+    /// name of that identity ([`ClusterIdentity::first_name`]); see [`EventRecord::identity`].
     pub cluster: Option<ClusterId>,
     /// A human description (never a secret).
     pub message: String,
+}
+
+impl EventRecord {
+    /// The logical cluster an event about one names (see [`EventRecord::cluster`]).
+    pub fn identity(&self) -> Option<ClusterIdentity> {
+        self.cluster.as_ref().map(ClusterIdentity::of)
+    }
 }
 
 /// Where the engine keeps its journal and its last view of the fleet.
@@ -196,7 +205,7 @@ pub trait StateStore: Send + Sync {
     async fn placements(&self) -> Result<Vec<Placement>>;
 
     /// The placement of `identity`, if one is stored.
-    async fn placement(&self, identity: &ClusterId) -> Result<Option<Placement>>;
+    async fn placement(&self, identity: &ClusterIdentity) -> Result<Option<Placement>>;
 
     /// Writes `placement` if the stored one still has `placement.generation` (0: none is
     /// stored), storing it with the generation bumped by one; otherwise fails with
@@ -205,7 +214,7 @@ pub trait StateStore: Send + Sync {
 
     /// Removes the placement of `identity` if the stored one has `generation`; removing a
     /// missing placement succeeds, a stale generation is [`crate::Error::Conflict`].
-    async fn remove_placement(&self, identity: &ClusterId, generation: u64) -> Result<()>;
+    async fn remove_placement(&self, identity: &ClusterIdentity, generation: u64) -> Result<()>;
 
     /// Stores an accepted self-service environment, replacing one with the same id.
     async fn put_environment(&self, environment: &AcceptedEnvironment) -> Result<()>;

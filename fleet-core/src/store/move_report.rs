@@ -4,7 +4,7 @@ use std::time::{Duration, SystemTime};
 
 use serde::{Deserialize, Serialize};
 
-use crate::{ClusterId, Location};
+use crate::{ClusterIdentity, Location};
 
 /// One logical cluster moved by failover, as the report shows it and the state store keeps it
 /// ([`StateStore::put_failover_move`](crate::store::StateStore::put_failover_move)).
@@ -13,7 +13,7 @@ use crate::{ClusterId, Location};
 #[non_exhaustive]
 pub struct MoveReport {
     /// The logical cluster.
-    pub identity: ClusterId,
+    pub identity: ClusterIdentity,
     /// When its first failed check was, by the engine's clock: with `identity`, what names
     /// the move.
     pub started_at: SystemTime,

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use super::StateStore;
 use crate::Location;
-use crate::{ClusterId, Error, Result};
+use crate::{ClusterId, ClusterIdentity, Error, Result};
 
 /// The cluster that serves a logical cluster.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -34,7 +34,7 @@ impl ActiveCluster {
 #[non_exhaustive]
 pub struct Placement {
     /// The logical cluster.
-    pub identity: ClusterId,
+    pub identity: ClusterIdentity,
     /// Where it is wanted now.
     pub location: Location,
     /// The place its spec names, while failover keeps it elsewhere (`None` when it is home).
@@ -47,7 +47,7 @@ pub struct Placement {
 
 impl Placement {
     /// A new placement of `identity` at its home `location`, not yet stored.
-    pub fn new(identity: ClusterId, location: Location) -> Self {
+    pub fn new(identity: ClusterIdentity, location: Location) -> Self {
         Self { identity, location, home: None, active: None, generation: 0 }
     }
 
@@ -58,7 +58,7 @@ impl Placement {
 }
 
 /// The error of a write whose generation is not the stored one.
-pub(crate) fn stale_generation(identity: &ClusterId, expected: u64, stored: u64) -> Error {
+pub(crate) fn stale_generation(identity: &ClusterIdentity, expected: u64, stored: u64) -> Error {
     Error::Conflict {
         message: format!(
             "placement of `{identity}` was written at generation {expected}, but the store holds generation {stored}"
@@ -74,7 +74,7 @@ const CONFLICT_RETRIES: usize = 8;
 /// returns `false` when nothing needs writing. Returns the placement as stored.
 pub async fn update_placement(
     store: &dyn StateStore,
-    identity: &ClusterId,
+    identity: &ClusterIdentity,
     location: &Location,
     mut change: impl FnMut(&mut Placement) -> bool,
 ) -> Result<Placement> {
@@ -95,7 +95,7 @@ pub async fn update_placement(
 }
 
 /// Ends the placement of `cluster`'s identity if `cluster`, now deleted, was its active one.
-pub async fn release_placement(store: &dyn StateStore, identity: &ClusterId, cluster: &ClusterId) -> Result<()> {
+pub async fn release_placement(store: &dyn StateStore, identity: &ClusterIdentity, cluster: &ClusterId) -> Result<()> {
     for _ in 0..CONFLICT_RETRIES {
         let Some(placement) = store.placement(identity).await? else { return Ok(()) };
         if placement.active.as_ref().is_none_or(|active| active.cluster != *cluster) {

@@ -16,7 +16,7 @@ use super::{
     move_key, store_error,
 };
 use super::{MoveReport, RecordKind};
-use crate::{Cluster, ClusterId, FleetName, Result};
+use crate::{Cluster, ClusterId, ClusterIdentity, FleetName, Result};
 
 /// Schema migrations, in order; the schema version is the number applied.
 const MIGRATIONS: &[&str] = &[
@@ -191,7 +191,7 @@ fn intent_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Intent> {
 }
 
 /// The stored generation of `identity`'s placement, 0 when none is stored.
-fn stored_generation(connection: &Connection, fleet: &str, identity: &ClusterId) -> rusqlite::Result<u64> {
+fn stored_generation(connection: &Connection, fleet: &str, identity: &ClusterIdentity) -> rusqlite::Result<u64> {
     connection
         .query_row(
             "SELECT generation FROM placements WHERE fleet = ?1 AND identity = ?2",
@@ -330,7 +330,7 @@ impl StateStore for SqliteStore {
         .await
     }
 
-    async fn placement(&self, identity: &ClusterId) -> Result<Option<Placement>> {
+    async fn placement(&self, identity: &ClusterIdentity) -> Result<Option<Placement>> {
         let identity = identity.clone();
         self.blocking("placement", move |connection, fleet| {
             connection
@@ -364,7 +364,7 @@ impl StateStore for SqliteStore {
             .await?
     }
 
-    async fn remove_placement(&self, identity: &ClusterId, generation: u64) -> Result<()> {
+    async fn remove_placement(&self, identity: &ClusterIdentity, generation: u64) -> Result<()> {
         let identity = identity.clone();
         self.blocking("remove placement", move |connection, fleet| {
             let transaction = connection.transaction()?;

@@ -12,7 +12,7 @@ pub(crate) async fn tags_round_trip(kit: &Kit<'_>) -> Verdict {
     let Some(tags) = got.fleet_tags() else {
         return Err(Stop::Fail(format!("no Fleet tags on the cluster: {:?}", got.tags)));
     };
-    ensure!(tags.cluster_id == spec.id, "the cluster-id tag is `{}`", tags.cluster_id);
+    ensure!(tags.identity.is_named(&spec.id), "the cluster-id tag is `{}`", tags.identity);
     ensure!(tags.blueprint_version == spec.blueprint_version, "the blueprint-version tag is wrong");
     ensure!(got.tags.get("purpose").map(String::as_str) == Some("conformance"), "the spec's labels are lost");
     let listing = list(kit, "list").await?;
