@@ -39,9 +39,12 @@ mod addons;
 mod admit;
 mod budget;
 mod budgeted;
+mod decide;
 mod environments;
 mod events;
 mod execute;
+mod expiry;
+mod observe;
 mod ownership;
 pub(crate) mod placements;
 mod rollout;
@@ -49,6 +52,8 @@ mod settle;
 mod state;
 mod unseen;
 mod version_ahead;
+
+use decide::Placements;
 
 use state::EngineState;
 
@@ -65,18 +70,14 @@ pub use events::{ApiBudget, CallsMade, EngineEvent, Progress, ReconcileReport};
 pub use ownership::{Ownership, OwnsAll};
 pub use rollout::RolloutOptions;
 
-use crate::Location;
 use crate::addons::{AddonInstaller, DriftPolicy};
 use crate::fleet_spec::DesiredFleet;
 use crate::health::{HealthCheck, ReportedPhase};
 use crate::mutex::lock;
-use crate::plan::{Action, Plan, plan};
-use crate::store::{AcceptedEnvironment, ActiveCluster, IntentOperation, MemoryStore, RecordKind, StateStore};
-use crate::{
-    Cluster, ClusterId, ClusterIdentity, ClusterPhase, ClusterProvider, Error, FleetName, FleetTags, ProviderName,
-    RateLimits, Result,
-};
-use budget::{Budget, CallKind};
+use crate::plan::{Action, Plan};
+use crate::store::{AcceptedEnvironment, MemoryStore, StateStore};
+use crate::{Cluster, ClusterId, ClusterIdentity, ClusterProvider, Error, FleetName, ProviderName, RateLimits, Result};
+use budget::Budget;
 pub(crate) use unseen::Unseen;
 
 /// How the engine works; every field has a sensible default.
@@ -242,15 +243,6 @@ impl std::fmt::Debug for Engine {
             .field("providers", &self.inner.slots.keys().collect::<Vec<_>>())
             .finish_non_exhaustive()
     }
-}
-
-/// What [`Engine::decide`] does with placements a ready cluster takes over.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Placements {
-    /// Writes them (a pass).
-    Activate,
-    /// Works them out in memory (a dry run).
-    AsTheyWouldBe,
 }
 
 /// Where the engine reads the time of day (TTL expiry); the machine's clock by default.
@@ -667,92 +659,6 @@ impl Engine {
         })?
     }
 
-    /// The desired fleet without the clusters whose TTL has ended: once expired, a cluster is
-    /// not created again.
-    async fn without_expired(&self, desired: DesiredFleet) -> Result<DesiredFleet> {
-        if self.inner.state().expired.is_none() {
-            let recorded: BTreeSet<ClusterIdentity> = self
-                .inner
-                .store
-                .events_after(0)
-                .await?
-                .into_iter()
-                .filter(|event| event.kind == RecordKind::ClusterExpired)
-                .filter_map(|event| event.identity())
-                .collect();
-            self.inner.state().expired.get_or_insert(recorded);
-        }
-        let expired = self.inner.state().expired.clone().unwrap_or_default();
-        let clusters = desired
-            .clusters
-            .into_iter()
-            .filter(|c| c.spec.ttl.is_none() || !expired.contains(&c.spec.identity()))
-            .collect();
-        Ok(DesiredFleet::new(desired.name, clusters))
-    }
-
-    /// `observed` plus the last stored observation of every cluster of a provider or region
-    /// that could not be listed, as `Unreachable`: a cluster out of sight is still this fleet's.
-    pub(crate) async fn with_unreachable(&self, mut observed: Vec<Cluster>, unseen: &Unseen) -> Result<Vec<Cluster>> {
-        if unseen.is_empty() {
-            return Ok(observed);
-        }
-        for mut cluster in self.inner.store.observed().await? {
-            if unseen.covers(&cluster.provider, &cluster.region) && self.inner.owns_cluster(&cluster) {
-                cluster.phase = ClusterPhase::Unreachable;
-                observed.push(cluster);
-            }
-        }
-        // A create whose outcome is unknown (the process stopped before it learned it) may
-        // have made a cluster there: it counts as one, unreachable, until the provider answers.
-        for intent in self.inner.store.pending_intents().await? {
-            let Some(spec) = intent.intent.spec.as_ref() else { continue };
-            let known = observed.iter().any(|c| c.id == spec.id && c.provider == spec.provider);
-            if intent.intent.operation != IntentOperation::Create
-                || !unseen.covers(&spec.provider, &spec.region)
-                || known
-                || !self.inner.owns(&spec.identity())
-            {
-                continue;
-            }
-            let mut cluster = Cluster::new(
-                spec.id.clone(),
-                spec.provider.clone(),
-                String::new(),
-                spec.region.clone(),
-                ClusterPhase::Unreachable,
-            );
-            cluster.tags = FleetTags::cluster_tags(&self.inner.fleet, spec);
-            cluster.kubernetes_version = Some(spec.kubernetes_version);
-            cluster.node_pools = spec.node_pools.clone();
-            observed.push(cluster);
-        }
-        observed.sort_by(|a, b| a.id.cmp(&b.id));
-        Ok(observed)
-    }
-
-    /// What the engine wants of `observed` now (its desired fleet and environments, the
-    /// clusters it owns, without the expired ones, moved where failover relocated them) and the
-    /// plan to get there: the one decision a pass acts on and a dry run shows.
-    /// `present` holds the names of the clusters observed.
-    async fn decide(
-        &self,
-        observed: &[Cluster],
-        present: &BTreeSet<&ClusterId>,
-        placements: Placements,
-    ) -> Result<(DesiredFleet, Plan)> {
-        let inner = &self.inner;
-        let mut wanted = inner.state().desired.clone();
-        wanted.clusters.retain(|cluster| inner.owns(&cluster.spec.identity()));
-        let identities: BTreeSet<ClusterIdentity> = wanted.specs().map(crate::ClusterSpec::identity).collect();
-        let placements = self.placements(observed, present, &identities, placements).await?;
-        let desired = placements::follow_relocations(self.without_expired(wanted).await?, &placements);
-        let capabilities =
-            inner.slots.iter().map(|(name, slot)| (name.clone(), slot.provider.info().capabilities)).collect();
-        let plan = plan(&desired, observed, &capabilities, inner.now());
-        Ok((desired, plan))
-    }
-
     /// What the next pass would do, without doing any of it: the engine observes its providers
     /// (within its API budget), reads the store's intents' outcomes, placements, expiries and
     /// environments, and plans with its own clock and the providers' capabilities, exactly as
@@ -773,174 +679,5 @@ impl Engine {
         }
         .instrument(span)
         .await
-    }
-
-    /// The stored placements by identity (`present`: the names of the clusters observed), after
-    /// giving every wanted identity that has a ready cluster but no placement (adopted, or
-    /// created before placements were kept) one: written in `mode` [`Placements::Activate`],
-    /// worked out in memory in [`Placements::AsTheyWouldBe`].
-    async fn placements(
-        &self,
-        observed: &[Cluster],
-        present: &BTreeSet<&ClusterId>,
-        wanted: &BTreeSet<ClusterIdentity>,
-        mode: Placements,
-    ) -> Result<BTreeMap<ClusterIdentity, crate::store::Placement>> {
-        let mut placements: BTreeMap<ClusterIdentity, crate::store::Placement> = self
-            .inner
-            .store
-            .placements()
-            .await?
-            .into_iter()
-            .filter(|p| self.inner.owns(&p.identity))
-            .map(|p| (p.identity.clone(), p))
-            .collect();
-        // An identity no spec wants whose clusters are all gone keeps no placement: the one a
-        // pass stopped from releasing after its delete (a crash between the two) is released
-        // now, so that the identity, if it returns, goes where its spec says.
-        let seen: BTreeSet<ClusterIdentity> = observed.iter().map(Cluster::identity).collect();
-        let stale: Vec<crate::store::Placement> = placements
-            .values()
-            .filter(|p| !wanted.contains(&p.identity) && !seen.contains(&p.identity))
-            .cloned()
-            .collect();
-        for placement in stale {
-            placements.remove(&placement.identity);
-            // Removed as read: a placement written since (another writer's) is kept.
-            if mode == Placements::Activate {
-                match self.inner.store.remove_placement(&placement.identity, placement.generation).await {
-                    Ok(()) | Err(Error::Conflict { .. }) => {}
-                    Err(err) => return Err(err),
-                }
-            }
-        }
-        for cluster in observed.iter().filter(|c| c.phase.is_ready()) {
-            // A placement whose active cluster is gone (deleted by a pass that stopped before
-            // it could switch) is taken over by a ready cluster of its identity.
-            let serves = |p: &crate::store::Placement| p.active.as_ref().is_some_and(|a| present.contains(&a.cluster));
-            let identity = cluster.identity();
-            if !wanted.contains(&identity) || placements.get(&identity).is_some_and(serves) {
-                continue;
-            }
-            match mode {
-                Placements::Activate => {
-                    placements::activate(&self.inner, cluster).await?;
-                    if let Some(placement) = self.inner.store.placement(&identity).await? {
-                        placements.insert(placement.identity.clone(), placement);
-                    }
-                }
-                Placements::AsTheyWouldBe => {
-                    let location = Location::of(cluster);
-                    let placement = placements
-                        .entry(identity.clone())
-                        .or_insert_with(|| crate::store::Placement::new(identity.clone(), location.clone()));
-                    placements::make_active(placement, &ActiveCluster::new(cluster.id.clone(), location), true);
-                }
-            }
-        }
-        Ok(placements)
-    }
-
-    /// Sends [`EngineEvent::ExpiringSoon`] once for each cluster within
-    /// [`EngineOptions::expiry_warning`] of the end of its TTL.
-    async fn warn_of_expiry(&self, desired: &DesiredFleet, observed: &[Cluster]) -> Result<()> {
-        let now = self.inner.now();
-        for spec in desired.specs() {
-            let Some(ttl) = spec.ttl else { continue };
-            let created = observed
-                .iter()
-                .filter(|c| c.fleet_tags().is_some_and(|t| t.identity == spec.identity()))
-                .filter_map(|c| c.created_at)
-                .min();
-            let Some(expiry) = created.and_then(|created| created.checked_add(ttl)) else { continue };
-            let remaining = expiry.duration_since(now).unwrap_or_default();
-            if remaining > Duration::ZERO
-                && remaining <= self.inner.options.expiry_warning
-                && self.inner.state().warned.insert(spec.identity())
-            {
-                let message = format!("its time to live ends in {}", crate::format_duration(remaining));
-                self.inner
-                    .store
-                    .append_event(RecordKind::ClusterExpiring, Some(&spec.id), &message, self.inner.now())
-                    .await?;
-                self.inner.emit(EngineEvent::ExpiringSoon { identity: spec.identity(), remaining });
-            }
-        }
-        Ok(())
-    }
-
-    /// Lists every provider; returns this fleet's clusters that this engine owns, and the
-    /// providers and regions that could not be listed.
-    pub(crate) async fn observe(&self) -> (Vec<Cluster>, Unseen) {
-        let mut observed = Vec::new();
-        let mut unseen = Unseen::default();
-        for (name, slot) in &self.inner.slots {
-            slot.budget.call(CallKind::Read).await;
-            match slot.provider.list().await {
-                Ok(listing) => {
-                    for lost in listing.unreachable {
-                        self.inner.emit(EngineEvent::RegionUnavailable {
-                            provider: name.clone(),
-                            region: lost.region.clone(),
-                            error: lost.error.to_string(),
-                        });
-                        unseen.add_region(name.clone(), lost.region);
-                    }
-                    // A cluster listed in a region reported unreachable is not trusted either.
-                    observed.extend(listing.clusters.into_iter().filter(|c| {
-                        FleetTags::belongs_to(&c.tags, &self.inner.fleet)
-                            && self.inner.owns_cluster(c)
-                            && !unseen.covers(name, &c.region)
-                    }));
-                }
-                Err(err) => {
-                    self.inner
-                        .emit(EngineEvent::ProviderUnavailable { provider: name.clone(), error: err.to_string() });
-                    unseen.add_provider(name.clone());
-                }
-            }
-        }
-        observed.sort_by(|a, b| a.id.cmp(&b.id));
-        (observed, unseen)
-    }
-
-    /// Makes the store's observations match what the providers showed; returns how many
-    /// clusters were adopted (found at a provider, unknown to the store).
-    async fn sync_store(&self, observed: &[Cluster], unseen: &Unseen) -> Result<usize> {
-        let store = &self.inner.store;
-        let stored: BTreeMap<ClusterId, Cluster> = store
-            .observed()
-            .await?
-            .into_iter()
-            .filter(|c| self.inner.owns_cluster(c))
-            .map(|c| (c.id.clone(), c))
-            .collect();
-        let mut adopted = 0;
-        for cluster in observed {
-            match stored.get(&cluster.id) {
-                None => {
-                    adopted += 1;
-                    store.put_observed(cluster).await?;
-                    store
-                        .append_event(
-                            RecordKind::ClusterAdopted,
-                            Some(&cluster.id),
-                            "found at its provider with this fleet's tags",
-                            self.inner.now(),
-                        )
-                        .await?;
-                    self.inner.emit(EngineEvent::ClusterAdopted { cluster: cluster.id.clone() });
-                }
-                Some(known) if known != cluster => store.put_observed(cluster).await?,
-                Some(_) => {}
-            }
-        }
-        let seen: BTreeSet<&ClusterId> = observed.iter().map(|c| &c.id).collect();
-        for (id, known) in &stored {
-            if !unseen.covers(&known.provider, &known.region) && !seen.contains(id) {
-                store.remove_observed(id).await?;
-            }
-        }
-        Ok(adopted)
     }
 }

@@ -1,0 +1,64 @@
+//! Time to live: clusters whose TTL ended are not wanted again, and each is warned of once
+//! before it ends.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use super::{Engine, EngineEvent};
+use crate::fleet_spec::DesiredFleet;
+use crate::store::RecordKind;
+use crate::{Cluster, ClusterIdentity, Result};
+
+impl Engine {
+    /// The desired fleet without the clusters whose TTL has ended: once expired, a cluster is
+    /// not created again.
+    pub(super) async fn without_expired(&self, desired: DesiredFleet) -> Result<DesiredFleet> {
+        if self.inner.state().expired.is_none() {
+            let recorded: BTreeSet<ClusterIdentity> = self
+                .inner
+                .store
+                .events_after(0)
+                .await?
+                .into_iter()
+                .filter(|event| event.kind == RecordKind::ClusterExpired)
+                .filter_map(|event| event.identity())
+                .collect();
+            self.inner.state().expired.get_or_insert(recorded);
+        }
+        let expired = self.inner.state().expired.clone().unwrap_or_default();
+        let clusters = desired
+            .clusters
+            .into_iter()
+            .filter(|c| c.spec.ttl.is_none() || !expired.contains(&c.spec.identity()))
+            .collect();
+        Ok(DesiredFleet::new(desired.name, clusters))
+    }
+
+    /// Sends [`EngineEvent::ExpiringSoon`] once for each cluster within
+    /// [`EngineOptions::expiry_warning`] of the end of its TTL.
+    pub(super) async fn warn_of_expiry(&self, desired: &DesiredFleet, observed: &[Cluster]) -> Result<()> {
+        let now = self.inner.now();
+        for spec in desired.specs() {
+            let Some(ttl) = spec.ttl else { continue };
+            let created = observed
+                .iter()
+                .filter(|c| c.fleet_tags().is_some_and(|t| t.identity == spec.identity()))
+                .filter_map(|c| c.created_at)
+                .min();
+            let Some(expiry) = created.and_then(|created| created.checked_add(ttl)) else { continue };
+            let remaining = expiry.duration_since(now).unwrap_or_default();
+            if remaining > Duration::ZERO
+                && remaining <= self.inner.options.expiry_warning
+                && self.inner.state().warned.insert(spec.identity())
+            {
+                let message = format!("its time to live ends in {}", crate::format_duration(remaining));
+                self.inner
+                    .store
+                    .append_event(RecordKind::ClusterExpiring, Some(&spec.id), &message, self.inner.now())
+                    .await?;
+                self.inner.emit(EngineEvent::ExpiringSoon { identity: spec.identity(), remaining });
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,126 @@
+//! Observing: every provider listed within its read budget, what could not be seen kept as
+//! `Unreachable` from the store, and the store's observations made to match what was seen.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::budget::CallKind;
+use super::{Engine, EngineEvent, Unseen};
+use crate::store::{IntentOperation, RecordKind};
+use crate::{Cluster, ClusterId, ClusterPhase, FleetTags, Result};
+
+impl Engine {
+    /// Lists every provider; returns this fleet's clusters that this engine owns, and the
+    /// providers and regions that could not be listed.
+    pub(crate) async fn observe(&self) -> (Vec<Cluster>, Unseen) {
+        let mut observed = Vec::new();
+        let mut unseen = Unseen::default();
+        for (name, slot) in &self.inner.slots {
+            slot.budget.call(CallKind::Read).await;
+            match slot.provider.list().await {
+                Ok(listing) => {
+                    for lost in listing.unreachable {
+                        self.inner.emit(EngineEvent::RegionUnavailable {
+                            provider: name.clone(),
+                            region: lost.region.clone(),
+                            error: lost.error.to_string(),
+                        });
+                        unseen.add_region(name.clone(), lost.region);
+                    }
+                    // A cluster listed in a region reported unreachable is not trusted either.
+                    observed.extend(listing.clusters.into_iter().filter(|c| {
+                        FleetTags::belongs_to(&c.tags, &self.inner.fleet)
+                            && self.inner.owns_cluster(c)
+                            && !unseen.covers(name, &c.region)
+                    }));
+                }
+                Err(err) => {
+                    self.inner
+                        .emit(EngineEvent::ProviderUnavailable { provider: name.clone(), error: err.to_string() });
+                    unseen.add_provider(name.clone());
+                }
+            }
+        }
+        observed.sort_by(|a, b| a.id.cmp(&b.id));
+        (observed, unseen)
+    }
+
+    /// `observed` plus the last stored observation of every cluster of a provider or region
+    /// that could not be listed, as `Unreachable`: a cluster out of sight is still this fleet's.
+    pub(crate) async fn with_unreachable(&self, mut observed: Vec<Cluster>, unseen: &Unseen) -> Result<Vec<Cluster>> {
+        if unseen.is_empty() {
+            return Ok(observed);
+        }
+        for mut cluster in self.inner.store.observed().await? {
+            if unseen.covers(&cluster.provider, &cluster.region) && self.inner.owns_cluster(&cluster) {
+                cluster.phase = ClusterPhase::Unreachable;
+                observed.push(cluster);
+            }
+        }
+        // A create whose outcome is unknown (the process stopped before it learned it) may
+        // have made a cluster there: it counts as one, unreachable, until the provider answers.
+        for intent in self.inner.store.pending_intents().await? {
+            let Some(spec) = intent.intent.spec.as_ref() else { continue };
+            let known = observed.iter().any(|c| c.id == spec.id && c.provider == spec.provider);
+            if intent.intent.operation != IntentOperation::Create
+                || !unseen.covers(&spec.provider, &spec.region)
+                || known
+                || !self.inner.owns(&spec.identity())
+            {
+                continue;
+            }
+            let mut cluster = Cluster::new(
+                spec.id.clone(),
+                spec.provider.clone(),
+                String::new(),
+                spec.region.clone(),
+                ClusterPhase::Unreachable,
+            );
+            cluster.tags = FleetTags::cluster_tags(&self.inner.fleet, spec);
+            cluster.kubernetes_version = Some(spec.kubernetes_version);
+            cluster.node_pools = spec.node_pools.clone();
+            observed.push(cluster);
+        }
+        observed.sort_by(|a, b| a.id.cmp(&b.id));
+        Ok(observed)
+    }
+
+    /// Makes the store's observations match what the providers showed; returns how many
+    /// clusters were adopted (found at a provider, unknown to the store).
+    pub(super) async fn sync_store(&self, observed: &[Cluster], unseen: &Unseen) -> Result<usize> {
+        let store = &self.inner.store;
+        let stored: BTreeMap<ClusterId, Cluster> = store
+            .observed()
+            .await?
+            .into_iter()
+            .filter(|c| self.inner.owns_cluster(c))
+            .map(|c| (c.id.clone(), c))
+            .collect();
+        let mut adopted = 0;
+        for cluster in observed {
+            match stored.get(&cluster.id) {
+                None => {
+                    adopted += 1;
+                    store.put_observed(cluster).await?;
+                    store
+                        .append_event(
+                            RecordKind::ClusterAdopted,
+                            Some(&cluster.id),
+                            "found at its provider with this fleet's tags",
+                            self.inner.now(),
+                        )
+                        .await?;
+                    self.inner.emit(EngineEvent::ClusterAdopted { cluster: cluster.id.clone() });
+                }
+                Some(known) if known != cluster => store.put_observed(cluster).await?,
+                Some(_) => {}
+            }
+        }
+        let seen: BTreeSet<&ClusterId> = observed.iter().map(|c| &c.id).collect();
+        for (id, known) in &stored {
+            if !unseen.covers(&known.provider, &known.region) && !seen.contains(id) {
+                store.remove_observed(id).await?;
+            }
+        }
+        Ok(adopted)
+    }
+}
