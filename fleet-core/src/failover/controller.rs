@@ -40,6 +40,23 @@ impl Default for FailoverOptions {
     }
 }
 
+impl FailoverOptions {
+    /// The longest from a cluster's first failed check until its loss is judged: the failed
+    /// checks in a row and the grace period, whichever is later, and one interval more for a
+    /// failure that begins just after a check.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use fleet_core::failover::FailoverOptions;
+    /// // Defaults: checks every 10 s, 3 failures in a row lasting 120 s.
+    /// assert_eq!(FailoverOptions::default().detection_time(), Duration::from_secs(130));
+    /// ```
+    pub fn detection_time(&self) -> Duration {
+        let checks = self.probe_interval * self.thresholds.consecutive_failures.saturating_sub(1);
+        checks.max(self.thresholds.grace) + self.probe_interval
+    }
+}
+
 /// Something the controller did or saw.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "event", rename_all = "camelCase")]

@@ -6,11 +6,14 @@
 //! judgements that a cluster, a region or a whole provider is lost, after configurable
 //! consecutive failures and grace periods. [`choose_placements`] picks where lost clusters
 //! go: ordered fallbacks, anti-affinity, capacity and quotas, higher priority first.
+//! [`readiness()`] judges, before any outage, whether each template would recover from the loss
+//! of any one region or provider, and how fast.
 
 mod controller;
 mod detect;
 mod lower_bound;
 mod placement;
+mod readiness;
 mod report;
 
 pub use crate::fleet_spec::{FailoverPolicy, Fallback, OnReturn};
@@ -23,4 +26,5 @@ pub use controller::{FailoverController, FailoverControllerBuilder, FailoverEven
 pub use detect::{Loss, LossDetector, LossThresholds};
 pub use lower_bound::earliest_finishes;
 pub use placement::{Decision, Displaced, PlacementView, choose_placements};
+pub use readiness::{Outage, OutageReadiness, ProviderFacts, Readiness, TemplateReadiness, readiness};
 pub use report::{AwaitingCleanup, FailoverReport};
