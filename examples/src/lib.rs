@@ -33,3 +33,25 @@ pub fn demo_clouds(repository: &Repository, seed: u64) -> Vec<SimCloud> {
             .system_pool_required(name.as_str() == "sim-azure")
     })
 }
+
+/// The failover readiness of the repository in `dir` on its [`demo_clouds`] (seed 1), after a
+/// first pass of an engine over them: what the `readiness` example prints.
+///
+/// # Errors
+/// The repository's errors, or an engine or provider error.
+pub async fn demo_readiness(dir: &str) -> Result<fleet::failover::Readiness, Box<dyn std::error::Error>> {
+    let repository = Repository::load_dir(dir)?;
+    let clouds = demo_clouds(&repository, 1);
+    let infos: Vec<_> = clouds.iter().map(|cloud| cloud.info().clone()).collect();
+    let desired = repository.desired(&infos)?;
+    let fleet = desired.fleet.name.clone();
+    let mut engine = fleet::Engine::builder(fleet.clone());
+    for cloud in &clouds {
+        engine = engine.provider(std::sync::Arc::new(cloud.provider(fleet.clone())));
+    }
+    let engine = engine.build()?;
+    engine.set_desired(desired.fleet)?;
+    engine.run_once().await?;
+    let controller = fleet::FailoverController::builder(engine).policies(desired.failover).build()?;
+    Ok(controller.readiness().await?)
+}

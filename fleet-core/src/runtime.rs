@@ -304,6 +304,15 @@ impl Runtime {
         self.engine.dry_run().await
     }
 
+    /// Whether each template would recover from the loss of any one region or provider, and
+    /// how fast ([`FailoverController::readiness`]).
+    ///
+    /// # Errors
+    /// A provider's error while asking it.
+    pub async fn readiness(&self) -> crate::Result<crate::failover::Readiness> {
+        self.controller.readiness().await
+    }
+
     /// What the runtime is doing.
     pub fn status(&self) -> Status {
         Status {

@@ -11,6 +11,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::lower_bound::earliest_finishes;
+use super::readiness::{ProviderFacts, Readiness, readiness};
 use super::report::{AwaitingCleanup, FailoverReport};
 use super::{
     Decision, Displaced, FailoverPolicy, Health, HealthCheck, Location, Loss, LossDetector, LossThresholds, OnReturn,
@@ -286,6 +287,27 @@ impl FailoverController {
             policies: BTreeMap::new(),
             options: FailoverOptions::default(),
         }
+    }
+
+    /// Judges readiness now ([`readiness()`](super::readiness())): the engine's desired fleet under
+    /// this controller's policies and detection time, against what the engine's providers
+    /// report (offered versions, room; each call charged to the engine's budget) and the API
+    /// budgets the engine keeps to.
+    ///
+    /// # Errors
+    /// A provider's error while asking it.
+    pub async fn readiness(&self) -> Result<Readiness> {
+        let engine = &self.inner.engine;
+        let providers: Vec<Arc<dyn crate::ClusterProvider>> = engine.providers().into_values().collect();
+        let mut facts = ProviderFacts::gather(&providers).await?;
+        for (name, known) in &mut facts {
+            if let Some(budget) = engine.budget_of(name) {
+                known.writes = budget.limits.writes;
+                known.concurrency = budget.concurrency;
+            }
+        }
+        let policies = Arc::clone(&lock(&self.inner.policies));
+        Ok(readiness(&engine.desired(), &policies, &facts, self.inner.options.detection_time()))
     }
 
     /// Replaces the failover policies (a reloaded repository's
