@@ -721,8 +721,8 @@ impl FailoverController {
     }
 
     /// What choose_placements needs: room per fallback place (as the providers report it,
-    /// less moves decided but not yet created there), lost places, and where each template's
-    /// other clusters are.
+    /// less moves decided but not yet created there), what each fallback provider offers, lost
+    /// places, and where each template's other clusters are.
     async fn placement_view(
         &self,
         losses: &[Loss],
@@ -749,6 +749,12 @@ impl FailoverController {
             let Some(policy) = policies.get(*template) else { continue };
             for fallback in &policy.fallbacks {
                 let Some(provider) = providers.get(&fallback.provider) else { continue };
+                if !view.offers.contains_key(&fallback.provider) {
+                    view.offers.insert(
+                        fallback.provider.clone(),
+                        crate::ClusterProviderExt::info_with_offered_versions(provider.as_ref()).await,
+                    );
+                }
                 for region in &fallback.regions {
                     let location = Location::new(fallback.provider.clone(), region.clone());
                     if view.room.contains_key(&location) || view.lost.contains(&location) {

@@ -14,6 +14,7 @@ mod detect;
 mod lower_bound;
 mod placement;
 mod readiness;
+mod refusals;
 mod report;
 
 pub use crate::fleet_spec::{FailoverPolicy, Fallback, OnReturn};

@@ -5,8 +5,9 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
+use super::refusals::refusals;
 use crate::fleet_spec::{AntiAffinity, FailoverPolicy};
-use crate::{ClusterIdentity, ClusterSpec, Location, ProviderName, Room, relocate};
+use crate::{ClusterIdentity, ClusterSpec, Location, ProviderInfo, ProviderName, Room, relocate};
 
 /// A cluster to place: its spec where it was, its template and its priority.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -65,11 +66,17 @@ pub struct PlacementView {
     pub lost_providers: BTreeSet<ProviderName>,
     /// Where each template's surviving clusters run (for anti-affinity).
     pub occupied: BTreeMap<String, Vec<Location>>,
+    /// What each provider offers (its info, with its offered versions): a place whose provider
+    /// would refuse the moved cluster (a version it does not offer there, a setting it does
+    /// not apply, a system pool it needs) is passed over, naming why. A provider missing here
+    /// is not checked.
+    pub offers: BTreeMap<ProviderName, ProviderInfo>,
 }
 
 /// Chooses new places for `displaced` clusters under `policies` (by template), highest priority
 /// first (then by id). A cluster whose template has no policy, or whose fallbacks are all lost,
-/// full or excluded by anti-affinity, is [`Decision::Degraded`] with the reason.
+/// refused by their provider, full or excluded by anti-affinity, is [`Decision::Degraded`]
+/// with the reason.
 pub fn choose_placements(
     displaced: &[Displaced],
     policies: &BTreeMap<String, FailoverPolicy>,
@@ -96,19 +103,23 @@ pub fn choose_placements(
         'search: for fallback in &policy.fallbacks {
             for region in &fallback.regions {
                 let to = Location::new(fallback.provider.clone(), region.clone());
+                let refused_by_provider =
+                    view.offers.get(&to.provider).map(|info| refusals(&relocate(&cluster.spec, &to), &to, info));
                 let why = if to == from || view.lost.contains(&to) {
-                    Some("lost")
+                    Some("lost".to_owned())
                 } else if view.lost_providers.contains(&to.provider) {
-                    Some("provider lost")
+                    Some("provider lost".to_owned())
+                } else if let Some(problems) = refused_by_provider.filter(|problems| !problems.is_empty()) {
+                    Some(problems.join(", "))
                 } else if match policy.anti_affinity {
                     AntiAffinity::Region => taken.contains(&to),
                     AntiAffinity::Provider => taken.iter().any(|l| l.provider == to.provider),
                     _ => false,
                 } {
-                    Some("anti-affinity")
+                    Some("anti-affinity".to_owned())
                 } else {
                     let free = room.get(&to).copied().unwrap_or_default();
-                    (free.clusters == 0 || free.nodes < cluster.spec.max_nodes()).then_some("no capacity")
+                    (free.clusters == 0 || free.nodes < cluster.spec.max_nodes()).then(|| "no capacity".to_owned())
                 };
                 match why {
                     Some(why) => refused.push(format!("{}/{}: {why}", to.provider, to.region)),

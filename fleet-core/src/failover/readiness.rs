@@ -4,9 +4,10 @@
 //! For every place that runs clusters of a template with a failover policy, two outages are
 //! judged: the loss of that region, and the loss of its whole provider. Each outage displaces
 //! the clusters there; [`choose_placements`] (what the failover controller decides with)
-//! places them under the providers' room, higher priorities first; then every move is checked
-//! against what its new place offers: the Kubernetes version, the spec's settings, the system
-//! node pool a provider may need, the add-on manifests. A template is ready for an outage when
+//! places them under the providers' room, higher priorities first, passing over any place whose
+//! provider would refuse the moved cluster (a Kubernetes version it does not offer there, a
+//! setting it does not apply, a system node pool it needs), as the controller does; each move's
+//! add-on manifests must parse. A template is ready for an outage when
 //! every one of its clusters has a move that passes, and its expected recovery time (detection,
 //! then each create waiting for its provider's write budget and operation slots, as the
 //! failover report's lower bound counts them) is compared with its recovery objective.
@@ -25,8 +26,8 @@ use super::placement::{Decision, Displaced, PlacementView, choose_placements};
 use crate::addons::AddonSet;
 use crate::fleet_spec::{DesiredCluster, DesiredFleet, FailoverPolicy};
 use crate::{
-    ClusterIdentity, ClusterProvider, ClusterSpec, Location, ProviderInfo, ProviderName, RateLimit, Region, Result,
-    Room, format_duration, serde_duration, serde_opt_duration,
+    ClusterIdentity, ClusterProvider, Location, ProviderInfo, ProviderName, RateLimit, Region, Result, Room,
+    format_duration, serde_duration, serde_opt_duration,
 };
 
 /// What readiness knows of one provider: its info (regions, offered versions, latency) and the
@@ -295,10 +296,14 @@ fn judge_outage(
                     entry.reasons.push(format!("`{identity}`: {reason}"));
                 }
             }
-            Decision::Move { identity, to, spec, .. } => {
+            Decision::Move { identity, to, .. } => {
                 let Some(cluster) = by_identity.get(identity) else { continue };
                 let Some(entry) = judged.get_mut(&cluster.origin) else { continue };
-                let problems = refusals(spec, &cluster.addons, to, providers);
+                // Placement checked the provider would take the spec; its add-ons must parse.
+                let problems: Vec<String> = match AddonSet::parse(&cluster.addons) {
+                    Ok(_) => Vec::new(),
+                    Err(err) => vec![format!("its add-ons do not apply: {err}")],
+                };
                 if problems.is_empty() {
                     *entry.moves.entry(to.clone()).or_default() += 1;
                     creates.entry(to.provider.clone()).or_default().push(cluster.origin.clone());
@@ -339,58 +344,24 @@ fn placement_view(
                 let room = providers.get(&fallback.provider).map_or(Room { clusters: 0, nodes: 0 }, |facts| {
                     facts.room.get(region).copied().unwrap_or_else(Room::unlimited)
                 });
-                if lost(outage, &place) {
-                    view.lost.insert(place.clone());
-                }
                 view.room.insert(place, room);
             }
         }
     }
-    if let Outage::Provider { provider } = outage {
-        view.lost_providers.insert(provider.clone());
+    // As the controller sees it: a lost region, or a lost provider.
+    match outage {
+        Outage::Region { location } => {
+            view.lost.insert(location.clone());
+        }
+        Outage::Provider { provider } => {
+            view.lost_providers.insert(provider.clone());
+        }
     }
+    view.offers = providers.iter().map(|(name, facts)| (name.clone(), facts.info.clone())).collect();
     for cluster in spared {
         view.occupied.entry(cluster.origin.clone()).or_default().push(Location::of_spec(&cluster.spec));
     }
     view
-}
-
-/// Why the provider at `to` would refuse `spec` (relocated there) or its add-ons.
-fn refusals(
-    spec: &ClusterSpec,
-    addons: &BTreeMap<String, crate::blueprint::Addon>,
-    to: &Location,
-    providers: &BTreeMap<ProviderName, ProviderFacts>,
-) -> Vec<String> {
-    let Some(facts) = providers.get(&to.provider) else {
-        return vec![format!("provider `{}` is not known", to.provider)];
-    };
-    let info = &facts.info;
-    let mut problems = Vec::new();
-    if !info.has_region(&to.region) {
-        problems.push(format!("`{}` has no region `{}`", to.provider, to.region));
-    }
-    if info.offers(&to.region, spec.kubernetes_version) == Some(false) {
-        let offered = info
-            .offered_versions
-            .get(&to.region)
-            .map(|versions| versions.iter().map(ToString::to_string).collect::<Vec<_>>().join(", "));
-        problems.push(format!(
-            "Kubernetes {} is not offered there (offered: {})",
-            spec.kubernetes_version,
-            offered.unwrap_or_default()
-        ));
-    }
-    for (setting, why) in info.capabilities.unsupported_settings(spec) {
-        problems.push(format!("setting `{setting}` is not supported there: {why}"));
-    }
-    if info.system_pool_required && spec.system_pool().is_none() {
-        problems.push(format!("`{}` needs a system node pool, and the spec has none", to.provider));
-    }
-    if let Err(err) = AddonSet::parse(addons) {
-        problems.push(format!("its add-ons do not apply: {err}"));
-    }
-    problems
 }
 
 /// Moves per place as a JSON object keyed `provider/region`.
