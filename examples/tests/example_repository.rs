@@ -32,8 +32,8 @@ fn the_example_repository_plans_and_rejects_the_over_quota_request() {
 
     assert_eq!(
         desired.failover.keys().map(String::as_str).collect::<Vec<_>>(),
-        ["template/api", "template/web"],
-        "the web and api templates declare failover"
+        ["template/api", "template/pipeline", "template/web"],
+        "every template declares failover"
     );
     let capabilities: BTreeMap<_, _> = infos.iter().map(|info| (info.name.clone(), info.capabilities)).collect();
     let plan = plan(&desired.fleet, &[], &capabilities, SystemTime::now());

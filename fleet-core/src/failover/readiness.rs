@@ -103,6 +103,16 @@ pub enum Outage {
     },
 }
 
+impl Outage {
+    /// Whether `place` is lost in this outage.
+    pub fn loses(&self, place: &Location) -> bool {
+        match self {
+            Outage::Region { location } => location == place,
+            Outage::Provider { provider } => *provider == place.provider,
+        }
+    }
+}
+
 impl fmt::Display for Outage {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -248,14 +258,6 @@ pub fn readiness(
     }
 }
 
-/// Whether `place` is lost in `outage`.
-fn lost(outage: &Outage, place: &Location) -> bool {
-    match outage {
-        Outage::Region { location } => location == place,
-        Outage::Provider { provider } => *provider == place.provider,
-    }
-}
-
 /// Each template's readiness for `outage`, for the templates it displaces clusters of.
 fn judge_outage(
     outage: &Outage,
@@ -265,10 +267,10 @@ fn judge_outage(
     detection: Duration,
 ) -> BTreeMap<String, OutageReadiness> {
     let (hit, spared): (Vec<&DesiredCluster>, Vec<&DesiredCluster>) =
-        covered.iter().copied().partition(|c| lost(outage, &Location::of_spec(&c.spec)));
+        covered.iter().copied().partition(|c| outage.loses(&Location::of_spec(&c.spec)));
     let displaced: Vec<Displaced> =
         hit.iter().map(|c| Displaced::new(c.spec.clone(), c.origin.clone(), c.priority)).collect();
-    let view = placement_view(outage, &spared, policies, providers);
+    let view = placement_view(outage, &hit, &spared, policies, providers);
     let decisions = choose_placements(&displaced, policies, &view);
     let by_identity: BTreeMap<ClusterIdentity, &DesiredCluster> = hit.iter().map(|c| (c.spec.identity(), *c)).collect();
 
@@ -332,6 +334,7 @@ fn judge_outage(
 /// without limit), the lost places, and where each template's spared clusters run.
 fn placement_view(
     outage: &Outage,
+    hit: &[&DesiredCluster],
     spared: &[&DesiredCluster],
     policies: &BTreeMap<String, FailoverPolicy>,
     providers: &BTreeMap<ProviderName, ProviderFacts>,
@@ -348,12 +351,14 @@ fn placement_view(
             }
         }
     }
-    // As the controller sees it: a lost region, or a lost provider.
+    // As the controller judges it: the lost region; or the lost provider, with each of its
+    // regions that ran clusters judged lost too (all of their clusters fail).
     match outage {
         Outage::Region { location } => {
             view.lost.insert(location.clone());
         }
         Outage::Provider { provider } => {
+            view.lost.extend(hit.iter().map(|c| Location::of_spec(&c.spec)));
             view.lost_providers.insert(provider.clone());
         }
     }
