@@ -179,6 +179,7 @@ async fn quickstart() -> Result<(), Error> {
     restarted.set_desired(upgraded.fleet.clone())?;
     apply(&restarted, "upgrading and replacing", start).await?;
     print_table(&clouds, &fleet).await?;
+    println!("fleet status:\n{}", restarted.status().await?);
 
     restarted.set_desired(DesiredFleet::new(fleet.clone(), Vec::new()))?;
     apply(&restarted, "cleaning up", start).await?;

@@ -51,17 +51,17 @@ async fn main() -> Result<(), Failure> {
     std::fs::write(&fleet_file, edited)?;
     runtime.reload().map_err(|errors| format!("the edited repository: {errors}"))?;
     runtime.wait_converged(HOUR).await?;
-    println!("reloaded: {} clusters wanted", runtime.status().desired);
+    println!("reloaded: {} clusters wanted", runtime.status().await?.fleet.desired);
 
     let east = Region::new("us-east-1")?;
     clouds[0].fail_region(&east);
     tokio::time::sleep(HOUR).await;
-    for moved in &runtime.status().failover.moves {
+    for moved in &runtime.status().await?.failover.moves {
         println!("failover: {} from {} to {} in {:?}", moved.identity, moved.from, moved.to, moved.recovery_time);
     }
     clouds[0].restore_region(&east);
     tokio::time::sleep(HOUR).await;
-    println!("status: {}", serde_json::to_string(&runtime.status().progress)?);
+    println!("status: {}", serde_json::to_string(&runtime.status().await?)?);
     shutdown.cancel();
 
     let (restarted, shutdown) = start(&dir, &clouds).await?;

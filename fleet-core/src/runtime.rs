@@ -6,6 +6,7 @@
 //! The parts stay usable on their own ([`Engine`], [`FailoverController`], [`SelfService`]) for
 //! whoever wires them by hand; the runtime hands them out too.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -14,7 +15,7 @@ use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 
 use crate::addons::AddonInstaller;
-use crate::engine::{Engine, EngineEvent, EngineOptions, Progress, ReconcileReport};
+use crate::engine::{CallsMade, Engine, EngineEvent, EngineOptions, FleetStatus, ReconcileReport};
 use crate::failover::{
     ApiProbe, FailoverController, FailoverOptions, FailoverReport, HealthCheck, PhaseAndProbe, ReportedPhase,
 };
@@ -23,7 +24,7 @@ use crate::repository::Repository;
 use crate::self_service::SelfService;
 use crate::sim::SimCloud;
 use crate::store::{MemoryStore, StateStore};
-use crate::{ClusterProvider, Error, ProviderInfo, SpecError, SpecErrors};
+use crate::{ClusterProvider, Error, ProviderInfo, ProviderName, SpecError, SpecErrors};
 
 /// A provider as the runtime takes it.
 enum ProviderEntry {
@@ -172,10 +173,10 @@ impl RuntimeBuilder {
 #[derive(Debug, Clone, Serialize)]
 #[non_exhaustive]
 pub struct Status {
-    /// Clusters the engine wants (templates, requests and accepted environments).
-    pub desired: usize,
-    /// What the engine last saw and has in flight.
-    pub progress: Progress,
+    /// Where the fleet stands ([`Engine::status`]).
+    pub fleet: FleetStatus,
+    /// Calls made to each provider.
+    pub calls: BTreeMap<ProviderName, CallsMade>,
     /// What failover has done since the runtime started.
     pub failover: FailoverReport,
 }
@@ -237,7 +238,7 @@ impl PassReports {
 /// });
 /// let report = runtime.wait_converged(Duration::from_secs(3600)).await.unwrap();
 /// assert!(report.converged);
-/// assert_eq!(runtime.status().desired, 2);
+/// assert_eq!(runtime.status().await.unwrap().fleet.desired, 2);
 /// shutdown.cancel();
 /// running.await.unwrap();
 /// # std::fs::remove_dir_all(&dir).unwrap();
@@ -313,13 +314,17 @@ impl Runtime {
         self.controller.readiness().await
     }
 
-    /// What the runtime is doing.
-    pub fn status(&self) -> Status {
-        Status {
-            desired: self.engine.desired().clusters.len(),
-            progress: self.engine.progress(),
+    /// What the runtime is doing: where the fleet stands, the calls made, and what failover
+    /// has done.
+    ///
+    /// # Errors
+    /// A store failure while reading the placements.
+    pub async fn status(&self) -> crate::Result<Status> {
+        Ok(Status {
+            fleet: self.engine.status().await?,
+            calls: self.engine.progress().calls,
             failover: self.controller.report(),
-        }
+        })
     }
 
     /// Every pass's report from now on, as it ends.

@@ -83,7 +83,7 @@ async fn a_service_on_the_runtime_plans_converges_serves_reloads_fails_over_and_
     let first = reports.next().await.unwrap();
     assert_eq!(first.planned, planned, "the first pass does what the dry run showed");
     runtime.wait_converged(HOUR).await.unwrap();
-    let wanted = runtime.status().desired;
+    let wanted = runtime.status().await.unwrap().fleet.desired;
 
     // A team's environment.
     let request = EnvironmentRequest::from_yaml(
@@ -92,7 +92,7 @@ async fn a_service_on_the_runtime_plans_converges_serves_reloads_fails_over_and_
     .unwrap();
     let environment = runtime.self_service().submit(request).await.unwrap();
     assert_eq!(environment.id.as_str(), "carol-dev");
-    assert_eq!(runtime.status().desired, wanted + 1);
+    assert_eq!(runtime.status().await.unwrap().fleet.desired, wanted + 1);
 
     // A bad edit is refused with its file; a good one is taken; the environment stays.
     let fleet_file = dir.join("fleet.yaml");
@@ -100,7 +100,7 @@ async fn a_service_on_the_runtime_plans_converges_serves_reloads_fails_over_and_
     std::fs::write(&fleet_file, good.replace("blueprint: data-pipeline", "blueprint: no-such")).unwrap();
     let errors = runtime.reload().unwrap_err().to_string();
     assert!(errors.contains("fleet.yaml") && errors.contains("no blueprint `no-such`"), "{errors}");
-    assert_eq!(runtime.status().desired, wanted + 1, "the last good repository stays");
+    assert_eq!(runtime.status().await.unwrap().fleet.desired, wanted + 1, "the last good repository stays");
     std::fs::write(&fleet_file, good.replace("workers: 5, tier: gold", "workers: 6, tier: gold")).unwrap();
     runtime.reload().unwrap();
     runtime.wait_converged(HOUR).await.unwrap();
@@ -110,7 +110,7 @@ async fn a_service_on_the_runtime_plans_converges_serves_reloads_fails_over_and_
     // A region outage: its web cluster comes back elsewhere.
     clouds[0].fail_region(&Region::new("us-east-1").unwrap());
     tokio::time::sleep(HOUR).await;
-    let failover = runtime.status().failover;
+    let failover = runtime.status().await.unwrap().failover;
     assert!(!failover.moves.is_empty(), "{failover:?}");
     assert!(failover.moves.iter().all(|m| m.recovery_time.is_some()), "{failover:?}");
     clouds[0].restore_region(&Region::new("us-east-1").unwrap());
@@ -132,7 +132,7 @@ async fn a_service_on_the_runtime_plans_converges_serves_reloads_fails_over_and_
         assert_eq!((&kept.identity, &kept.from, &kept.to), (&made.identity, &made.from, &made.to));
         assert!(kept.recovery_time.is_some() && kept.failed_back, "finished and failed back: {kept:?}");
     }
-    assert!(restarted.status().failover.moves.is_empty(), "the new controller has made no move itself");
+    assert!(restarted.status().await.unwrap().failover.moves.is_empty(), "the new controller has made no move itself");
     assert_eq!(count(&clouds), before);
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -119,7 +119,17 @@ async fn install_with(
     slot.budget.call(CallKind::Read).await;
     let credentials = slot.provider.credentials(&cluster.id).await?;
     let report = installer.install(cluster, &credentials, &set, engine.options.drift).await?;
-    engine.state().installed.insert(cluster.id.clone(), (set.hash(), Instant::now()));
+    {
+        let mut state = engine.state();
+        state.installed.insert(cluster.id.clone(), (set.hash(), Instant::now()));
+        let drifted: Vec<String> =
+            report.drifted.iter().map(|d| format!("{} ({})", d.object, d.fields.join(", "))).collect();
+        if drifted.is_empty() {
+            state.drift.remove(&cluster.id);
+        } else {
+            state.drift.insert(cluster.id.clone(), drifted);
+        }
+    }
     if !report.applied.is_empty() || !report.pruned.is_empty() {
         let message = format!("{} applied, {} pruned", report.applied.len(), report.pruned.len());
         engine.store.append_event(RecordKind::AddonsApplied, Some(&cluster.id), &message, engine.now()).await?;

@@ -2,12 +2,12 @@
 //! before it ends.
 
 use std::collections::BTreeSet;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use super::{Engine, EngineEvent};
 use crate::fleet_spec::DesiredFleet;
 use crate::store::RecordKind;
-use crate::{Cluster, ClusterIdentity, Result};
+use crate::{Cluster, ClusterIdentity, ClusterSpec, Result};
 
 impl Engine {
     /// The desired fleet without the clusters whose TTL has ended: once expired, a cluster is
@@ -37,20 +37,8 @@ impl Engine {
     /// Sends [`EngineEvent::ExpiringSoon`] once for each cluster within
     /// [`EngineOptions::expiry_warning`] of the end of its TTL.
     pub(super) async fn warn_of_expiry(&self, desired: &DesiredFleet, observed: &[Cluster]) -> Result<()> {
-        let now = self.inner.now();
-        for spec in desired.specs() {
-            let Some(ttl) = spec.ttl else { continue };
-            let created = observed
-                .iter()
-                .filter(|c| c.fleet_tags().is_some_and(|t| t.identity == spec.identity()))
-                .filter_map(|c| c.created_at)
-                .min();
-            let Some(expiry) = created.and_then(|created| created.checked_add(ttl)) else { continue };
-            let remaining = expiry.duration_since(now).unwrap_or_default();
-            if remaining > Duration::ZERO
-                && remaining <= self.inner.options.expiry_warning
-                && self.inner.state().warned.insert(spec.identity())
-            {
+        for (spec, remaining) in expiring(desired, observed, self.inner.now(), self.inner.options.expiry_warning) {
+            if self.inner.state().warned.insert(spec.identity()) && self.inner.state().warned.insert(spec.identity()) {
                 let message = format!("its time to live ends in {}", crate::format_duration(remaining));
                 self.inner
                     .store
@@ -61,4 +49,27 @@ impl Engine {
         }
         Ok(())
     }
+}
+
+/// The specs of `desired` whose TTL ends within `warning` of `now` (and has not ended), with the
+/// time left: a TTL runs from the creation of the identity's first cluster `observed`.
+pub(super) fn expiring<'a>(
+    desired: &'a DesiredFleet,
+    observed: &[Cluster],
+    now: SystemTime,
+    warning: Duration,
+) -> Vec<(&'a ClusterSpec, Duration)> {
+    desired
+        .specs()
+        .filter_map(|spec| {
+            let ttl = spec.ttl?;
+            let created = observed
+                .iter()
+                .filter(|c| c.fleet_tags().is_some_and(|t| t.identity == spec.identity()))
+                .filter_map(|c| c.created_at)
+                .min()?;
+            let remaining = created.checked_add(ttl)?.duration_since(now).unwrap_or_default();
+            (remaining > Duration::ZERO && remaining <= warning).then_some((spec, remaining))
+        })
+        .collect()
 }

@@ -50,6 +50,7 @@ pub(crate) mod placements;
 mod rollout;
 mod settle;
 mod state;
+mod status;
 mod unseen;
 mod version_ahead;
 
@@ -69,6 +70,7 @@ use tracing::Instrument;
 pub use events::{ApiBudget, CallsMade, EngineEvent, Progress, ReconcileReport};
 pub use ownership::{Ownership, OwnsAll};
 pub use rollout::RolloutOptions;
+pub use status::{AwayFromHome, Expiring, FleetStatus};
 
 use crate::addons::{AddonInstaller, DriftPolicy};
 use crate::fleet_spec::DesiredFleet;
@@ -603,7 +605,11 @@ impl Engine {
             let mut started = execute::Started::default();
             execute::start_actions(inner, admitted.verdicts, &observed, successors, &mut report, &mut started).await?;
             execute::start_addon_installs(inner, &observed, &desired, now, &mut started);
-            inner.state().installed.retain(|id, _| present.contains(id));
+            {
+                let mut state = inner.state();
+                state.installed.retain(|id, _| present.contains(id));
+                state.drift.retain(|id, _| present.contains(id));
+            }
             execute::await_earlier_deletes(inner, &observed, &unseen, &mut started);
             execute::finish(started, &mut report).await?;
             inner.emit(EngineEvent::PassCompleted { report: Box::new(report.clone()) });

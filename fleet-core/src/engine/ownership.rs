@@ -7,13 +7,13 @@ use std::sync::Arc;
 
 use crate::{Cluster, ClusterId, ClusterIdentity, ClusterSpec};
 
-/// Decides whether this engine may act on a logical cluster (an identity: the id a cluster
-/// and its replacements share).
+/// Decides whether this engine may act on a logical cluster (a [`ClusterIdentity`]: what a
+/// cluster and its replacements share).
 ///
 /// ```
 /// use fleet_core::engine::{Ownership, OwnsAll};
-/// use fleet_core::ClusterId;
-/// assert!(OwnsAll.owns(&ClusterId::new("web-1").unwrap()));
+/// use fleet_core::ClusterIdentity;
+/// assert!(OwnsAll.owns(&ClusterIdentity::new("web-1").unwrap()));
 /// ```
 pub trait Ownership: Send + Sync {
     /// Whether this engine may act on `identity` now.

@@ -45,6 +45,8 @@ pub(crate) struct EngineState {
     pub(crate) rollout: rollout::Rollout,
     /// Which add-on set each cluster got, and when.
     pub(crate) installed: addons::Installed,
+    /// The objects (and fields) that had drifted at each cluster's last add-on install.
+    pub(crate) drift: BTreeMap<ClusterId, Vec<String>>,
     /// Ownership as judged first in this pass, so that one pass sees one split of the fleet.
     pub(crate) owned_this_pass: BTreeMap<ClusterIdentity, bool>,
 }
@@ -66,6 +68,7 @@ impl EngineState {
             last_observed: Vec::new(),
             rollout: rollout::Rollout::default(),
             installed: BTreeMap::new(),
+            drift: BTreeMap::new(),
             owned_this_pass: BTreeMap::new(),
         }
     }
