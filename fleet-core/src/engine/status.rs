@@ -130,3 +130,70 @@ impl Engine {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use async_trait::async_trait;
+
+    use super::super::Engine;
+    use crate::addons::{AddonInstaller, AddonReport, AddonSet, Drift, DriftPolicy, ObjectRef};
+    use crate::fleet_spec::{DesiredCluster, DesiredFleet};
+    use crate::sim::{LatencyModel, RegionCapacity, SimCloud};
+    use crate::{
+        Cluster, ClusterId, ClusterSpec, Credentials, FleetName, NodePool, NodePoolName, ProviderName, Region, Result,
+        SizeClass,
+    };
+
+    /// Installs nothing and finds the `web` deployment's replicas changed by hand.
+    struct FindsDrift;
+
+    #[async_trait]
+    impl AddonInstaller for FindsDrift {
+        async fn install(&self, _: &Cluster, _: &Credentials, _: &AddonSet, _: DriftPolicy) -> Result<AddonReport> {
+            let object = ObjectRef {
+                api_version: "apps/v1".into(),
+                kind: "Deployment".into(),
+                namespace: Some("shop".into()),
+                name: "web".into(),
+            };
+            Ok(AddonReport {
+                drifted: vec![Drift { object, fields: vec!["spec.replicas".into()], corrected: false }],
+                ..AddonReport::default()
+            })
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn add_on_drift_found_at_the_last_install_is_in_the_status() {
+        let fleet = FleetName::new("ops").unwrap();
+        let cloud = SimCloud::builder(ProviderName::new("sim").unwrap())
+            .region(Region::new("east").unwrap(), RegionCapacity::unlimited())
+            .latency(LatencyModel::zero())
+            .build();
+        let engine = Engine::builder(fleet.clone())
+            .provider(Arc::new(cloud.provider(fleet.clone())))
+            .addons(Arc::new(FindsDrift))
+            .build()
+            .unwrap();
+        let spec = ClusterSpec::builder(
+            ClusterId::new("web-1").unwrap(),
+            ProviderName::new("sim").unwrap(),
+            Region::new("east").unwrap(),
+            "1.34".parse().unwrap(),
+        )
+        .node_pool(NodePool::new(NodePoolName::new("workers").unwrap(), SizeClass::Small, 1, 3).unwrap())
+        .build()
+        .unwrap();
+        engine.set_desired(DesiredFleet::new(fleet, vec![DesiredCluster::new(spec, "t", 0)])).unwrap();
+        engine.run_once().await.unwrap();
+        let status = engine.status().await.unwrap();
+        assert_eq!(
+            status.addon_drift.get(&ClusterId::new("web-1").unwrap()),
+            Some(&vec!["Deployment.apps shop/web (spec.replicas)".to_owned()]),
+            "{status}"
+        );
+        assert!(status.to_string().contains("add-on drift: web-1: Deployment.apps shop/web (spec.replicas)"));
+    }
+}
