@@ -181,6 +181,20 @@ fn creates_beyond_the_write_burst_wait_for_the_budget() {
 }
 
 #[test]
+fn a_template_moving_fewer_at_once_than_it_has_recovers_in_waves() {
+    let clusters = (0..5).map(|n| (spec(&format!("web-{n}"), "aws", "east", "1.34"), "web")).collect();
+    let desired = fleet(clusters);
+    let mut two_at_once = policy(vec![("aws", "west")], 60 * MINUTE);
+    two_at_once.max_parallel = 2;
+    let policies = BTreeMap::from([("web".to_owned(), two_at_once)]);
+    let judged = readiness(&desired, &policies, &providers(vec![facts("aws", &["1.34"])]), DETECTION);
+
+    // Waves of 2, 2 and 1: the last starts when the second is done.
+    let region_loss = &judged.template("web").unwrap().outages[0];
+    assert_eq!(region_loss.expected_recovery, Some(DETECTION + 3 * 10 * MINUTE));
+}
+
+#[test]
 fn readiness_reads_as_json_for_machines() {
     let desired = fleet(vec![(spec("web-1", "aws", "east", "1.34"), "web")]);
     let policies = BTreeMap::from([("web".to_owned(), policy(vec![("aws", "west")], 30 * MINUTE))]);

@@ -10,7 +10,8 @@
 //! add-on manifests must parse. A template is ready for an outage when
 //! every one of its clusters has a move that passes, and its expected recovery time (detection,
 //! then each create waiting for its provider's write budget and operation slots, as the
-//! failover report's lower bound counts them) is compared with its recovery objective.
+//! failover report's lower bound counts them, and for the waves its template's `maxParallel`
+//! makes) is compared with its recovery objective.
 //!
 //! [`readiness`] is pure; [`ProviderFacts::gather`] asks live providers for what it needs.
 
@@ -289,7 +290,10 @@ fn judge_outage(
     }
     // Creates per target provider, in decision order (higher priorities first), for the
     // budget each waits for.
-    let mut creates: BTreeMap<ProviderName, Vec<String>> = BTreeMap::new();
+    // A template moves at most `max_parallel` clusters at once: its later moves wait for a
+    // batch to finish (their wave).
+    let mut creates: BTreeMap<ProviderName, Vec<(String, u32)>> = BTreeMap::new();
+    let mut moved: BTreeMap<&str, usize> = BTreeMap::new();
     for decision in &decisions {
         match decision {
             Decision::Degraded { identity, reason } => {
@@ -308,7 +312,11 @@ fn judge_outage(
                 };
                 if problems.is_empty() {
                     *entry.moves.entry(to.clone()).or_default() += 1;
-                    creates.entry(to.provider.clone()).or_default().push(cluster.origin.clone());
+                    let order = moved.entry(cluster.origin.as_str()).or_default();
+                    let parallel = policies.get(&cluster.origin).map_or(1, |p| p.max_parallel.max(1));
+                    let wave = u32::try_from(*order / parallel).unwrap_or(u32::MAX);
+                    *order += 1;
+                    creates.entry(to.provider.clone()).or_default().push((cluster.origin.clone(), wave));
                 } else {
                     entry
                         .reasons
@@ -320,9 +328,9 @@ fn judge_outage(
     for (provider, templates) in creates {
         let Some(facts) = providers.get(&provider) else { continue };
         let finishes = earliest_finishes(templates.len(), facts.writes, facts.concurrency, facts.info.latency.create);
-        for (template, finish) in templates.into_iter().zip(finishes) {
+        for ((template, wave), finish) in templates.into_iter().zip(finishes) {
             if let Some(entry) = judged.get_mut(&template) {
-                let recovery = detection + finish;
+                let recovery = detection + facts.info.latency.create.saturating_mul(wave) + finish;
                 entry.expected_recovery = Some(entry.expected_recovery.map_or(recovery, |t| t.max(recovery)));
             }
         }
