@@ -155,6 +155,18 @@ impl Action {
             }
         }
     }
+
+    /// The text of [`Action::cluster_id`], borrowed (what a plan's actions are sorted by).
+    fn cluster_name(&self) -> &str {
+        match self {
+            Action::Create { spec } | Action::Update { spec, .. } | Action::Replace { spec, .. } => {
+                spec.identity_text()
+            }
+            Action::Delete { id, .. } | Action::Hibernate { id } | Action::Resume { id } | Action::Unchanged { id } => {
+                id.as_str()
+            }
+        }
+    }
 }
 
 /// Counts of a plan's actions.
@@ -286,7 +298,7 @@ pub fn plan(
     let unwanted = groups.rest().filter(|(_, tags)| tags.is_valid());
     actions.extend(unwanted.map(|(cluster, _)| delete(cluster, DeleteReason::NotWanted)));
     // Mostly in order already (specs are sorted by id): a stable sort finds the runs.
-    actions.sort_by_key(Action::cluster_id);
+    actions.sort_by(|a, b| a.cluster_name().cmp(b.cluster_name()));
     Plan { fleet: desired.name.clone(), actions }
 }
 
