@@ -48,14 +48,16 @@ pub use fleet_core::runtime::Runtime;
 pub use fleet_core::store::StateStore;
 pub use fleet_core::{Cluster, ClusterProvider, ClusterSpec, Error, Result};
 
-/// The cluster model: names, cluster specs and what providers report, Kubernetes versions,
-/// locations, credentials and the tags Fleet puts on what it creates.
+/// The cluster model: names (a cluster's [`ClusterId`](model::ClusterId) at its provider, the
+/// logical [`ClusterIdentity`](model::ClusterIdentity) it serves), cluster specs and what
+/// providers report, Kubernetes versions, locations, credentials and the tags Fleet puts on
+/// what it creates.
 pub mod model {
     pub use fleet_core::{
-        BlueprintVersion, Cluster, ClusterId, ClusterPhase, ClusterSpec, ClusterSpecBuilder, CredentialScope,
-        Credentials, ExposeSecret, FleetName, FleetTags, KubernetesVersion, Location, NameError, Network, NodePool,
-        NodePoolName, ProviderName, RESERVED_LABEL_PREFIX, Region, Room, SecretString, SizeClass, TeamName,
-        VersionError,
+        BlueprintVersion, Cluster, ClusterId, ClusterIdentity, ClusterPhase, ClusterSpec, ClusterSpecBuilder,
+        CredentialScope, Credentials, ExposeSecret, FleetName, FleetTags, KubernetesVersion, Location, NameError,
+        Network, NodePool, NodePoolName, ProviderName, RESERVED_LABEL_PREFIX, Region, Room, SecretString, SizeClass,
+        TeamName, VersionError,
     };
 }
 
