@@ -38,7 +38,7 @@ impl Engine {
     /// [`EngineOptions::expiry_warning`] of the end of its TTL.
     pub(super) async fn warn_of_expiry(&self, desired: &DesiredFleet, observed: &[Cluster]) -> Result<()> {
         for (spec, remaining) in expiring(desired, observed, self.inner.now(), self.inner.options.expiry_warning) {
-            if self.inner.state().warned.insert(spec.identity()) && self.inner.state().warned.insert(spec.identity()) {
+            if self.inner.state().warned.insert(spec.identity()) {
                 let message = format!("its time to live ends in {}", crate::format_duration(remaining));
                 self.inner
                     .store
