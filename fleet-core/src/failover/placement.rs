@@ -103,13 +103,16 @@ pub fn choose_placements(
         'search: for fallback in &policy.fallbacks {
             for region in &fallback.regions {
                 let to = Location::new(fallback.provider.clone(), region.clone());
-                let refused_by_provider =
-                    view.offers.get(&to.provider).map(|info| refusals(&relocate(&cluster.spec, &to), &to, info));
                 let why = if to == from || view.lost.contains(&to) {
                     Some("lost".to_owned())
                 } else if view.lost_providers.contains(&to.provider) {
                     Some("provider lost".to_owned())
-                } else if let Some(problems) = refused_by_provider.filter(|problems| !problems.is_empty()) {
+                } else if let Some(problems) = view
+                    .offers
+                    .get(&to.provider)
+                    .map(|info| refusals(&relocate(&cluster.spec, &to), &to, info))
+                    .filter(|problems| !problems.is_empty())
+                {
                     Some(problems.join(", "))
                 } else if match policy.anti_affinity {
                     AntiAffinity::Region => taken.contains(&to),

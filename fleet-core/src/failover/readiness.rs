@@ -277,21 +277,18 @@ fn judge_outage(
 
     let mut judged: BTreeMap<String, OutageReadiness> = BTreeMap::new();
     for cluster in &hit {
-        judged.entry(cluster.origin.clone()).or_insert_with(|| OutageReadiness {
+        let entry = judged.entry(cluster.origin.clone()).or_insert_with(|| OutageReadiness {
             outage: outage.clone(),
             displaced: 0,
             moves: BTreeMap::new(),
             reasons: Vec::new(),
             expected_recovery: None,
         });
-        if let Some(entry) = judged.get_mut(&cluster.origin) {
-            entry.displaced += 1;
-        }
+        entry.displaced += 1;
     }
     // Creates per target provider, in decision order (higher priorities first), for the
-    // budget each waits for.
-    // A template moves at most `max_parallel` clusters at once: its later moves wait for a
-    // batch to finish (their wave).
+    // budget each waits for, with their wave: a template moves at most `max_parallel` clusters
+    // at once, its later moves waiting for a batch to finish.
     let mut creates: BTreeMap<ProviderName, Vec<(String, u32)>> = BTreeMap::new();
     let mut moved: BTreeMap<&str, usize> = BTreeMap::new();
     for decision in &decisions {
@@ -306,22 +303,16 @@ fn judge_outage(
                 let Some(cluster) = by_identity.get(identity) else { continue };
                 let Some(entry) = judged.get_mut(&cluster.origin) else { continue };
                 // Placement checked the provider would take the spec; its add-ons must parse.
-                let problems: Vec<String> = match AddonSet::parse(&cluster.addons) {
-                    Ok(_) => Vec::new(),
-                    Err(err) => vec![format!("its add-ons do not apply: {err}")],
-                };
-                if problems.is_empty() {
-                    *entry.moves.entry(to.clone()).or_default() += 1;
-                    let order = moved.entry(cluster.origin.as_str()).or_default();
-                    let parallel = policies.get(&cluster.origin).map_or(1, |p| p.max_parallel.max(1));
-                    let wave = u32::try_from(*order / parallel).unwrap_or(u32::MAX);
-                    *order += 1;
-                    creates.entry(to.provider.clone()).or_default().push((cluster.origin.clone(), wave));
-                } else {
-                    entry
-                        .reasons
-                        .extend(problems.into_iter().map(|problem| format!("`{identity}` at {to}: {problem}")));
+                if let Err(err) = AddonSet::parse(&cluster.addons) {
+                    entry.reasons.push(format!("`{identity}` at {to}: its add-ons do not apply: {err}"));
+                    continue;
                 }
+                *entry.moves.entry(to.clone()).or_default() += 1;
+                let order = moved.entry(cluster.origin.as_str()).or_default();
+                let parallel = policies.get(&cluster.origin).map_or(1, |p| p.max_parallel.max(1));
+                let wave = u32::try_from(*order / parallel).unwrap_or(u32::MAX);
+                *order += 1;
+                creates.entry(to.provider.clone()).or_default().push((cluster.origin.clone(), wave));
             }
         }
     }
