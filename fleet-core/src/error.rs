@@ -133,6 +133,34 @@ pub enum ErrorKind {
     Task,
 }
 
+impl ErrorKind {
+    /// The kind as a fixed `snake_case` name, e.g. `rate_limited`: for metric labels and logs.
+    ///
+    /// ```
+    /// use fleet_core::{Error, ErrorKind};
+    /// assert_eq!(ErrorKind::QuotaExceeded.as_str(), "quota_exceeded");
+    /// assert_eq!(Error::Timeout { message: "x".into() }.kind().as_str(), "timeout");
+    /// ```
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            ErrorKind::NotFound => "not_found",
+            ErrorKind::AlreadyExists => "already_exists",
+            ErrorKind::QuotaExceeded => "quota_exceeded",
+            ErrorKind::RateLimited => "rate_limited",
+            ErrorKind::Unauthenticated => "unauthenticated",
+            ErrorKind::PermissionDenied => "permission_denied",
+            ErrorKind::Conflict => "conflict",
+            ErrorKind::Unsupported => "unsupported",
+            ErrorKind::InvalidSpec => "invalid_spec",
+            ErrorKind::Unavailable => "unavailable",
+            ErrorKind::Timeout => "timeout",
+            ErrorKind::Provider => "provider",
+            ErrorKind::Store => "store",
+            ErrorKind::Task => "task",
+        }
+    }
+}
+
 impl Error {
     /// Whether the same call may succeed if repeated later: rate limits, transient
     /// unavailability, conflicts with an operation in progress, and time-outs.

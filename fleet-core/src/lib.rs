@@ -16,6 +16,9 @@
 //!   providers, and moves clusters to their fallbacks through the engine.
 //! - `self_service::SelfService` (feature `yaml`) takes teams' environment requests within
 //!   their policies and keeps accepted ones in the store until their TTL ends.
+//! - [`telemetry`] records metrics through the `metrics` facade (passes, actions, provider
+//!   calls, API budget waits, clusters by phase, failover moves, self-service requests); it
+//!   never installs a recorder: a service installs its own and calls [`telemetry::describe`].
 //!
 //! The model and the plugins:
 //!
@@ -100,6 +103,7 @@ pub mod self_service;
 pub mod sim;
 mod spec_error;
 pub mod store;
+pub mod telemetry;
 mod token_bucket;
 
 /// The `async_trait` attribute every [`ClusterProvider`] implementation uses, re-exported so

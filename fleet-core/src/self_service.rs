@@ -17,7 +17,10 @@ use crate::fleet_spec::{DesiredCluster, EnvironmentRequest, Rejection, Usage};
 use crate::mutex::lock;
 use crate::repository::{Desired, Repository};
 use crate::store::AcceptedEnvironment;
-use crate::{ClusterId, ClusterProvider, Credentials, Error, ProviderName, SpecError, SpecErrors, TeamName};
+use crate::telemetry::{self, SelfServiceOutcome};
+use crate::{
+    ClusterId, ClusterPhase, ClusterProvider, Credentials, Error, ProviderName, SpecError, SpecErrors, TeamName,
+};
 
 /// A team's environment, ready to use.
 #[derive(Debug, Clone)]
@@ -31,6 +34,18 @@ pub struct Environment {
     pub credentials: Credentials,
     /// How long it lives.
     pub ttl: Option<Duration>,
+}
+
+/// Where a team's environment stands; see [`SelfService::environment`].
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct EnvironmentState {
+    /// The environment as accepted.
+    pub environment: AcceptedEnvironment,
+    /// Its cluster's phase at the engine's last observation; `None` before it was seen.
+    pub phase: Option<ClusterPhase>,
+    /// Credentials for the team's namespace, once its cluster runs.
+    pub credentials: Option<Credentials>,
 }
 
 /// Why a request did not become an environment.
@@ -113,7 +128,7 @@ impl SelfService {
     /// Checks `request` against the policies, the quotas and what is taken (the engine's
     /// desired fleet and every stored environment), and keeps it in the store: requests are
     /// judged one after the other, each counting the ones accepted before it.
-    async fn accept(&self, request: &EnvironmentRequest) -> Result<(), SubmitError> {
+    async fn accept(&self, request: &EnvironmentRequest) -> Result<AcceptedEnvironment, SubmitError> {
         let _one_at_a_time = self.accepting.lock().await;
         let stored = self.engine.environments().await?;
         let desired = self.engine.desired();
@@ -132,24 +147,33 @@ impl SelfService {
         let infos: BTreeMap<_, _> = self.providers.iter().map(|(name, p)| (name, p.info())).collect();
         let cluster = lock(&self.repository).schedule(request, &infos, &usage, &taken)?;
         let environment = AcceptedEnvironment::new(request.clone(), cluster, self.engine.now());
-        self.engine.accept_environment(environment).await?;
-        Ok(())
+        self.engine.accept_environment(environment.clone()).await?;
+        Ok(environment)
     }
 
-    /// Checks and schedules the environment `request` asks for, keeps it in the store, wakes
-    /// the running engine ([`Engine::run`]) and waits until it has created the cluster; returns
-    /// it with credentials for the team's namespace.
+    /// Checks and schedules the environment `request` asks for and keeps it in the store, without
+    /// waiting for its cluster: the running engine ([`Engine::run`]) creates it, and
+    /// [`SelfService::environment`] tells where it stands. Returns it as accepted.
     ///
     /// # Errors
-    /// [`SubmitError::Rejected`] names the rule a request broke (nothing is kept);
-    /// [`SubmitError::Failed`] when the engine is not running (nothing is kept: nobody would
-    /// create it), or when creating it failed or took longer than three times the provider's
-    /// typical create latency (the environment stays accepted: the engine keeps trying).
-    pub async fn submit(&self, request: EnvironmentRequest) -> Result<Environment, SubmitError> {
-        let provider = self
-            .providers
-            .get(&request.provider)
-            .ok_or_else(|| Rejection::new(&request, "provider", format!("unknown provider `{}`", request.provider)))?;
+    /// [`SubmitError::Rejected`] names the rule a request broke and the field it judged;
+    /// [`SubmitError::Failed`] when the engine is not running (nobody would create it) or the
+    /// store failed. Nothing is kept in either case.
+    pub async fn request(&self, request: EnvironmentRequest) -> Result<AcceptedEnvironment, SubmitError> {
+        let result = self.judge(request).await;
+        match &result {
+            Ok(_) => telemetry::self_service_request(SelfServiceOutcome::Accepted, ""),
+            Err(SubmitError::Rejected(rejection)) => {
+                telemetry::self_service_request(SelfServiceOutcome::Rejected, &rejection.rule);
+            }
+            Err(_) => telemetry::self_service_request(SelfServiceOutcome::Failed, ""),
+        }
+        result
+    }
+
+    /// Judges `request` and keeps it if accepted; see [`SelfService::request`].
+    async fn judge(&self, request: EnvironmentRequest) -> Result<AcceptedEnvironment, SubmitError> {
+        self.provider_of(&request)?;
         if !self.engine.is_running() {
             return Err(Error::Unavailable {
                 message: format!(
@@ -160,16 +184,55 @@ impl SelfService {
             }
             .into());
         }
+        self.accept(&request).await
+    }
+
+    /// Checks and schedules the environment `request` asks for, keeps it in the store, wakes
+    /// the running engine ([`Engine::run`]) and waits until it has created the cluster; returns
+    /// it with credentials for the team's namespace.
+    ///
+    /// # Errors
+    /// As [`SelfService::request`]; and [`SubmitError::Failed`] when creating it failed or took
+    /// longer than three times the provider's typical create latency (the environment stays
+    /// accepted: the engine keeps trying).
+    pub async fn submit(&self, request: EnvironmentRequest) -> Result<Environment, SubmitError> {
         // Listening from before the request is accepted: the running engine may create it at
         // once.
         let mut events = self.engine.subscribe();
-        self.accept(&request).await?;
+        let accepted = self.request(request).await?;
+        let provider = self.provider_of(&accepted.request)?;
+        let id = accepted.id();
         let timeout = (provider.info().latency.create * 3).max(Duration::from_secs(600));
-        tokio::time::timeout(timeout, ready(&mut events, &request.name)).await.map_err(|_| Error::Timeout {
-            message: format!("environment `{}` not running after {}", request.name, crate::format_duration(timeout)),
+        tokio::time::timeout(timeout, ready(&mut events, id)).await.map_err(|_| Error::Timeout {
+            message: format!("environment `{id}` not running after {}", crate::format_duration(timeout)),
         })??;
-        let credentials = provider.team_credentials(&request.name, &request.team).await?;
-        Ok(Environment { id: request.name.clone(), team: request.team.clone(), credentials, ttl: request.ttl })
+        let credentials = provider.team_credentials(id, &accepted.request.team).await?;
+        Ok(Environment { id: id.clone(), team: accepted.request.team.clone(), credentials, ttl: accepted.request.ttl })
+    }
+
+    /// The provider `request` names.
+    fn provider_of(&self, request: &EnvironmentRequest) -> Result<Arc<dyn ClusterProvider>, Rejection> {
+        self.providers
+            .get(&request.provider)
+            .cloned()
+            .ok_or_else(|| Rejection::new(request, "provider", format!("unknown provider `{}`", request.provider)))
+    }
+
+    /// Where `team`'s environment `id` stands: as accepted, its cluster's phase at the engine's
+    /// last observation, and credentials for the team's namespace once it runs (never
+    /// cluster-admin).
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] when there is no such environment, [`Error::PermissionDenied`]
+    /// when it is another team's; a provider's error while asking for credentials.
+    pub async fn environment(&self, team: &TeamName, id: &ClusterId) -> Result<EnvironmentState, Error> {
+        let environment = self.find(team, id).await?;
+        let phase = self.engine.observed().into_iter().find(|cluster| cluster.id == *id).map(|cluster| cluster.phase);
+        let credentials = match (&phase, self.providers.get(&environment.request.provider)) {
+            (Some(ClusterPhase::Running), Some(provider)) => Some(provider.team_credentials(id, team).await?),
+            _ => None,
+        };
+        Ok(EnvironmentState { environment, phase, credentials })
     }
 
     /// The environments `team` has, as accepted.
@@ -186,8 +249,14 @@ impl SelfService {
     /// [`Error::NotFound`] when there is no such environment, [`Error::PermissionDenied`]
     /// when it is another team's (nothing is deleted).
     pub async fn delete(&self, team: &TeamName, id: &ClusterId) -> Result<(), Error> {
+        self.find(team, id).await?;
+        self.engine.remove_environment(id).await
+    }
+
+    /// `team`'s stored environment `id`.
+    async fn find(&self, team: &TeamName, id: &ClusterId) -> Result<AcceptedEnvironment, Error> {
         let environments = self.engine.environments().await?;
-        let Some(environment) = environments.iter().find(|environment| environment.id() == id) else {
+        let Some(environment) = environments.into_iter().find(|environment| environment.id() == id) else {
             return Err(Error::NotFound { resource: format!("environment `{id}`") });
         };
         if environment.request.team != *team {
@@ -195,7 +264,7 @@ impl SelfService {
                 message: format!("environment `{id}` belongs to another team than `{team}`"),
             });
         }
-        self.engine.remove_environment(id).await
+        Ok(environment)
     }
 }
 

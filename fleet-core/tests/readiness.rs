@@ -206,3 +206,70 @@ fn readiness_reads_as_json_for_machines() {
     assert_eq!(outage["expectedRecovery"], "12m10s");
     assert_eq!(outage["displaced"], 1);
 }
+
+/// A simulated cloud whose `info()` lists no offered versions, as a real provider's does unless
+/// configured: it tells them only when asked ([`ClusterProvider::offered_versions`]).
+struct TellsVersionsWhenAsked {
+    inner: fleet_core::sim::SimProvider,
+    info: ProviderInfo,
+}
+
+#[async_trait]
+impl ClusterProvider for TellsVersionsWhenAsked {
+    fn info(&self) -> &ProviderInfo {
+        &self.info
+    }
+    async fn create(&self, spec: &ClusterSpec) -> Result<Cluster> {
+        self.inner.create(spec).await
+    }
+    async fn get(&self, id: &ClusterId) -> Result<Cluster> {
+        self.inner.get(id).await
+    }
+    async fn list(&self) -> Result<Listing> {
+        self.inner.list().await
+    }
+    async fn update(&self, spec: &ClusterSpec) -> Result<Cluster> {
+        self.inner.update(spec).await
+    }
+    async fn delete(&self, id: &ClusterId) -> Result<()> {
+        self.inner.delete(id).await
+    }
+    async fn credentials(&self, id: &ClusterId) -> Result<Credentials> {
+        self.inner.credentials(id).await
+    }
+    async fn offered_versions(&self, region: &Region) -> Result<Option<Vec<KubernetesVersion>>> {
+        self.inner.offered_versions(region).await
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_controller_asks_each_provider_for_the_versions_it_offers() {
+    use fleet_core::sim::{LatencyModel, RegionCapacity, SimCloud};
+    let cloud = |provider: &str, version: &str| {
+        SimCloud::builder(name(provider))
+            .region(region("east"), RegionCapacity::unlimited())
+            .offered_versions(vec![version.parse().unwrap()])
+            .latency(LatencyModel::zero())
+            .build()
+    };
+    let (aws, gcp) = (cloud("aws", "1.34"), cloud("gcp", "1.35"));
+    let fleet_name = FleetName::new("prod").unwrap();
+    let mut quiet_info = gcp.info().clone();
+    quiet_info.offered_versions.clear();
+    let gcp_provider = TellsVersionsWhenAsked { inner: gcp.provider(fleet_name.clone()), info: quiet_info };
+    let engine = fleet_core::engine::Engine::builder(fleet_name)
+        .provider(std::sync::Arc::new(aws.provider(FleetName::new("prod").unwrap())))
+        .provider(std::sync::Arc::new(gcp_provider))
+        .build()
+        .unwrap();
+    engine.set_desired(fleet(vec![(spec("api-1", "aws", "east", "1.34"), "api")])).unwrap();
+    while !engine.run_once().await.unwrap().converged {}
+    let policies = BTreeMap::from([("api".to_owned(), policy(vec![("gcp", "east")], 30 * MINUTE))]);
+    let controller = fleet_core::failover::FailoverController::builder(engine).policies(policies).build().unwrap();
+
+    let judged = controller.readiness().await.unwrap();
+    let api = judged.template("api").unwrap();
+    assert!(!api.is_ready(), "{judged}");
+    let reasons = api.outages.iter().flat_map(|o| o.reasons.iter()).cloned().collect::<Vec<_>>().join("; ");
+    assert!(reasons.contains("gcp/east: Kubernetes 1.34 is not offered there (offered: 1.35)"), "{reasons}");
+}

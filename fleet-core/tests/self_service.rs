@@ -122,6 +122,37 @@ async fn requests_over_quota_are_rejected_with_the_rule() {
     let err = service.submit(request("dev3", None)).await.unwrap_err();
     let SubmitError::Rejected(rejection) = err else { panic!("{err}") };
     assert_eq!(rejection.rule, "quota.clusters", "the shared template cluster counts too: {rejection}");
+    assert_eq!(rejection.field, "team", "a cluster quota is the team's");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_request_is_kept_at_once_and_its_environment_followed_until_it_runs() {
+    let Setup { cloud, engine, service, _running } = setup().await;
+    let accepted = service.request(request("bob", None)).await.unwrap();
+    assert_eq!(accepted.id().as_str(), "bob");
+    assert!(engine.environments().await.unwrap().iter().any(|e| e.id().as_str() == "bob"), "kept before it exists");
+    let payments = TeamName::new("payments").unwrap();
+    let id = ClusterId::new("bob").unwrap();
+    let mut state = service.environment(&payments, &id).await.unwrap();
+    for _ in 0..200 {
+        if state.phase == Some(ClusterPhase::Running) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        state = service.environment(&payments, &id).await.unwrap();
+    }
+    assert_eq!(state.phase, Some(ClusterPhase::Running));
+    let credentials = state.credentials.expect("credentials once it runs");
+    assert!(matches!(credentials.scope(), CredentialScope::Namespace { namespace, .. } if namespace == "payments"));
+    assert_eq!(cloud.clusters().iter().filter(|c| c.id == id).count(), 1);
+
+    let other = TeamName::new("search").unwrap();
+    assert_eq!(service.environment(&other, &id).await.unwrap_err().kind(), ErrorKind::PermissionDenied);
+    let nobody = ClusterId::new("nobody").unwrap();
+    assert_eq!(service.environment(&payments, &nobody).await.unwrap_err().kind(), ErrorKind::NotFound);
+    let err = service.request(request("carol", None).with_ttl(Duration::from_secs(9 * 3600))).await.unwrap_err();
+    let SubmitError::Rejected(rejection) = err else { panic!("{err}") };
+    assert_eq!((rejection.rule.as_str(), rejection.field.as_str()), ("maxTtl", "ttl"));
 }
 
 #[tokio::test(start_paused = true)]
@@ -130,6 +161,7 @@ async fn a_request_cannot_change_an_ops_locked_setting() {
     let err = service.submit(request("big", Some("large"))).await.unwrap_err();
     let SubmitError::Rejected(rejection) = err else { panic!("{err}") };
     assert_eq!(rejection.rule, "locked");
+    assert_eq!(rejection.field, "size", "the size asked for breaks the lock");
     assert!(rejection.message.contains("locked by layer `base`"), "{}", rejection.message);
     assert!(cloud.clusters().iter().all(|c| c.id.as_str() != "big"), "nothing was created");
 }
@@ -193,6 +225,7 @@ async fn a_requested_size_goes_to_the_pools_ops_did_not_lock() {
     let err = service.submit(request("huge", Some("large"))).await.unwrap_err();
     let SubmitError::Rejected(rejection) = err else { panic!("{err}") };
     assert_eq!(rejection.rule, "allowedSizes", "{rejection}");
+    assert_eq!(rejection.field, "size");
 }
 
 /// The repository after an ops edit that knows nothing of any environment: another template.

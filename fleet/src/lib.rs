@@ -84,7 +84,7 @@ pub mod error {
 pub use fleet_core::chaos;
 #[cfg(feature = "conformance")]
 pub use fleet_core::conformance;
-pub use fleet_core::{addons, blueprint, engine, failover, fleet_spec, health, observe, plan, sim, store};
+pub use fleet_core::{addons, blueprint, engine, failover, fleet_spec, health, observe, plan, sim, store, telemetry};
 #[cfg(feature = "yaml")]
 pub use fleet_core::{repository, runtime, self_service};
 

@@ -11,6 +11,7 @@ use super::{EngineInner, Slot};
 use crate::plan::Action;
 use crate::provider::Poller;
 use crate::store::{IntentOperation, IntentOutcome, NewIntent, RecordKind};
+use crate::telemetry::{ProviderCall, provider_call};
 use crate::{Cluster, ClusterId, ClusterPhase, ClusterSpec, Error, Result, WaitOptions};
 
 /// How many updates in a row may report success without the cluster matching its spec before
@@ -79,7 +80,11 @@ impl ActionRun<'_> {
             let (provider, store) = (Arc::clone(&provider), Arc::clone(&store));
             let spec = spec.clone();
             // The new cluster is known to the store before its intent counts as done.
-            async move { store.put_observed(&provider.create(&spec).await?).await }
+            async move {
+                let cluster =
+                    provider_call(&provider.info().name, ProviderCall::Create, provider.create(&spec)).await?;
+                store.put_observed(&cluster).await
+            }
         })
         .await
     }
@@ -152,7 +157,13 @@ impl ActionRun<'_> {
             let provider = Arc::clone(&provider);
             let id = id.clone();
             async move {
-                if hibernate { provider.hibernate(&id).await } else { provider.resume(&id).await }.map(|_| ())
+                let name = &provider.info().name;
+                if hibernate {
+                    provider_call(name, ProviderCall::Hibernate, provider.hibernate(&id)).await
+                } else {
+                    provider_call(name, ProviderCall::Resume, provider.resume(&id)).await
+                }
+                .map(|_| ())
             }
         })
         .await?;
@@ -179,7 +190,9 @@ impl ActionRun<'_> {
             self.mutate(&spec.id, IntentOperation::Update, Some(spec), || {
                 let provider = Arc::clone(&provider);
                 let spec = spec.clone();
-                async move { provider.update(&spec).await.map(|_| ()) }
+                async move {
+                    provider_call(&provider.info().name, ProviderCall::Update, provider.update(&spec)).await.map(|_| ())
+                }
             })
             .await?;
             let updated = self.await_running_cluster(&spec.id).await?;
@@ -239,7 +252,7 @@ impl ActionRun<'_> {
         self.mutate(id, IntentOperation::Delete, None, || {
             let provider = Arc::clone(&provider);
             let id = id.clone();
-            async move { provider.delete(&id).await }
+            async move { provider_call(&provider.info().name, ProviderCall::Delete, provider.delete(&id)).await }
         })
         .await?;
         self.await_gone(id).await
@@ -335,7 +348,8 @@ impl ActionRun<'_> {
         );
         loop {
             self.budget().call(CallKind::Read).await;
-            let retry_after = match self.slot.provider.get(id).await {
+            let provider = self.slot.provider.as_ref();
+            let retry_after = match provider_call(&provider.info().name, ProviderCall::Get, provider.get(id)).await {
                 Ok(cluster) if done(&cluster.phase) => return Ok(cluster),
                 Ok(cluster) => match cluster.phase {
                     ClusterPhase::Failed { reason } => {

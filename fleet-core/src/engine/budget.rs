@@ -12,7 +12,7 @@ use tokio::sync::{Semaphore, SemaphorePermit};
 use tokio::time::Instant;
 
 use crate::mutex::lock;
-use crate::{RateLimits, TokenBucket};
+use crate::{ProviderName, RateLimits, TokenBucket};
 
 /// Whether a call reads or writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -24,6 +24,8 @@ pub(crate) enum CallKind {
 /// One provider's budget.
 #[derive(Debug)]
 pub(crate) struct Budget {
+    /// Whose budget it is, for the metrics.
+    provider: ProviderName,
     reads: Mutex<TokenBucket>,
     writes: Mutex<TokenBucket>,
     operations: Semaphore,
@@ -32,9 +34,10 @@ pub(crate) struct Budget {
 }
 
 impl Budget {
-    pub(crate) fn new(limits: RateLimits, concurrency: usize) -> Self {
+    pub(crate) fn new(provider: ProviderName, limits: RateLimits, concurrency: usize) -> Self {
         let now = Instant::now();
         Self {
+            provider,
             reads: Mutex::new(TokenBucket::empty(limits.reads, now)),
             writes: Mutex::new(TokenBucket::empty(limits.writes, now)),
             operations: Semaphore::new(concurrency.max(1)),
@@ -44,6 +47,7 @@ impl Budget {
 
     /// Waits until a token for one call of `kind` is available, and takes it.
     pub(crate) async fn call(&self, kind: CallKind) {
+        let started = Instant::now();
         loop {
             let wait = {
                 let bucket = match kind {
@@ -58,6 +62,7 @@ impl Budget {
                 Err(wait) => tokio::time::sleep(wait.max(Duration::from_millis(1))).await,
             }
         }
+        crate::telemetry::api_budget_wait(&self.provider, started.elapsed());
         let mut used = lock(&self.used);
         match kind {
             CallKind::Read => used.0 += 1,
@@ -84,7 +89,11 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn reads_at_their_limit_leave_the_write_budget_whole() {
-        let budget = Budget::new(RateLimits::new(RateLimit::new(1.0, 1), RateLimit::new(1.0, 5)), 8);
+        let budget = Budget::new(
+            crate::ProviderName::new("sim").unwrap(),
+            RateLimits::new(RateLimit::new(1.0, 1), RateLimit::new(1.0, 5)),
+            8,
+        );
         tokio::time::sleep(Duration::from_secs(5)).await;
         let started = Instant::now();
         for _ in 0..10 {

@@ -3,6 +3,7 @@
 //! fleet's behalf (the failover controller's health checks and capacity queries, embedding
 //! code) never takes the fleet over the API limits.
 
+use std::future::Future;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -10,8 +11,10 @@ use async_trait::async_trait;
 use super::Slot;
 use super::budget::CallKind;
 use crate::Room;
+use crate::telemetry::{ProviderCall, provider_call};
 use crate::{
-    Cluster, ClusterId, ClusterProvider, ClusterSpec, Credentials, Listing, ProviderInfo, Region, Result, TeamName,
+    Cluster, ClusterId, ClusterProvider, ClusterSpec, Credentials, KubernetesVersion, Listing, ProviderInfo, Region,
+    Result, TeamName,
 };
 
 /// `slot`'s provider, each call charged to `slot`'s budget.
@@ -28,8 +31,15 @@ impl BudgetedProvider {
         self.slot.provider.as_ref()
     }
 
-    async fn charge(&self, kind: CallKind) {
+    /// Makes `call` (`operation`, of `kind`) once the budget gives a token, recording it.
+    async fn call<T>(
+        &self,
+        kind: CallKind,
+        operation: ProviderCall,
+        call: impl Future<Output = Result<T>>,
+    ) -> Result<T> {
         self.slot.budget.call(kind).await;
+        provider_call(&self.info().name, operation, call).await
     }
 }
 
@@ -40,52 +50,46 @@ impl ClusterProvider for BudgetedProvider {
     }
 
     async fn create(&self, spec: &ClusterSpec) -> Result<Cluster> {
-        self.charge(CallKind::Write).await;
-        self.provider().create(spec).await
+        self.call(CallKind::Write, ProviderCall::Create, self.provider().create(spec)).await
     }
 
     async fn get(&self, id: &ClusterId) -> Result<Cluster> {
-        self.charge(CallKind::Read).await;
-        self.provider().get(id).await
+        self.call(CallKind::Read, ProviderCall::Get, self.provider().get(id)).await
     }
 
     async fn list(&self) -> Result<Listing> {
-        self.charge(CallKind::Read).await;
-        self.provider().list().await
+        self.call(CallKind::Read, ProviderCall::List, self.provider().list()).await
     }
 
     async fn update(&self, spec: &ClusterSpec) -> Result<Cluster> {
-        self.charge(CallKind::Write).await;
-        self.provider().update(spec).await
+        self.call(CallKind::Write, ProviderCall::Update, self.provider().update(spec)).await
     }
 
     async fn delete(&self, id: &ClusterId) -> Result<()> {
-        self.charge(CallKind::Write).await;
-        self.provider().delete(id).await
+        self.call(CallKind::Write, ProviderCall::Delete, self.provider().delete(id)).await
     }
 
     async fn credentials(&self, id: &ClusterId) -> Result<Credentials> {
-        self.charge(CallKind::Read).await;
-        self.provider().credentials(id).await
+        self.call(CallKind::Read, ProviderCall::Credentials, self.provider().credentials(id)).await
     }
 
     async fn team_credentials(&self, id: &ClusterId, team: &TeamName) -> Result<Credentials> {
-        self.charge(CallKind::Write).await;
-        self.provider().team_credentials(id, team).await
+        self.call(CallKind::Write, ProviderCall::TeamCredentials, self.provider().team_credentials(id, team)).await
     }
 
     async fn hibernate(&self, id: &ClusterId) -> Result<Cluster> {
-        self.charge(CallKind::Write).await;
-        self.provider().hibernate(id).await
+        self.call(CallKind::Write, ProviderCall::Hibernate, self.provider().hibernate(id)).await
     }
 
     async fn room(&self, region: &Region) -> Result<Option<Room>> {
-        self.charge(CallKind::Read).await;
-        self.provider().room(region).await
+        self.call(CallKind::Read, ProviderCall::Room, self.provider().room(region)).await
+    }
+
+    async fn offered_versions(&self, region: &Region) -> Result<Option<Vec<KubernetesVersion>>> {
+        self.call(CallKind::Read, ProviderCall::OfferedVersions, self.provider().offered_versions(region)).await
     }
 
     async fn resume(&self, id: &ClusterId) -> Result<Cluster> {
-        self.charge(CallKind::Write).await;
-        self.provider().resume(id).await
+        self.call(CallKind::Write, ProviderCall::Resume, self.provider().resume(id)).await
     }
 }

@@ -148,6 +148,7 @@ async fn run_action(
         Err(err) => Err(err),
     };
     engine.state().in_flight.remove(&id);
+    crate::telemetry::action(name, &result);
     match &result {
         Ok(()) => {
             engine.state().failed.remove(&id);
@@ -234,6 +235,7 @@ pub(crate) fn await_earlier_deletes(
         started.actions.spawn(async move {
             let result = action::await_deleted(Arc::clone(&engine), slot, id.clone()).await;
             engine.state().in_flight.remove(&id);
+            crate::telemetry::action("delete", &result);
             (id, result)
         });
     }

@@ -333,7 +333,7 @@ impl EngineBuilder {
                 self.options.operation_timeout.unwrap_or((info.latency.create * 3).max(Duration::from_secs(600)));
             let slot = Slot {
                 provider,
-                budget: Budget::new(limits, self.options.concurrency_per_provider),
+                budget: Budget::new(info.name.clone(), limits, self.options.concurrency_per_provider),
                 operation_timeout: timeout,
                 limits,
             };
@@ -578,7 +578,8 @@ impl Engine {
     pub async fn run_once(&self) -> Result<ReconcileReport> {
         let inner = &self.inner;
         let span = tracing::info_span!("reconcile", fleet = %inner.fleet);
-        async move {
+        let started = Instant::now();
+        let result = async move {
             let mut report = ReconcileReport::default();
             let now = Instant::now();
             inner.state().owned_this_pass.clear();
@@ -588,7 +589,12 @@ impl Engine {
             report.recovered_intents = settle::settle_intents(inner, &observed, &unseen).await?;
             report.adopted = self.sync_store(&observed, &unseen).await?;
             let observed = self.with_unreachable(observed, &unseen).await?;
-            inner.state().last_observed = observed.clone();
+            let clusters = {
+                let mut state = inner.state();
+                state.last_observed = observed.clone();
+                state.cluster_gauges.count(&observed)
+            };
+            clusters.record();
 
             let present: BTreeSet<&ClusterId> = observed.iter().map(|c| &c.id).collect();
             let (desired, plan) = self.decide(&observed, &present, Placements::Activate).await?;
@@ -616,7 +622,9 @@ impl Engine {
             Ok(report)
         }
         .instrument(span)
-        .await
+        .await;
+        crate::telemetry::pass(result.as_ref().map(|report| report.converged), started.elapsed());
+        result
     }
 
     /// The verdicts of admission ([`admit::admit`]) on `actions`, from the engine's state as it

@@ -49,6 +49,8 @@ pub(crate) struct EngineState {
     pub(crate) drift: BTreeMap<ClusterId, Vec<String>>,
     /// Ownership as judged first in this pass, so that one pass sees one split of the fleet.
     pub(crate) owned_this_pass: BTreeMap<ClusterIdentity, bool>,
+    /// The cluster gauges set so far, by provider and phase (see [`crate::telemetry::CLUSTERS`]).
+    pub(crate) cluster_gauges: crate::telemetry::ClusterGauges,
 }
 
 impl EngineState {
@@ -70,6 +72,7 @@ impl EngineState {
             installed: BTreeMap::new(),
             drift: BTreeMap::new(),
             owned_this_pass: BTreeMap::new(),
+            cluster_gauges: crate::telemetry::ClusterGauges::default(),
         }
     }
 }

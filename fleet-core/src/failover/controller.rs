@@ -534,12 +534,13 @@ impl FailoverController {
             match state.moves.get_mut(identity) {
                 Some(m) if m.completed_at.is_none() && m.to == *location => {
                     m.completed_at = Some(at);
-                    Some(at.duration_since(m.first_failure))
+                    Some((at.duration_since(m.first_failure), m.rto))
                 }
                 _ => None,
             }
         };
-        if let Some(recovery_time) = recovered {
+        if let Some((recovery_time, rto)) = recovered {
+            crate::telemetry::failover_recovered(recovery_time, rto);
             self.record(identity).await;
             let message = format!("serving at {location} after {}", crate::format_duration(recovery_time));
             if let Err(err) = self
@@ -653,6 +654,7 @@ impl FailoverController {
                 Decision::Degraded { identity: id, reason } => {
                     let new = lock(&inner.state).degraded.insert(id.clone(), reason.clone()).as_ref() != Some(&reason);
                     if new {
+                        crate::telemetry::failover_degraded();
                         inner
                             .engine
                             .store()

@@ -139,6 +139,9 @@ pub struct Rejection {
     pub team: TeamName,
     /// The rule, e.g. `quota.clusters`, `allowedRegions`, `maxTtl`, `blueprint`.
     pub rule: String,
+    /// The request's field the rule judged (its name in the request document, e.g. `region`,
+    /// `ttl`, `size`; `team` for the team's policy and cluster quota).
+    pub field: String,
     /// What was asked and what is allowed.
     pub message: String,
 }
@@ -150,8 +153,28 @@ impl Rejection {
             request: request.name.clone(),
             team: request.team.clone(),
             rule: rule.to_owned(),
+            field: field_judged_by(rule, request).to_owned(),
             message: message.into(),
         }
+    }
+}
+
+/// The field of `request` that `rule` judges.
+fn field_judged_by(rule: &str, request: &EnvironmentRequest) -> &'static str {
+    match rule {
+        "allowedProviders" | "provider" => "provider",
+        "allowedRegions" | "region" => "region",
+        "maxTtl" => "ttl",
+        "allowedSizes" | "quota.nodes" | "locked" => {
+            if request.size.is_some() {
+                "size"
+            } else {
+                "variables"
+            }
+        }
+        "policy" | "quota.clusters" => "team",
+        "name" => "name",
+        _ => "blueprint",
     }
 }
 
