@@ -1,6 +1,7 @@
 //! Convergence from empty: the engine's own cost with instant operations (wall time, and next
 //! to Cluster API's in-memory provider), and with realistic latencies and API limits in
-//! virtual time against the lower bound those limits force.
+//! virtual time against the lower bound those limits force; for charts, when each cluster
+//! started running and the earliest it could have.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -14,6 +15,7 @@ use fleet::sim::{ApiShape, Latency, LatencyModel, RegionCapacity, SimCloud};
 use fleet::{Error, Result};
 use tokio_util::sync::CancellationToken;
 
+use crate::charts::Finishes;
 use crate::table::{Row, show};
 use crate::{cluster_specs, instant_cloud};
 
@@ -63,9 +65,10 @@ fn zero_latency(count: usize) -> Result<Duration> {
 }
 
 /// Virtual time for `count` clusters from empty when each create takes [`CREATE`] on an API
-/// of `shape` with `limits`; and the lower bound: the last create cannot start before the
-/// budget lets its call through, and takes [`CREATE`].
-fn realistic(count: usize, shape: ApiShape, limits: RateLimits) -> Result<(Duration, Duration)> {
+/// of `shape` with `limits`; and, labelled `label`, when each cluster started running and the
+/// lower bound's curve: a create cannot start before the budget lets its call through, and
+/// takes [`CREATE`] (the bound is its latest finish).
+fn realistic(count: usize, shape: ApiShape, limits: RateLimits, label: String) -> Result<(Duration, Finishes)> {
     let writes = limits.writes;
     runtime(true)?.block_on(async {
         let fleet = FleetName::new("bench")?;
@@ -91,6 +94,7 @@ fn realistic(count: usize, shape: ApiShape, limits: RateLimits) -> Result<(Durat
             .options(options)
             .build()?;
         let started = tokio::time::Instant::now();
+        let wall_start = cloud.wall_clock();
         engine.set_desired(desired(&fleet, specs))?;
         let cancel = CancellationToken::new();
         let running = tokio::spawn({
@@ -107,13 +111,25 @@ fn realistic(count: usize, shape: ApiShape, limits: RateLimits) -> Result<(Durat
         let took = started.elapsed();
         cancel.cancel();
         let _ = running.await;
-        let bound = earliest_finishes(count, writes, count.max(1), CREATE).into_iter().max().unwrap_or_default();
-        Ok((took, bound))
+        // A simulated cluster's last change is when it started running (nothing changed it
+        // since), by the cloud's wall clock.
+        let measured = cloud
+            .clusters()
+            .iter()
+            .map(|c| c.updated_at.and_then(|at| at.duration_since(wall_start).ok()).unwrap_or(took))
+            .collect();
+        let bound = earliest_finishes(count, writes, count.max(1), CREATE);
+        Ok((took, Finishes { label, measured, bound }))
     })
 }
 
 /// The convergence rows for `count` clusters.
 pub fn convergence_rows(count: usize) -> Result<Vec<Row>> {
+    Ok(convergence_runs(count)?.0)
+}
+
+/// [`convergence_rows`], and the runs of [`virtual_convergence_runs`] for charts.
+pub fn convergence_runs(count: usize) -> Result<(Vec<Row>, Vec<Finishes>)> {
     let wall = zero_latency(count)?;
     let label = format!("{count} clusters from empty, zero latency (wall)");
     let mut rows = vec![if count >= 1000 {
@@ -126,31 +142,41 @@ pub fn convergence_rows(count: usize) -> Result<Vec<Row>> {
         "about 15 min (CAPI in-memory provider, 1000 clusters)",
         per_thousand.as_secs_f64() / CAPI_IN_MEMORY_1000.as_secs_f64(),
     ));
-    rows.extend(virtual_convergence_rows(count)?);
-    Ok(rows)
+    let (virtual_rows, runs) = virtual_convergence_runs(count)?;
+    rows.extend(virtual_rows);
+    Ok((rows, runs))
 }
 
 /// The convergence rows for `count` clusters measured in virtual time: the generic API and each
 /// API shape at its limits, against their bounds. Deterministic, so that tests can hold them.
 pub fn virtual_convergence_rows(count: usize) -> Result<Vec<Row>> {
-    let mut rows = Vec::new();
+    Ok(virtual_convergence_runs(count)?.0)
+}
+
+/// [`virtual_convergence_rows`], and per run (generic API first, then each shape) when each
+/// cluster started running and its bound, from the moment the desired fleet was set.
+pub fn virtual_convergence_runs(count: usize) -> Result<(Vec<Row>, Vec<Finishes>)> {
+    let (mut rows, mut runs) = (Vec::new(), Vec::new());
     let limits = RateLimits::new(RateLimit::new(100.0, 200), RateLimit::new(5.0, 20));
-    let (took, bound) = realistic(count, ApiShape::Generic, limits)?;
-    rows.push(judged(format!("{count} clusters from empty, 7-min creates, 5 writes/s (virtual)"), took, bound));
+    let (took, finishes) = realistic(count, ApiShape::Generic, limits, format!("{} API", ApiShape::Generic))?;
+    rows.push(judged(format!("{count} clusters from empty, 7-min creates, 5 writes/s (virtual)"), took, &finishes));
+    runs.push(finishes);
     for shape in [ApiShape::Eks, ApiShape::Gke, ApiShape::Aks] {
         let limits = shape.rate_limits();
-        let (took, bound) = realistic(count, shape, limits)?;
+        let (took, finishes) = realistic(count, shape, limits, format!("{shape} API"))?;
         let figure = format!(
             "{shape} API: {count} clusters from empty, 7-min creates, {} reads/s, {} writes/s (virtual)",
             limits.reads.per_second, limits.writes.per_second
         );
-        rows.push(judged(figure, took, bound));
+        rows.push(judged(figure, took, &finishes));
+        runs.push(finishes);
     }
-    Ok(rows)
+    Ok((rows, runs))
 }
 
-/// A convergence row: `took` against `bound`, within 1.05x.
-fn judged(figure: String, took: Duration, bound: Duration) -> Row {
+/// A convergence row: `took` against the bound (the latest of `finishes`' bound), within 1.05x.
+fn judged(figure: String, took: Duration, finishes: &Finishes) -> Row {
+    let bound = finishes.bound.iter().max().copied().unwrap_or_default();
     let ratio = took.as_secs_f64() / bound.as_secs_f64().max(1e-9);
     Row::judged(figure, show(took), "<= 1.05x bound", ratio <= 1.05)
         .against(format!("{} (create + write queueing)", show(bound)), ratio)

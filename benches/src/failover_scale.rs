@@ -1,20 +1,29 @@
 //! Failover at fleet scale, in virtual time: a fleet over three regions of two simulated
 //! clouds loses one region; its clusters come back elsewhere. Reported: recovery time against
-//! the controller's lower bound, and calls the clouds refused for going over their API limits.
+//! the controller's lower bound, and calls the clouds refused for going over their API limits;
+//! for charts, when each moved cluster recovered and the earliest it could have.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use fleet::engine::{Engine, EngineOptions};
-use fleet::failover::{FailoverController, FailoverOptions, FailoverPolicy, Fallback, LossThresholds, PhaseAndProbe};
+use fleet::failover::{
+    FailoverController, FailoverEvent, FailoverOptions, FailoverPolicy, Fallback, LossThresholds, MoveReport,
+    PhaseAndProbe,
+};
 use fleet::fleet_spec::{DesiredCluster, DesiredFleet};
-use fleet::model::{ClusterId, FleetName, KubernetesVersion, NodePool, NodePoolName, ProviderName, Region, SizeClass};
+use fleet::model::{
+    ClusterId, ClusterIdentity, FleetName, KubernetesVersion, NodePool, NodePoolName, ProviderName, Region, SizeClass,
+};
 use fleet::provider::{RateLimit, RateLimits};
 use fleet::sim::{ApiShape, CallOutcome, Latency, LatencyModel, RegionCapacity, SimCloud};
 use fleet::{ClusterSpec, Error, Result};
+use tokio::sync::broadcast::error::RecvError;
+use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
+use crate::charts::Finishes;
 use crate::table::{Row, show};
 
 const MINUTE: Duration = Duration::from_secs(60);
@@ -48,23 +57,51 @@ fn cluster(id: String, provider: &str, region: &str) -> Result<DesiredCluster> {
 /// Run with generous API limits, then again with both clouds shaped like EKS, GKE and AKS
 /// at those APIs' limits.
 pub fn failover_rows(count: usize) -> Result<Vec<Row>> {
+    Ok(failover_runs(count)?.0)
+}
+
+/// [`failover_rows`], and per run (generic API first, then each shape) when each moved cluster
+/// recovered and its bound, from the first failed check.
+pub fn failover_runs(count: usize) -> Result<(Vec<Row>, Vec<Finishes>)> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_time()
         .start_paused(true)
         .build()
         .map_err(|err| Error::Unavailable { message: format!("no runtime: {err}") })?;
     let generous = RateLimits::new(RateLimit::new(400.0, 800), RateLimit::new(20.0, 50));
-    let mut rows = runtime.block_on(scenario(count, ApiShape::Generic, generous, ""))?;
+    let (mut rows, finishes) = runtime.block_on(scenario(count, ApiShape::Generic, generous, ""))?;
+    let mut runs = vec![finishes];
     for shape in [ApiShape::Eks, ApiShape::Gke, ApiShape::Aks] {
         let limits = shape.rate_limits();
         let label =
             format!("{shape} API, {} reads/s, {} writes/s: ", limits.reads.per_second, limits.writes.per_second);
-        rows.extend(runtime.block_on(scenario(count, shape, limits, &label))?);
+        let (more, finishes) = runtime.block_on(scenario(count, shape, limits, &label))?;
+        rows.extend(more);
+        runs.push(finishes);
     }
-    Ok(rows)
+    Ok((rows, runs))
 }
 
-async fn scenario(count: usize, shape: ApiShape, limits: RateLimits, label: &str) -> Result<Vec<Row>> {
+/// Records when each moved cluster recovered (the controller's `Recovered` event, seen at the
+/// virtual instant it is sent) with its recovery time, until `moves` have.
+async fn recoveries(
+    mut events: tokio::sync::broadcast::Receiver<FailoverEvent>,
+    moves: usize,
+) -> BTreeMap<ClusterIdentity, (Instant, Duration)> {
+    let mut recovered = BTreeMap::new();
+    while recovered.len() < moves {
+        match events.recv().await {
+            Ok(FailoverEvent::Recovered { identity, recovery_time, .. }) => {
+                recovered.insert(identity, (Instant::now(), recovery_time));
+            }
+            Ok(_) | Err(RecvError::Lagged(_)) => {}
+            Err(RecvError::Closed) => break,
+        }
+    }
+    recovered
+}
+
+async fn scenario(count: usize, shape: ApiShape, limits: RateLimits, label: &str) -> Result<(Vec<Row>, Finishes)> {
     let fleet = FleetName::new("bench")?;
     let aws = cloud("aws", &["east", "west"], shape, limits)?;
     let gcp = cloud("gcp", &["central"], shape, limits)?;
@@ -134,8 +171,9 @@ async fn scenario(count: usize, shape: ApiShape, limits: RateLimits, label: &str
         }),
     ];
     tokio::time::sleep(2 * MINUTE).await;
+    let recorder = tokio::spawn(recoveries(controller.subscribe(), east));
     aws.fail_region(&Region::new("east")?);
-    let started = tokio::time::Instant::now();
+    let started = Instant::now();
     let report = loop {
         let report = controller.report();
         if report.moves.len() == east && report.recovery_time.is_some() {
@@ -146,6 +184,11 @@ async fn scenario(count: usize, shape: ApiShape, limits: RateLimits, label: &str
         }
         tokio::time::sleep(Duration::from_secs(10)).await;
     };
+    let recovered = tokio::time::timeout(MINUTE, recorder)
+        .await
+        .map_err(|_| Error::Timeout { message: "a move's recovery was reported but never sent".into() })?
+        .map_err(|err| Error::Unavailable { message: format!("the recovery recorder failed: {err}") })?;
+    let finishes = finishes(&report.moves, &recovered, shape)?;
     cancel.cancel();
     for task in tasks {
         let _ = task.await;
@@ -157,7 +200,7 @@ async fn scenario(count: usize, shape: ApiShape, limits: RateLimits, label: &str
         .count();
     let (recovery, bound) = (report.recovery_time.unwrap_or_default(), report.lower_bound.unwrap_or_default());
     let ratio = recovery.as_secs_f64() / bound.as_secs_f64().max(1e-9);
-    Ok(vec![
+    let rows = vec![
         Row::judged(
             format!("{label}failover: {east} of {count} clusters lose their region, recovery (virtual)"),
             show(recovery),
@@ -171,5 +214,32 @@ async fn scenario(count: usize, shape: ApiShape, limits: RateLimits, label: &str
             "0",
             refused == 0,
         ),
-    ])
+    ];
+    Ok((rows, finishes))
+}
+
+/// When each of `moves` recovered and the earliest it could have, from the first failed check
+/// (the origin of the report's recovery time and bound): a move's first failed check is when
+/// it recovered less its recovery time; its bound counts from that check too.
+fn finishes(
+    moves: &[MoveReport],
+    recovered: &BTreeMap<ClusterIdentity, (Instant, Duration)>,
+    shape: ApiShape,
+) -> Result<Finishes> {
+    let mut spans = Vec::with_capacity(moves.len());
+    for m in moves {
+        let (done, recovery) = recovered
+            .get(&m.identity)
+            .ok_or_else(|| Error::NotFound { resource: format!("the recovery of `{}`", m.identity) })?;
+        let first_failure = done.checked_sub(*recovery).unwrap_or(*done);
+        spans.push((first_failure, *done, m.lower_bound));
+    }
+    let Some(origin) = spans.iter().map(|(first_failure, _, _)| *first_failure).min() else {
+        return Ok(Finishes { label: format!("{shape} API"), ..Finishes::default() });
+    };
+    Ok(Finishes {
+        label: format!("{shape} API"),
+        measured: spans.iter().map(|(_, done, _)| done.duration_since(origin)).collect(),
+        bound: spans.iter().map(|(first_failure, _, bound)| first_failure.duration_since(origin) + *bound).collect(),
+    })
 }

@@ -3,6 +3,7 @@
 
 pub mod api_shapes;
 pub mod blueprint_cost;
+pub mod charts;
 pub mod convergence;
 pub mod failover_scale;
 pub mod plan_scale;

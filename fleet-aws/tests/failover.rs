@@ -24,7 +24,7 @@ fn aws() -> ProviderName {
 }
 
 fn desired(id: &str) -> DesiredCluster {
-    let spec = common::spec_builder(id, "us-east-1", "1.31")
+    let spec = common::spec_builder(id, "us-east-1", "1.34")
         .blueprint_version(BlueprintVersion::new("web-v1").unwrap())
         .build()
         .unwrap();

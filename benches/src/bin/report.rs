@@ -1,14 +1,21 @@
 //! Runs Fleet's fleet-scale scenarios and prints one table: figure, target, bound or peer,
-//! ratio, pass or miss.
+//! ratio, pass or miss; and writes two SVG charts, `failover.svg` and `convergence.svg`
+//! (clusters recovered, and clusters running, over virtual time against their bounds).
 //!
 //! ```text
 //! cargo run --release -p fleet-benches --bin report            # the full sizes
 //! cargo run --release -p fleet-benches --bin report -- --quick # small and fast (the test command)
+//! cargo run --release -p fleet-benches --bin report -- --charts DIR # charts there
 //! ```
 //!
+//! The charts go to `target/fleet-report/` of the workspace unless `--charts` says where.
 //! Set `FLEET_ETCD_ENDPOINT` to an etcd to measure the etcd store too. Exits 0 whether or not
-//! targets are met (the table says); 1 if a scenario could not run.
+//! targets are met (the table says); 1 if a scenario could not run or a chart not be written;
+//! 2 for an argument it does not know.
 
+use std::path::{Path, PathBuf};
+
+use fleet_benches::charts::{self, Finishes};
 use fleet_benches::table::{Row, Table};
 use stats_alloc::{INSTRUMENTED_SYSTEM, StatsAlloc};
 
@@ -56,7 +63,42 @@ const QUICK: Sizes = Sizes {
     api_shapes: &[200],
 };
 
-fn run(sizes: &Sizes) -> fleet::Result<Table> {
+const USAGE: &str = "usage: report [--quick] [--charts DIR]";
+
+/// What the command line asks for.
+struct Options {
+    /// The small sizes.
+    quick: bool,
+    /// Where the charts go.
+    charts: PathBuf,
+}
+
+/// The options of `args` (without the program name); `Err` with the message to print when
+/// they are not understood, `Ok(None)` for `--help`.
+fn options(mut args: impl Iterator<Item = String>) -> Result<Option<Options>, String> {
+    // The bench crate's directory sits in the workspace's.
+    let workspace = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut options =
+        Options { quick: false, charts: workspace.parent().unwrap_or(workspace).join("target/fleet-report") };
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--quick" => options.quick = true,
+            "--charts" => options.charts = args.next().ok_or("--charts needs a directory")?.into(),
+            "-h" | "--help" => return Ok(None),
+            other => return Err(format!("unknown argument `{other}`")),
+        }
+    }
+    Ok(Some(options))
+}
+
+/// The table, and the runs the charts draw.
+struct Report {
+    table: Table,
+    failover: Vec<Finishes>,
+    convergence: Vec<Finishes>,
+}
+
+fn run(sizes: &Sizes) -> fleet::Result<Report> {
     let mut table = Table::default();
     table.rows.extend(fleet_benches::plan_scale::plan_rows(
         sizes.plans,
@@ -70,17 +112,38 @@ fn run(sizes: &Sizes) -> fleet::Result<Table> {
         .build()
         .map_err(|err| fleet::Error::Unavailable { message: err.to_string() })?;
     table.rows.extend(runtime.block_on(fleet_benches::store_rate::store_rows(sizes.intents))?);
-    table.rows.extend(fleet_benches::convergence::convergence_rows(sizes.convergence)?);
-    table.rows.extend(fleet_benches::failover_scale::failover_rows(sizes.failover)?);
+    let (rows, convergence) = fleet_benches::convergence::convergence_runs(sizes.convergence)?;
+    table.rows.extend(rows);
+    let (rows, failover) = fleet_benches::failover_scale::failover_runs(sizes.failover)?;
+    table.rows.extend(rows);
     table.rows.extend(fleet_benches::api_shapes::api_shape_rows(sizes.api_shapes)?);
-    Ok(table)
+    Ok(Report { table, failover, convergence })
+}
+
+/// Writes both charts into `dir`; their paths.
+fn write_charts(dir: &Path, report: &Report) -> std::io::Result<[PathBuf; 2]> {
+    let (failover, convergence) = (dir.join("failover.svg"), dir.join("convergence.svg"));
+    charts::failover_chart(&failover, &report.failover)?;
+    charts::convergence_chart(&convergence, &report.convergence)?;
+    Ok([failover, convergence])
 }
 
 fn main() {
-    let quick = std::env::args().any(|arg| arg == "--quick");
+    let options = match options(std::env::args().skip(1)) {
+        Ok(Some(options)) => options,
+        Ok(None) => {
+            println!("{USAGE}");
+            return;
+        }
+        Err(message) => {
+            eprintln!("report: {message}\n{USAGE}");
+            std::process::exit(2);
+        }
+    };
     let started = std::time::Instant::now();
-    match run(if quick { &QUICK } else { &FULL }) {
-        Ok(mut table) => {
+    match run(if options.quick { &QUICK } else { &FULL }) {
+        Ok(mut report) => {
+            let table = &mut report.table;
             let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
             table.rows.push(Row::info("machine", format!("{} {cores} cores", std::env::consts::ARCH)));
             table.rows.push(Row::info("report run time (wall)", fleet_benches::table::show(started.elapsed())));
@@ -90,6 +153,13 @@ fn main() {
                 "{} figures judged, {misses} targets missed",
                 table.rows.iter().filter(|r| r.pass.is_some()).count()
             );
+            match write_charts(&options.charts, &report) {
+                Ok(paths) => paths.iter().for_each(|path| println!("chart: {}", path.display())),
+                Err(err) => {
+                    eprintln!("report: charts not written to {}: {err}", options.charts.display());
+                    std::process::exit(1);
+                }
+            }
         }
         Err(err) => {
             eprintln!("report: {err}");
