@@ -6,6 +6,7 @@
 //! cargo run --release -p fleet-benches --bin report            # the full sizes
 //! cargo run --release -p fleet-benches --bin report -- --quick # small and fast (the test command)
 //! cargo run --release -p fleet-benches --bin report -- --charts DIR # charts there
+//! cargo run --release -p fleet-benches --bin report -- --million # and a fleet of a million
 //! ```
 //!
 //! The charts go to `target/fleet-report/` of the workspace unless `--charts` says where.
@@ -63,7 +64,7 @@ const QUICK: Sizes = Sizes {
     api_shapes: &[200],
 };
 
-const USAGE: &str = "usage: report [--quick] [--charts DIR]";
+const USAGE: &str = "usage: report [--quick] [--charts DIR] [--million [COUNT]]";
 
 /// What the command line asks for.
 struct Options {
@@ -71,6 +72,8 @@ struct Options {
     quick: bool,
     /// Where the charts go.
     charts: PathBuf,
+    /// The size of the one-process fleet measured too (`--million`, default 1,000,000).
+    million: Option<usize>,
 }
 
 /// The options of `args` (without the program name); `Err` with the message to print when
@@ -78,12 +81,19 @@ struct Options {
 fn options(mut args: impl Iterator<Item = String>) -> Result<Option<Options>, String> {
     // The bench crate's directory sits in the workspace's.
     let workspace = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let mut options =
-        Options { quick: false, charts: workspace.parent().unwrap_or(workspace).join("target/fleet-report") };
+    let mut options = Options {
+        quick: false,
+        charts: workspace.parent().unwrap_or(workspace).join("target/fleet-report"),
+        million: None,
+    };
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--quick" => options.quick = true,
             "--charts" => options.charts = args.next().ok_or("--charts needs a directory")?.into(),
+            "--million" => options.million = Some(1_000_000),
+            count if options.million.is_some() && count.parse::<usize>().is_ok() => {
+                options.million = count.parse().ok();
+            }
             "-h" | "--help" => return Ok(None),
             other => return Err(format!("unknown argument `{other}`")),
         }
@@ -98,7 +108,7 @@ struct Report {
     convergence: Vec<Finishes>,
 }
 
-fn run(sizes: &Sizes) -> fleet::Result<Report> {
+fn run(sizes: &Sizes, million: Option<usize>) -> fleet::Result<Report> {
     let mut table = Table::default();
     table.rows.extend(fleet_benches::plan_scale::plan_rows(
         sizes.plans,
@@ -117,6 +127,10 @@ fn run(sizes: &Sizes) -> fleet::Result<Report> {
     let (rows, failover) = fleet_benches::failover_scale::failover_runs(sizes.failover)?;
     table.rows.extend(rows);
     table.rows.extend(fleet_benches::api_shapes::api_shape_rows(sizes.api_shapes)?);
+    if let Some(count) = million {
+        // SQLite at a tenth of the size: its first passes write every cluster once.
+        table.rows.extend(fleet_benches::million::million_rows(count, count / 10)?);
+    }
     Ok(Report { table, failover, convergence })
 }
 
@@ -141,7 +155,7 @@ fn main() {
         }
     };
     let started = std::time::Instant::now();
-    match run(if options.quick { &QUICK } else { &FULL }) {
+    match run(if options.quick { &QUICK } else { &FULL }, options.million) {
         Ok(mut report) => {
             let table = &mut report.table;
             let cores = std::thread::available_parallelism().map_or(0, |n| n.get());

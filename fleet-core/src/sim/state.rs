@@ -3,7 +3,7 @@
 //! Phases are computed when observed, from the virtual time an operation completes: no
 //! background task runs, so a simulation is exactly as deterministic as its calls.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Bound;
 use std::time::{Duration, SystemTime};
 
@@ -344,7 +344,9 @@ impl SimState {
                 reason: format!("provider `{}` needs a system pool of at least one node", self.name),
             });
         }
-        let (count, nodes) = self.usage(&spec.region, now);
+        // An unlimited region is never full: what it holds need not be counted.
+        let (count, nodes) =
+            if capacity == RegionCapacity::unlimited() { (0, 0) } else { self.usage(&spec.region, now) };
         if count >= capacity.clusters {
             return Err(Error::QuotaExceeded {
                 message: format!("region `{}` holds at most {} clusters", spec.region, capacity.clusters),
@@ -416,10 +418,41 @@ impl SimState {
         size: usize,
         now: Instant,
     ) -> (Vec<Cluster>, Option<ClusterId>) {
-        self.settle_all(now);
-        let (page, next) = self.clusters_after(after, size, |cluster| self.region_is_up(&cluster.region));
+        let down: BTreeSet<Region> =
+            self.regions.iter().filter(|(_, state)| state.down).map(|(region, _)| region.clone()).collect();
+        let keep = |cluster: &SimCluster| !down.contains(&cluster.region);
+        self.settle_after(after, size, now, keep);
+        let (page, next) = self.clusters_after(after, size, keep);
         let clusters = page.into_iter().filter(|c| c.belongs_to(fleet)).map(|c| c.view(&self.name, true)).collect();
         (clusters, next)
+    }
+
+    /// Settles to `now` the clusters named after `after`, up to the one after the `size`-th that
+    /// `keep` keeps: what a page of them shows, so that listing a cloud page by page settles
+    /// each cluster about once, not every cluster on every page.
+    fn settle_after(
+        &mut self,
+        after: Option<&ClusterId>,
+        size: usize,
+        now: Instant,
+        keep: impl Fn(&SimCluster) -> bool,
+    ) {
+        let start = self.start;
+        let from = after.map_or(Bound::Unbounded, Bound::Excluded);
+        let (mut gone, mut kept) = (Vec::new(), 0);
+        for (id, cluster) in self.clusters.range_mut::<ClusterId, _>((from, Bound::Unbounded)) {
+            if !cluster.settle(now, start) {
+                gone.push(id.clone());
+            } else if keep(cluster) {
+                kept += 1;
+                if kept > size {
+                    break;
+                }
+            }
+        }
+        for id in gone {
+            self.clusters.remove(&id);
+        }
     }
 
     /// At most `size` clusters named after `after` (from the first with `None`) that `keep`
@@ -461,8 +494,9 @@ impl SimState {
         size: usize,
         now: Instant,
     ) -> (Vec<ClusterId>, Option<ClusterId>) {
-        self.settle_all(now);
-        let (page, next) = self.clusters_after(after, size, |cluster| &cluster.region == region);
+        let keep = |cluster: &SimCluster| &cluster.region == region;
+        self.settle_after(after, size, now, keep);
+        let (page, next) = self.clusters_after(after, size, keep);
         (page.into_iter().map(|cluster| cluster.id.clone()).collect(), next)
     }
 

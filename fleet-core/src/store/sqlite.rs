@@ -137,6 +137,12 @@ impl SqliteStore {
         &self.path
     }
 
+    /// Rows inserted, changed or deleted through this store since it was opened (SQLite's
+    /// `total_changes`): what a pass wrote. It waits for a call in progress to end.
+    pub fn rows_written(&self) -> u64 {
+        crate::mutex::lock(&self.connection).total_changes()
+    }
+
     /// Runs `work` on the blocking pool with the connection.
     async fn blocking<T: Send + 'static>(
         &self,
