@@ -71,26 +71,32 @@ fn running_fleet(count: usize) -> Result<(SimCloud, DesiredFleet, u64)> {
     Ok((cloud, desired, cloud_share))
 }
 
-/// Runs passes until one is converged (at most `limit`), then times one more: the steady pass.
-async fn steady_pass(engine: &Engine, limit: usize) -> Result<Duration> {
+/// Runs passes until one is converged (at most `limit`), then times `steady` more: the
+/// fastest steady pass.
+async fn steady_pass(engine: &Engine, limit: usize, steady: usize) -> Result<Duration> {
     for _ in 0..limit {
         if engine.run_once().await?.converged {
-            let started = Instant::now();
-            let report = engine.run_once().await?;
-            if !report.converged {
-                return Err(unavailable("a pass after convergence was not converged"));
+            let mut fastest = Duration::MAX;
+            for _ in 0..steady.max(1) {
+                let started = Instant::now();
+                let report = engine.run_once().await?;
+                if !report.converged {
+                    return Err(unavailable("a pass after convergence was not converged"));
+                }
+                fastest = fastest.min(started.elapsed());
             }
-            return Ok(started.elapsed());
+            return Ok(fastest);
         }
     }
     Err(unavailable(format!("not converged after {limit} passes")))
 }
 
-/// One steady engine pass over `count` running clusters with the memory store, wall time.
+/// The fastest of `passes` steady engine passes over `count` running clusters with the memory
+/// store, wall time.
 ///
 /// # Errors
 /// The engine's, or a fleet that does not converge in five passes.
-pub fn steady_pass_time(count: usize) -> Result<Duration> {
+pub fn steady_pass_time(count: usize, passes: usize) -> Result<Duration> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -98,7 +104,7 @@ pub fn steady_pass_time(count: usize) -> Result<Duration> {
     let (cloud, desired, _) = running_fleet(count)?;
     let engine = instant_engine(&cloud, &desired.name, Arc::new(MemoryStore::new()))?;
     engine.set_desired(desired)?;
-    runtime.block_on(steady_pass(&engine, 5))
+    runtime.block_on(steady_pass(&engine, 5, passes))
 }
 
 /// The rows of a fleet of `count` clusters, and of `sqlite_count` on SQLite.
@@ -141,7 +147,7 @@ pub fn million_rows(count: usize, sqlite_count: usize) -> Result<Vec<Row>> {
     let (cloud, desired, cloud_share) = running_fleet(count)?;
     let engine = instant_engine(&cloud, &desired.name, Arc::new(MemoryStore::new()))?;
     engine.set_desired(desired)?;
-    let pass = runtime.block_on(steady_pass(&engine, 5))?;
+    let pass = runtime.block_on(steady_pass(&engine, 5, 1))?;
     rows.push(
         Row::judged(
             format!("engine pass over {count} clusters, steady, memory store (wall)"),

@@ -118,3 +118,52 @@ async fn a_tampered_file_gives_errors_naming_the_store_never_a_panic() {
         }
     }
 }
+
+#[tokio::test]
+async fn sqlite_counts_the_rows_it_writes_and_a_steady_pass_writes_none() {
+    use fleet_core::engine::Engine;
+    use fleet_core::fleet_spec::{DesiredCluster, DesiredFleet};
+    use fleet_core::sim::{LatencyModel, RegionCapacity, SimCloud};
+    use fleet_core::{ClusterSpec, NodePool, NodePoolName, ProviderName, Region, SizeClass};
+    use std::sync::Arc;
+
+    let fleet = FleetName::new("f").unwrap();
+    let store = Arc::new(SqliteStore::open(temp_file("rows"), &fleet).await.unwrap());
+    assert_eq!(store.rows_written(), 0);
+    let cloud = SimCloud::builder(ProviderName::new("sim").unwrap())
+        .region(Region::new("east").unwrap(), RegionCapacity::unlimited())
+        .latency(LatencyModel::zero())
+        .build();
+    let clusters = (0..20)
+        .map(|index| {
+            let spec = ClusterSpec::builder(
+                ClusterId::new(format!("c{index}")).unwrap(),
+                ProviderName::new("sim").unwrap(),
+                Region::new("east").unwrap(),
+                "1.34".parse().unwrap(),
+            )
+            .node_pool(NodePool::new(NodePoolName::new("workers").unwrap(), SizeClass::Small, 1, 3).unwrap())
+            .build()
+            .unwrap();
+            DesiredCluster::new(spec, "web", 0)
+        })
+        .collect();
+    let engine = Engine::builder(fleet.clone())
+        .provider(Arc::new(cloud.provider(fleet.clone())))
+        .store(store.clone())
+        .build()
+        .unwrap();
+    engine.set_desired(DesiredFleet::new(fleet, clusters)).unwrap();
+    let mut converged = false;
+    for _ in 0..10 {
+        if engine.run_once().await.unwrap().converged {
+            converged = true;
+            break;
+        }
+    }
+    assert!(converged, "the fleet converges");
+    let after_creating = store.rows_written();
+    assert!(after_creating >= 20, "every cluster was written: {after_creating}");
+    assert!(engine.run_once().await.unwrap().converged);
+    assert_eq!(store.rows_written(), after_creating, "a steady pass writes nothing");
+}

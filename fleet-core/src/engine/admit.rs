@@ -221,6 +221,29 @@ mod tests {
         Action::Replace { spec: Box::new(spec(&format!("{id}-2"), "v2")), old, changes: Vec::new() }
     }
 
+    #[test]
+    fn an_action_finds_its_cluster_among_clusters_of_the_same_name() {
+        let at = |id: &str, provider: &str, phase: ClusterPhase| {
+            Cluster::new(ClusterId::new(id).unwrap(), name(provider), id, Region::new("east").unwrap(), phase)
+        };
+        // Sorted by id, as the pass keeps them; `b` at two providers.
+        let observed = [
+            at("a", "sim", ClusterPhase::Running),
+            at("b", "other", ClusterPhase::Running),
+            at("b", "sim", ClusterPhase::Creating),
+            at("c", "sim", ClusterPhase::Running),
+        ];
+        let id = |text: &str| ClusterId::new(text).unwrap();
+        let unchanged = |text: &str| Action::Unchanged { id: id(text) };
+        let provider_of = |action: &Action| place(action, &observed).map(|(provider, _)| provider.to_string());
+        assert_eq!(provider_of(&unchanged("b")), Some("sim".into()), "the one whose operation is under way");
+        assert_eq!(provider_of(&Action::Hibernate { id: id("b") }), Some("other".into()), "the first of the name");
+        assert_eq!(provider_of(&unchanged("c")), None, "settled: nothing to do");
+        assert_eq!(provider_of(&Action::Resume { id: id("a") }), Some("sim".into()));
+        assert_eq!(provider_of(&Action::Resume { id: id("zz") }), None, "not observed");
+        assert_eq!(provider_of(&Action::Resume { id: id("a0") }), None, "between two names");
+    }
+
     fn verdicts(admitted: &Admitted) -> Vec<Verdict> {
         admitted.verdicts.iter().map(|(_, verdict)| verdict.clone()).collect()
     }

@@ -187,6 +187,9 @@ impl EngineInner {
     /// cluster changing hands mid-pass is left to the next pass. (Each mutating call asks the
     /// live ownership again.)
     pub(crate) fn owns(&self, identity: &ClusterIdentity) -> bool {
+        if self.ownership.owns_everything() {
+            return true;
+        }
         if let Some(owned) = self.state().owned_this_pass.get(identity) {
             return *owned;
         }
@@ -201,7 +204,7 @@ impl EngineInner {
 
     /// Whether this engine owns the identity of `cluster` (see [`EngineInner::owns`]).
     pub(crate) fn owns_cluster(&self, cluster: &Cluster) -> bool {
-        self.owns(&cluster.identity())
+        self.ownership.owns_everything() || self.owns(&cluster.identity())
     }
 
     /// What installs add-ons in `provider`'s clusters, if anything does.
