@@ -24,8 +24,6 @@ use crate::{cluster_specs, instant_cloud};
 const PLAN_TARGET: Duration = Duration::from_millis(500);
 /// A steady engine pass's target at a million clusters, wall time.
 const PASS_TARGET: Duration = Duration::from_secs(2);
-/// Resident bytes per cluster: everything Fleet keeps.
-const RESIDENT_TARGET: u64 = 1024;
 
 /// The process's resident memory now and at its peak (`VmRSS`, `VmHWM` of
 /// `/proc/self/status`), in bytes; `None` where the system does not tell.
@@ -159,15 +157,10 @@ pub fn million_rows(count: usize, sqlite_count: usize) -> Result<Vec<Row>> {
     );
     if let Some((_, peak)) = resident() {
         let fleets = peak.saturating_sub(start).saturating_sub(cloud_share) / count.max(1) as u64;
-        rows.push(
-            Row::judged(
-                format!("peak resident memory per cluster, less the simulated cloud's ({count} clusters)"),
-                format!("{fleets} B"),
-                "< 1 KiB",
-                fleets < RESIDENT_TARGET,
-            )
-            .against("1024 B", fleets as f64 / RESIDENT_TARGET as f64),
-        );
+        rows.push(Row::kib_per_cluster(
+            format!("peak resident memory per cluster, less the simulated cloud's ({count} clusters)"),
+            fleets,
+        ));
         rows.push(Row::info(
             format!("the simulated cloud's resident memory per cluster ({count} clusters)"),
             format!("{} B", cloud_share / count.max(1) as u64),

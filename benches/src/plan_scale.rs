@@ -15,8 +15,6 @@ use crate::{cluster_specs, instant_cloud};
 
 /// The 100,000-cluster steady-state target.
 const STEADY_TARGET: Duration = Duration::from_millis(50);
-/// The memory target per cluster.
-const BYTES_PER_CLUSTER: usize = 1024;
 /// Extra plan time per changed cluster below which a difference of two timings is noise.
 const NOISE_FLOOR: f64 = 2e-6;
 
@@ -140,15 +138,10 @@ pub fn plan_rows(
                 show(unordered),
             ));
             let planning = planning_bytes(&desired, &observed, allocated) / size.max(1);
-            rows.push(
-                Row::judged(
-                    format!("plan memory per cluster, all it allocates ({size} clusters, steady)"),
-                    format!("{planning} B"),
-                    "< 1 KiB",
-                    planning < BYTES_PER_CLUSTER,
-                )
-                .against("1024 B", planning as f64 / BYTES_PER_CLUSTER as f64),
-            );
+            rows.push(Row::kib_per_cluster(
+                format!("plan memory per cluster, all it allocates ({size} clusters, steady)"),
+                planning as u64,
+            ));
             rows.push(Row::info(
                 format!("desired + observed state per cluster, the plan's input ({size} clusters)"),
                 format!("{} B", bytes / size.max(1)),

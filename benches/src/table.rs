@@ -44,6 +44,11 @@ impl Row {
         Self { target: target.into(), pass: Some(pass), ..Self::info(figure, measured) }
     }
 
+    /// A row of `bytes` per cluster judged against the target of at most 1 KiB.
+    pub fn kib_per_cluster(figure: impl Into<String>, bytes: u64) -> Self {
+        Self::judged(figure, format!("{bytes} B"), "< 1 KiB", bytes < 1024).against("1024 B", bytes as f64 / 1024.0)
+    }
+
     /// Adds the reference it was compared with and the ratio.
     pub fn against(mut self, reference: impl Into<String>, ratio: f64) -> Self {
         self.reference = reference.into();
