@@ -83,10 +83,17 @@ impl FromRequestParts<Api> for Team {
             .headers
             .get(header::AUTHORIZATION)
             .and_then(|value| value.to_str().ok())
-            .and_then(|value| value.strip_prefix("Bearer "))
+            .and_then(bearer_token)
             .ok_or_else(|| Problem::unauthorized("a bearer token is required (`Authorization: Bearer <token>`)"))?;
         api.tokens.team_of(presented.trim()).map(Team).ok_or_else(|| Problem::unauthorized("unknown bearer token"))
     }
+}
+
+/// The token of an `Authorization` header's value of the `Bearer` scheme (whose name is
+/// case-insensitive, RFC 9110).
+fn bearer_token(value: &str) -> Option<&str> {
+    let (scheme, token) = value.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then_some(token)
 }
 
 async fn readyz(State(api): State<Api>) -> Result<&'static str, Problem> {
@@ -194,6 +201,14 @@ mod tests {
 
     fn payments() -> TeamName {
         TeamName::new("payments").unwrap()
+    }
+
+    #[test]
+    fn the_bearer_scheme_is_read_whatever_its_case() {
+        assert_eq!(bearer_token("Bearer abc"), Some("abc"));
+        assert_eq!(bearer_token("bearer abc"), Some("abc"));
+        assert_eq!(bearer_token("Basic abc"), None);
+        assert_eq!(bearer_token("Bearerabc"), None);
     }
 
     #[test]

@@ -62,7 +62,7 @@ impl EnvironmentView {
     pub fn of(state: &EnvironmentState) -> Result<Self, Problem> {
         let mut view = Self::accepted(&state.environment);
         if let Some(phase) = &state.phase {
-            view.phase = phase_name(phase);
+            view.phase = phase.name().to_owned();
         }
         view.credentials = state.credentials.as_ref().map(team_credentials).transpose()?;
         Ok(view)
@@ -82,12 +82,4 @@ fn team_credentials(credentials: &Credentials) -> Result<TeamCredentials, Proble
             "the provider handed back credentials wider than the team's namespace; they are not passed on",
         )),
     }
-}
-
-/// The phase's name as the cluster's JSON spells it (`running`, `creating`, `failed`…).
-fn phase_name(phase: &fleet::model::ClusterPhase) -> String {
-    serde_json::to_value(phase)
-        .ok()
-        .and_then(|value| value.get("phase").and_then(|name| name.as_str()).map(str::to_owned))
-        .unwrap_or_else(|| "unknown".into())
 }
