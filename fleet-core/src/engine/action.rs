@@ -11,7 +11,6 @@ use super::{EngineInner, Slot};
 use crate::plan::Action;
 use crate::provider::Poller;
 use crate::store::{IntentOperation, IntentOutcome, NewIntent, RecordKind};
-use crate::telemetry::{ProviderCall, provider_call};
 use crate::{Cluster, ClusterId, ClusterPhase, ClusterSpec, Error, Result, WaitOptions};
 
 /// How many updates in a row may report success without the cluster matching its spec before
@@ -80,11 +79,7 @@ impl ActionRun<'_> {
             let (provider, store) = (Arc::clone(&provider), Arc::clone(&store));
             let spec = spec.clone();
             // The new cluster is known to the store before its intent counts as done.
-            async move {
-                let cluster =
-                    provider_call(&provider.info().name, ProviderCall::Create, provider.create(&spec)).await?;
-                store.put_observed(&cluster).await
-            }
+            async move { store.put_observed(&provider.create(&spec).await?).await }
         })
         .await
     }
@@ -157,13 +152,7 @@ impl ActionRun<'_> {
             let provider = Arc::clone(&provider);
             let id = id.clone();
             async move {
-                let name = &provider.info().name;
-                if hibernate {
-                    provider_call(name, ProviderCall::Hibernate, provider.hibernate(&id)).await
-                } else {
-                    provider_call(name, ProviderCall::Resume, provider.resume(&id)).await
-                }
-                .map(|_| ())
+                if hibernate { provider.hibernate(&id).await } else { provider.resume(&id).await }.map(|_| ())
             }
         })
         .await?;
@@ -190,9 +179,7 @@ impl ActionRun<'_> {
             self.mutate(&spec.id, IntentOperation::Update, Some(spec), || {
                 let provider = Arc::clone(&provider);
                 let spec = spec.clone();
-                async move {
-                    provider_call(&provider.info().name, ProviderCall::Update, provider.update(&spec)).await.map(|_| ())
-                }
+                async move { provider.update(&spec).await.map(|_| ()) }
             })
             .await?;
             let updated = self.await_running_cluster(&spec.id).await?;
@@ -252,7 +239,7 @@ impl ActionRun<'_> {
         self.mutate(id, IntentOperation::Delete, None, || {
             let provider = Arc::clone(&provider);
             let id = id.clone();
-            async move { provider_call(&provider.info().name, ProviderCall::Delete, provider.delete(&id)).await }
+            async move { provider.delete(&id).await }
         })
         .await?;
         self.await_gone(id).await
@@ -348,8 +335,7 @@ impl ActionRun<'_> {
         );
         loop {
             self.budget().call(CallKind::Read).await;
-            let provider = self.slot.provider.as_ref();
-            let retry_after = match provider_call(&provider.info().name, ProviderCall::Get, provider.get(id)).await {
+            let retry_after = match self.slot.provider.get(id).await {
                 Ok(cluster) if done(&cluster.phase) => return Ok(cluster),
                 Ok(cluster) => match cluster.phase {
                     ClusterPhase::Failed { reason } => {

@@ -117,12 +117,7 @@ async fn install_with(
 ) -> Result<()> {
     let set = wanted(engine, &cluster.identity())?;
     slot.budget.call(CallKind::Read).await;
-    let credentials = crate::telemetry::provider_call(
-        &slot.provider.info().name,
-        crate::telemetry::ProviderCall::Credentials,
-        slot.provider.credentials(&cluster.id),
-    )
-    .await?;
+    let credentials = slot.provider.credentials(&cluster.id).await?;
     let report = installer.install(cluster, &credentials, &set, engine.options.drift).await?;
     {
         let mut state = engine.state();

@@ -11,7 +11,6 @@ use async_trait::async_trait;
 use super::Slot;
 use super::budget::CallKind;
 use crate::Room;
-use crate::telemetry::{ProviderCall, provider_call};
 use crate::{
     Cluster, ClusterId, ClusterProvider, ClusterSpec, Credentials, KubernetesVersion, Listing, ProviderInfo, Region,
     Result, TeamName,
@@ -31,15 +30,10 @@ impl BudgetedProvider {
         self.slot.provider.as_ref()
     }
 
-    /// Makes `call` (`operation`, of `kind`) once the budget gives a token, recording it.
-    async fn call<T>(
-        &self,
-        kind: CallKind,
-        operation: ProviderCall,
-        call: impl Future<Output = Result<T>>,
-    ) -> Result<T> {
+    /// Makes `call` (of `kind`) once the budget gives a token.
+    async fn call<T>(&self, kind: CallKind, call: impl Future<Output = Result<T>>) -> Result<T> {
         self.slot.budget.call(kind).await;
-        provider_call(&self.info().name, operation, call).await
+        call.await
     }
 }
 
@@ -50,46 +44,46 @@ impl ClusterProvider for BudgetedProvider {
     }
 
     async fn create(&self, spec: &ClusterSpec) -> Result<Cluster> {
-        self.call(CallKind::Write, ProviderCall::Create, self.provider().create(spec)).await
+        self.call(CallKind::Write, self.provider().create(spec)).await
     }
 
     async fn get(&self, id: &ClusterId) -> Result<Cluster> {
-        self.call(CallKind::Read, ProviderCall::Get, self.provider().get(id)).await
+        self.call(CallKind::Read, self.provider().get(id)).await
     }
 
     async fn list(&self) -> Result<Listing> {
-        self.call(CallKind::Read, ProviderCall::List, self.provider().list()).await
+        self.call(CallKind::Read, self.provider().list()).await
     }
 
     async fn update(&self, spec: &ClusterSpec) -> Result<Cluster> {
-        self.call(CallKind::Write, ProviderCall::Update, self.provider().update(spec)).await
+        self.call(CallKind::Write, self.provider().update(spec)).await
     }
 
     async fn delete(&self, id: &ClusterId) -> Result<()> {
-        self.call(CallKind::Write, ProviderCall::Delete, self.provider().delete(id)).await
+        self.call(CallKind::Write, self.provider().delete(id)).await
     }
 
     async fn credentials(&self, id: &ClusterId) -> Result<Credentials> {
-        self.call(CallKind::Read, ProviderCall::Credentials, self.provider().credentials(id)).await
+        self.call(CallKind::Read, self.provider().credentials(id)).await
     }
 
     async fn team_credentials(&self, id: &ClusterId, team: &TeamName) -> Result<Credentials> {
-        self.call(CallKind::Write, ProviderCall::TeamCredentials, self.provider().team_credentials(id, team)).await
+        self.call(CallKind::Write, self.provider().team_credentials(id, team)).await
     }
 
     async fn hibernate(&self, id: &ClusterId) -> Result<Cluster> {
-        self.call(CallKind::Write, ProviderCall::Hibernate, self.provider().hibernate(id)).await
+        self.call(CallKind::Write, self.provider().hibernate(id)).await
     }
 
     async fn room(&self, region: &Region) -> Result<Option<Room>> {
-        self.call(CallKind::Read, ProviderCall::Room, self.provider().room(region)).await
+        self.call(CallKind::Read, self.provider().room(region)).await
     }
 
     async fn offered_versions(&self, region: &Region) -> Result<Option<Vec<KubernetesVersion>>> {
-        self.call(CallKind::Read, ProviderCall::OfferedVersions, self.provider().offered_versions(region)).await
+        self.call(CallKind::Read, self.provider().offered_versions(region)).await
     }
 
     async fn resume(&self, id: &ClusterId) -> Result<Cluster> {
-        self.call(CallKind::Write, ProviderCall::Resume, self.provider().resume(id)).await
+        self.call(CallKind::Write, self.provider().resume(id)).await
     }
 }

@@ -47,6 +47,7 @@ mod expiry;
 mod observe;
 mod ownership;
 pub(crate) mod placements;
+mod recorded;
 mod rollout;
 mod settle;
 mod state;
@@ -80,6 +81,7 @@ use crate::plan::{Action, Plan};
 use crate::store::{AcceptedEnvironment, MemoryStore, StateStore};
 use crate::{Cluster, ClusterId, ClusterIdentity, ClusterProvider, Error, FleetName, ProviderName, RateLimits, Result};
 use budget::Budget;
+use recorded::RecordedProvider;
 pub(crate) use unseen::Unseen;
 
 /// How the engine works; every field has a sensible default.
@@ -335,7 +337,7 @@ impl EngineBuilder {
             let timeout =
                 self.options.operation_timeout.unwrap_or((info.latency.create * 3).max(Duration::from_secs(600)));
             let slot = Slot {
-                provider,
+                provider: Arc::new(RecordedProvider::new(provider)),
                 budget: Budget::new(info.name.clone(), limits, self.options.concurrency_per_provider),
                 operation_timeout: timeout,
                 limits,

@@ -6,7 +6,6 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::budget::CallKind;
 use super::{Engine, EngineEvent, Unseen};
 use crate::store::{IntentOperation, RecordKind};
-use crate::telemetry::ProviderCall;
 use crate::{Cluster, ClusterId, ClusterPhase, FleetTags, Result};
 
 impl Engine {
@@ -17,7 +16,7 @@ impl Engine {
         let mut unseen = Unseen::default();
         for (name, slot) in &self.inner.slots {
             slot.budget.call(CallKind::Read).await;
-            match crate::telemetry::provider_call(name, ProviderCall::List, slot.provider.list()).await {
+            match slot.provider.list().await {
                 Ok(listing) => {
                     for lost in listing.unreachable {
                         self.inner.emit(EngineEvent::RegionUnavailable {
