@@ -2,7 +2,8 @@
 //! clusters it owns, without the expired ones, moved where failover relocated them), the
 //! placements that decision follows, and the plan to get there.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 use super::{Engine, placements};
 use crate::fleet_spec::DesiredFleet;
@@ -27,13 +28,17 @@ impl Engine {
     pub(super) async fn decide(
         &self,
         observed: &[Cluster],
-        present: &BTreeSet<&ClusterId>,
+        present: &HashSet<&ClusterId>,
         placements: Placements,
-    ) -> Result<(DesiredFleet, Plan)> {
+    ) -> Result<(Arc<DesiredFleet>, Plan)> {
         let inner = &self.inner;
-        let mut wanted = inner.state().desired.clone();
-        wanted.clusters.retain(|cluster| inner.owns(&cluster.spec.identity()));
-        let identities: BTreeSet<ClusterIdentity> = wanted.specs().map(crate::ClusterSpec::identity).collect();
+        let mut wanted = Arc::clone(&inner.state().desired);
+        if !inner.ownership.owns_everything() {
+            let owned =
+                wanted.clusters.iter().filter(|cluster| inner.owns(&cluster.spec.identity())).cloned().collect();
+            wanted = Arc::new(DesiredFleet::new(wanted.name.clone(), owned));
+        }
+        let identities: HashSet<ClusterIdentity> = wanted.specs().map(crate::ClusterSpec::identity).collect();
         let placements = self.placements(observed, present, &identities, placements).await?;
         let desired = placements::follow_relocations(self.without_expired(wanted).await?, &placements);
         let capabilities =
@@ -49,11 +54,11 @@ impl Engine {
     pub(super) async fn placements(
         &self,
         observed: &[Cluster],
-        present: &BTreeSet<&ClusterId>,
-        wanted: &BTreeSet<ClusterIdentity>,
+        present: &HashSet<&ClusterId>,
+        wanted: &HashSet<ClusterIdentity>,
         mode: Placements,
-    ) -> Result<BTreeMap<ClusterIdentity, crate::store::Placement>> {
-        let mut placements: BTreeMap<ClusterIdentity, crate::store::Placement> = self
+    ) -> Result<HashMap<ClusterIdentity, crate::store::Placement>> {
+        let mut placements: HashMap<ClusterIdentity, crate::store::Placement> = self
             .inner
             .store
             .placements()
@@ -65,7 +70,8 @@ impl Engine {
         // An identity no spec wants whose clusters are all gone keeps no placement: the one a
         // pass stopped from releasing after its delete (a crash between the two) is released
         // now, so that the identity, if it returns, goes where its spec says.
-        let seen: BTreeSet<ClusterIdentity> = observed.iter().map(Cluster::identity).collect();
+        let identities: Vec<ClusterIdentity> = observed.iter().map(Cluster::identity).collect();
+        let seen: HashSet<&ClusterIdentity> = identities.iter().collect();
         let stale: Vec<crate::store::Placement> = placements
             .values()
             .filter(|p| !wanted.contains(&p.identity) && !seen.contains(&p.identity))
@@ -81,18 +87,17 @@ impl Engine {
                 }
             }
         }
-        for cluster in observed.iter().filter(|c| c.phase.is_ready()) {
+        for (cluster, identity) in observed.iter().zip(&identities).filter(|(c, _)| c.phase.is_ready()) {
             // A placement whose active cluster is gone (deleted by a pass that stopped before
             // it could switch) is taken over by a ready cluster of its identity.
             let serves = |p: &crate::store::Placement| p.active.as_ref().is_some_and(|a| present.contains(&a.cluster));
-            let identity = cluster.identity();
-            if !wanted.contains(&identity) || placements.get(&identity).is_some_and(serves) {
+            if !wanted.contains(identity) || placements.get(identity).is_some_and(serves) {
                 continue;
             }
             match mode {
                 Placements::Activate => {
                     placements::activate(&self.inner, cluster).await?;
-                    if let Some(placement) = self.inner.store.placement(&identity).await? {
+                    if let Some(placement) = self.inner.store.placement(identity).await? {
                         placements.insert(placement.identity.clone(), placement);
                     }
                 }

@@ -3,14 +3,19 @@
 //! reload of the repository) drops a cluster a team was promised. An environment leaves the
 //! store when its TTL ends (recorded as the cluster expires) or its team deletes it.
 
+use std::sync::Arc;
+
 use super::{EngineInner, EngineState};
 use crate::fleet_spec::{DesiredCluster, DesiredFleet};
 use crate::store::AcceptedEnvironment;
 use crate::{ClusterId, Result};
 
 /// `base` with `environments` beside it; an environment takes the place of a cluster of `base`
-/// with the same id (the team's promise stands).
-pub(crate) fn merged(base: &DesiredFleet, environments: &[DesiredCluster]) -> DesiredFleet {
+/// with the same id (the team's promise stands). Without environments, `base` itself.
+pub(crate) fn merged(base: &Arc<DesiredFleet>, environments: &[DesiredCluster]) -> Arc<DesiredFleet> {
+    if environments.is_empty() {
+        return Arc::clone(base);
+    }
     let clusters = base
         .clusters
         .iter()
@@ -18,7 +23,7 @@ pub(crate) fn merged(base: &DesiredFleet, environments: &[DesiredCluster]) -> De
         .chain(environments)
         .cloned()
         .collect();
-    DesiredFleet::new(base.name.clone(), clusters)
+    Arc::new(DesiredFleet::new(base.name.clone(), clusters))
 }
 
 /// Recomputes the engine's desired fleet from its base and its environments.

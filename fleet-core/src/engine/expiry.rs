@@ -2,17 +2,18 @@
 //! before it ends.
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use super::{Engine, EngineEvent};
-use crate::fleet_spec::DesiredFleet;
+use crate::fleet_spec::{DesiredCluster, DesiredFleet};
 use crate::store::RecordKind;
 use crate::{Cluster, ClusterIdentity, ClusterSpec, Result};
 
 impl Engine {
     /// The desired fleet without the clusters whose TTL has ended: once expired, a cluster is
     /// not created again.
-    pub(super) async fn without_expired(&self, desired: DesiredFleet) -> Result<DesiredFleet> {
+    pub(super) async fn without_expired(&self, desired: Arc<DesiredFleet>) -> Result<Arc<DesiredFleet>> {
         if self.inner.state().expired.is_none() {
             let recorded: BTreeSet<ClusterIdentity> = self
                 .inner
@@ -25,13 +26,14 @@ impl Engine {
                 .collect();
             self.inner.state().expired.get_or_insert(recorded);
         }
-        let expired = self.inner.state().expired.clone().unwrap_or_default();
-        let clusters = desired
-            .clusters
-            .into_iter()
-            .filter(|c| c.spec.ttl.is_none() || !expired.contains(&c.spec.identity()))
-            .collect();
-        Ok(DesiredFleet::new(desired.name, clusters))
+        let state = self.inner.state();
+        let Some(expired) = state.expired.as_ref().filter(|expired| !expired.is_empty()) else { return Ok(desired) };
+        let wanted = |c: &&DesiredCluster| c.spec.ttl.is_none() || !expired.contains(&c.spec.identity());
+        if desired.clusters.iter().all(|c| wanted(&c)) {
+            return Ok(desired);
+        }
+        let clusters = desired.clusters.iter().filter(wanted).cloned().collect();
+        Ok(Arc::new(DesiredFleet::new(desired.name.clone(), clusters)))
     }
 
     /// Sends [`EngineEvent::ExpiringSoon`] once for each cluster within

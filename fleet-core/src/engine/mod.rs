@@ -59,7 +59,7 @@ use decide::Placements;
 
 use state::EngineState;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime};
 
@@ -403,11 +403,11 @@ impl Engine {
             });
         }
         let mut state = self.inner.state();
-        if state.base != desired {
+        if *state.base != desired {
             // A new desired fleet is a new rollout: canaries first again.
             state.rollout = rollout::Rollout::default();
         }
-        state.base = desired;
+        state.base = Arc::new(desired);
         environments::remerge(&mut state);
         drop(state);
         self.inner.changed.notify_one();
@@ -462,13 +462,13 @@ impl Engine {
     /// What the engine wants: the desired fleet as last set, with the accepted self-service
     /// environments beside it.
     pub fn desired(&self) -> DesiredFleet {
-        self.inner.state().desired.clone()
+        DesiredFleet::clone(&self.inner.state().desired)
     }
 
     /// What the last pass observed: this fleet's clusters, those of providers that could not
     /// be listed as `Unreachable`.
     pub fn observed(&self) -> Vec<Cluster> {
-        self.inner.state().last_observed.clone()
+        Vec::clone(&self.inner.state().last_observed)
     }
 
     /// The engine's options.
@@ -522,7 +522,7 @@ impl Engine {
     pub fn progress(&self) -> Progress {
         let mut phases = BTreeMap::new();
         let state = self.inner.state();
-        for cluster in &state.last_observed {
+        for cluster in state.last_observed.iter() {
             *phases.entry(cluster.phase.name().to_owned()).or_insert(0) += 1;
         }
         Progress {
@@ -593,15 +593,15 @@ impl Engine {
             let (observed, unseen) = self.observe().await;
             report.recovered_intents = settle::settle_intents(inner, &observed, &unseen).await?;
             report.adopted = self.sync_store(&observed, &unseen).await?;
-            let observed = self.with_unreachable(observed, &unseen).await?;
+            let observed = Arc::new(self.with_unreachable(observed, &unseen).await?);
             let clusters = {
                 let mut state = inner.state();
-                state.last_observed = observed.clone();
+                state.last_observed = Arc::clone(&observed);
                 state.cluster_gauges.count(&observed)
             };
             clusters.record();
 
-            let present: BTreeSet<&ClusterId> = observed.iter().map(|c| &c.id).collect();
+            let present: HashSet<&ClusterId> = observed.iter().map(|c| &c.id).collect();
             let (desired, plan) = self.decide(&observed, &present, Placements::Activate).await?;
             self.warn_of_expiry(&desired, &observed).await?;
             version_ahead::report(inner, &desired, &observed).await?;
@@ -693,7 +693,7 @@ impl Engine {
             environments::refresh(inner).await?;
             let (observed, unseen) = self.observe().await;
             let observed = self.with_unreachable(observed, &unseen).await?;
-            let present: BTreeSet<&ClusterId> = observed.iter().map(|c| &c.id).collect();
+            let present: HashSet<&ClusterId> = observed.iter().map(|c| &c.id).collect();
             Ok(self.decide(&observed, &present, Placements::AsTheyWouldBe).await?.1)
         }
         .instrument(span)

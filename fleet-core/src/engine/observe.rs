@@ -1,12 +1,10 @@
 //! Observing: every provider listed within its read budget, what could not be seen kept as
 //! `Unreachable` from the store, and the store's observations made to match what was seen.
 
-use std::collections::{BTreeMap, BTreeSet};
-
 use super::budget::CallKind;
 use super::{Engine, EngineEvent, Unseen};
 use crate::store::{IntentOperation, RecordKind};
-use crate::{Cluster, ClusterId, ClusterPhase, FleetTags, Result};
+use crate::{Cluster, ClusterPhase, FleetTags, Result};
 
 impl Engine {
     /// Lists every provider; returns this fleet's clusters that this engine owns, and the
@@ -75,7 +73,7 @@ impl Engine {
                 spec.region.clone(),
                 ClusterPhase::Unreachable,
             );
-            cluster.tags = FleetTags::cluster_tags(&self.inner.fleet, spec);
+            cluster.tags = FleetTags::cluster_tags(&self.inner.fleet, spec).into();
             cluster.kubernetes_version = Some(spec.kubernetes_version);
             cluster.node_pools = spec.node_pools.clone();
             observed.push(cluster);
@@ -85,19 +83,24 @@ impl Engine {
     }
 
     /// Makes the store's observations match what the providers showed; returns how many
-    /// clusters were adopted (found at a provider, unknown to the store).
+    /// clusters were adopted (found at a provider, unknown to the store). `observed` is sorted
+    /// by name; the two are walked side by side.
     pub(super) async fn sync_store(&self, observed: &[Cluster], unseen: &Unseen) -> Result<usize> {
         let store = &self.inner.store;
-        let stored: BTreeMap<ClusterId, Cluster> = store
-            .observed()
-            .await?
-            .into_iter()
-            .filter(|c| self.inner.owns_cluster(c))
-            .map(|c| (c.id.clone(), c))
-            .collect();
-        let mut adopted = 0;
+        let mut stored = store.observed().await?;
+        stored.retain(|c| self.inner.owns_cluster(c));
+        stored.sort_unstable_by(|a, b| a.id.cmp(&b.id));
+        let mut stored = stored.into_iter().peekable();
+        let (mut adopted, mut previous) = (0, None);
         for cluster in observed {
-            match stored.get(&cluster.id) {
+            // Records named before this cluster: seen if they have the previous cluster's name.
+            while let Some(known) = stored.next_if(|known| known.id < cluster.id) {
+                if previous != Some(&known.id) {
+                    self.forget_observed(known, unseen).await?;
+                }
+            }
+            previous = Some(&cluster.id);
+            match stored.peek().filter(|known| known.id == cluster.id) {
                 None => {
                     adopted += 1;
                     store.put_observed(cluster).await?;
@@ -115,12 +118,19 @@ impl Engine {
                 Some(_) => {}
             }
         }
-        let seen: BTreeSet<&ClusterId> = observed.iter().map(|c| &c.id).collect();
-        for (id, known) in &stored {
-            if !unseen.covers(&known.provider, &known.region) && !seen.contains(id) {
-                store.remove_observed(id).await?;
-            }
+        // What is left was not seen, but for a record of the last name seen.
+        for gone in stored.filter(|known| previous != Some(&known.id)) {
+            self.forget_observed(gone, unseen).await?;
         }
         Ok(adopted)
+    }
+
+    /// Removes the store's record of `gone`, a cluster not seen at its provider, unless its
+    /// provider or region could not be listed.
+    async fn forget_observed(&self, gone: Cluster, unseen: &Unseen) -> Result<()> {
+        if unseen.covers(&gone.provider, &gone.region) {
+            return Ok(());
+        }
+        self.inner.store.remove_observed(&gone.id).await
     }
 }

@@ -2,11 +2,12 @@
 //! cluster that comes to serve becomes its identity's active placement (one switch, fenced by
 //! the placement's generation), and deleting the active cluster ends the placement.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
 
 use super::EngineInner;
 use super::events::EngineEvent;
-use crate::fleet_spec::DesiredFleet;
+use crate::fleet_spec::{DesiredCluster, DesiredFleet};
 use crate::plan::{Action, DeleteReason};
 use crate::store::{ActiveCluster, Placement, RecordKind, update_placement};
 use crate::{Cluster, ClusterId, ClusterIdentity, Result};
@@ -16,23 +17,31 @@ use crate::{Location, relocate};
 /// placement wants it. A relocation holds while the spec still names the home it was moved
 /// from; a spec that names another place overrides it.
 pub(crate) fn follow_relocations(
-    desired: DesiredFleet,
-    placements: &BTreeMap<ClusterIdentity, Placement>,
-) -> DesiredFleet {
+    desired: Arc<DesiredFleet>,
+    placements: &HashMap<ClusterIdentity, Placement>,
+) -> Arc<DesiredFleet> {
+    let moved_to = |cluster: &DesiredCluster| {
+        placements
+            .get(&cluster.spec.identity())
+            .filter(|p| p.is_relocated() && p.home.as_ref() == Some(&Location::of_spec(&cluster.spec)))
+            .map(|p| &p.location)
+    };
+    // Most passes move nothing: the fleet is then shared, not copied.
+    if !placements.values().any(Placement::is_relocated) || desired.clusters.iter().all(|c| moved_to(c).is_none()) {
+        return desired;
+    }
     let clusters = desired
         .clusters
-        .into_iter()
-        .map(|mut cluster| {
-            if let Some(placement) = placements.get(&cluster.spec.identity())
-                && placement.is_relocated()
-                && placement.home.as_ref() == Some(&Location::of_spec(&cluster.spec))
-            {
-                cluster.spec = relocate(&cluster.spec, &placement.location);
+        .iter()
+        .map(|cluster| {
+            let mut cluster = cluster.clone();
+            if let Some(location) = moved_to(&cluster) {
+                cluster.spec = relocate(&cluster.spec, location);
             }
             cluster
         })
         .collect();
-    DesiredFleet::new(desired.name, clusters)
+    Arc::new(DesiredFleet::new(desired.name.clone(), clusters))
 }
 
 /// Makes `cluster`, now serving, the active placement of its identity, recording the switch;

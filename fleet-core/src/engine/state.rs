@@ -8,6 +8,7 @@
 //! not hold up another provider's calls, or the pass.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use tokio::time::Instant;
 
@@ -17,10 +18,11 @@ use crate::{Cluster, ClusterId, ClusterIdentity, FleetName};
 
 /// The engine's state between passes.
 pub(crate) struct EngineState {
-    /// What the engine wants: `base` with the accepted `environments` beside it.
-    pub(crate) desired: DesiredFleet,
+    /// What the engine wants: `base` with the accepted `environments` beside it (`base`
+    /// itself, shared, when there are none).
+    pub(crate) desired: Arc<DesiredFleet>,
     /// The desired fleet as last set ([`Engine::set_desired`](super::Engine::set_desired)).
-    pub(crate) base: DesiredFleet,
+    pub(crate) base: Arc<DesiredFleet>,
     /// The accepted self-service environments' clusters, as last read from the store.
     pub(crate) environments: Vec<DesiredCluster>,
     /// When each unwanted cluster was first seen unwanted (for the GC grace period).
@@ -40,7 +42,7 @@ pub(crate) struct EngineState {
     /// Clusters reported ahead of their spec, with the version they were reported at.
     pub(crate) versions_ahead: version_ahead::Reported,
     /// What the last pass observed.
-    pub(crate) last_observed: Vec<Cluster>,
+    pub(crate) last_observed: Arc<Vec<Cluster>>,
     /// The rollout of the desired fleet as last set.
     pub(crate) rollout: rollout::Rollout,
     /// Which add-on set each cluster got, and when.
@@ -57,8 +59,8 @@ impl EngineState {
     /// The state of a new engine of `fleet`: nothing wanted, nothing seen.
     pub(crate) fn new(fleet: &FleetName) -> Self {
         Self {
-            desired: DesiredFleet::new(fleet.clone(), Vec::new()),
-            base: DesiredFleet::new(fleet.clone(), Vec::new()),
+            desired: Arc::new(DesiredFleet::new(fleet.clone(), Vec::new())),
+            base: Arc::new(DesiredFleet::new(fleet.clone(), Vec::new())),
             environments: Vec::new(),
             unwanted_since: BTreeMap::new(),
             failed: BTreeMap::new(),
@@ -67,7 +69,7 @@ impl EngineState {
             expired: None,
             warned: BTreeSet::new(),
             versions_ahead: BTreeMap::new(),
-            last_observed: Vec::new(),
+            last_observed: Arc::new(Vec::new()),
             rollout: rollout::Rollout::default(),
             installed: BTreeMap::new(),
             drift: BTreeMap::new(),

@@ -109,7 +109,7 @@ impl Engine {
         let state = self.inner.state();
         let count = |key: &dyn Fn(&crate::Cluster) -> Option<String>| {
             let mut counts = BTreeMap::new();
-            for cluster in &state.last_observed {
+            for cluster in state.last_observed.iter() {
                 *counts.entry(key(cluster).unwrap_or_else(|| "unknown".into())).or_insert(0) += 1;
             }
             counts

@@ -1,6 +1,5 @@
 //! What a provider reports about one cluster: [`Cluster`] and its [`ClusterPhase`].
 
-use std::collections::BTreeMap;
 use std::fmt;
 use std::time::SystemTime;
 
@@ -8,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{
     ClusterId, ClusterIdentity, ClusterSpec, FleetName, FleetTags, KubernetesVersion, NodePool, ProviderName, Region,
+    Tags,
 };
 
 /// Where a cluster is in its life, as its provider reports it.
@@ -117,7 +117,7 @@ pub struct Cluster {
     /// The node pools the provider reports.
     pub node_pools: Vec<NodePool>,
     /// Every tag or label on the cluster, Fleet's own included.
-    pub tags: BTreeMap<String, String>,
+    pub tags: Tags,
     /// When the provider created it, if it says.
     pub created_at: Option<SystemTime>,
     /// When the provider last changed it, if it says.
@@ -142,7 +142,7 @@ impl Cluster {
             endpoint: None,
             kubernetes_version: None,
             node_pools: Vec::new(),
-            tags: BTreeMap::new(),
+            tags: Tags::new(),
             created_at: None,
             updated_at: None,
         }
@@ -182,8 +182,8 @@ impl Cluster {
     }
 
     /// Sets the tags.
-    pub fn with_tags(mut self, tags: BTreeMap<String, String>) -> Self {
-        self.tags = tags;
+    pub fn with_tags(mut self, tags: impl Into<Tags>) -> Self {
+        self.tags = tags.into();
         self
     }
 
@@ -202,6 +202,17 @@ impl Cluster {
     /// The logical cluster this one serves: the id its Fleet tags name (a replacement serves
     /// the identity of the cluster it replaces), or its own name without them.
     pub fn identity(&self) -> ClusterIdentity {
-        self.fleet_tags().map_or_else(|| ClusterIdentity::of(&self.id), |tags| tags.identity)
+        // Judged as `fleet_tags` judges, without building them: every pass asks this of every
+        // cluster, and most serve the identity they are named after (which shares the name).
+        let tag = |key: &str| self.tags.get(key).map(String::as_str);
+        let complete = tag(FleetTags::FLEET_KEY).is_some_and(FleetName::is_valid)
+            && tag(FleetTags::BLUEPRINT_VERSION_KEY).is_some_and(super::BlueprintVersion::is_valid);
+        match tag(FleetTags::IDENTITY_KEY) {
+            Some(identity) if complete && identity == self.id.as_str() => ClusterIdentity::of(&self.id),
+            Some(identity) if complete => {
+                ClusterIdentity::new(identity).unwrap_or_else(|_| ClusterIdentity::of(&self.id))
+            }
+            _ => ClusterIdentity::of(&self.id),
+        }
     }
 }

@@ -9,6 +9,7 @@ mod duration_text;
 mod location;
 mod names;
 mod spec;
+mod tag_map;
 mod tags;
 mod version;
 
@@ -21,6 +22,7 @@ pub use names::{
     BlueprintVersion, ClusterId, ClusterIdentity, FleetName, NameError, NodePoolName, ProviderName, Region, TeamName,
 };
 pub use spec::{ClusterSpec, ClusterSpecBuilder, Network, NodePool, RESERVED_LABEL_PREFIX, SizeClass};
+pub use tag_map::Tags;
 pub use tags::FleetTags;
 pub(crate) use tags::TagView;
 pub use version::{KubernetesVersion, VersionError};

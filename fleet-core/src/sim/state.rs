@@ -15,7 +15,7 @@ use crate::addons::{AddonReport, AddonSet, ObjectRef};
 use crate::provider::{AppliedSettings, Listing};
 use crate::{
     Capabilities, Cluster, ClusterId, ClusterIdentity, ClusterPhase, ClusterSpec, Error, FleetName, FleetTags,
-    KubernetesVersion, NodePool, ProviderName, Region, Result,
+    KubernetesVersion, NodePool, ProviderName, Region, Result, Tags,
 };
 
 /// The simulated wall clock starts at 2026-01-01T00:00:00Z, so timestamps are reproducible.
@@ -67,7 +67,7 @@ pub(crate) struct RegionState {
 /// A change in progress on a running cluster.
 #[derive(Debug, Clone)]
 enum Change {
-    Update { version: KubernetesVersion, node_pools: Vec<NodePool>, tags: BTreeMap<String, String> },
+    Update { version: KubernetesVersion, node_pools: Vec<NodePool>, tags: Tags },
     Hibernate,
     Resume,
 }
@@ -97,7 +97,7 @@ pub(crate) struct SimCluster {
     id: ClusterId,
     pub(crate) region: Region,
     provider_id: String,
-    tags: BTreeMap<String, String>,
+    tags: Tags,
     pub(crate) version: KubernetesVersion,
     node_pools: Vec<NodePool>,
     created_at: Duration,
@@ -370,7 +370,7 @@ impl SimState {
             id: spec.id.clone(),
             region: spec.region.clone(),
             provider_id: format!("sim://{}/{}/{}/{}", self.name, spec.region, spec.id, self.serial),
-            tags: FleetTags::cluster_tags(fleet, spec),
+            tags: FleetTags::cluster_tags(fleet, spec).into(),
             version: spec.kubernetes_version,
             node_pools: spec.node_pools.clone(),
             created_at: elapsed,
@@ -533,7 +533,7 @@ impl SimState {
                 message: format!("cluster `{}` is {}, not running", spec.id, cluster.phase()),
             });
         }
-        let tags = FleetTags::cluster_tags(fleet, spec);
+        let tags = Tags::from(FleetTags::cluster_tags(fleet, spec));
         // Like the clouds: one minor version per upgrade, never a downgrade (a cluster ahead of
         // its spec keeps its version), and only to an offered version.
         let current = cluster.version;
@@ -714,7 +714,7 @@ impl SimState {
             provider_id: format!("sim://{}/{}/{}/{}", self.name, region, id, self.serial),
             id: id.clone(),
             region,
-            tags,
+            tags: tags.into(),
             version,
             node_pools: Vec::new(),
             created_at: elapsed,
