@@ -1146,3 +1146,32 @@ async fn a_placement_left_behind_by_a_kill_between_delete_and_release_is_release
     let placement: Placement = store.placement(&identity).await.unwrap().unwrap();
     assert_eq!((placement.location, placement.home), (east, None));
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_steady_engine_sees_what_another_writer_changed_in_its_store() {
+    // The engine keeps what it read from a store while the store's revision stands; a write
+    // by anyone else moves it, and the next pass reads again.
+    let cloud = cloud(2, LatencyModel::zero());
+    let store: Arc<dyn StateStore> = Arc::new(fleet_core::store::MemoryStore::new());
+    let engine = Engine::builder(fleet())
+        .provider(Arc::new(cloud.provider(fleet())))
+        .store(Arc::clone(&store))
+        .options(quick_options())
+        .build()
+        .unwrap();
+    engine.set_desired(desired(vec![spec("a", 31), spec("bb", 31)])).unwrap();
+    converge(&engine, 3).await;
+    assert_eq!(engine.run_once().await.unwrap().adopted, 0, "a steady pass");
+
+    store.remove_observed(&ClusterId::new("a").unwrap()).await.unwrap();
+    let report = engine.run_once().await.unwrap();
+    assert_eq!(report.adopted, 1, "the record another writer removed is missed and put back: {report:?}");
+    assert_no_orphans(&cloud, store.as_ref(), &["a", "bb"]).await;
+
+    let mut stale = store.observed().await.unwrap().remove(0);
+    stale.phase = ClusterPhase::Failed { reason: "written by another writer".into() };
+    store.put_observed(&stale).await.unwrap();
+    engine.run_once().await.unwrap();
+    let kept = store.observed().await.unwrap();
+    assert!(kept.iter().all(|c| c.phase.is_running()), "the other writer's record is corrected: {kept:?}");
+}

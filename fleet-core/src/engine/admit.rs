@@ -130,12 +130,18 @@ pub(crate) fn version_of(action: &Action) -> String {
 pub(crate) fn admit(actions: Vec<Action>, on: &Admission) -> Admitted {
     let unreachable: BTreeSet<&ClusterId> =
         on.observed.iter().filter(|c| c.phase == ClusterPhase::Unreachable).map(|c| &c.id).collect();
+    // An unchanged cluster has something to wait for only when an operation is under way on
+    // it: in a steady fleet, none, and most actions are judged without a lookup.
+    let busy: BTreeSet<&ClusterId> = on.observed.iter().filter(|c| c.phase.is_in_progress()).map(|c| &c.id).collect();
     let mut unwanted_since = BTreeMap::new();
     let mut wave = 0;
     let verdicts = actions
         .into_iter()
         .map(|action| {
-            let verdict = judge(&action, on, &unreachable, &mut unwanted_since, &mut wave);
+            let verdict = match &action {
+                Action::Unchanged { id } if !busy.contains(id) => Verdict::Nothing,
+                _ => judge(&action, on, &unreachable, &mut unwanted_since, &mut wave),
+            };
             (action, verdict)
         })
         .collect();

@@ -5,7 +5,7 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
-use super::{Engine, placements};
+use super::{Engine, placements, store_reads};
 use crate::fleet_spec::DesiredFleet;
 use crate::plan::{Plan, plan};
 use crate::store::ActiveCluster;
@@ -58,14 +58,11 @@ impl Engine {
         wanted: &HashSet<ClusterIdentity>,
         mode: Placements,
     ) -> Result<HashMap<ClusterIdentity, crate::store::Placement>> {
-        let mut placements: HashMap<ClusterIdentity, crate::store::Placement> = self
-            .inner
-            .store
-            .placements()
+        let mut placements: HashMap<ClusterIdentity, crate::store::Placement> = store_reads::placements(&self.inner)
             .await?
-            .into_iter()
+            .iter()
             .filter(|p| self.inner.owns(&p.identity))
-            .map(|p| (p.identity.clone(), p))
+            .map(|p| (p.identity.clone(), p.clone()))
             .collect();
         // An identity no spec wants whose clusters are all gone keeps no placement: the one a
         // pass stopped from releasing after its delete (a crash between the two) is released

@@ -52,6 +52,7 @@ mod rollout;
 mod settle;
 mod state;
 mod status;
+mod store_reads;
 mod unseen;
 mod version_ahead;
 

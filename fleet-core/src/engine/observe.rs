@@ -2,7 +2,7 @@
 //! `Unreachable` from the store, and the store's observations made to match what was seen.
 
 use super::budget::CallKind;
-use super::{Engine, EngineEvent, Unseen};
+use super::{Engine, EngineEvent, Unseen, store_reads};
 use crate::store::{IntentOperation, RecordKind};
 use crate::{Cluster, ClusterPhase, FleetTags, Result};
 
@@ -87,9 +87,19 @@ impl Engine {
     /// by name; the two are walked side by side.
     pub(super) async fn sync_store(&self, observed: &[Cluster], unseen: &Unseen) -> Result<usize> {
         let store = &self.inner.store;
-        let mut stored = store.observed().await?;
-        stored.retain(|c| self.inner.owns_cluster(c));
-        stored.sort_unstable_by(|a, b| a.id.cmp(&b.id));
+        let read = store_reads::observed(&self.inner).await?;
+        let sorted;
+        let stored: &[Cluster] = if read.is_sorted_by(|a, b| a.id <= b.id) {
+            &read
+        } else {
+            sorted = {
+                let mut stored = read.to_vec();
+                stored.sort_by(|a, b| a.id.cmp(&b.id));
+                stored
+            };
+            &sorted
+        };
+        let stored: Vec<&Cluster> = stored.iter().filter(|c| self.inner.owns_cluster(c)).collect();
         let mut stored = stored.into_iter().peekable();
         let (mut adopted, mut previous) = (0, None);
         for cluster in observed {
@@ -114,7 +124,7 @@ impl Engine {
                         .await?;
                     self.inner.emit(EngineEvent::ClusterAdopted { cluster: cluster.id.clone() });
                 }
-                Some(known) if known != cluster => store.put_observed(cluster).await?,
+                Some(known) if *known != cluster => store.put_observed(cluster).await?,
                 Some(_) => {}
             }
         }
@@ -127,7 +137,7 @@ impl Engine {
 
     /// Removes the store's record of `gone`, a cluster not seen at its provider, unless its
     /// provider or region could not be listed.
-    async fn forget_observed(&self, gone: Cluster, unseen: &Unseen) -> Result<()> {
+    async fn forget_observed(&self, gone: &Cluster, unseen: &Unseen) -> Result<()> {
         if unseen.covers(&gone.provider, &gone.region) {
             return Ok(());
         }

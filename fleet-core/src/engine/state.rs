@@ -51,6 +51,8 @@ pub(crate) struct EngineState {
     pub(crate) drift: BTreeMap<ClusterId, Vec<String>>,
     /// Ownership as judged first in this pass, so that one pass sees one split of the fleet.
     pub(crate) owned_this_pass: BTreeMap<ClusterIdentity, bool>,
+    /// What the engine read from the store, kept while the store does not change.
+    pub(crate) store_reads: super::store_reads::StoreReads,
     /// The cluster gauges set so far, by provider and phase (see [`crate::telemetry::CLUSTERS`]).
     pub(crate) cluster_gauges: crate::telemetry::ClusterGauges,
 }
@@ -74,6 +76,7 @@ impl EngineState {
             installed: BTreeMap::new(),
             drift: BTreeMap::new(),
             owned_this_pass: BTreeMap::new(),
+            store_reads: super::store_reads::StoreReads::default(),
             cluster_gauges: crate::telemetry::ClusterGauges::default(),
         }
     }

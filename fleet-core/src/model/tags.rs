@@ -95,7 +95,10 @@ impl FleetTags {
 
     /// Whether `tags` mark a cluster that belongs to `fleet`.
     pub fn belongs_to(tags: &BTreeMap<String, String>, fleet: &FleetName) -> bool {
-        Self::identity_in(tags, fleet).is_some()
+        // As `identity_in` judges, by three lookups: every listing asks it of every cluster.
+        tags.get(Self::FLEET_KEY).is_some_and(|name| name == fleet.as_str())
+            && tags.get(Self::IDENTITY_KEY).is_some_and(|identity| ClusterIdentity::is_valid(identity))
+            && tags.get(Self::BLUEPRINT_VERSION_KEY).is_some_and(|version| BlueprintVersion::is_valid(version))
     }
 }
 

@@ -27,6 +27,8 @@ struct Inner {
     placements: BTreeMap<ClusterIdentity, Placement>,
     environments: BTreeMap<ClusterId, AcceptedEnvironment>,
     failover_moves: BTreeMap<(u64, ClusterIdentity), MoveReport>,
+    /// Bumped by every write ([`StateStore::revision`]).
+    revision: u64,
 }
 
 impl MemoryStore {
@@ -38,19 +40,30 @@ impl MemoryStore {
     fn inner(&self) -> MutexGuard<'_, Inner> {
         crate::mutex::lock(&self.inner)
     }
+
+    /// The store, locked for a write: its revision moves on.
+    fn write(&self) -> MutexGuard<'_, Inner> {
+        let mut inner = self.inner();
+        inner.revision += 1;
+        inner
+    }
 }
 
 #[async_trait]
 impl StateStore for MemoryStore {
+    fn revision(&self) -> Option<u64> {
+        Some(self.inner().revision)
+    }
+
     async fn record_intent(&self, intent: NewIntent, at: SystemTime) -> Result<u64> {
-        let mut inner = self.inner();
+        let mut inner = self.write();
         let id = inner.intents.len() as u64 + 1;
         inner.intents.push(Intent { id, intent, recorded_at: at, outcome: None });
         Ok(id)
     }
 
     async fn resolve_intent(&self, id: u64, outcome: IntentOutcome) -> Result<()> {
-        let mut inner = self.inner();
+        let mut inner = self.write();
         // Ids are positions from 1.
         let intent = usize::try_from(id)
             .ok()
@@ -70,12 +83,12 @@ impl StateStore for MemoryStore {
     }
 
     async fn put_observed(&self, cluster: &Cluster) -> Result<()> {
-        self.inner().observed.insert(cluster.id.clone(), cluster.clone());
+        self.write().observed.insert(cluster.id.clone(), cluster.clone());
         Ok(())
     }
 
     async fn remove_observed(&self, id: &ClusterId) -> Result<()> {
-        self.inner().observed.remove(id);
+        self.write().observed.remove(id);
         Ok(())
     }
 
@@ -90,7 +103,7 @@ impl StateStore for MemoryStore {
         message: &str,
         at: SystemTime,
     ) -> Result<u64> {
-        let mut inner = self.inner();
+        let mut inner = self.write();
         let seq = inner.events.len() as u64 + 1;
         inner.events.push(EventRecord { seq, at, kind, cluster: cluster.cloned(), message: message.to_owned() });
         Ok(seq)
@@ -109,7 +122,7 @@ impl StateStore for MemoryStore {
     }
 
     async fn write_placement(&self, placement: &Placement) -> Result<Placement> {
-        let mut inner = self.inner();
+        let mut inner = self.write();
         let stored = inner.placements.get(&placement.identity).map_or(0, |p| p.generation);
         if stored != placement.generation {
             return Err(stale_generation(&placement.identity, placement.generation, stored));
@@ -120,7 +133,7 @@ impl StateStore for MemoryStore {
     }
 
     async fn remove_placement(&self, identity: &ClusterIdentity, generation: u64) -> Result<()> {
-        let mut inner = self.inner();
+        let mut inner = self.write();
         match inner.placements.get(identity).map(|p| p.generation) {
             None => Ok(()),
             Some(stored) if stored == generation => {
@@ -132,12 +145,12 @@ impl StateStore for MemoryStore {
     }
 
     async fn put_environment(&self, environment: &AcceptedEnvironment) -> Result<()> {
-        self.inner().environments.insert(environment.id().clone(), environment.clone());
+        self.write().environments.insert(environment.id().clone(), environment.clone());
         Ok(())
     }
 
     async fn remove_environment(&self, id: &ClusterId) -> Result<()> {
-        self.inner().environments.remove(id);
+        self.write().environments.remove(id);
         Ok(())
     }
 
@@ -146,7 +159,7 @@ impl StateStore for MemoryStore {
     }
 
     async fn put_failover_move(&self, report: &MoveReport) -> Result<()> {
-        self.inner().failover_moves.insert(move_key(report), report.clone());
+        self.write().failover_moves.insert(move_key(report), report.clone());
         Ok(())
     }
 

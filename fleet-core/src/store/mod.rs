@@ -232,6 +232,15 @@ pub trait StateStore: Send + Sync {
 
     /// Every failover move recorded, ordered by `started_at`, then identity.
     async fn failover_moves(&self) -> Result<Vec<MoveReport>>;
+
+    /// A number that changes whenever anything the store keeps changes, whoever wrote it: the
+    /// same number read before and after a read means the store did not change in between,
+    /// so a reader may keep what it read (a steady engine pass then reads the store's
+    /// observations and placements not at all). `None`, the default: the store cannot tell
+    /// without reading, and readers read again each time.
+    fn revision(&self) -> Option<u64> {
+        None
+    }
 }
 
 /// A store failure as Fleet's error.
