@@ -592,9 +592,10 @@ impl Engine {
             environments::refresh(inner).await?;
 
             let (observed, unseen) = self.observe().await;
+            let observed = Arc::new(observed);
             report.recovered_intents = settle::settle_intents(inner, &observed, &unseen).await?;
             report.adopted = self.sync_store(&observed, &unseen).await?;
-            let observed = Arc::new(self.with_unreachable(observed, &unseen).await?);
+            let observed = self.with_unreachable(observed, &unseen).await?;
             let clusters = {
                 let mut state = inner.state();
                 state.last_observed = Arc::clone(&observed);
@@ -693,7 +694,7 @@ impl Engine {
             // running pass must not reset what that pass decided.
             environments::refresh(inner).await?;
             let (observed, unseen) = self.observe().await;
-            let observed = self.with_unreachable(observed, &unseen).await?;
+            let observed = self.with_unreachable(Arc::new(observed), &unseen).await?;
             let present: HashSet<&ClusterId> = observed.iter().map(|c| &c.id).collect();
             Ok(self.decide(&observed, &present, Placements::AsTheyWouldBe).await?.1)
         }

@@ -1,6 +1,8 @@
 //! Observing: every provider listed within its read budget, what could not be seen kept as
 //! `Unreachable` from the store, and the store's observations made to match what was seen.
 
+use std::sync::Arc;
+
 use super::budget::CallKind;
 use super::{Engine, EngineEvent, Unseen, store_reads};
 use crate::store::{IntentOperation, RecordKind};
@@ -44,10 +46,15 @@ impl Engine {
 
     /// `observed` plus the last stored observation of every cluster of a provider or region
     /// that could not be listed, as `Unreachable`: a cluster out of sight is still this fleet's.
-    pub(crate) async fn with_unreachable(&self, mut observed: Vec<Cluster>, unseen: &Unseen) -> Result<Vec<Cluster>> {
+    pub(crate) async fn with_unreachable(
+        &self,
+        observed: Arc<Vec<Cluster>>,
+        unseen: &Unseen,
+    ) -> Result<Arc<Vec<Cluster>>> {
         if unseen.is_empty() {
             return Ok(observed);
         }
+        let mut observed = Arc::unwrap_or_clone(observed);
         for mut cluster in self.inner.store.observed().await? {
             if unseen.covers(&cluster.provider, &cluster.region) && self.inner.owns_cluster(&cluster) {
                 cluster.phase = ClusterPhase::Unreachable;
@@ -79,15 +86,16 @@ impl Engine {
             observed.push(cluster);
         }
         observed.sort_by(|a, b| a.id.cmp(&b.id));
-        Ok(observed)
+        Ok(Arc::new(observed))
     }
 
     /// Makes the store's observations match what the providers showed; returns how many
     /// clusters were adopted (found at a provider, unknown to the store). `observed` is sorted
     /// by name; the two are walked side by side.
-    pub(super) async fn sync_store(&self, observed: &[Cluster], unseen: &Unseen) -> Result<usize> {
+    pub(super) async fn sync_store(&self, observed: &Arc<Vec<Cluster>>, unseen: &Unseen) -> Result<usize> {
         let store = &self.inner.store;
-        let read = store_reads::observed(&self.inner).await?;
+        let revision = store.revision();
+        let read = store_reads::observed(&self.inner, revision).await?;
         let sorted;
         let stored: &[Cluster] = if read.is_sorted_by(|a, b| a.id <= b.id) {
             &read
@@ -101,18 +109,19 @@ impl Engine {
         };
         let stored: Vec<&Cluster> = stored.iter().filter(|c| self.inner.owns_cluster(c)).collect();
         let mut stored = stored.into_iter().peekable();
-        let (mut adopted, mut previous) = (0, None);
-        for cluster in observed {
+        let (mut adopted, mut previous, mut writes) = (0, None, 0);
+        for cluster in observed.iter() {
             // Records named before this cluster: seen if they have the previous cluster's name.
             while let Some(known) = stored.next_if(|known| known.id < cluster.id) {
                 if previous != Some(&known.id) {
-                    self.forget_observed(known, unseen).await?;
+                    writes += self.forget_observed(known, unseen).await?;
                 }
             }
             previous = Some(&cluster.id);
             match stored.peek().filter(|known| known.id == cluster.id) {
                 None => {
                     adopted += 1;
+                    writes += 1;
                     store.put_observed(cluster).await?;
                     store
                         .append_event(
@@ -124,23 +133,37 @@ impl Engine {
                         .await?;
                     self.inner.emit(EngineEvent::ClusterAdopted { cluster: cluster.id.clone() });
                 }
-                Some(known) if *known != cluster => store.put_observed(cluster).await?,
+                Some(known) if *known != cluster => {
+                    writes += 1;
+                    store.put_observed(cluster).await?;
+                }
                 Some(_) => {}
             }
         }
         // What is left was not seen, but for a record of the last name seen.
         for gone in stored.filter(|known| previous != Some(&known.id)) {
-            self.forget_observed(gone, unseen).await?;
+            writes += self.forget_observed(gone, unseen).await?;
+        }
+        // Nothing written, everything seen and owned, the store unchanged meanwhile: it holds
+        // exactly this observation, which the next pass compares with instead of reading it.
+        if let Some(revision) = revision
+            && writes == 0
+            && unseen.is_empty()
+            && self.inner.ownership.owns_everything()
+            && store.revision() == Some(revision)
+        {
+            store_reads::agreed(&self.inner, revision, observed);
         }
         Ok(adopted)
     }
 
     /// Removes the store's record of `gone`, a cluster not seen at its provider, unless its
-    /// provider or region could not be listed.
-    async fn forget_observed(&self, gone: &Cluster, unseen: &Unseen) -> Result<()> {
+    /// provider or region could not be listed; returns how many records it removed.
+    async fn forget_observed(&self, gone: &Cluster, unseen: &Unseen) -> Result<usize> {
         if unseen.covers(&gone.provider, &gone.region) {
-            return Ok(());
+            return Ok(0);
         }
-        self.inner.store.remove_observed(&gone.id).await
+        self.inner.store.remove_observed(&gone.id).await?;
+        Ok(1)
     }
 }

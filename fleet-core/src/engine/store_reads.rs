@@ -1,7 +1,11 @@
-//! What the engine read from its store, kept while the store's revision stands
+//! What the engine knows the store holds, kept while the store's revision stands
 //! ([`StateStore::revision`](crate::store::StateStore::revision)): a steady pass reads the
-//! store's observations and placements once, not every pass. A store that cannot tell its
-//! revision is read every time.
+//! store's observations and placements not at all. A store that cannot tell its revision is
+//! read every time.
+//!
+//! Placements are kept as read. Observations are kept only as the pass's own observation,
+//! once a pass found the store holding exactly that (it wrote nothing, saw every provider and
+//! region, owns every cluster): the engine keeps no second copy of the fleet for this.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -23,9 +27,22 @@ pub(crate) struct StoreReads {
     placements: Option<Kept<Vec<Placement>>>,
 }
 
-/// Every stored observation ([`StateStore::observed`](crate::store::StateStore::observed)).
-pub(crate) async fn observed(engine: &EngineInner) -> Result<Arc<Vec<Cluster>>> {
-    kept(engine, |reads| &mut reads.observed, engine.store.observed()).await
+/// Every stored observation ([`StateStore::observed`](crate::store::StateStore::observed));
+/// `revision`: the store's, read just before.
+pub(crate) async fn observed(engine: &EngineInner, revision: Option<u64>) -> Result<Arc<Vec<Cluster>>> {
+    let kept = {
+        let state = engine.state();
+        state.store_reads.observed.as_ref().filter(|kept| Some(kept.revision) == revision).map(|k| Arc::clone(&k.value))
+    };
+    match kept {
+        Some(kept) => Ok(kept),
+        None => Ok(Arc::new(engine.store.observed().await?)),
+    }
+}
+
+/// Records that the store held exactly `observed` at `revision`.
+pub(crate) fn agreed(engine: &EngineInner, revision: u64, observed: &Arc<Vec<Cluster>>) {
+    engine.state().store_reads.observed = Some(Kept { revision, value: Arc::clone(observed) });
 }
 
 /// Every stored placement ([`StateStore::placements`](crate::store::StateStore::placements)).

@@ -371,7 +371,7 @@ impl FailoverController {
         let inner = &self.inner;
         let engine = &inner.engine;
         let (observed, unseen) = engine.observe().await;
-        let observed = engine.with_unreachable(observed, &unseen).await?;
+        let observed = engine.with_unreachable(std::sync::Arc::new(observed), &unseen).await?;
         let now = Instant::now();
         let placements: BTreeMap<ClusterIdentity, Placement> =
             engine.store().placements().await?.into_iter().map(|p| (p.identity.clone(), p)).collect();
@@ -383,7 +383,7 @@ impl FailoverController {
                 state.detector.record_provider_api(provider, !unseen.covers_provider(provider), now);
             }
             let mut answering: BTreeMap<Location, bool> = BTreeMap::new();
-            for cluster in &observed {
+            for cluster in observed.iter() {
                 *answering.entry(Location::of(cluster)).or_default() |= cluster.phase != ClusterPhase::Unreachable;
             }
             for (location, answered) in &answering {
