@@ -6,6 +6,7 @@ pub mod blueprint_cost;
 pub mod charts;
 pub mod convergence;
 pub mod failover_scale;
+pub mod incremental;
 pub mod million;
 pub mod plan_scale;
 pub mod store_rate;

@@ -42,7 +42,7 @@ fn unavailable(message: impl Into<String>) -> Error {
 }
 
 /// An engine over `cloud` on `store`, without API limits (the simulated cloud has none).
-fn instant_engine(cloud: &SimCloud, fleet: &FleetName, store: Arc<dyn StateStore>) -> Result<Engine> {
+pub(crate) fn instant_engine(cloud: &SimCloud, fleet: &FleetName, store: Arc<dyn StateStore>) -> Result<Engine> {
     let mut options = EngineOptions::default();
     let unlimited = RateLimit::new(1e9, u32::MAX);
     options.rate_limits.insert(cloud.info().name.clone(), RateLimits::new(unlimited, unlimited));
@@ -56,7 +56,7 @@ fn instant_engine(cloud: &SimCloud, fleet: &FleetName, store: Arc<dyn StateStore
 
 /// A simulated cloud already running `count` clusters of a fleet, that fleet as desired, and
 /// the cloud's share of resident memory (bytes), which is not Fleet's.
-fn running_fleet(count: usize) -> Result<(SimCloud, DesiredFleet, u64)> {
+pub(crate) fn running_fleet(count: usize) -> Result<(SimCloud, DesiredFleet, u64)> {
     let fleet = FleetName::new("bench")?;
     let cloud = instant_cloud("bench", 3, 1)?;
     let before = resident().map_or(0, |(now, _)| now);
@@ -71,7 +71,7 @@ fn running_fleet(count: usize) -> Result<(SimCloud, DesiredFleet, u64)> {
 
 /// Runs passes until one is converged (at most `limit`), then times `steady` more: the
 /// fastest steady pass.
-async fn steady_pass(engine: &Engine, limit: usize, steady: usize) -> Result<Duration> {
+pub(crate) async fn steady_pass(engine: &Engine, limit: usize, steady: usize) -> Result<Duration> {
     for _ in 0..limit {
         if engine.run_once().await?.converged {
             let mut fastest = Duration::MAX;

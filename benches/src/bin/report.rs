@@ -108,6 +108,9 @@ struct Report {
     convergence: Vec<Finishes>,
 }
 
+/// Clusters changed in the incremental pass of `--million` (at most 1% of the fleet).
+const CHANGED: usize = 1000;
+
 fn run(sizes: &Sizes, million: Option<usize>) -> fleet::Result<Report> {
     let mut table = Table::default();
     table.rows.extend(fleet_benches::plan_scale::plan_rows(
@@ -130,6 +133,7 @@ fn run(sizes: &Sizes, million: Option<usize>) -> fleet::Result<Report> {
     if let Some(count) = million {
         // SQLite at a tenth of the size: its first passes write every cluster once.
         table.rows.extend(fleet_benches::million::million_rows(count, count / 10)?);
+        table.rows.extend(fleet_benches::incremental::incremental_rows(count, CHANGED.min(count / 100).max(1))?);
     }
     Ok(Report { table, failover, convergence })
 }
