@@ -145,7 +145,7 @@ pub fn million_rows(count: usize, sqlite_count: usize) -> Result<Vec<Row>> {
     let (cloud, desired, cloud_share) = running_fleet(count)?;
     let engine = instant_engine(&cloud, &desired.name, Arc::new(MemoryStore::new()))?;
     engine.set_desired(desired)?;
-    let pass = runtime.block_on(steady_pass(&engine, 5, 1))?;
+    let pass = runtime.block_on(steady_pass(&engine, 5, 3))?;
     rows.push(
         Row::judged(
             format!("engine pass over {count} clusters, steady, memory store (wall)"),

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
+use super::by_name::named;
 use super::unseen::Unseen;
 use crate::plan::{Action, DeleteReason};
 use crate::{Cluster, ClusterId, ClusterPhase, ProviderName, Region};
@@ -93,14 +94,6 @@ pub(crate) fn place<'a>(action: &'a Action, observed: &'a [Cluster]) -> Option<(
             named(observed, id).iter().find(|c| c.phase.is_in_progress()).map(|c| (&c.provider, Some(&c.region)))
         }
     }
-}
-
-/// The clusters of `observed` (sorted by id) named `id`: one, or one per provider that has a
-/// cluster of that name.
-fn named<'a>(observed: &'a [Cluster], id: &ClusterId) -> &'a [Cluster] {
-    let start = observed.partition_point(|c| c.id < *id);
-    let rest = observed.get(start..).unwrap_or_default();
-    &rest[..rest.partition_point(|c| c.id == *id)]
 }
 
 /// The cluster an action changes, when one exists already.

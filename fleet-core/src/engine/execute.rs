@@ -10,6 +10,7 @@ use tokio::time::Instant;
 use tracing::Instrument;
 
 use super::admit::{Hold, Verdict, place, version_of};
+use super::by_name::first_named;
 use super::events::{EngineEvent, ReconcileReport};
 use super::unseen::Unseen;
 use super::{EngineInner, Slot, action, addons, environments, placements};
@@ -70,7 +71,7 @@ pub(crate) async fn start_actions(
 
 /// Records that the TTL of `cluster`'s identity ended, and ends its self-service environment.
 async fn record_expiry(engine: &EngineInner, observed: &[Cluster], cluster: &ClusterId) -> Result<()> {
-    let identity = observed.iter().find(|c| c.id == *cluster).and_then(Cluster::fleet_tags).map(|t| t.identity);
+    let identity = first_named(observed, cluster).and_then(Cluster::fleet_tags).map(|t| t.identity);
     let Some(identity) = identity else { return Ok(()) };
     engine
         .store
@@ -98,7 +99,7 @@ fn start_action(
     }
     let name = action::action_name(&action);
     let deleted = match &action {
-        Action::Delete { id, .. } => observed.iter().find(|c| &c.id == id).map(|c| (c.identity(), id.clone())),
+        Action::Delete { id, .. } => first_named(observed, id).map(|c| (c.identity(), id.clone())),
         _ => None,
     };
     engine.emit(EngineEvent::ActionStarted { cluster: id.clone(), action: name });

@@ -39,6 +39,7 @@ mod addons;
 mod admit;
 mod budget;
 mod budgeted;
+mod by_name;
 mod decide;
 mod environments;
 mod events;

@@ -52,8 +52,8 @@ impl<T: Ownership + ?Sized> Ownership for Arc<T> {
     }
 }
 
-/// The identity an intent is about: its spec's, else that of the observed cluster it names,
-/// else the cluster id itself.
+/// The identity an intent is about: its spec's, else that of the observed cluster it names
+/// (`observed` sorted by id), else the cluster id itself.
 pub(crate) fn identity_of_call(
     cluster: &ClusterId,
     spec: Option<&ClusterSpec>,
@@ -61,8 +61,7 @@ pub(crate) fn identity_of_call(
 ) -> ClusterIdentity {
     match spec {
         Some(spec) => spec.identity(),
-        None => {
-            observed.iter().find(|c| &c.id == cluster).map_or_else(|| ClusterIdentity::of(cluster), Cluster::identity)
-        }
+        None => super::by_name::first_named(observed, cluster)
+            .map_or_else(|| ClusterIdentity::of(cluster), Cluster::identity),
     }
 }

@@ -21,7 +21,7 @@ pub(crate) async fn settle_intents(engine: &EngineInner, observed: &[Cluster], u
         !unlisted.contains(&intent.id) && engine.owns(&identity_of_call(&call.cluster, call.spec.as_ref(), observed))
     });
     for intent in &pending {
-        let exists = observed.iter().any(|c| c.id == intent.intent.cluster);
+        let exists = super::by_name::first_named(observed, &intent.intent.cluster).is_some();
         let finding = format!(
             "{} of `{}` unresolved at restart; the cluster {} at its provider",
             intent.intent.operation.as_str(),
