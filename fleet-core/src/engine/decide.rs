@@ -87,7 +87,10 @@ impl Engine {
         for (cluster, identity) in observed.iter().zip(&identities).filter(|(c, _)| c.phase.is_ready()) {
             // A placement whose active cluster is gone (deleted by a pass that stopped before
             // it could switch) is taken over by a ready cluster of its identity.
-            let serves = |p: &crate::store::Placement| p.active.as_ref().is_some_and(|a| present.contains(&a.cluster));
+            // (Most often the active cluster is this one, which is present: no lookup then.)
+            let serves = |p: &crate::store::Placement| {
+                p.active.as_ref().is_some_and(|a| a.cluster == cluster.id || present.contains(&a.cluster))
+            };
             if !wanted.contains(identity) || placements.get(identity).is_some_and(serves) {
                 continue;
             }
