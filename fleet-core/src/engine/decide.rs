@@ -2,9 +2,10 @@
 //! clusters it owns, without the expired ones, moved where failover relocated them), the
 //! placements that decision follows, and the plan to get there.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::sync::Arc;
 
+use super::placement_view::PlacementView;
 use super::{Engine, placements, store_reads};
 use crate::fleet_spec::DesiredFleet;
 use crate::plan::{Plan, plan};
@@ -39,7 +40,8 @@ impl Engine {
             wanted = Arc::new(DesiredFleet::new(wanted.name.clone(), owned));
         }
         let identities: HashSet<ClusterIdentity> = wanted.specs().map(crate::ClusterSpec::identity).collect();
-        let placements = self.placements(observed, present, &identities, placements).await?;
+        let read = store_reads::placements(inner).await?;
+        let placements = self.placements(&read, observed, present, &identities, placements).await?;
         let desired = placements::follow_relocations(self.without_expired(wanted).await?, &placements);
         let capabilities =
             inner.slots.iter().map(|(name, slot)| (name.clone(), slot.provider.info().capabilities)).collect();
@@ -51,19 +53,15 @@ impl Engine {
     /// giving every wanted identity that has a ready cluster but no placement (adopted, or
     /// created before placements were kept) one: written in `mode` [`Placements::Activate`],
     /// worked out in memory in [`Placements::AsTheyWouldBe`].
-    pub(super) async fn placements(
+    pub(super) async fn placements<'a>(
         &self,
+        read: &'a [crate::store::Placement],
         observed: &[Cluster],
         present: &HashSet<&ClusterId>,
         wanted: &HashSet<ClusterIdentity>,
         mode: Placements,
-    ) -> Result<HashMap<ClusterIdentity, crate::store::Placement>> {
-        let mut placements: HashMap<ClusterIdentity, crate::store::Placement> = store_reads::placements(&self.inner)
-            .await?
-            .iter()
-            .filter(|p| self.inner.owns(&p.identity))
-            .map(|p| (p.identity.clone(), p.clone()))
-            .collect();
+    ) -> Result<PlacementView<'a>> {
+        let mut placements = PlacementView::new(read, |identity| self.inner.owns(identity));
         // An identity no spec wants whose clusters are all gone keeps no placement: the one a
         // pass stopped from releasing after its delete (a crash between the two) is released
         // now, so that the identity, if it returns, goes where its spec says.
@@ -98,14 +96,13 @@ impl Engine {
                 Placements::Activate => {
                     placements::activate(&self.inner, cluster).await?;
                     if let Some(placement) = self.inner.store.placement(identity).await? {
-                        placements.insert(placement.identity.clone(), placement);
+                        placements.insert(placement);
                     }
                 }
                 Placements::AsTheyWouldBe => {
                     let location = Location::of(cluster);
                     let placement = placements
-                        .entry(identity.clone())
-                        .or_insert_with(|| crate::store::Placement::new(identity.clone(), location.clone()));
+                        .make_mut(identity, || crate::store::Placement::new(identity.clone(), location.clone()));
                     placements::make_active(placement, &ActiveCluster::new(cluster.id.clone(), location), true);
                 }
             }

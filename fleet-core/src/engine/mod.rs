@@ -47,6 +47,7 @@ mod execute;
 mod expiry;
 mod observe;
 mod ownership;
+mod placement_view;
 pub(crate) mod placements;
 mod recorded;
 mod rollout;

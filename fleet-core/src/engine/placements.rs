@@ -2,11 +2,12 @@
 //! cluster that comes to serve becomes its identity's active placement (one switch, fenced by
 //! the placement's generation), and deleting the active cluster ends the placement.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use super::EngineInner;
 use super::events::EngineEvent;
+use super::placement_view::PlacementView;
 use crate::fleet_spec::{DesiredCluster, DesiredFleet};
 use crate::plan::{Action, DeleteReason};
 use crate::store::{ActiveCluster, Placement, RecordKind, update_placement};
@@ -16,10 +17,7 @@ use crate::{Location, relocate};
 /// `desired` with every cluster that failover keeps away from its home moved to where its
 /// placement wants it. A relocation holds while the spec still names the home it was moved
 /// from; a spec that names another place overrides it.
-pub(crate) fn follow_relocations(
-    desired: Arc<DesiredFleet>,
-    placements: &HashMap<ClusterIdentity, Placement>,
-) -> Arc<DesiredFleet> {
+pub(crate) fn follow_relocations(desired: Arc<DesiredFleet>, placements: &PlacementView<'_>) -> Arc<DesiredFleet> {
     let moved_to = |cluster: &DesiredCluster| {
         placements
             .get(&cluster.spec.identity())
