@@ -63,18 +63,27 @@ pub fn failover_rows(count: usize) -> Result<Vec<Row>> {
 /// [`failover_rows`], and per run (generic API first, then each shape) when each moved cluster
 /// recovered and its bound, from the first failed check.
 pub fn failover_runs(count: usize) -> Result<(Vec<Row>, Vec<Finishes>)> {
+    failover_shapes(count, &ApiShape::ALL)
+}
+
+/// [`failover_runs`] on the APIs of `shapes` only, in that order: the generic API with generous
+/// limits (400 reads/s, 20 writes/s), any other shape at its own limits.
+pub fn failover_shapes(count: usize, shapes: &[ApiShape]) -> Result<(Vec<Row>, Vec<Finishes>)> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_time()
         .start_paused(true)
         .build()
         .map_err(|err| Error::Unavailable { message: format!("no runtime: {err}") })?;
-    let generous = RateLimits::new(RateLimit::new(400.0, 800), RateLimit::new(20.0, 50));
-    let (mut rows, finishes) = runtime.block_on(scenario(count, ApiShape::Generic, generous, ""))?;
-    let mut runs = vec![finishes];
-    for shape in [ApiShape::Eks, ApiShape::Gke, ApiShape::Aks] {
-        let limits = shape.rate_limits();
-        let label =
-            format!("{shape} API, {} reads/s, {} writes/s: ", limits.reads.per_second, limits.writes.per_second);
+    let (mut rows, mut runs) = (Vec::new(), Vec::new());
+    for &shape in shapes {
+        let (limits, label) = if shape == ApiShape::Generic {
+            (RateLimits::new(RateLimit::new(400.0, 800), RateLimit::new(20.0, 50)), String::new())
+        } else {
+            let limits = shape.rate_limits();
+            let label =
+                format!("{shape} API, {} reads/s, {} writes/s: ", limits.reads.per_second, limits.writes.per_second);
+            (limits, label)
+        };
         let (more, finishes) = runtime.block_on(scenario(count, shape, limits, &label))?;
         rows.extend(more);
         runs.push(finishes);

@@ -5,6 +5,7 @@ pub mod api_shapes;
 pub mod blueprint_cost;
 pub mod charts;
 pub mod convergence;
+pub mod etcd_scale;
 pub mod failover_scale;
 pub mod incremental;
 pub mod million;

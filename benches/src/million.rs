@@ -1,8 +1,10 @@
 //! A fleet of a million clusters in one process (`report --million`): the steady plan, the
 //! memory a fleet takes resident (the process's own figures, not only what the planner
-//! allocates), a steady engine pass with the memory store, and what a steady pass writes to
-//! SQLite. Every cloud here is the **simulated** one with instant operations, so that what is
-//! measured is Fleet's own cost.
+//! allocates), a steady engine pass with the memory store; and at a tenth of the size, what a
+//! steady pass writes to SQLite and to etcd, a replica taking over a dead one's shards on etcd
+//! ([`crate::etcd_scale`]), and convergence from empty and a region failover in virtual time
+//! on the generic API against their bounds. Every cloud here is the **simulated** one; the
+//! wall-clock figures have instant operations, so that what is measured is Fleet's own cost.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
@@ -12,7 +14,7 @@ use fleet::fleet_spec::{DesiredCluster, DesiredFleet};
 use fleet::model::{FleetName, ProviderName};
 use fleet::plan::plan;
 use fleet::provider::{Capabilities, RateLimit, RateLimits};
-use fleet::sim::SimCloud;
+use fleet::sim::{ApiShape, SimCloud};
 use fleet::store::{MemoryStore, SqliteStore, StateStore};
 use fleet::{Error, Result};
 
@@ -41,16 +43,21 @@ fn unavailable(message: impl Into<String>) -> Error {
     Error::Unavailable { message: message.into() }
 }
 
-/// An engine over `cloud` on `store`, without API limits (the simulated cloud has none).
-pub(crate) fn instant_engine(cloud: &SimCloud, fleet: &FleetName, store: Arc<dyn StateStore>) -> Result<Engine> {
+/// Engine options for `cloud` without API limits (the simulated cloud has none).
+pub(crate) fn instant_options(cloud: &SimCloud) -> EngineOptions {
     let mut options = EngineOptions::default();
     let unlimited = RateLimit::new(1e9, u32::MAX);
     options.rate_limits.insert(cloud.info().name.clone(), RateLimits::new(unlimited, unlimited));
     options.concurrency_per_provider = 256;
+    options
+}
+
+/// An engine over `cloud` on `store`, without API limits (the simulated cloud has none).
+pub(crate) fn instant_engine(cloud: &SimCloud, fleet: &FleetName, store: Arc<dyn StateStore>) -> Result<Engine> {
     Engine::builder(fleet.clone())
         .provider(Arc::new(cloud.provider(fleet.clone())))
         .store(store)
-        .options(options)
+        .options(instant_options(cloud))
         .build()
 }
 
@@ -105,8 +112,15 @@ pub fn steady_pass_time(count: usize, passes: usize) -> Result<Duration> {
     runtime.block_on(steady_pass(&engine, 5, passes))
 }
 
-/// The rows of a fleet of `count` clusters, and of `sqlite_count` on SQLite.
-pub fn million_rows(count: usize, sqlite_count: usize) -> Result<Vec<Row>> {
+/// The rows of a fleet of `count` clusters, and of `tenth` clusters (the report passes a tenth
+/// of `count`): on SQLite and on etcd with replicas' leases of `lease_ttl`
+/// ([`crate::etcd_scale::etcd_rows`]), and from empty and through a region failover in virtual
+/// time on the generic API ([`tenth_virtual_rows`]).
+///
+/// # Errors
+/// The engine's, the stores', or a fleet that does not converge.
+pub fn million_rows(count: usize, tenth: usize, lease_ttl: Duration) -> Result<Vec<Row>> {
+    let sqlite_count = tenth;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -197,5 +211,29 @@ pub fn million_rows(count: usize, sqlite_count: usize) -> Result<Vec<Row>> {
         )
         .against("0", written as f64),
     );
+    rows.extend(crate::etcd_scale::etcd_rows(tenth, lease_ttl)?);
+    rows.extend(tenth_virtual_rows(tenth)?);
+    Ok(rows)
+}
+
+/// Convergence from empty and a region failover of `count` clusters in virtual time on the
+/// generic API, each judged against its bound, with the wall time each run took beside it.
+/// The generic API alone: the EKS, GKE and AKS shapes' runs are the report's own at 1,000
+/// clusters ([`crate::convergence`], [`crate::failover_scale`]).
+///
+/// # Errors
+/// The engine's, or a fleet that does not converge (or recover) in the runs' time limits.
+pub fn tenth_virtual_rows(count: usize) -> Result<Vec<Row>> {
+    let mut rows = Vec::new();
+    let started = Instant::now();
+    let (convergence, _) = crate::convergence::virtual_convergence_shapes(count, &[ApiShape::Generic])?;
+    let convergence_wall = started.elapsed();
+    rows.extend(convergence);
+    rows.push(Row::info(format!("the run above, {count} clusters from empty (wall)"), show(convergence_wall)));
+    let started = Instant::now();
+    let (failover, _) = crate::failover_scale::failover_shapes(count, &[ApiShape::Generic])?;
+    let failover_wall = started.elapsed();
+    rows.extend(failover);
+    rows.push(Row::info(format!("the runs above, failover of {count} clusters (wall)"), show(failover_wall)));
     Ok(rows)
 }

@@ -5,6 +5,7 @@
 //! a replica that lost the shard (paused, partitioned, lease expired) cannot write.
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
@@ -26,6 +27,11 @@ use crate::keys::Keys;
 /// Attempts of a write that loses a race on a counter or record before it gives up.
 const ATTEMPTS: usize = 64;
 
+/// Keys a read of many records asks etcd for at once: a page stays below the etcd client's
+/// 4 MiB limit on one answer while records stay under 8 KiB (a stored cluster is well under
+/// one), where a fleet's whole observation in one answer passes it at a few thousand clusters.
+const PAGE: i64 = 500;
+
 /// Fleet's state store on etcd; see the module documentation.
 ///
 /// ```no_run
@@ -44,6 +50,8 @@ pub struct EtcdStore {
     held: Option<Arc<Held>>,
     /// The identity of each cluster id seen, for fencing writes that name only the id.
     identities: Mutex<BTreeMap<ClusterId, ClusterIdentity>>,
+    /// Write requests sent; see [`EtcdStore::writes`].
+    writes: AtomicU64,
 }
 
 impl std::fmt::Debug for EtcdStore {
@@ -57,6 +65,19 @@ enum Written {
     Yes,
     /// The store's own compares failed: another writer came first.
     Raced,
+}
+
+/// The first key after every key that starts with `prefix` (etcd's range end of a prefix).
+fn prefix_end(prefix: &[u8]) -> Vec<u8> {
+    let mut end = prefix.to_vec();
+    while let Some(last) = end.pop() {
+        if last < 0xff {
+            end.push(last + 1);
+            return end;
+        }
+    }
+    // Every byte was 0xff: the range runs to the end of the keys.
+    vec![0]
 }
 
 fn to_json<T: Serialize>(value: &T, what: &str) -> Result<String> {
@@ -79,13 +100,23 @@ impl EtcdStore {
     }
 
     pub(crate) fn new(client: Client, keys: Keys, held: Option<Arc<Held>>) -> Self {
-        Self { client, keys, held, identities: Mutex::new(BTreeMap::new()) }
+        Self { client, keys, held, identities: Mutex::new(BTreeMap::new()), writes: AtomicU64::new(0) }
+    }
+
+    /// How many write requests this store has sent to etcd since it was made: every
+    /// transaction that puts or deletes (counted when sent, whether or not its compares held
+    /// and it wrote) and every put. Reads are not counted, nor the shard and lease keys a
+    /// [`crate::Replica`] writes for itself. A steady pass of an engine on this store, where
+    /// nothing changed, sends none.
+    pub fn writes(&self) -> u64 {
+        self.writes.load(Ordering::Relaxed)
     }
 
     /// Publishes the desired fleet that replicas following this fleet reconcile towards
     /// (see [`crate::Replica::attach`]).
     pub async fn publish_desired(&self, desired: &DesiredFleet) -> Result<()> {
         let value = to_json(desired, "the desired fleet")?;
+        self.writes.fetch_add(1, Ordering::Relaxed);
         self.client
             .clone()
             .put(self.keys.desired(), value, None)
@@ -101,14 +132,36 @@ impl EtcdStore {
         response.kvs().first().map(|kv| from_json(kv.value(), "the desired fleet")).transpose()
     }
 
+    /// Every record under `prefix`, in key order.
     async fn get_prefix<T: DeserializeOwned>(&self, prefix: String, what: &str) -> Result<Vec<T>> {
-        let response = self
-            .client
-            .clone()
-            .get(prefix, Some(GetOptions::new().with_prefix()))
-            .await
-            .map_err(etcd_error(&format!("read {what}")))?;
-        response.kvs().iter().map(|kv| from_json(kv.value(), what)).collect()
+        let end = prefix_end(prefix.as_bytes());
+        self.get_range(prefix.into_bytes(), end, what).await
+    }
+
+    /// Every record from key `start` up to `end` (excluded), in key order, read by pages of
+    /// [`PAGE`] keys all at the revision of the first page: one consistent view, however many.
+    async fn get_range<T: DeserializeOwned>(&self, start: Vec<u8>, end: Vec<u8>, what: &str) -> Result<Vec<T>> {
+        let mut records = Vec::new();
+        let (mut from, mut revision) = (start, 0);
+        loop {
+            let options = GetOptions::new().with_range(end.clone()).with_limit(PAGE).with_revision(revision);
+            let response =
+                self.client.clone().get(from, Some(options)).await.map_err(etcd_error(&format!("read {what}")))?;
+            if revision == 0 {
+                revision = response.header().map_or(0, |header| header.revision());
+            }
+            for kv in response.kvs() {
+                records.push(from_json(kv.value(), what)?);
+            }
+            match response.kvs().last() {
+                Some(last) if response.more() => {
+                    // The next page starts right after the last key read.
+                    from = last.key().to_vec();
+                    from.push(0);
+                }
+                _ => return Ok(records),
+            }
+        }
     }
 
     /// The value and mod revision of `key` (revision 0: absent).
@@ -175,6 +228,7 @@ impl EtcdStore {
         };
         let otherwise = fence.as_ref().map(|(_, _, key, _)| vec![TxnOp::get(key.clone(), None)]).unwrap_or_default();
         let txn = Txn::new().when(compares).and_then(ops).or_else(otherwise);
+        self.writes.fetch_add(1, Ordering::Relaxed);
         let response = self.client.clone().txn(txn).await.map_err(etcd_error("write"))?;
         if response.succeeded() {
             return Ok(Written::Yes);
@@ -310,13 +364,7 @@ impl StateStore for EtcdStore {
     async fn events_after(&self, after: u64) -> Result<Vec<EventRecord>> {
         let start = self.keys.event(after.saturating_add(1));
         let end = format!("{}\u{7f}", self.keys.events());
-        let response = self
-            .client
-            .clone()
-            .get(start, Some(GetOptions::new().with_range(end)))
-            .await
-            .map_err(etcd_error("read events"))?;
-        response.kvs().iter().map(|kv| from_json(kv.value(), "an event")).collect()
+        self.get_range(start.into_bytes(), end.into_bytes(), "an event").await
     }
 
     async fn placements(&self) -> Result<Vec<Placement>> {

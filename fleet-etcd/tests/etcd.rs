@@ -341,3 +341,51 @@ async fn tampered_values_give_errors_naming_the_store_never_a_panic() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reads_larger_than_one_etcd_answer_come_whole_and_writes_are_counted() {
+    let etcd = Etcd::start();
+    let store = Arc::new(EtcdStore::connect(&[etcd.endpoint()], &fleet()).await.unwrap());
+    assert_eq!(store.writes(), 0);
+    // 2,500 observations of over 2 KB each: more than the etcd client takes in one answer
+    // (4 MiB), written by eight writers at once.
+    let count = 2_500;
+    let mut writers = tokio::task::JoinSet::new();
+    for first in 0..8 {
+        let store = Arc::clone(&store);
+        writers.spawn(async move {
+            for n in (first..count).step_by(8) {
+                let id = ClusterId::new(format!("c-{n:05}")).unwrap();
+                let region = Region::new("east").unwrap();
+                let mut cluster =
+                    Cluster::new(id, ProviderName::new("sim").unwrap(), "sim-id", region, ClusterPhase::Running);
+                cluster.tags.insert("padding".into(), "x".repeat(2_048));
+                store.put_observed(&cluster).await.unwrap();
+            }
+        });
+    }
+    while let Some(written) = writers.join_next().await {
+        written.unwrap();
+    }
+    assert_eq!(store.writes(), count as u64, "one write request per observation");
+    let observed = store.observed().await.unwrap();
+    let ids: Vec<String> = observed.iter().map(|c| c.id.to_string()).collect();
+    let expected: Vec<String> = (0..count).map(|n| format!("c-{n:05}")).collect();
+    assert_eq!(ids, expected, "every observation, once, in order");
+    assert!(observed.iter().all(|c| c.tags["padding"].len() == 2_048));
+
+    // Events too, from any point on.
+    let message = "y".repeat(2_048);
+    for _ in 0..count {
+        store
+            .append_event(fleet_core::store::RecordKind::ClusterAdopted, None, &message, std::time::SystemTime::now())
+            .await
+            .unwrap();
+    }
+    assert_eq!(store.writes(), 2 * count as u64, "an event is one write (a transaction on counter and record)");
+    let events = store.events_after(0).await.unwrap();
+    assert_eq!(events.len(), count);
+    assert!(events.windows(2).all(|pair| pair[0].seq + 1 == pair[1].seq));
+    assert_eq!(store.events_after(count as u64 - 10).await.unwrap().len(), 10);
+    assert_eq!(store.writes(), 2 * count as u64, "reads are not writes");
+}

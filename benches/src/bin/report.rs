@@ -10,11 +10,14 @@
 //! ```
 //!
 //! The charts go to `target/fleet-report/` of the workspace unless `--charts` says where.
-//! Set `FLEET_ETCD_ENDPOINT` to an etcd to measure the etcd store too. Exits 0 whether or not
-//! targets are met (the table says); 1 if a scenario could not run or a chart not be written;
-//! 2 for an argument it does not know.
+//! Set `FLEET_ETCD_ENDPOINT` to an etcd to measure the etcd store's intent rate too; the
+//! `--million` rows start an etcd of their own (`FLEET_ETCD_BIN`, else the one `./scripts/test`
+//! installs into `.venv`; without either they say so). Exits 0 whether or not targets are met
+//! (the table says); 1 if a scenario could not run or a chart not be written; 2 for an argument
+//! it does not know.
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use fleet_benches::charts::{self, Finishes};
 use fleet_benches::table::{Row, Table};
@@ -43,6 +46,8 @@ struct Sizes {
     convergence: usize,
     failover: usize,
     api_shapes: &'static [usize],
+    /// The etcd replicas' lease time-to-live in the `--million` rows.
+    lease_ttl: Duration,
 }
 
 const FULL: Sizes = Sizes {
@@ -53,6 +58,8 @@ const FULL: Sizes = Sizes {
     convergence: 1_000,
     failover: 1_000,
     api_shapes: &[1_000, 10_000],
+    // What `ReplicaOptions` gives by default.
+    lease_ttl: Duration::from_secs(10),
 };
 const QUICK: Sizes = Sizes {
     plans: &[200, 2_000],
@@ -62,6 +69,8 @@ const QUICK: Sizes = Sizes {
     convergence: 100,
     failover: 60,
     api_shapes: &[200],
+    // Short, so that a replica's takeover is measured in a few seconds.
+    lease_ttl: Duration::from_secs(2),
 };
 
 const USAGE: &str = "usage: report [--quick] [--charts DIR] [--million [COUNT]]";
@@ -131,8 +140,9 @@ fn run(sizes: &Sizes, million: Option<usize>) -> fleet::Result<Report> {
     table.rows.extend(rows);
     table.rows.extend(fleet_benches::api_shapes::api_shape_rows(sizes.api_shapes)?);
     if let Some(count) = million {
-        // SQLite at a tenth of the size: its first passes write every cluster once.
-        table.rows.extend(fleet_benches::million::million_rows(count, count / 10)?);
+        // SQLite, etcd and the virtual-time runs at a tenth of the size: the stores' first
+        // passes write every cluster once, and a run from empty makes every cluster.
+        table.rows.extend(fleet_benches::million::million_rows(count, count / 10, sizes.lease_ttl)?);
         table.rows.extend(fleet_benches::incremental::incremental_rows(count, CHANGED.min(count / 100).max(1))?);
     }
     Ok(Report { table, failover, convergence })

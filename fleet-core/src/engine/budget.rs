@@ -29,6 +29,10 @@ pub(crate) struct Budget {
     reads: Mutex<TokenBucket>,
     writes: Mutex<TokenBucket>,
     operations: Semaphore,
+    /// Calls waiting for a read or write token queue here, first come first served: one token
+    /// wakes the one call at the head, not every call waiting.
+    read_queue: tokio::sync::Mutex<()>,
+    write_queue: tokio::sync::Mutex<()>,
     /// Calls made, reads and writes, for the progress summary.
     used: Mutex<(u64, u64)>,
 }
@@ -41,6 +45,8 @@ impl Budget {
             reads: Mutex::new(TokenBucket::empty(limits.reads, now)),
             writes: Mutex::new(TokenBucket::empty(limits.writes, now)),
             operations: Semaphore::new(concurrency.max(1)),
+            read_queue: tokio::sync::Mutex::new(()),
+            write_queue: tokio::sync::Mutex::new(()),
             used: Mutex::new((0, 0)),
         }
     }
@@ -48,6 +54,10 @@ impl Budget {
     /// Waits until a token for one call of `kind` is available, and takes it.
     pub(crate) async fn call(&self, kind: CallKind) {
         let started = Instant::now();
+        let _turn = match kind {
+            CallKind::Read => self.read_queue.lock().await,
+            CallKind::Write => self.write_queue.lock().await,
+        };
         loop {
             let wait = {
                 let bucket = match kind {
@@ -106,5 +116,51 @@ mod tests {
         }
         assert_eq!(writing.elapsed(), Duration::ZERO, "a burst of writes waits for no read");
         assert_eq!(budget.used(), super::super::events::CallsMade::new(10, 5));
+    }
+
+    /// A future that counts how often it is polled: each poll of a waiting call is a wake-up.
+    struct Counted<F> {
+        inner: std::pin::Pin<Box<F>>,
+        polls: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    }
+
+    impl<F: std::future::Future> std::future::Future for Counted<F> {
+        type Output = F::Output;
+
+        fn poll(mut self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<F::Output> {
+            self.polls.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            self.inner.as_mut().poll(cx)
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn waiting_calls_are_served_in_order_and_a_token_wakes_one_of_them() {
+        let limit = RateLimit::new(10.0, 1);
+        let budget = std::sync::Arc::new(Budget::new(
+            crate::ProviderName::new("sim").unwrap(),
+            RateLimits::new(limit, limit),
+            8,
+        ));
+        let served = std::sync::Arc::new(Mutex::new(Vec::new()));
+        let polls = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let calls = 200;
+        let mut waiting = Vec::new();
+        for n in 0..calls {
+            let (budget, served) = (std::sync::Arc::clone(&budget), std::sync::Arc::clone(&served));
+            let call = async move {
+                budget.call(CallKind::Write).await;
+                lock(&served).push(n);
+            };
+            waiting.push(tokio::spawn(Counted { inner: Box::pin(call), polls: std::sync::Arc::clone(&polls) }));
+            // Each asks a moment after the one before.
+            tokio::task::yield_now().await;
+        }
+        for call in waiting {
+            call.await.unwrap();
+        }
+        assert_eq!(*lock(&served), (0..calls).collect::<Vec<_>>(), "first come, first served");
+        // Every call waiting woken at each token would be polled about `calls` / 2 times.
+        let polls = polls.load(std::sync::atomic::Ordering::Relaxed);
+        assert!(polls <= 4 * calls, "{polls} polls of {calls} calls");
     }
 }

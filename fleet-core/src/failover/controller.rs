@@ -573,11 +573,17 @@ impl FailoverController {
         let desired = inner.engine.desired();
         let by_identity: BTreeMap<ClusterIdentity, &crate::fleet_spec::DesiredCluster> =
             desired.clusters.iter().map(|c| (c.spec.identity(), c)).collect();
+        // Each name's first cluster, as a search of `observed` from its start finds it: one
+        // look-up per loss instead of a scan (quadratic when a region of many is lost).
+        let mut by_id: BTreeMap<&ClusterId, &Cluster> = BTreeMap::new();
+        for cluster in observed {
+            by_id.entry(&cluster.id).or_insert(cluster);
+        }
         let mut displaced = Vec::new();
         let mut lost_identities = BTreeSet::new();
         for loss in losses {
             let Loss::Cluster { id, location } = loss else { continue };
-            let Some(cluster) = observed.iter().find(|c| &c.id == id) else { continue };
+            let Some(cluster) = by_id.get(id).copied() else { continue };
             let identity = cluster.identity();
             let Some(placement) = placements.get(&identity) else { continue };
             let Some(wanted) = by_identity.get(&identity) else { continue };
