@@ -3,7 +3,7 @@
 //! allocates), a steady engine pass with the memory store; and at a tenth of the size, what a
 //! steady pass writes to SQLite and to etcd, a replica taking over a dead one's shards on etcd
 //! ([`crate::etcd_scale`]), and convergence from empty and a region failover in virtual time
-//! on the generic API against their bounds. Every cloud here is the **simulated** one; the
+//! against their bounds ([`tenth_virtual_rows`]). Every cloud here is the **simulated** one; the
 //! wall-clock figures have instant operations, so that what is measured is Fleet's own cost.
 
 use std::sync::Arc;
@@ -115,7 +115,7 @@ pub fn steady_pass_time(count: usize, passes: usize) -> Result<Duration> {
 /// The rows of a fleet of `count` clusters, and of `tenth` clusters (the report passes a tenth
 /// of `count`): on SQLite and on etcd with replicas' leases of `lease_ttl`
 /// ([`crate::etcd_scale::etcd_rows`]), and from empty and through a region failover in virtual
-/// time on the generic API ([`tenth_virtual_rows`]).
+/// time ([`tenth_virtual_rows`]).
 ///
 /// # Errors
 /// The engine's, the stores', or a fleet that does not converge.
@@ -216,24 +216,32 @@ pub fn million_rows(count: usize, tenth: usize, lease_ttl: Duration) -> Result<V
     Ok(rows)
 }
 
-/// Convergence from empty and a region failover of `count` clusters in virtual time on the
-/// generic API, each judged against its bound, with the wall time each run took beside it.
-/// The generic API alone: the EKS, GKE and AKS shapes' runs are the report's own at 1,000
-/// clusters ([`crate::convergence`], [`crate::failover_scale`]).
+/// Convergence from empty of `count` clusters in virtual time on the generic, GKE- and
+/// AKS-shaped APIs, and a region failover on the generic API, each judged against its bound,
+/// with the wall time each run took beside it. Not the EKS shape's convergence (its observation
+/// describes every cluster at 10 reads/s: 3.7 minutes of wall time at 20,000 clusters, growing
+/// with the square of the size), nor the other shapes' failover (the generic one takes minutes
+/// at 100,000): the report's own runs at 1,000 clusters have every shape.
 ///
 /// # Errors
 /// The engine's, or a fleet that does not converge (or recover) in the runs' time limits.
 pub fn tenth_virtual_rows(count: usize) -> Result<Vec<Row>> {
     let mut rows = Vec::new();
-    let started = Instant::now();
-    let (convergence, _) = crate::convergence::virtual_convergence_shapes(count, &[ApiShape::Generic])?;
-    let convergence_wall = started.elapsed();
-    rows.extend(convergence);
-    rows.push(Row::info(format!("the run above, {count} clusters from empty (wall)"), show(convergence_wall)));
+    for shape in [ApiShape::Generic, ApiShape::Gke, ApiShape::Aks] {
+        let started = Instant::now();
+        let (convergence, _) = crate::convergence::virtual_convergence_shapes(count, &[shape])?;
+        rows.extend(convergence);
+        rows.push(Row::info(
+            format!("the run above, {shape} API, {count} clusters from empty (wall)"),
+            show(started.elapsed()),
+        ));
+    }
     let started = Instant::now();
     let (failover, _) = crate::failover_scale::failover_shapes(count, &[ApiShape::Generic])?;
-    let failover_wall = started.elapsed();
     rows.extend(failover);
-    rows.push(Row::info(format!("the runs above, failover of {count} clusters (wall)"), show(failover_wall)));
+    rows.push(Row::info(
+        format!("the run above, generic API, failover of {count} clusters (wall)"),
+        show(started.elapsed()),
+    ));
     Ok(rows)
 }
